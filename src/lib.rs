@@ -1,0 +1,8 @@
+//! nstop: Linux namespaces and cgroups made visible and operable.
+//!
+//! Data flows one way: `sys` reads the kernel into a raw `model::sample::Sample`, `model` joins
+//! it into a serializable `Model`, and `cli` prints it.
+
+pub mod cli;
+pub mod model;
+pub mod sys;

@@ -1,0 +1,83 @@
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{CommandFactory, Parser, Subcommand};
+
+use nstop::cli::{self, UsageError, ns::NsArgs};
+use nstop::model::Model;
+use nstop::sys::{self, Roots};
+
+/// Linux namespaces and cgroups, visible and operable.
+#[derive(Parser, Debug)]
+#[command(name = "nstop", version)]
+struct Cli {
+    /// Read a fixture tree laid out like / (DIR/proc, DIR/etc) instead of the live host
+    #[arg(long, global = true, value_name = "DIR", hide = true)]
+    root: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List namespaces (lsns-compatible flags, columns and JSON)
+    #[command(after_help = cli::ns::columns_help())]
+    Ns(NsArgs),
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let roots = cli.root.as_deref().map(Roots::under).unwrap_or_default();
+    // Until the TUI lands, `nstop` alone lists namespaces.
+    let args = match cli.command {
+        Some(Command::Ns(args)) => args,
+        None => NsArgs::default(),
+    };
+    cli::ns::validate(&args)?;
+    let sample = sys::sample(&roots)?;
+    let model = Model::new(&sample);
+    let out = cli::ns::render(&args, &model)?;
+    report_unreadable(&model);
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`nstop ns | head`) is the reader's choice, not our error.
+    match stdout.write_all(out.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+fn report_unreadable(model: &Model) {
+    let unreadable = &model.unreadable;
+    if !unreadable.processes.is_empty() {
+        let shown: Vec<String> = unreadable.processes.iter().take(5).map(i32::to_string).collect();
+        eprintln!(
+            "nstop: {} processes unreadable (namespaces unknown): permission denied (PID {}{})",
+            unreadable.processes.len(),
+            shown.join(", "),
+            if unreadable.processes.len() > 5 { ", ..." } else { "" }
+        );
+    }
+    if !unreadable.fds.is_empty() {
+        eprintln!(
+            "nstop: open file descriptors of {} processes unreadable (namespaces held by fds may be missing): permission denied{}",
+            unreadable.fds.len(),
+            if nix::unistd::geteuid().is_root() { "" } else { "; run as root to see them" }
+        );
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.is::<UsageError>() => {
+            let _ = Cli::command();
+            eprintln!("nstop: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("nstop: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Pure joins over a `Sample`: no I/O here. The serialized `Model` is the CLI's JSON contract.
+
+pub mod namespace;
+pub mod process;
+pub mod sample;
+
+use serde::Serialize;
+
+use namespace::Namespace;
+use process::Process;
+use sample::{DeniedPart, Sample};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Model {
+    pub namespaces: Vec<Namespace>,
+    pub processes: Vec<Process>,
+    pub unreadable: Unreadable,
+}
+
+/// What permission hid from this sample.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Unreadable {
+    /// Processes whose namespace links (or whole /proc entry) could not be read.
+    pub processes: Vec<i32>,
+    /// Processes whose fd directory could not be listed (their fd holders are unknown).
+    pub fds: Vec<i32>,
+}
+
+impl Model {
+    pub fn new(sample: &Sample) -> Model {
+        let mut unreadable = Unreadable::default();
+        for denied in &sample.denied {
+            match denied.part {
+                DeniedPart::Fds => unreadable.fds.push(denied.pid),
+                DeniedPart::Process | DeniedPart::Namespaces => {
+                    unreadable.processes.push(denied.pid)
+                }
+            }
+        }
+        unreadable.processes.sort_unstable();
+        unreadable.processes.dedup();
+        unreadable.fds.sort_unstable();
+        Model {
+            namespaces: namespace::build(sample),
+            processes: process::build(sample),
+            unreadable,
+        }
+    }
+
+    pub fn process(&self, pid: i32) -> Option<&Process> {
+        self.processes
+            .binary_search_by_key(&pid, |p| p.pid)
+            .ok()
+            .map(|i| &self.processes[i])
+    }
+}

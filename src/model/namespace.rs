@@ -1,0 +1,119 @@
+//! Namespaces joined from one sample: members, holders, representative process, ioctl facts.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::model::sample::{HolderSample, NsRef, NsType, Sample};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Namespace {
+    /// nsfs inode number (what lsns calls NS).
+    pub ns: u64,
+    #[serde(rename = "type")]
+    pub kind: NsType,
+    /// Member processes (whose /proc/PID/ns link names this namespace), ascending.
+    pub pids: Vec<i32>,
+    /// The process lsns would show: the lowest member PID, else the process of a holder.
+    pub pid: Option<i32>,
+    /// A path that opens the namespace, as lsns's PATH column.
+    pub path: Option<String>,
+    /// Parent namespace (pid and user namespaces: NS_GET_PARENT).
+    pub parent: Option<u64>,
+    /// Owning user namespace (NS_GET_USERNS).
+    pub owner: Option<u64>,
+    /// UID of the creator of a user namespace (NS_GET_OWNER_UID).
+    pub owner_uid: Option<u32>,
+    /// nsfs bind-mount paths, across every mount namespace.
+    pub nsfs: Vec<String>,
+    /// What keeps it alive besides member processes.
+    pub holders: Vec<HolderSample>,
+}
+
+impl Namespace {
+    pub fn nprocs(&self) -> usize {
+        self.pids.len()
+    }
+
+    pub fn ns_ref(&self) -> NsRef {
+        NsRef {
+            kind: self.kind,
+            ino: self.ns,
+        }
+    }
+}
+
+/// Joins member processes and holders by namespace. Sorted by inode, then type.
+pub fn build(sample: &Sample) -> Vec<Namespace> {
+    let mut members: HashMap<NsRef, Vec<i32>> = HashMap::new();
+    for proc in &sample.procs {
+        for kind in NsType::ALL {
+            if let Some(ino) = proc.ns[kind.index()] {
+                members.entry(NsRef { kind, ino }).or_default().push(proc.pid);
+            }
+        }
+    }
+    let mut holders: HashMap<NsRef, BTreeSet<HolderSample>> = HashMap::new();
+    for held in &sample.held {
+        holders
+            .entry(held.ns)
+            .or_default()
+            .insert(held.holder.clone());
+    }
+    let refs: BTreeSet<NsRef> = members.keys().chain(holders.keys()).copied().collect();
+
+    let mut namespaces: Vec<Namespace> = refs
+        .into_iter()
+        .map(|ns_ref| {
+            let mut pids = members.remove(&ns_ref).unwrap_or_default();
+            pids.sort_unstable();
+            let holders: Vec<HolderSample> = holders
+                .remove(&ns_ref)
+                .map(|set| set.into_iter().collect())
+                .unwrap_or_default();
+            let facts = sample.ns_facts.get(&ns_ref).copied().unwrap_or_default();
+            let nsfs: BTreeSet<String> = holders
+                .iter()
+                .filter_map(|h| match h {
+                    HolderSample::BindMount { path, .. } => Some(path.clone()),
+                    _ => None,
+                })
+                .collect();
+            let pid = pids.first().copied().or_else(|| holders.iter().find_map(HolderSample::pid));
+            Namespace {
+                ns: ns_ref.ino,
+                kind: ns_ref.kind,
+                path: display_path(ns_ref.kind, pids.first().copied(), &holders, &nsfs),
+                pid,
+                pids,
+                parent: facts.parent,
+                owner: facts.owner,
+                owner_uid: facts.owner_uid,
+                nsfs: nsfs.into_iter().collect(),
+                holders,
+            }
+        })
+        .collect();
+    namespaces.sort_by_key(|n| (n.ns, n.kind));
+    namespaces
+}
+
+/// The member's link if there is one; else a bind mount (it outlives any process), else the
+/// holder's own /proc path.
+fn display_path(
+    kind: NsType,
+    member: Option<i32>,
+    holders: &[HolderSample],
+    nsfs: &BTreeSet<String>,
+) -> Option<String> {
+    if let Some(pid) = member {
+        return Some(format!("/proc/{pid}/ns/{kind}"));
+    }
+    if let Some(path) = nsfs.first() {
+        return Some(path.clone());
+    }
+    holders
+        .first()
+        .map(|h| h.open_path(Path::new("/proc"), kind).display().to_string())
+}

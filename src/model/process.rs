@@ -1,0 +1,53 @@
+//! Processes as the views show them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::sample::{NsType, Sample};
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Process {
+    pub pid: i32,
+    pub ppid: i32,
+    pub uid: u32,
+    pub user: Option<String>,
+    pub comm: String,
+    /// The command line, or the name for kernel threads (as lsns's COMMAND).
+    pub command: String,
+    pub start_time: u64,
+    pub threads: u32,
+    /// Empty where the links were unreadable.
+    pub namespaces: BTreeMap<NsType, u64>,
+    /// The PID at every level, outermost first: `[14121, 3]` is PID 3 inside its namespace.
+    pub nspid: Vec<i32>,
+}
+
+/// Processes sorted by PID.
+pub fn build(sample: &Sample) -> Vec<Process> {
+    let mut processes: Vec<Process> = sample
+        .procs
+        .iter()
+        .map(|p| Process {
+            pid: p.pid,
+            ppid: p.ppid,
+            uid: p.uid,
+            user: sample.user_names.get(&p.uid).cloned(),
+            comm: p.comm.clone(),
+            command: if p.cmdline.is_empty() {
+                p.comm.clone()
+            } else {
+                p.cmdline.clone()
+            },
+            start_time: p.start_time,
+            threads: p.threads,
+            namespaces: NsType::ALL
+                .into_iter()
+                .filter_map(|kind| Some((kind, p.ns[kind.index()]?)))
+                .collect(),
+            nspid: p.nspid.clone(),
+        })
+        .collect();
+    processes.sort_by_key(|p| p.pid);
+    processes
+}

@@ -1,0 +1,193 @@
+//! Raw values of one collection tick, as `sys/` read them: nothing joined or derived here.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// The eight namespace kinds, in the order of `/proc/PID/ns` link names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NsType {
+    Cgroup,
+    Ipc,
+    Mnt,
+    Net,
+    Pid,
+    Time,
+    User,
+    Uts,
+}
+
+impl NsType {
+    pub const ALL: [NsType; 8] = [
+        NsType::Cgroup,
+        NsType::Ipc,
+        NsType::Mnt,
+        NsType::Net,
+        NsType::Pid,
+        NsType::Time,
+        NsType::User,
+        NsType::Uts,
+    ];
+
+    /// The name used in `/proc/PID/ns/<name>`, in link text and by lsns.
+    pub fn name(self) -> &'static str {
+        match self {
+            NsType::Cgroup => "cgroup",
+            NsType::Ipc => "ipc",
+            NsType::Mnt => "mnt",
+            NsType::Net => "net",
+            NsType::Pid => "pid",
+            NsType::Time => "time",
+            NsType::User => "user",
+            NsType::Uts => "uts",
+        }
+    }
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl fmt::Display for NsType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for NsType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        NsType::ALL
+            .into_iter()
+            .find(|t| t.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = NsType::ALL.iter().map(|t| t.name()).collect();
+                format!(
+                    "unknown namespace type '{s}' (accepted: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
+
+/// One namespace: its kind and nsfs inode number (what link text `net:[4026531833]` names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NsRef {
+    pub kind: NsType,
+    pub ino: u64,
+}
+
+/// The namespaces one process or thread is in, indexed by `NsType::index`; `None` where the link
+/// could not be read.
+pub type NsLinks = [Option<u64>; 8];
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProcSample {
+    pub pid: i32,
+    pub ppid: i32,
+    /// Owner of /proc/PID (what lsns calls the process's UID).
+    pub uid: u32,
+    pub comm: String,
+    /// Arguments joined by spaces; empty for kernel threads.
+    pub cmdline: String,
+    /// Clock ticks after boot: with the PID it identifies a process across ticks.
+    pub start_time: u64,
+    pub threads: u32,
+    pub ns: NsLinks,
+    /// `pid_for_children` / `time_for_children` where they differ from the process's own.
+    pub pid_for_children: Option<u64>,
+    pub time_for_children: Option<u64>,
+    /// The PID at every level, outermost (the /proc mount's namespace) first.
+    pub nspid: Vec<i32>,
+}
+
+/// Something other than a member process that keeps a namespace alive.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum HolderSample {
+    /// A thread whose namespace differs from its process's.
+    Thread { pid: i32, tid: i32 },
+    /// An open file descriptor on nsfs.
+    Fd { pid: i32, fd: i32 },
+    /// `pid_for_children` or `time_for_children` of a process.
+    ForChildren { pid: i32 },
+    /// An nsfs bind mount, seen in the mount namespace `mnt_ns` through process `via_pid`.
+    BindMount {
+        path: String,
+        mnt_ns: u64,
+        via_pid: i32,
+    },
+}
+
+impl HolderSample {
+    /// The process this holder lives in (none for a bind mount).
+    pub fn pid(&self) -> Option<i32> {
+        match *self {
+            HolderSample::Thread { pid, .. }
+            | HolderSample::Fd { pid, .. }
+            | HolderSample::ForChildren { pid } => Some(pid),
+            HolderSample::BindMount { .. } => None,
+        }
+    }
+
+    /// A path under the proc root `proc` that opens the held namespace of type `kind`.
+    pub fn open_path(&self, proc: &Path, kind: NsType) -> PathBuf {
+        match self {
+            HolderSample::Thread { pid, tid } => proc.join(format!("{pid}/task/{tid}/ns/{kind}")),
+            HolderSample::Fd { pid, fd } => proc.join(format!("{pid}/fd/{fd}")),
+            HolderSample::ForChildren { pid } => {
+                proc.join(format!("{pid}/ns/{kind}_for_children"))
+            }
+            // The mount point is relative to the root of a process in that mount namespace.
+            HolderSample::BindMount { path, via_pid, .. } => proc
+                .join(format!("{via_pid}/root"))
+                .join(path.trim_start_matches('/')),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldNs {
+    pub ns: NsRef,
+    pub holder: HolderSample,
+}
+
+/// What the nsfs ioctls say of one namespace; `None` where the kernel has no answer
+/// (no parent at the top, a type without hierarchy) or refused.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NsFacts {
+    pub parent: Option<u64>,
+    pub owner: Option<u64>,
+    pub owner_uid: Option<u32>,
+}
+
+/// Which part of a process permission hid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeniedPart {
+    /// The /proc/PID entry itself.
+    Process,
+    /// The namespace links (PID 1 on many hosts, even for root).
+    Namespaces,
+    /// The fd directory, so fd holders in it are unknown.
+    Fds,
+}
+
+/// A process, or part of one, that could not be read for lack of permission.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Denied {
+    pub pid: i32,
+    pub part: DeniedPart,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Sample {
+    pub procs: Vec<ProcSample>,
+    pub held: Vec<HeldNs>,
+    pub ns_facts: HashMap<NsRef, NsFacts>,
+    pub denied: Vec<Denied>,
+    pub user_names: HashMap<u32, String>,
+}

@@ -1,0 +1,26 @@
+//! Readers: the only code besides `ops/` that touches the kernel. Each takes a `Roots`.
+
+pub mod mounts;
+pub mod ns;
+pub mod proc;
+pub mod roots;
+pub mod users;
+
+use crate::model::sample::Sample;
+pub use roots::Roots;
+
+/// One collection tick: processes, the other holders of namespaces, and one round of nsfs
+/// ioctls per distinct namespace.
+pub fn sample(roots: &Roots) -> std::io::Result<Sample> {
+    let scan = proc::scan(roots)?;
+    let mut held = scan.held;
+    held.extend(mounts::nsfs_holders(roots, &scan.procs));
+    let ns_facts = ns::collect_facts(roots, &scan.procs, &held);
+    Ok(Sample {
+        procs: scan.procs,
+        held,
+        ns_facts,
+        denied: scan.denied,
+        user_names: users::read_user_names(roots),
+    })
+}

@@ -1,0 +1,341 @@
+//! The process scan: one pass over /proc reading each process's namespace links, stat, cmdline,
+//! NSpid, the links of threads that differ, and nsfs file descriptors. Every file is opened
+//! relative to a /proc/PID dirfd, so a PID reused mid-read cannot mix two processes' files.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use nix::dir::Dir;
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, openat, readlinkat};
+use nix::sys::stat::{Mode, fstat};
+use procfs_core::FromRead;
+use procfs_core::process::Stat;
+
+use crate::model::sample::{Denied, DeniedPart, HeldNs, HolderSample, NsLinks, NsRef, NsType, ProcSample};
+use crate::sys::ns::parse_ns_link;
+use crate::sys::roots::Roots;
+
+/// What one scan of /proc found.
+#[derive(Default)]
+pub struct ProcScan {
+    pub procs: Vec<ProcSample>,
+    pub held: Vec<HeldNs>,
+    pub denied: Vec<Denied>,
+}
+
+impl ProcScan {
+    fn merge(&mut self, other: ProcScan) {
+        self.procs.extend(other.procs);
+        self.held.extend(other.held);
+        self.denied.extend(other.denied);
+    }
+}
+
+/// A process that exits mid-read shows up as one of these; it is skipped, never reported.
+fn is_gone(e: Errno) -> bool {
+    matches!(e, Errno::ENOENT | Errno::ESRCH | Errno::ENODEV)
+}
+
+fn is_denied(e: Errno) -> bool {
+    matches!(e, Errno::EACCES | Errno::EPERM)
+}
+
+fn io_errno(e: io::Error) -> Errno {
+    e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
+}
+
+const DIR_PATH: OFlag = OFlag::O_PATH
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_CLOEXEC);
+const DIR_LIST: OFlag = OFlag::O_RDONLY
+    .union(OFlag::O_DIRECTORY)
+    .union(OFlag::O_CLOEXEC);
+
+fn read_at(dir: BorrowedFd, name: &str, buf: &mut Vec<u8>) -> Result<(), Errno> {
+    let fd = openat(dir, name, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+    buf.clear();
+    File::from(fd).read_to_end(buf).map_err(io_errno)?;
+    Ok(())
+}
+
+/// Numeric entries of a directory (/proc or /proc/PID/task or /proc/PID/fd), in kernel order.
+fn numeric_entries(dir: OwnedFd) -> Result<Vec<i32>, Errno> {
+    let mut dir = Dir::from_fd(dir)?;
+    let mut out = Vec::new();
+    for entry in dir.iter() {
+        let entry = entry?;
+        if let Some(n) = entry.file_name().to_str().ok().and_then(|s| s.parse().ok()) {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+/// Reads the namespace links in a `ns` directory. `Err` only when the directory itself is
+/// unreadable; a single missing link (a kernel without time namespaces) is `None`.
+fn read_links(ns_dir: BorrowedFd) -> Result<NsLinks, Errno> {
+    let mut links = [None; 8];
+    for kind in NsType::ALL {
+        links[kind.index()] = read_link(ns_dir, kind.name())?;
+    }
+    Ok(links)
+}
+
+fn read_link(ns_dir: BorrowedFd, name: &str) -> Result<Option<u64>, Errno> {
+    match readlinkat(ns_dir, name) {
+        Ok(text) => Ok(parse_ns_link(text.as_encoded_bytes()).map(|r| r.ino)),
+        Err(e) if is_gone(e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The `NSpid:` line of /proc/PID/status: the PID at every level, outermost first.
+pub fn parse_nspid(status: &[u8]) -> Option<Vec<i32>> {
+    let text = std::str::from_utf8(status).ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+    let pids: Option<Vec<i32>> = line.split_whitespace().map(|p| p.parse().ok()).collect();
+    pids.filter(|p| !p.is_empty())
+}
+
+/// `/proc/PID/cmdline` as lsns shows it: NUL-separated arguments joined by spaces.
+pub fn join_cmdline(raw: &[u8]) -> String {
+    let trimmed = raw.strip_suffix(b"\0").unwrap_or(raw);
+    String::from_utf8_lossy(trimmed).replace('\0', " ")
+}
+
+struct Scanner<'a> {
+    proc_dir: BorrowedFd<'a>,
+    /// The pid namespace of the /proc mount, when known: its members' NSpid is just their PID,
+    /// which saves reading /proc/PID/status for most processes.
+    top_pid_ns: Option<u64>,
+    buf: Vec<u8>,
+    out: ProcScan,
+}
+
+impl Scanner<'_> {
+    fn scan_pid(&mut self, pid: i32) {
+        match self.read_process(pid) {
+            Ok(()) => {}
+            Err(e) if is_gone(e) => {}
+            Err(e) if is_denied(e) => self.out.denied.push(Denied {
+                pid,
+                part: DeniedPart::Process,
+            }),
+            // Other errors (EIO on a dying process) are as good as gone.
+            Err(_) => {}
+        }
+    }
+
+    fn read_process(&mut self, pid: i32) -> Result<(), Errno> {
+        let pid_dir = openat(self.proc_dir, pid.to_string().as_str(), DIR_PATH, Mode::empty())?;
+        let uid = fstat(&pid_dir)?.st_uid;
+        read_at(pid_dir.as_fd(), "stat", &mut self.buf)?;
+        let stat = Stat::from_read(self.buf.as_slice()).map_err(|_| Errno::EIO)?;
+
+        let mut proc = ProcSample {
+            pid,
+            ppid: stat.ppid,
+            uid,
+            comm: stat.comm,
+            start_time: stat.starttime,
+            threads: u32::try_from(stat.num_threads).unwrap_or(0),
+            nspid: vec![pid],
+            ..ProcSample::default()
+        };
+
+        match openat(&pid_dir, "ns", DIR_PATH, Mode::empty()).and_then(|ns_dir| {
+            let links = read_links(ns_dir.as_fd())?;
+            let pid_children = read_link(ns_dir.as_fd(), "pid_for_children")?;
+            let time_children = read_link(ns_dir.as_fd(), "time_for_children")?;
+            Ok((links, pid_children, time_children))
+        }) {
+            Ok((links, pid_children, time_children)) => {
+                proc.ns = links;
+                let own = |kind: NsType| links[kind.index()];
+                proc.pid_for_children = pid_children.filter(|&c| Some(c) != own(NsType::Pid));
+                proc.time_for_children = time_children.filter(|&c| Some(c) != own(NsType::Time));
+            }
+            Err(e) if is_denied(e) => self.out.denied.push(Denied {
+                pid,
+                part: DeniedPart::Namespaces,
+            }),
+            Err(e) => return Err(e),
+        }
+
+        match read_at(pid_dir.as_fd(), "cmdline", &mut self.buf) {
+            Ok(()) => proc.cmdline = join_cmdline(&self.buf),
+            Err(e) if is_denied(e) => {}
+            Err(e) => return Err(e),
+        }
+
+        let pid_ns = proc.ns[NsType::Pid.index()];
+        if pid_ns.is_none() || pid_ns != self.top_pid_ns {
+            match read_at(pid_dir.as_fd(), "status", &mut self.buf) {
+                Ok(()) => proc.nspid = parse_nspid(&self.buf).unwrap_or(vec![pid]),
+                Err(e) if is_denied(e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+
+        if proc.threads > 1 && proc.ns.iter().any(Option::is_some) {
+            self.scan_threads(&pid_dir, &proc);
+        }
+        self.scan_fds(&pid_dir, pid);
+        self.record_for_children(&proc);
+        self.out.procs.push(proc);
+        Ok(())
+    }
+
+    fn record_for_children(&mut self, proc: &ProcSample) {
+        for (kind, ino) in [
+            (NsType::Pid, proc.pid_for_children),
+            (NsType::Time, proc.time_for_children),
+        ] {
+            if let Some(ino) = ino {
+                self.out.held.push(HeldNs {
+                    ns: NsRef { kind, ino },
+                    holder: HolderSample::ForChildren { pid: proc.pid },
+                });
+            }
+        }
+    }
+
+    /// Threads whose namespaces differ from their process's (a thread may unshare alone).
+    fn scan_threads(&mut self, pid_dir: &OwnedFd, proc: &ProcSample) {
+        let Ok(tids) = openat(pid_dir, "task", DIR_LIST, Mode::empty()).and_then(numeric_entries)
+        else {
+            return;
+        };
+        for tid in tids.into_iter().filter(|&t| t != proc.pid) {
+            let links = openat(
+                pid_dir,
+                format!("task/{tid}/ns").as_str(),
+                DIR_PATH,
+                Mode::empty(),
+            )
+            .and_then(|d| read_links(d.as_fd()));
+            let Ok(links) = links else { continue };
+            for kind in NsType::ALL {
+                let ino = links[kind.index()];
+                if let Some(ino) = ino.filter(|_| ino != proc.ns[kind.index()]) {
+                    self.out.held.push(HeldNs {
+                        ns: NsRef { kind, ino },
+                        holder: HolderSample::Thread { pid: proc.pid, tid },
+                    });
+                }
+            }
+        }
+    }
+
+    /// Open file descriptors on nsfs (`ip netns exec`-style holders, container runtimes).
+    fn scan_fds(&mut self, pid_dir: &OwnedFd, pid: i32) {
+        let fd_dir = match openat(pid_dir, "fd", DIR_LIST, Mode::empty()) {
+            Ok(d) => d,
+            Err(e) if is_denied(e) => {
+                self.out.denied.push(Denied {
+                    pid,
+                    part: DeniedPart::Fds,
+                });
+                return;
+            }
+            Err(_) => return,
+        };
+        let Ok(listing) = fd_dir.try_clone().map_err(io_errno).and_then(numeric_entries) else {
+            return;
+        };
+        for fd in listing {
+            let Ok(text) = readlinkat(&fd_dir, fd.to_string().as_str()) else {
+                continue;
+            };
+            if let Some(ns) = parse_ns_link(text.as_encoded_bytes()) {
+                self.out.held.push(HeldNs {
+                    ns,
+                    holder: HolderSample::Fd { pid, fd },
+                });
+            }
+        }
+    }
+}
+
+/// The pid namespace of the /proc mount, if our own process is in it (NSpid has one level).
+fn top_pid_ns(proc_dir: BorrowedFd) -> Option<u64> {
+    let mut buf = Vec::new();
+    read_at(proc_dir, "self/status", &mut buf).ok()?;
+    if parse_nspid(&buf)?.len() != 1 {
+        return None;
+    }
+    let text = readlinkat(proc_dir, "self/ns/pid").ok()?;
+    parse_ns_link(text.as_encoded_bytes()).map(|r| r.ino)
+}
+
+/// Scans every process under `roots.proc`, on all cores. Fails only when /proc itself cannot
+/// be listed.
+pub fn scan(roots: &Roots) -> io::Result<ProcScan> {
+    let open_proc = || {
+        nix::fcntl::open(&roots.proc, DIR_LIST, Mode::empty())
+            .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("{}: {e}", roots.proc.display())))
+    };
+    let proc_dir = open_proc()?;
+    let mut pids = numeric_entries(open_proc()?).map_err(io::Error::from)?;
+    pids.sort_unstable();
+    let top_pid_ns = top_pid_ns(proc_dir.as_fd());
+
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = pids.len().div_ceil(workers).max(1);
+    let mut total = ProcScan::default();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = pids
+            .chunks(chunk)
+            .map(|part| {
+                let proc_dir = proc_dir.as_fd();
+                scope.spawn(move || {
+                    let mut scanner = Scanner {
+                        proc_dir,
+                        top_pid_ns,
+                        buf: Vec::with_capacity(4096),
+                        out: ProcScan::default(),
+                    };
+                    for &pid in part {
+                        scanner.scan_pid(pid);
+                    }
+                    scanner.out
+                })
+            })
+            .collect();
+        for handle in handles {
+            total.merge(handle.join().expect("scan thread panicked"));
+        }
+    });
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nspid_of_a_process_three_levels_deep() {
+        // Captured from /proc/PID/status of `sleep` inside two nested `unshare --pid --fork`.
+        let status = b"Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t3622\nNgid:\t0\n\
+Pid:\t3622\nPPid:\t3621\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t256\n\
+Groups:\t \nNStgid:\t3622\t2\t1\nNSpid:\t3622\t2\t1\nNSpgid:\t3617\t0\t0\nNSsid:\t1033\t0\t0\n";
+        assert_eq!(parse_nspid(status), Some(vec![3622, 2, 1]));
+    }
+
+    #[test]
+    fn nspid_missing_or_garbled() {
+        assert_eq!(parse_nspid(b"Name:\tx\nPid:\t5\n"), None);
+        assert_eq!(parse_nspid(b"NSpid:\t5\tx\n"), None);
+        assert_eq!(parse_nspid(b"NSpid:\n"), None);
+    }
+
+    #[test]
+    fn cmdline_joined_like_lsns() {
+        assert_eq!(join_cmdline(b"sleep\x00100\x00"), "sleep 100");
+        assert_eq!(join_cmdline(b""), "");
+        // A process that rewrote its argv into one string with spaces.
+        assert_eq!(join_cmdline(b"nginx: worker process\x00"), "nginx: worker process");
+    }
+}
