@@ -2,7 +2,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 
 use nstop::cli::{self, UsageError, ns::NsArgs};
 use nstop::model::Model;
@@ -50,9 +50,10 @@ fn report_unreadable(model: &Model) {
     let unreadable = &model.unreadable;
     if !unreadable.processes.is_empty() {
         let shown: Vec<String> = unreadable.processes.iter().take(5).map(i32::to_string).collect();
+        let n = unreadable.processes.len();
         eprintln!(
-            "nstop: {} processes unreadable (namespaces unknown): permission denied (PID {}{})",
-            unreadable.processes.len(),
+            "nstop: {n} {} unreadable (namespaces unknown): permission denied (PID {}{})",
+            if n == 1 { "process" } else { "processes" },
             shown.join(", "),
             if unreadable.processes.len() > 5 { ", ..." } else { "" }
         );
@@ -71,7 +72,6 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<UsageError>() => {
-            let _ = Cli::command();
             eprintln!("nstop: {e}");
             ExitCode::from(2)
         }

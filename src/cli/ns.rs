@@ -1,20 +1,22 @@
 //! `nstop ns`: an lsns-compatible namespace listing (same flags, columns and JSON shape), plus
 //! the namespaces lsns cannot see (bind mounts, fds, threads, `*_for_children`).
 
+use std::collections::HashMap;
 use std::io::IsTerminal;
 
 use clap::Args;
 
 use crate::cli::UsageError;
-use crate::cli::render::{Cell, ColumnSpec, Format, Table};
+use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree};
 use crate::model::Model;
 use crate::model::namespace::Namespace;
+use crate::model::process::Process;
 use crate::model::sample::{HolderSample, NsType};
 
 #[derive(Args, Debug, Default)]
 pub struct NsArgs {
     /// Use JSON output format
-    #[arg(short = 'J', long)]
+    #[arg(short = 'J', long, conflicts_with = "raw")]
     pub json: bool,
     /// Use the raw output format
     #[arg(short = 'r', long)]
@@ -22,7 +24,7 @@ pub struct NsArgs {
     /// Don't print headings
     #[arg(short = 'n', long)]
     pub noheadings: bool,
-    /// Use list format output
+    /// Use list format output (no process tree)
     #[arg(short = 'l', long)]
     pub list: bool,
     /// Output columns, comma-separated; `+COL,...` appends to the defaults
@@ -35,12 +37,15 @@ pub struct NsArgs {
     #[arg(short = 't', long = "type", value_name = "TYPE")]
     pub types: Vec<NsType>,
     /// Print the namespaces of this process
-    #[arg(short = 'p', long = "task", value_name = "PID")]
+    #[arg(short = 'p', long = "task", value_name = "PID", conflicts_with = "namespace")]
     pub task: Option<i32>,
     /// Don't truncate text in columns
     #[arg(short = 'u', long)]
     pub notruncate: bool,
-    /// Only this namespace (inode number)
+    /// Don't use multi-line representation (several NSFS paths joined by commas)
+    #[arg(short = 'W', long)]
+    pub nowrap: bool,
+    /// List the member processes of this namespace (inode number)
     #[arg(value_name = "NAMESPACE")]
     pub namespace: Option<u64>,
 }
@@ -66,15 +71,21 @@ enum Column {
     Ouid,
 }
 
-const fn spec(name: &'static str, right: bool, truncate: bool, help: &'static str) -> (ColumnSpec, &'static str) {
-    (
-        ColumnSpec {
-            name,
-            right,
-            truncate,
-        },
-        help,
-    )
+/// A column's look; `min_width` are lsns's width hints, so tables line up the same way.
+const fn spec(
+    name: &'static str,
+    right: bool,
+    truncate: bool,
+    min_width: usize,
+    help: &'static str,
+) -> (ColumnSpec, &'static str) {
+    let spec = ColumnSpec {
+        name,
+        right,
+        truncate,
+        min_width,
+    };
+    (spec, help)
 }
 
 impl Column {
@@ -105,23 +116,23 @@ impl Column {
 
     fn describe(self) -> (ColumnSpec, &'static str) {
         match self {
-            Column::Ns => spec("NS", true, false, "namespace identifier (inode number)"),
-            Column::Type => spec("TYPE", false, false, "kind of namespace"),
-            Column::Path => spec("PATH", false, false, "path to the namespace"),
-            Column::Nprocs => spec("NPROCS", true, false, "number of processes in the namespace"),
-            Column::Pid => spec("PID", true, false, "lowest PID in the namespace"),
-            Column::Ppid => spec("PPID", true, false, "PPID of the PID"),
-            Column::Command => spec("COMMAND", false, true, "command line of the PID"),
-            Column::Uid => spec("UID", true, false, "UID of the PID"),
-            Column::User => spec("USER", false, false, "username of the PID"),
-            Column::Netnsid => spec("NETNSID", true, false, "namespace ID as used by network subsystem"),
-            Column::Nsfs => spec("NSFS", false, true, "nsfs mountpoint (usually used network subsystem)"),
-            Column::Pns => spec("PNS", true, false, "parent namespace identifier (inode number)"),
-            Column::Ons => spec("ONS", true, false, "owner namespace identifier (inode number)"),
-            Column::Holders => spec("HOLDERS", false, true, "what else keeps it alive: threads, fds, bind mounts, *_for_children"),
-            Column::Pids => spec("PIDS", false, true, "all member PIDs"),
-            Column::Nspid => spec("NSPID", false, false, "PID of the PID at every level, outermost first"),
-            Column::Ouid => spec("OUID", true, false, "UID that created the user namespace"),
+            Column::Ns => spec("NS", true, false, 10, "namespace identifier (inode number)"),
+            Column::Type => spec("TYPE", false, false, 5, "kind of namespace"),
+            Column::Path => spec("PATH", false, false, 0, "path to the namespace"),
+            Column::Nprocs => spec("NPROCS", true, false, 5, "number of processes in the namespace"),
+            Column::Pid => spec("PID", true, false, 5, "lowest PID in the namespace"),
+            Column::Ppid => spec("PPID", true, false, 5, "PPID of the PID"),
+            Column::Command => spec("COMMAND", false, true, 0, "command line of the PID"),
+            Column::Uid => spec("UID", true, false, 0, "UID of the PID"),
+            Column::User => spec("USER", false, false, 0, "username of the PID"),
+            Column::Netnsid => spec("NETNSID", true, false, 0, "namespace ID as used by network subsystem"),
+            Column::Nsfs => spec("NSFS", false, true, 0, "nsfs mountpoint (usually used network subsystem)"),
+            Column::Pns => spec("PNS", true, false, 10, "parent namespace identifier (inode number)"),
+            Column::Ons => spec("ONS", true, false, 10, "owner namespace identifier (inode number)"),
+            Column::Holders => spec("HOLDERS", false, true, 0, "what else keeps it alive: threads, fds, bind mounts, *_for_children"),
+            Column::Pids => spec("PIDS", false, true, 0, "all member PIDs"),
+            Column::Nspid => spec("NSPID", false, false, 0, "the PID at every pid-namespace level, outermost first"),
+            Column::Ouid => spec("OUID", true, false, 0, "UID that created the user namespace"),
         }
     }
 
@@ -141,21 +152,30 @@ impl Column {
             })
     }
 
-    fn cell(self, ns: &Namespace, model: &Model) -> Cell {
-        let proc = ns.pid.and_then(|pid| model.process(pid));
+    fn cell(self, row: &RowSource, nsfs_sep: &str) -> Cell {
+        let RowSource { ns, proc, path } = row;
+        let (ns, proc) = (*ns, *proc);
         match self {
             Column::Ns => Cell::num(ns.ns),
             Column::Type => Cell::text(ns.kind.name()),
-            Column::Path => Cell::opt(ns.path.clone(), Cell::text),
+            Column::Path => Cell::opt(path.as_deref(), Cell::text),
             Column::Nprocs => Cell::num(ns.nprocs() as u64),
-            Column::Pid => Cell::opt(ns.pid, Cell::num),
+            Column::Pid => Cell::opt(proc.map(|p| p.pid).or(ns.pid), Cell::num),
             Column::Ppid => Cell::opt(proc.map(|p| p.ppid), Cell::num),
-            Column::Command => Cell::opt(proc.map(|p| p.command.clone()), Cell::text),
+            Column::Command => Cell::opt(proc.map(|p| p.command.as_str()), Cell::text),
             Column::Uid => Cell::opt(proc.map(|p| p.uid), Cell::num),
-            Column::User => Cell::opt(proc.and_then(|p| p.user.clone()), Cell::text),
-            // Read over rtnetlink: not collected yet, so unknown rather than guessed.
-            Column::Netnsid => Cell::null(),
-            Column::Nsfs => Cell::opt((!ns.nsfs.is_empty()).then(|| ns.nsfs.join("\n")), Cell::text),
+            Column::User => Cell::opt(proc, |p| {
+                Cell::text(p.user.clone().unwrap_or_else(|| p.uid.to_string()))
+            }),
+            // lsns writes the id as a string, and "unassigned" for -1.
+            Column::Netnsid => Cell::opt(ns.netnsid, |id| match id {
+                -1 => Cell::text("unassigned"),
+                id => Cell::text(id.to_string()),
+            }),
+            Column::Nsfs => Cell::opt(
+                (!ns.nsfs.is_empty()).then(|| ns.nsfs.join(nsfs_sep)),
+                Cell::text,
+            ),
             // lsns prints 0 where the kernel names no parent or owner.
             Column::Pns => Cell::num(ns.parent.unwrap_or(0)),
             Column::Ons => Cell::num(ns.owner.unwrap_or(0)),
@@ -171,6 +191,14 @@ impl Column {
             Column::Ouid => Cell::opt(ns.owner_uid, Cell::num),
         }
     }
+}
+
+/// What one output row describes: a namespace through its representative process, or (with a
+/// NAMESPACE argument) one member process of it.
+struct RowSource<'m> {
+    ns: &'m Namespace,
+    proc: Option<&'m Process>,
+    path: Option<String>,
 }
 
 fn join<T: ToString>(values: &[T], sep: &str) -> String {
@@ -194,54 +222,84 @@ fn holders_cell(ns: &Namespace) -> Cell {
     }
 }
 
-fn columns(args: &NsArgs) -> Result<Vec<Column>, UsageError> {
+/// The columns, and whether the process tree is drawn. As in lsns, the tree is decided by the
+/// starting set (defaults, not --output-all or -l) before -o changes the columns.
+fn columns(args: &NsArgs) -> Result<(Vec<Column>, bool), UsageError> {
     let mut cols: Vec<Column> = if args.output_all {
         Column::LSNS.to_vec()
+    } else if args.namespace.is_some() {
+        vec![Column::Pid, Column::Ppid, Column::User, Column::Command]
+    } else if args.types.contains(&NsType::Net) {
+        vec![
+            Column::Ns,
+            Column::Type,
+            Column::Nprocs,
+            Column::Pid,
+            Column::User,
+            Column::Netnsid,
+            Column::Nsfs,
+            Column::Command,
+        ]
     } else {
         Column::DEFAULT.to_vec()
     };
+    let tree = !args.list && (args.namespace.is_some() || !args.output_all);
     if let Some(list) = &args.output {
-        let (append, list) = match list.strip_prefix('+') {
-            Some(rest) => (true, rest),
-            None => (args.output_all, list.as_str()),
+        let names = match list.strip_prefix('+') {
+            Some(rest) => rest,
+            None => {
+                cols.clear();
+                list.as_str()
+            }
         };
-        if !append {
-            cols.clear();
-        }
-        for name in list.split(',').filter(|n| !n.is_empty()) {
+        for name in names.split(',') {
             cols.push(Column::parse(name)?);
         }
-        if cols.is_empty() {
-            return Err(UsageError(format!("no columns in '{list}'")));
-        }
     }
-    Ok(cols)
+    Ok((cols, tree))
 }
 
-/// Which namespaces the arguments select, in output order.
-fn selected<'m>(args: &NsArgs, model: &'m Model) -> Result<Vec<&'m Namespace>, UsageError> {
-    let task_ns = match args.task {
-        Some(pid) => {
-            let proc = model.process(pid).ok_or_else(|| {
-                UsageError(format!(
-                    "no process with PID {pid} (-p takes the PID of a running process)"
-                ))
-            })?;
-            Some(proc.namespaces.clone())
+/// Rows with their tree parents. A namespace row hangs under the last row shown for its
+/// representative's parent process (lsns's process tree); a member row under its parent's row.
+fn rows<'m>(args: &NsArgs, model: &'m Model) -> Result<Vec<(RowSource<'m>, Option<usize>)>, UsageError> {
+    if let Some(ino) = args.namespace {
+        let ns = model
+            .namespaces
+            .iter()
+            .find(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)))
+            .ok_or_else(|| UsageError(format!("no namespace with inode {ino} (list them with `nstop ns`)")))?;
+        let mut row_of: HashMap<i32, usize> = HashMap::new();
+        let mut out = Vec::new();
+        for proc in ns.pids.iter().filter_map(|&pid| model.process(pid)) {
+            let parent = row_of.get(&proc.ppid).copied();
+            row_of.insert(proc.pid, out.len());
+            let path = Some(format!("/proc/{}/ns/{}", proc.pid, ns.kind));
+            out.push((RowSource { ns, proc: Some(proc), path }, parent));
         }
+        return Ok(out);
+    }
+    let task_ns = match args.task {
+        Some(pid) => Some(&model.process(pid).ok_or_else(|| {
+            UsageError(format!("no process with PID {pid} (-p takes the PID of a running process)"))
+        })?.namespaces),
         None => None,
     };
-    Ok(model
+    let mut last_row_of: HashMap<i32, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for ns in model
         .namespaces
         .iter()
         .filter(|ns| args.types.is_empty() || args.types.contains(&ns.kind))
-        .filter(|ns| args.namespace.is_none_or(|ino| ns.ns == ino))
-        .filter(|ns| {
-            task_ns
-                .as_ref()
-                .is_none_or(|map| map.get(&ns.kind) == Some(&ns.ns))
-        })
-        .collect())
+        .filter(|ns| task_ns.is_none_or(|map| map.get(&ns.kind) == Some(&ns.ns)))
+    {
+        let proc = ns.pids.first().and_then(|&pid| model.process(pid));
+        let parent = proc.and_then(|p| last_row_of.get(&p.ppid).copied());
+        if let Some(p) = proc {
+            last_row_of.insert(p.pid, out.len());
+        }
+        out.push((RowSource { ns, proc, path: ns.path.clone() }, parent));
+    }
+    Ok(out)
 }
 
 /// The argument checks that need no sample, so bad input fails before any work.
@@ -249,12 +307,27 @@ pub fn validate(args: &NsArgs) -> Result<(), UsageError> {
     columns(args).map(|_| ())
 }
 
+/// Tree glyphs follow the locale, as util-linux's do.
+fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}
+
 pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
-    let cols = columns(args)?;
+    let (cols, tree) = columns(args)?;
     let specs: Vec<ColumnSpec> = cols.iter().map(|c| c.describe().0).collect();
-    let rows = selected(args, model)?
+    let nsfs_sep = if args.nowrap || args.raw { "," } else { "\n" };
+    let rows = rows(args, model)?
         .into_iter()
-        .map(|ns| cols.iter().map(|c| c.cell(ns, model)).collect())
+        .map(|(src, parent)| Row {
+            cells: cols.iter().map(|c| c.cell(&src, nsfs_sep)).collect(),
+            parent,
+        })
         .collect();
     let format = if args.json {
         Format::Json
@@ -266,9 +339,14 @@ pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
             .flatten();
         Format::Table { width }
     };
+    let tree = tree.then(|| Tree {
+        column: cols.iter().position(|&c| c == Column::Command).unwrap_or(usize::MAX),
+        ascii: !utf8_locale(),
+    });
     let table = Table {
         columns: &specs,
         rows,
+        tree,
     };
     Ok(table.render(format, !args.noheadings, "namespaces"))
 }

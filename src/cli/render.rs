@@ -46,51 +46,135 @@ pub struct ColumnSpec {
     pub right: bool,
     /// May be cut to fit the terminal (long free text such as COMMAND).
     pub truncate: bool,
+    /// Width the column takes at least when it has values (libsmartcols width hints).
+    pub min_width: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// Aligned columns; `width` is the terminal width to fit when truncating.
     Table { width: Option<usize> },
-    /// Space-separated, with spaces and control characters hex-escaped.
+    /// Space-separated, with blanks, backslashes and non-ASCII bytes hex-escaped.
     Raw,
-    /// `{"<key>": [{"col": value, ...}, ...]}`.
+    /// `{"<key>": [{"col": value, ...}, ...]}`, children nested under `"children"`.
     Json,
+}
+
+pub struct Row {
+    pub cells: Vec<Cell>,
+    /// Index of an earlier row this one is drawn under, when the table is a tree.
+    pub parent: Option<usize>,
+}
+
+/// Draws rows as a tree: glyphs prefixed to one column's text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tree {
+    pub column: usize,
+    pub ascii: bool,
 }
 
 pub struct Table<'a> {
     pub columns: &'a [ColumnSpec],
-    pub rows: Vec<Vec<Cell>>,
+    pub rows: Vec<Row>,
+    pub tree: Option<Tree>,
 }
 
 impl Table<'_> {
     pub fn render(&self, format: Format, headings: bool, json_key: &str) -> String {
         match format {
             Format::Json => self.render_json(json_key),
+            // util-linux prints nothing at all, not even headings, for no rows.
+            _ if self.rows.is_empty() => String::new(),
             Format::Raw => self.render_raw(headings),
             Format::Table { width } => self.render_table(headings, width),
         }
     }
 
-    fn render_json(&self, key: &str) -> String {
-        let rows: Vec<Value> = self
-            .rows
+    /// Root rows and each row's children, in insertion order.
+    fn children(&self) -> (Vec<usize>, Vec<Vec<usize>>) {
+        let mut roots = Vec::new();
+        let mut children = vec![Vec::new(); self.rows.len()];
+        for (i, row) in self.rows.iter().enumerate() {
+            match row.parent.filter(|_| self.tree.is_some()) {
+                Some(p) => children[p].push(i),
+                None => roots.push(i),
+            }
+        }
+        (roots, children)
+    }
+
+    /// Rows in display order (each parent followed by its subtree) with their tree prefixes.
+    fn display_order(&self) -> Vec<(usize, String)> {
+        let (roots, children) = self.children();
+        let ascii = self.tree.is_some_and(|t| t.ascii);
+        let (branch, last, pipe) = if ascii {
+            ("|-", "`-", "| ")
+        } else {
+            ("├─", "└─", "│ ")
+        };
+        let mut out = Vec::with_capacity(self.rows.len());
+        // (row, prefix drawn for its ancestors, its own glyph)
+        let mut stack: Vec<(usize, String, &str)> =
+            roots.iter().rev().map(|&r| (r, String::new(), "")).collect();
+        while let Some((row, indent, glyph)) = stack.pop() {
+            out.push((row, format!("{indent}{glyph}")));
+            let child_indent = match glyph {
+                "" => String::new(),
+                g if g == last => format!("{indent}  "),
+                _ => format!("{indent}{pipe}"),
+            };
+            let kids = &children[row];
+            for (n, &kid) in kids.iter().enumerate().rev() {
+                let glyph = if n + 1 == kids.len() { last } else { branch };
+                stack.push((kid, child_indent.clone(), glyph));
+            }
+        }
+        out
+    }
+
+    fn object(&self, row: usize, children: &[Vec<usize>]) -> Value {
+        let mut object: Map<String, Value> = self
+            .columns
             .iter()
-            .map(|row| {
-                let object: Map<String, Value> = self
-                    .columns
-                    .iter()
-                    .zip(row)
-                    .map(|(col, cell)| (col.name.to_lowercase(), cell.json.clone()))
-                    .collect();
-                Value::Object(object)
-            })
+            .zip(&self.rows[row].cells)
+            .map(|(col, cell)| (col.name.to_lowercase(), cell.json.clone()))
             .collect();
+        if !children[row].is_empty() {
+            let kids = children[row]
+                .iter()
+                .map(|&k| self.object(k, children))
+                .collect();
+            object.insert("children".to_string(), Value::Array(kids));
+        }
+        Value::Object(object)
+    }
+
+    fn render_json(&self, key: &str) -> String {
+        let (roots, children) = self.children();
+        let rows: Vec<Value> = roots.iter().map(|&r| self.object(r, &children)).collect();
         let mut doc = Map::new();
         doc.insert(key.to_string(), Value::Array(rows));
         let mut out = serde_json::to_string_pretty(&Value::Object(doc)).expect("JSON of values");
         out.push('\n');
         out
+    }
+
+    /// Cell texts in display order, tree glyphs included.
+    fn texts(&self) -> Vec<Vec<String>> {
+        self.display_order()
+            .into_iter()
+            .map(|(row, prefix)| {
+                self.rows[row]
+                    .cells
+                    .iter()
+                    .enumerate()
+                    .map(|(i, cell)| match self.tree {
+                        Some(t) if t.column == i => format!("{prefix}{}", cell.text),
+                        _ => cell.text.clone(),
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     fn render_raw(&self, headings: bool) -> String {
@@ -102,31 +186,31 @@ impl Table<'_> {
         if headings {
             line(self.columns.iter().map(|c| c.name.to_string()).collect());
         }
-        for row in &self.rows {
-            line(row.iter().map(|c| escape_raw(&c.text)).collect());
+        for row in self.texts() {
+            line(row.iter().map(|c| escape_raw(c)).collect());
         }
         out
     }
 
     fn render_table(&self, headings: bool, width: Option<usize>) -> String {
-        // Multi-line values (several nsfs paths) are shown comma-separated on one line.
         let texts: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|row| row.iter().map(|c| c.text.replace('\n', ",")).collect())
+            .texts()
+            .into_iter()
+            .map(|row| row.iter().map(|c| escape_table(c)).collect())
             .collect();
         let mut widths: Vec<usize> = self
             .columns
             .iter()
             .enumerate()
             .map(|(i, col)| {
+                let data = texts.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
                 let head = if headings { col.name.len() } else { 0 };
-                texts
-                    .iter()
-                    .map(|r| r[i].chars().count())
-                    .max()
-                    .unwrap_or(0)
-                    .max(head)
+                // libsmartcols: the heading wins over short data, else the hint is a minimum.
+                if data < head {
+                    head
+                } else {
+                    data.max(col.min_width)
+                }
             })
             .collect();
         if let Some(width) = width {
@@ -146,15 +230,14 @@ impl Table<'_> {
 
 /// Shrinks truncatable columns (never below their heading) until the line fits.
 fn fit_to_width(columns: &[ColumnSpec], widths: &mut [usize], width: usize) {
-    let total = |w: &[usize]| w.iter().sum::<usize>() + w.len().saturating_sub(1);
-    let mut excess = total(widths).saturating_sub(width);
+    let total = widths.iter().sum::<usize>() + widths.len().saturating_sub(1);
+    let mut excess = total.saturating_sub(width);
     for (i, col) in columns.iter().enumerate().rev() {
         if excess == 0 {
             break;
         }
         if col.truncate {
-            let spare = widths[i].saturating_sub(col.name.len());
-            let cut = spare.min(excess);
+            let cut = widths[i].saturating_sub(col.name.len()).min(excess);
             widths[i] -= cut;
             excess -= cut;
         }
@@ -163,6 +246,7 @@ fn fit_to_width(columns: &[ColumnSpec], widths: &mut [usize], width: usize) {
 
 fn write_line(out: &mut String, columns: &[ColumnSpec], widths: &[usize], cells: &[String]) {
     let last = columns.len().saturating_sub(1);
+    let start = out.len();
     for (i, ((col, &width), cell)) in columns.iter().zip(widths).zip(cells).enumerate() {
         if i > 0 {
             out.push(' ');
@@ -176,17 +260,32 @@ fn write_line(out: &mut String, columns: &[ColumnSpec], widths: &[usize], cells:
             let _ = write!(out, "{cell:<width$}");
         }
     }
-    let trimmed = out.trim_end_matches(' ').len();
+    let trimmed = start + out[start..].trim_end_matches(' ').len();
     out.truncate(trimmed);
     out.push('\n');
 }
 
-/// libsmartcols raw escaping: bytes that would break a space-separated line become `\xHH`.
+/// libsmartcols raw escaping: every byte that is blank, a backslash, a control character or
+/// not ASCII becomes `\xHH`, so a line always splits on spaces.
 pub fn escape_raw(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+    escape_bytes(text, |b| b == b' ' || b == b'\\' || !b.is_ascii_graphic())
+}
+
+/// Table cells: control characters (a tab or newline in a command line) become `\xHH`.
+fn escape_table(text: &str) -> String {
+    escape_bytes(text, |b| b.is_ascii_control())
+}
+
+fn escape_bytes(text: &str, escape: impl Fn(u8) -> bool) -> String {
+    if !text.bytes().any(&escape) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() * 2);
     for ch in text.chars() {
-        if ch == ' ' || ch == '\\' || ch.is_control() {
-            for byte in ch.to_string().bytes() {
+        let mut utf8 = [0u8; 4];
+        let bytes = ch.encode_utf8(&mut utf8).as_bytes();
+        if bytes.iter().any(|&b| escape(b)) {
+            for byte in bytes {
                 let _ = write!(out, "\\x{byte:02x}");
             }
         } else {
@@ -200,68 +299,94 @@ pub fn escape_raw(text: &str) -> String {
 mod tests {
     use super::*;
 
+    const fn col(name: &'static str, right: bool, truncate: bool) -> ColumnSpec {
+        ColumnSpec {
+            name,
+            right,
+            truncate,
+            min_width: 0,
+        }
+    }
+
     const COLS: [ColumnSpec; 3] = [
-        ColumnSpec {
-            name: "NS",
-            right: true,
-            truncate: false,
-        },
-        ColumnSpec {
-            name: "COMMAND",
-            right: false,
-            truncate: true,
-        },
-        ColumnSpec {
-            name: "USER",
-            right: false,
-            truncate: false,
-        },
+        col("NS", true, false),
+        col("COMMAND", false, true),
+        col("USER", false, false),
     ];
 
-    fn table() -> Table<'static> {
+    fn table(tree: Option<Tree>) -> Table<'static> {
+        let row = |ns: u64, cmd: &str, user: &str, parent| Row {
+            cells: vec![Cell::num(ns), Cell::text(cmd), Cell::text(user)],
+            parent,
+        };
         Table {
             columns: &COLS,
             rows: vec![
-                vec![
-                    Cell::num(4026531836u64),
-                    Cell::text("sleep 100"),
-                    Cell::text("root"),
-                ],
-                vec![Cell::num(7u64), Cell::null(), Cell::text("nobody")],
+                row(4026531836, "sleep 100", "root", None),
+                row(7, "a", "nobody", Some(0)),
+                row(8, "b", "nobody", Some(1)),
+                row(9, "c", "root", Some(0)),
             ],
+            tree,
         }
     }
+
+    const TREE: Option<Tree> = Some(Tree {
+        column: 1,
+        ascii: false,
+    });
 
     #[test]
     fn table_aligns_numbers_right_and_text_left() {
         assert_eq!(
-            table().render(Format::Table { width: None }, true, "x"),
+            table(None).render(Format::Table { width: None }, true, "x"),
             "        NS COMMAND   USER\n\
-             4026531836 sleep 100 root\n\
-             \x20        7           nobody\n"
+             4026531836 sleep 100 root\n         7 a         nobody\n\
+             \x20        8 b         nobody\n         9 c         root\n"
+        );
+    }
+
+    #[test]
+    fn tree_draws_glyphs_in_its_column_and_orders_subtrees() {
+        assert_eq!(
+            table(TREE).render(Format::Table { width: None }, false, "x"),
+            "4026531836 sleep 100 root\n         7 ├─a       nobody\n\
+             \x20        8 │ └─b     nobody\n         9 └─c       root\n"
         );
     }
 
     #[test]
     fn table_truncates_only_marked_columns_to_fit() {
-        let out = table().render(Format::Table { width: Some(22) }, false, "x");
-        assert_eq!(out, "4026531836 sleep  root\n         7        nobody\n");
+        let out = table(None).render(Format::Table { width: Some(22) }, false, "x");
+        assert_eq!(out.lines().next(), Some("4026531836 sleep  root"));
     }
 
     #[test]
-    fn raw_escapes_spaces() {
-        assert_eq!(
-            table().render(Format::Raw, false, "x"),
-            "4026531836 sleep\\x20100 root\n7  nobody\n"
-        );
+    fn raw_escapes_blanks_and_tree_glyphs() {
+        let out = table(TREE).render(Format::Raw, false, "x");
+        assert_eq!(out.lines().next(), Some("4026531836 sleep\\x20100 root"));
+        assert_eq!(out.lines().nth(1), Some("7 \\xe2\\x94\\x9c\\xe2\\x94\\x80a nobody"));
     }
 
     #[test]
-    fn json_uses_lowercase_keys_and_typed_values() {
-        let v: Value =
-            serde_json::from_str(&table().render(Format::Json, true, "namespaces")).unwrap();
-        assert_eq!(v["namespaces"][0]["ns"], 4026531836u64);
-        assert_eq!(v["namespaces"][0]["command"], "sleep 100");
-        assert_eq!(v["namespaces"][1]["command"], Value::Null);
+    fn json_nests_children_with_typed_values() {
+        let v: Value = serde_json::from_str(&table(TREE).render(Format::Json, true, "ns")).unwrap();
+        assert_eq!(v["ns"][0]["ns"], 4026531836u64);
+        assert_eq!(v["ns"][0]["command"], "sleep 100");
+        assert_eq!(v["ns"][0]["children"][0]["children"][0]["ns"], 8);
+        assert_eq!(v["ns"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn no_rows_prints_nothing_but_json_prints_an_empty_list() {
+        let empty = Table {
+            columns: &COLS,
+            rows: vec![],
+            tree: None,
+        };
+        assert_eq!(empty.render(Format::Table { width: None }, true, "x"), "");
+        assert_eq!(empty.render(Format::Raw, true, "x"), "");
+        let v: Value = serde_json::from_str(&empty.render(Format::Json, true, "x")).unwrap();
+        assert_eq!(v["x"], serde_json::json!([]));
     }
 }

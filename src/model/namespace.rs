@@ -25,6 +25,8 @@ pub struct Namespace {
     pub owner: Option<u64>,
     /// UID of the creator of a user namespace (NS_GET_OWNER_UID).
     pub owner_uid: Option<u32>,
+    /// Network namespaces: the id our namespace assigned to it; -1 when none is assigned.
+    pub netnsid: Option<i32>,
     /// nsfs bind-mount paths, across every mount namespace.
     pub nsfs: Vec<String>,
     /// What keeps it alive besides member processes.
@@ -90,6 +92,7 @@ pub fn build(sample: &Sample) -> Vec<Namespace> {
                 parent: facts.parent,
                 owner: facts.owner,
                 owner_uid: facts.owner_uid,
+                netnsid: facts.netnsid,
                 nsfs: nsfs.into_iter().collect(),
                 holders,
             }

@@ -163,6 +163,8 @@ pub struct NsFacts {
     pub parent: Option<u64>,
     pub owner: Option<u64>,
     pub owner_uid: Option<u32>,
+    /// Network namespaces: the id ours assigned to it, -1 for none (RTM_GETNSID).
+    pub netnsid: Option<i32>,
 }
 
 /// Which part of a process permission hid.

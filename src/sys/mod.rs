@@ -1,6 +1,7 @@
 //! Readers: the only code besides `ops/` that touches the kernel. Each takes a `Roots`.
 
 pub mod mounts;
+pub mod netnsid;
 pub mod ns;
 pub mod proc;
 pub mod roots;

@@ -9,6 +9,7 @@ use nix::fcntl::{OFlag, open};
 use nix::sys::stat::{Mode, fstat};
 
 use crate::model::sample::{HeldNs, NsFacts, NsRef, NsType, ProcSample};
+use crate::sys::netnsid::NetlinkRoute;
 use crate::sys::roots::Roots;
 
 /// Parses link text such as `net:[4026531833]` (from /proc/PID/ns/*, /proc/PID/fd/* or a
@@ -57,6 +58,7 @@ pub fn ns_facts(fd: BorrowedFd, kind: NsType) -> NsFacts {
             .flatten(),
         owner: related_ns_ino(fd, ns_get_userns),
         owner_uid,
+        netnsid: None,
     }
 }
 
@@ -94,11 +96,17 @@ pub fn collect_facts(
             .or_default()
             .push(h.holder.open_path(&roots.proc, h.ns.kind));
     }
+    let mut netlink = None;
     paths
         .into_iter()
         .filter_map(|(ns, candidates)| {
             let fd = candidates.iter().find_map(|p| open_ns(p, ns).ok())?;
-            Some((ns, ns_facts(fd.as_fd(), ns.kind)))
+            let mut facts = ns_facts(fd.as_fd(), ns.kind);
+            if ns.kind == NsType::Net {
+                let socket = netlink.get_or_insert_with(NetlinkRoute::open);
+                facts.netnsid = socket.as_mut().and_then(|s| s.netnsid(fd.as_fd()));
+            }
+            Some((ns, facts))
         })
         .collect()
 }

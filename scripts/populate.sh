@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# Populate the host with ~N long-lived sleeping processes spread over fresh namespaces
+# of every type, for scale tests and benchmarks of `nstop ns` against `lsns`.
+#
+#   scripts/populate.sh start [N]   (default N=5000; env GROUP_SIZE, default 12 processes per group)
+#   scripts/populate.sh stop
+#
+# Safety (see /work/shared/DESIGN.md "Working safely on a shared kernel"):
+# - Everything lives beneath ONE new cgroup, nstop-scale-<pid>, created beneath this script's own
+#   cgroup2 cgroup. Each group's leader moves itself there before spawning, so every descendant is in it.
+# - `stop` kills only that cgroup (cgroup.kill, or SIGKILL per PID listed in its cgroup.procs files),
+#   then removes it. It never looks at processes by name.
+# - Namespaces are never bind-mounted (no `ip netns` entries); unshare makes the new mount namespaces
+#   private (--propagation private is util-linux's default), so --mount-proc does not leak to the host.
+set -euo pipefail
+
+STATE=${NSTOP_SCALE_STATE:-/tmp/nstop-scale.state}
+LOG=${STATE%.state}.log
+
+die() { echo "populate.sh: $*" >&2; exit 1; }
+
+# The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host, /sys/fs/cgroup on a pure v2 host.
+cgroup2_mount() {
+    local m
+    for m in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+        if [ "$(stat -f -c %T "$m" 2>/dev/null)" = cgroup2fs ]; then echo "$m"; return; fi
+    done
+    die "no cgroup2 hierarchy mounted at /sys/fs/cgroup/unified or /sys/fs/cgroup"
+}
+
+# Number of processes anywhere in the cgroup subtree $1.
+count_procs() { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null | wc -l; }
+
+populated() { grep -q '^populated 1' "$1/cgroup.events"; }
+
+do_stop() {
+    [ -f "$STATE" ] || { echo "populate.sh: nothing to stop (no $STATE)"; return 0; }
+    local CG
+    CG=$(sed -n 's/^cgroup=//p' "$STATE")
+    # Refuse anything but a cgroup this script named: never touch other cgroups.
+    [[ "$CG" =~ ^/sys/fs/cgroup(/unified)?(/.*)?/nstop-scale-[0-9]+$ ]] || die "refusing: bad cgroup '$CG' in $STATE"
+    if [ -d "$CG" ]; then
+        local i
+        for i in $(seq 300); do
+            populated "$CG" || break
+            if [ -e "$CG/cgroup.kill" ]; then
+                echo 1 >"$CG/cgroup.kill"      # SIGKILLs the whole subtree, race-free against forks
+            else
+                # Older kernels: SIGKILL each PID listed in our subtree; repeat until empty.
+                find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+            fi
+            sleep 0.1
+        done
+        populated "$CG" && die "processes still alive in $CG after 30 s"
+        # Child cgroups first (deepest first), then ours.
+        find "$CG" -mindepth 1 -depth -type d -exec rmdir {} +
+        rmdir "$CG"
+    fi
+    rm -f "$STATE" "$LOG"
+    echo "populate.sh: stopped; removed $CG"
+}
+
+# Namespace recipes, cycled over the groups: "outer unshare flags|nested unshare flags".
+# Every type appears; some groups combine all 8 (container-like), some nest pid/user namespaces.
+RECIPES=(
+    "--pid --fork --mount-proc|"
+    "--net|"
+    "--uts --ipc|"
+    "--cgroup|"
+    "--time|"
+    "--user --map-root-user|"
+    "--mount|"
+    "--user --map-root-user --pid --fork --mount-proc --net --uts --ipc --cgroup --time|"
+    "--pid --fork --mount-proc|--pid --fork --mount-proc"
+    "--user --map-root-user --net|--user --map-root-user --uts"
+)
+
+# Runs in each namespace group: spawn $1 `sleep` children, then become a sleep itself (it may be
+# PID 1 of a new pid namespace, which must stay alive). dash forks are cheap; no bash per process.
+LOOP='i=0; while [ "$i" -lt "$1" ]; do sleep infinity </dev/null & i=$((i+1)); done; exec sleep infinity'
+
+# Globals, because the EXIT trap runs after do_start has returned.
+ok=0 mounts_before="" leaders=()
+on_exit() {
+    if [ "$ok" != 1 ]; then
+        echo "populate.sh: start failed, cleaning up" >&2
+        [ -s "$LOG" ] && tail -5 "$LOG" >&2
+        # Leaders are our own unreaped children, so their PIDs cannot have been reused: kill them
+        # first so none can still move into the cgroup while do_stop empties it.
+        [ ${#leaders[@]} -gt 0 ] && kill -KILL "${leaders[@]}" 2>/dev/null || true
+        do_stop
+    fi
+    rm -f "$mounts_before"
+}
+
+do_start() {
+    local N=${1:-5000} GS=${GROUP_SIZE:-12}
+    [[ "$N" =~ ^[0-9]+$ ]] && [ "$N" -ge 50 ] || die "N must be an integer >= 50"
+    [[ "$GS" =~ ^[0-9]+$ ]] && [ "$GS" -ge 4 ] || die "GROUP_SIZE must be an integer >= 4"
+    [ "$(id -u)" = 0 ] || die "must run as root"
+    [ -e "$STATE" ] && die "$STATE exists: already populated; run '$0 stop' first"
+
+    local MNT SELF CG
+    MNT=$(cgroup2_mount)
+    SELF=$(sed -n 's/^0:://p' /proc/self/cgroup)
+    CG="$MNT${SELF%/}/nstop-scale-$$"
+
+    local t0 ns_before
+    t0=$(date +%s.%N)
+    mounts_before=$(mktemp)
+    cut -d' ' -f5,9 /proc/self/mountinfo | sort >"$mounts_before"
+    ns_before=$(lsns -n | wc -l)
+
+    mkdir "$CG"
+    printf 'cgroup=%s\n' "$CG" >"$STATE"          # written at once so `stop` works even mid-start
+    trap on_exit EXIT
+    trap 'exit 130' INT TERM
+
+    # Plan G groups whose sizes sum to exactly N; a group's own overhead is its leader chain
+    # (1 + one waiting unshare parent per --fork).
+    local G=$(( (N + GS - 1) / GS )) g size recipe outer inner forks k
+    : >"$LOG"
+    for ((g = 0; g < G; g++)); do
+        size=$(( N / G + (g < N % G ? 1 : 0) ))
+        recipe=${RECIPES[g % ${#RECIPES[@]}]}
+        outer=${recipe%%|*}; inner=${recipe#*|}
+        forks=$(grep -o -- --fork <<<"$outer $inner" | wc -l || true)
+        k=$(( size - 1 - forks ))
+        [ "$k" -ge 0 ] || die "group too small for recipe '$recipe'"
+        mkdir "$CG/g$g"
+        # The leader moves itself into its cgroup *before* unshare, so everything it spawns is inside.
+        # setsid: detach from the caller's terminal/session so a hangup there doesn't kill the population.
+        (
+            echo "$BASHPID" >"$CG/g$g/cgroup.procs"
+            if [ -n "$inner" ]; then
+                # shellcheck disable=SC2086  # flags are meant to split
+                exec setsid unshare $outer unshare $inner sh -c "$LOOP" sh "$k"
+            else
+                # shellcheck disable=SC2086
+                exec setsid unshare $outer sh -c "$LOOP" sh "$k"
+            fi
+        ) </dev/null >/dev/null 2>>"$LOG" &
+        leaders+=("$!")
+    done
+    printf 'leaders=%s\n' "${leaders[*]}" >>"$STATE"
+
+    # Wait until all N processes exist. A leader that died (gone or zombie) means unshare failed.
+    local n=0 alive deadline=$(( $(date +%s) + 300 ))
+    while :; do
+        n=$(count_procs "$CG")
+        [ "$n" -ge "$N" ] && break
+        alive=$(cd /proc && cat "${leaders[@]/%//stat}" 2>/dev/null | awk '$3 != "Z"' | wc -l)
+        [ "$alive" -eq "$G" ] || die "$((G - alive)) of $G group leaders died (see above)"
+        [ "$(date +%s)" -lt "$deadline" ] || die "timeout: only $n of $N processes after 300 s"
+        sleep 0.2
+    done
+    local t1 ns_after mounts_note
+    t1=$(date +%s.%N)
+
+    # --mount-proc must not have leaked proc mounts into our (the host's) mount namespace.
+    mounts_note="host mounts unchanged"
+    local new_mounts
+    new_mounts=$(cut -d' ' -f5,9 /proc/self/mountinfo | sort | comm -13 "$mounts_before" - || true)
+    if [ -n "$new_mounts" ]; then
+        mounts_note="WARNING new host mounts: $(tr '\n' ' ' <<<"$new_mounts")"
+        grep -q ' proc$' <<<"$new_mounts" && die "proc mounts leaked to the host: $new_mounts"
+    fi
+    ns_after=$(lsns -n | wc -l)
+    ok=1
+    printf 'populate.sh: %d processes in %d groups (%s), %d namespaces on host (+%d), %.1f s, %s\n' \
+        "$n" "$G" "$CG" "$ns_after" "$((ns_after - ns_before))" "$(awk "BEGIN{print $t1 - $t0}")" "$mounts_note"
+}
+
+case "${1:-}" in
+    start) do_start "${2:-5000}" ;;
+    stop) do_stop ;;
+    *) echo "usage: $0 start [N] | stop" >&2; exit 2 ;;
+esac
