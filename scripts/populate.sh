@@ -29,7 +29,7 @@ cgroup2_mount() {
 }
 
 # Number of processes anywhere in the cgroup subtree $1.
-count_procs() { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null | wc -l; }
+count_procs() { { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null || true; } | wc -l; }
 
 populated() { grep -q '^populated 1' "$1/cgroup.events"; }
 
@@ -40,21 +40,33 @@ do_stop() {
     # Refuse anything but a cgroup this script named: never touch other cgroups.
     [[ "$CG" =~ ^/sys/fs/cgroup(/unified)?(/.*)?/nstop-scale-[0-9]+$ ]] || die "refusing: bad cgroup '$CG' in $STATE"
     if [ -d "$CG" ]; then
-        local i
+        local i pids
+        pids=$({ find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null || true; } | tr '\n' ' ')
+        # Kill until empty, then remove the child cgroups (deepest first) and ours. Retry as a whole:
+        # during a failed start a late group leader may still join; once its g<n> directory is gone
+        # its own `echo > cgroup.procs` fails and it exits without spawning anything.
         for i in $(seq 300); do
-            populated "$CG" || break
-            if [ -e "$CG/cgroup.kill" ]; then
-                echo 1 >"$CG/cgroup.kill"      # SIGKILLs the whole subtree, race-free against forks
+            if populated "$CG"; then
+                if [ -e "$CG/cgroup.kill" ]; then
+                    echo 1 >"$CG/cgroup.kill"      # SIGKILLs the whole subtree, race-free against forks
+                else
+                    # Older kernels: SIGKILL each PID listed in our subtree; repeat until empty.
+                    find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+                fi
             else
-                # Older kernels: SIGKILL each PID listed in our subtree; repeat until empty.
-                find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+                find "$CG" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
+                rmdir "$CG" 2>/dev/null || true
+                [ -d "$CG" ] || break
             fi
             sleep 0.1
         done
-        populated "$CG" && die "processes still alive in $CG after 30 s"
-        # Child cgroups first (deepest first), then ours.
-        find "$CG" -mindepth 1 -depth -type d -exec rmdir {} +
-        rmdir "$CG"
+        [ -d "$CG" ] && die "could not empty and remove $CG after 30 s"
+        # "populated 0" comes before the dead are reaped; wait (up to 10 s) until they have left
+        # /proc too, so a benchmark run right after sees the host as it was.
+        for i in $(seq 100); do
+            [ -z "$pids" ] || [ "$(cd /proc && ls -d $pids 2>/dev/null | wc -l)" = 0 ] && break
+            sleep 0.1
+        done
     fi
     rm -f "$STATE" "$LOG"
     echo "populate.sh: stopped; removed $CG"
@@ -85,9 +97,6 @@ on_exit() {
     if [ "$ok" != 1 ]; then
         echo "populate.sh: start failed, cleaning up" >&2
         [ -s "$LOG" ] && tail -5 "$LOG" >&2
-        # Leaders are our own unreaped children, so their PIDs cannot have been reused: kill them
-        # first so none can still move into the cgroup while do_stop empties it.
-        [ ${#leaders[@]} -gt 0 ] && kill -KILL "${leaders[@]}" 2>/dev/null || true
         do_stop
     fi
     rm -f "$mounts_before"
@@ -141,16 +150,17 @@ do_start() {
             fi
         ) </dev/null >/dev/null 2>>"$LOG" &
         leaders+=("$!")
+        disown "$!"    # bash would otherwise report each group killed by a failed start's cleanup
     done
     printf 'leaders=%s\n' "${leaders[*]}" >>"$STATE"
 
-    # Wait until all N processes exist. A leader that died (gone or zombie) means unshare failed.
+    # Wait until all N processes exist. A leader that died (reaped or zombie) means unshare failed.
     local n=0 alive deadline=$(( $(date +%s) + 300 ))
     while :; do
         n=$(count_procs "$CG")
         [ "$n" -ge "$N" ] && break
-        alive=$(cd /proc && cat "${leaders[@]/%//stat}" 2>/dev/null | awk '$3 != "Z"' | wc -l)
-        [ "$alive" -eq "$G" ] || die "$((G - alive)) of $G group leaders died (see above)"
+        alive=$(cd /proc && { cat "${leaders[@]/%//stat}" 2>/dev/null || true; } | awk '$3 != "Z"' | wc -l)
+        [ "$alive" -eq "$G" ] || die "$((G - alive)) of $G group leaders died (unshare errors below)"
         [ "$(date +%s)" -lt "$deadline" ] || die "timeout: only $n of $N processes after 300 s"
         sleep 0.2
     done

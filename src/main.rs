@@ -49,20 +49,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 fn report_unreadable(model: &Model) {
     let unreadable = &model.unreadable;
     if !unreadable.processes.is_empty() {
-        let shown: Vec<String> = unreadable.processes.iter().take(5).map(i32::to_string).collect();
+        let shown: Vec<String> = unreadable
+            .processes
+            .iter()
+            .take(5)
+            .map(i32::to_string)
+            .collect();
         let n = unreadable.processes.len();
         eprintln!(
             "nstop: {n} {} unreadable (namespaces unknown): permission denied (PID {}{})",
             if n == 1 { "process" } else { "processes" },
             shown.join(", "),
-            if unreadable.processes.len() > 5 { ", ..." } else { "" }
+            if unreadable.processes.len() > 5 {
+                ", ..."
+            } else {
+                ""
+            }
         );
     }
     if !unreadable.fds.is_empty() {
         eprintln!(
             "nstop: open file descriptors of {} processes unreadable (namespaces held by fds may be missing): permission denied{}",
             unreadable.fds.len(),
-            if nix::unistd::geteuid().is_root() { "" } else { "; run as root to see them" }
+            if nix::unistd::geteuid().is_root() {
+                ""
+            } else {
+                "; run as root to see them"
+            }
         );
     }
 }

@@ -37,7 +37,12 @@ pub struct NsArgs {
     #[arg(short = 't', long = "type", value_name = "TYPE")]
     pub types: Vec<NsType>,
     /// Print the namespaces of this process
-    #[arg(short = 'p', long = "task", value_name = "PID", conflicts_with = "namespace")]
+    #[arg(
+        short = 'p',
+        long = "task",
+        value_name = "PID",
+        conflicts_with = "namespace"
+    )]
     pub task: Option<i32>,
     /// Don't truncate text in columns
     #[arg(short = 'u', long)]
@@ -119,20 +124,68 @@ impl Column {
             Column::Ns => spec("NS", true, false, 10, "namespace identifier (inode number)"),
             Column::Type => spec("TYPE", false, false, 5, "kind of namespace"),
             Column::Path => spec("PATH", false, false, 0, "path to the namespace"),
-            Column::Nprocs => spec("NPROCS", true, false, 5, "number of processes in the namespace"),
+            Column::Nprocs => spec(
+                "NPROCS",
+                true,
+                false,
+                5,
+                "number of processes in the namespace",
+            ),
             Column::Pid => spec("PID", true, false, 5, "lowest PID in the namespace"),
             Column::Ppid => spec("PPID", true, false, 5, "PPID of the PID"),
             Column::Command => spec("COMMAND", false, true, 0, "command line of the PID"),
             Column::Uid => spec("UID", true, false, 0, "UID of the PID"),
             Column::User => spec("USER", false, false, 0, "username of the PID"),
-            Column::Netnsid => spec("NETNSID", true, false, 0, "namespace ID as used by network subsystem"),
-            Column::Nsfs => spec("NSFS", false, true, 0, "nsfs mountpoint (usually used network subsystem)"),
-            Column::Pns => spec("PNS", true, false, 10, "parent namespace identifier (inode number)"),
-            Column::Ons => spec("ONS", true, false, 10, "owner namespace identifier (inode number)"),
-            Column::Holders => spec("HOLDERS", false, true, 0, "what else keeps it alive: threads, fds, bind mounts, *_for_children"),
+            Column::Netnsid => spec(
+                "NETNSID",
+                true,
+                false,
+                0,
+                "namespace ID as used by network subsystem",
+            ),
+            Column::Nsfs => spec(
+                "NSFS",
+                false,
+                true,
+                0,
+                "nsfs mountpoint (usually used network subsystem)",
+            ),
+            Column::Pns => spec(
+                "PNS",
+                true,
+                false,
+                10,
+                "parent namespace identifier (inode number)",
+            ),
+            Column::Ons => spec(
+                "ONS",
+                true,
+                false,
+                10,
+                "owner namespace identifier (inode number)",
+            ),
+            Column::Holders => spec(
+                "HOLDERS",
+                false,
+                true,
+                0,
+                "what else keeps it alive: threads, fds, bind mounts, *_for_children",
+            ),
             Column::Pids => spec("PIDS", false, true, 0, "all member PIDs"),
-            Column::Nspid => spec("NSPID", false, false, 0, "the PID at every pid-namespace level, outermost first"),
-            Column::Ouid => spec("OUID", true, false, 0, "UID that created the user namespace"),
+            Column::Nspid => spec(
+                "NSPID",
+                false,
+                false,
+                0,
+                "the PID at every pid-namespace level, outermost first",
+            ),
+            Column::Ouid => spec(
+                "OUID",
+                true,
+                false,
+                0,
+                "UID that created the user namespace",
+            ),
         }
     }
 
@@ -202,7 +255,11 @@ struct RowSource<'m> {
 }
 
 fn join<T: ToString>(values: &[T], sep: &str) -> String {
-    values.iter().map(T::to_string).collect::<Vec<_>>().join(sep)
+    values
+        .iter()
+        .map(T::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 fn holders_cell(ns: &Namespace) -> Cell {
@@ -261,27 +318,48 @@ fn columns(args: &NsArgs) -> Result<(Vec<Column>, bool), UsageError> {
 
 /// Rows with their tree parents. A namespace row hangs under the last row shown for its
 /// representative's parent process (lsns's process tree); a member row under its parent's row.
-fn rows<'m>(args: &NsArgs, model: &'m Model) -> Result<Vec<(RowSource<'m>, Option<usize>)>, UsageError> {
+fn rows<'m>(
+    args: &NsArgs,
+    model: &'m Model,
+) -> Result<Vec<(RowSource<'m>, Option<usize>)>, UsageError> {
     if let Some(ino) = args.namespace {
         let ns = model
             .namespaces
             .iter()
             .find(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)))
-            .ok_or_else(|| UsageError(format!("no namespace with inode {ino} (list them with `nstop ns`)")))?;
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "no namespace with inode {ino} (list them with `nstop ns`)"
+                ))
+            })?;
         let mut row_of: HashMap<i32, usize> = HashMap::new();
         let mut out = Vec::new();
         for proc in ns.pids.iter().filter_map(|&pid| model.process(pid)) {
             let parent = row_of.get(&proc.ppid).copied();
             row_of.insert(proc.pid, out.len());
             let path = Some(format!("/proc/{}/ns/{}", proc.pid, ns.kind));
-            out.push((RowSource { ns, proc: Some(proc), path }, parent));
+            out.push((
+                RowSource {
+                    ns,
+                    proc: Some(proc),
+                    path,
+                },
+                parent,
+            ));
         }
         return Ok(out);
     }
     let task_ns = match args.task {
-        Some(pid) => Some(&model.process(pid).ok_or_else(|| {
-            UsageError(format!("no process with PID {pid} (-p takes the PID of a running process)"))
-        })?.namespaces),
+        Some(pid) => Some(
+            &model
+                .process(pid)
+                .ok_or_else(|| {
+                    UsageError(format!(
+                        "no process with PID {pid} (-p takes the PID of a running process)"
+                    ))
+                })?
+                .namespaces,
+        ),
         None => None,
     };
     let mut last_row_of: HashMap<i32, usize> = HashMap::new();
@@ -292,12 +370,19 @@ fn rows<'m>(args: &NsArgs, model: &'m Model) -> Result<Vec<(RowSource<'m>, Optio
         .filter(|ns| args.types.is_empty() || args.types.contains(&ns.kind))
         .filter(|ns| task_ns.is_none_or(|map| map.get(&ns.kind) == Some(&ns.ns)))
     {
-        let proc = ns.pids.first().and_then(|&pid| model.process(pid));
+        let proc = ns.pid.and_then(|pid| model.process(pid));
         let parent = proc.and_then(|p| last_row_of.get(&p.ppid).copied());
         if let Some(p) = proc {
             last_row_of.insert(p.pid, out.len());
         }
-        out.push((RowSource { ns, proc, path: ns.path.clone() }, parent));
+        out.push((
+            RowSource {
+                ns,
+                proc,
+                path: ns.path.clone(),
+            },
+            parent,
+        ));
     }
     Ok(out)
 }
@@ -340,7 +425,10 @@ pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
         Format::Table { width }
     };
     let tree = tree.then(|| Tree {
-        column: cols.iter().position(|&c| c == Column::Command).unwrap_or(usize::MAX),
+        column: cols
+            .iter()
+            .position(|&c| c == Column::Command)
+            .unwrap_or(usize::MAX),
         ascii: !utf8_locale(),
     });
     let table = Table {

@@ -114,8 +114,11 @@ impl Table<'_> {
         };
         let mut out = Vec::with_capacity(self.rows.len());
         // (row, prefix drawn for its ancestors, its own glyph)
-        let mut stack: Vec<(usize, String, &str)> =
-            roots.iter().rev().map(|&r| (r, String::new(), "")).collect();
+        let mut stack: Vec<(usize, String, &str)> = roots
+            .iter()
+            .rev()
+            .map(|&r| (r, String::new(), ""))
+            .collect();
         while let Some((row, indent, glyph)) = stack.pop() {
             out.push((row, format!("{indent}{glyph}")));
             let child_indent = match glyph {
@@ -203,7 +206,11 @@ impl Table<'_> {
             .iter()
             .enumerate()
             .map(|(i, col)| {
-                let data = texts.iter().map(|r| r[i].chars().count()).max().unwrap_or(0);
+                let data = texts
+                    .iter()
+                    .map(|r| r[i].chars().count())
+                    .max()
+                    .unwrap_or(0);
                 let head = if headings { col.name.len() } else { 0 };
                 // libsmartcols: the heading wins over short data, else the hint is a minimum.
                 if data < head {
@@ -365,7 +372,10 @@ mod tests {
     fn raw_escapes_blanks_and_tree_glyphs() {
         let out = table(TREE).render(Format::Raw, false, "x");
         assert_eq!(out.lines().next(), Some("4026531836 sleep\\x20100 root"));
-        assert_eq!(out.lines().nth(1), Some("7 \\xe2\\x94\\x9c\\xe2\\x94\\x80a nobody"));
+        assert_eq!(
+            out.lines().nth(1),
+            Some("7 \\xe2\\x94\\x9c\\xe2\\x94\\x80a nobody")
+        );
     }
 
     #[test]

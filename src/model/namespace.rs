@@ -52,7 +52,10 @@ pub fn build(sample: &Sample) -> Vec<Namespace> {
     for proc in &sample.procs {
         for kind in NsType::ALL {
             if let Some(ino) = proc.ns[kind.index()] {
-                members.entry(NsRef { kind, ino }).or_default().push(proc.pid);
+                members
+                    .entry(NsRef { kind, ino })
+                    .or_default()
+                    .push(proc.pid);
             }
         }
     }
@@ -82,7 +85,10 @@ pub fn build(sample: &Sample) -> Vec<Namespace> {
                     _ => None,
                 })
                 .collect();
-            let pid = pids.first().copied().or_else(|| holders.iter().find_map(HolderSample::pid));
+            let pid = pids
+                .first()
+                .copied()
+                .or_else(|| holders.iter().find_map(HolderSample::pid));
             Namespace {
                 ns: ns_ref.ino,
                 kind: ns_ref.kind,

@@ -139,9 +139,7 @@ impl HolderSample {
         match self {
             HolderSample::Thread { pid, tid } => proc.join(format!("{pid}/task/{tid}/ns/{kind}")),
             HolderSample::Fd { pid, fd } => proc.join(format!("{pid}/fd/{fd}")),
-            HolderSample::ForChildren { pid } => {
-                proc.join(format!("{pid}/ns/{kind}_for_children"))
-            }
+            HolderSample::ForChildren { pid } => proc.join(format!("{pid}/ns/{kind}_for_children")),
             // The mount point is relative to the root of a process in that mount namespace.
             HolderSample::BindMount { path, via_pid, .. } => proc
                 .join(format!("{via_pid}/root"))

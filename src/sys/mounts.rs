@@ -46,7 +46,10 @@ pub fn parse_nsfs_mounts(mountinfo: &str) -> Vec<(NsRef, String)> {
             let mut fields = left.split(' ');
             let root = fields.nth(3)?;
             let mount_point = fields.next()?;
-            Some((parse_ns_link(root.as_bytes())?, unescape_mount_path(mount_point)))
+            Some((
+                parse_ns_link(root.as_bytes())?,
+                unescape_mount_path(mount_point),
+            ))
         })
         .collect()
 }

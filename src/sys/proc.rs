@@ -13,7 +13,9 @@ use nix::sys::stat::{Mode, fstat};
 use procfs_core::FromRead;
 use procfs_core::process::Stat;
 
-use crate::model::sample::{Denied, DeniedPart, HeldNs, HolderSample, NsLinks, NsRef, NsType, ProcSample};
+use crate::model::sample::{
+    Denied, DeniedPart, HeldNs, HolderSample, NsLinks, NsRef, NsType, ProcSample,
+};
 use crate::sys::ns::parse_ns_link;
 use crate::sys::roots::Roots;
 
@@ -129,7 +131,12 @@ impl Scanner<'_> {
     }
 
     fn read_process(&mut self, pid: i32) -> Result<(), Errno> {
-        let pid_dir = openat(self.proc_dir, pid.to_string().as_str(), DIR_PATH, Mode::empty())?;
+        let pid_dir = openat(
+            self.proc_dir,
+            pid.to_string().as_str(),
+            DIR_PATH,
+            Mode::empty(),
+        )?;
         let uid = fstat(&pid_dir)?.st_uid;
         read_at(pid_dir.as_fd(), "stat", &mut self.buf)?;
         let stat = Stat::from_read(self.buf.as_slice()).map_err(|_| Errno::EIO)?;
@@ -242,7 +249,11 @@ impl Scanner<'_> {
             }
             Err(_) => return,
         };
-        let Ok(listing) = fd_dir.try_clone().map_err(io_errno).and_then(numeric_entries) else {
+        let Ok(listing) = fd_dir
+            .try_clone()
+            .map_err(io_errno)
+            .and_then(numeric_entries)
+        else {
             return;
         };
         for fd in listing {
@@ -274,8 +285,12 @@ fn top_pid_ns(proc_dir: BorrowedFd) -> Option<u64> {
 /// be listed.
 pub fn scan(roots: &Roots) -> io::Result<ProcScan> {
     let open_proc = || {
-        nix::fcntl::open(&roots.proc, DIR_LIST, Mode::empty())
-            .map_err(|e| io::Error::new(io::Error::from(e).kind(), format!("{}: {e}", roots.proc.display())))
+        nix::fcntl::open(&roots.proc, DIR_LIST, Mode::empty()).map_err(|e| {
+            io::Error::new(
+                io::Error::from(e).kind(),
+                format!("{}: {e}", roots.proc.display()),
+            )
+        })
     };
     let proc_dir = open_proc()?;
     let mut pids = numeric_entries(open_proc()?).map_err(io::Error::from)?;
@@ -336,6 +351,9 @@ Groups:\t \nNStgid:\t3622\t2\t1\nNSpid:\t3622\t2\t1\nNSpgid:\t3617\t0\t0\nNSsid:
         assert_eq!(join_cmdline(b"sleep\x00100\x00"), "sleep 100");
         assert_eq!(join_cmdline(b""), "");
         // A process that rewrote its argv into one string with spaces.
-        assert_eq!(join_cmdline(b"nginx: worker process\x00"), "nginx: worker process");
+        assert_eq!(
+            join_cmdline(b"nginx: worker process\x00"),
+            "nginx: worker process"
+        );
     }
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# For each population size N: populate the host, benchmark nstop ns vs lsns, depopulate.
+#
+#   scripts/bench-scale.sh [N ...]     (default: 1000 5000; env RUNS passes through to bench-ns.sh,
+#                                       env NSTOP overrides the nstop command as in bench-ns.sh)
+set -euo pipefail
+
+DIR=$(cd "$(dirname "$0")" && pwd)
+SIZES=("$@")
+[ ${#SIZES[@]} -gt 0 ] || SIZES=(1000 5000)
+
+STATE=${NSTOP_SCALE_STATE:-/tmp/nstop-scale.state}
+# Someone else's population is theirs to stop: refuse rather than let our trap remove it.
+[ ! -e "$STATE" ] || { echo "bench-scale.sh: $STATE exists: host already populated; run populate.sh stop first" >&2; exit 1; }
+
+# Always depopulate, also on failure or Ctrl-C; `stop` is a no-op when nothing is populated.
+started=0
+trap 'if [ $started = 1 ]; then "$DIR/populate.sh" stop >&2; fi' EXIT
+trap 'exit 130' INT TERM
+
+for n in "${SIZES[@]}"; do
+    echo "## N = $n"
+    "$DIR/populate.sh" start "$n"          # on failure it cleans up after itself
+    started=1
+    echo
+    "$DIR/bench-ns.sh" "${RUNS:-11}"
+    "$DIR/populate.sh" stop
+    started=0
+    echo
+done

@@ -1,0 +1,298 @@
+//! Live kernel, as root: each test builds its own namespaces, checks what nstop reports against
+//! the kernel, and tears them down in guards. Assertions are about the test's own objects only,
+//! since other tests change the host at the same time.
+
+mod common;
+
+use common::{Netns, Spawned, children, ns_inode, nstop, require_root, wait_for};
+use nstop::model::Model;
+use nstop::model::namespace::Namespace;
+use nstop::model::sample::{HolderSample, NsType};
+use nstop::sys::{self, Roots};
+
+fn live_model() -> Model {
+    Model::new(&sys::sample(&Roots::default()).expect("sample /proc"))
+}
+
+fn find(model: &Model, kind: NsType, ino: u64) -> &Namespace {
+    model
+        .namespaces
+        .iter()
+        .find(|n| n.kind == kind && n.ns == ino)
+        .unwrap_or_else(|| panic!("{kind}:[{ino}] not listed"))
+}
+
+fn pid_ns(pid: i32) -> u64 {
+    ns_inode(&format!("/proc/{pid}/ns/pid"))
+}
+
+#[test]
+fn nested_pid_namespaces_three_deep_give_nspid_and_parent_chains() {
+    if !require_root() {
+        return;
+    }
+    let outer = Spawned::new(
+        "unshare",
+        &[
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "unshare",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "unshare",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "sleep",
+            "60",
+        ],
+    );
+    // outer unshare -> level1 (unshare) -> level2 (unshare) -> level3 (sleep)
+    let chain: Vec<i32> = wait_for("three levels of children", || {
+        let mut chain = vec![outer.pid()];
+        for _ in 0..3 {
+            let next = *children(*chain.last()?).first()?;
+            chain.push(next);
+        }
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", chain[3])).ok()?;
+        (comm.trim() == "sleep").then_some(chain)
+    });
+    let sleeper = chain[3];
+    let model = live_model();
+
+    let proc = model.process(sleeper).expect("sleep listed");
+    assert_eq!(
+        proc.nspid,
+        vec![sleeper, 3, 2, 1],
+        "NSpid of the innermost sleep"
+    );
+    assert_eq!(model.process(chain[1]).unwrap().nspid, vec![chain[1], 1]);
+
+    // The parent of each level's pid namespace is the level above, up to ours.
+    let levels: Vec<u64> = chain.iter().map(|&p| pid_ns(p)).collect();
+    assert_eq!(levels[0], pid_ns(std::process::id() as i32));
+    for depth in 1..4 {
+        assert_ne!(levels[depth], levels[depth - 1]);
+        let ns = find(&model, NsType::Pid, levels[depth]);
+        assert_eq!(
+            ns.parent,
+            Some(levels[depth - 1]),
+            "parent of level {depth}"
+        );
+        assert_eq!(ns.pids, vec![chain[depth]]);
+    }
+    // The unshare at each level creates its children in the next one.
+    for depth in 0..3 {
+        let ns = find(&model, NsType::Pid, levels[depth + 1]);
+        assert!(
+            ns.holders
+                .contains(&HolderSample::ForChildren { pid: chain[depth] }),
+            "pid_for_children of {} in {:?}",
+            chain[depth],
+            ns.holders
+        );
+    }
+
+    let (code, out, _) = nstop(&[
+        "ns",
+        "-p",
+        &sleeper.to_string(),
+        "-o",
+        "NS,NSPID",
+        "-t",
+        "pid",
+        "-r",
+        "-n",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(out, format!("{} {sleeper}:3:2:1\n", levels[3]));
+}
+
+#[test]
+fn bind_mounted_netns_without_processes_is_listed() {
+    if !require_root() {
+        return;
+    }
+    let netns = Netns::add();
+    let ino = ns_inode(&netns.path());
+    let model = live_model();
+    let ns = find(&model, NsType::Net, ino);
+    assert!(ns.pids.is_empty());
+    assert_eq!(ns.pid, None);
+    assert_eq!(ns.nsfs, vec![netns.path()]);
+    assert_eq!(ns.path.as_deref(), Some(netns.path().as_str()));
+    assert!(
+        matches!(&ns.holders[..], [HolderSample::BindMount { path, .. }] if *path == netns.path())
+    );
+    // Reached through the bind mount, the ioctls still answer: owned by our user namespace.
+    assert_eq!(ns.owner, Some(ns_inode("/proc/self/ns/user")));
+    assert_eq!(ns.netnsid, Some(-1), "a fresh netns has no id assigned");
+
+    let (code, out, _) = nstop(&["ns", "-J", "--output-all", &ino.to_string()]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        doc["namespaces"],
+        serde_json::json!([]),
+        "no member processes to list"
+    );
+    let (code, out, _) = nstop(&["ns", "-J", "--output-all", "-t", "net"]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = doc["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ns"] == ino)
+        .expect("bind-mounted netns in JSON");
+    assert_eq!(row["nprocs"], 0);
+    assert_eq!(row["nsfs"], netns.path());
+    assert_eq!(row["pid"], serde_json::Value::Null);
+    assert_eq!(row["netnsid"], "unassigned");
+}
+
+#[test]
+fn assigned_netnsid_matches_ip_netns() {
+    if !require_root() {
+        return;
+    }
+    let netns = Netns::add();
+    let ino = ns_inode(&netns.path());
+    let status = std::process::Command::new("ip")
+        .args(["netns", "set", &netns.0, "auto"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let listed = std::process::Command::new("ip")
+        .args(["netns", "list-id"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&listed.stdout);
+    let id: i32 = text
+        .lines()
+        .find(|l| l.ends_with(&format!("(iproute2 netns name: {})", netns.0)))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or_else(|| panic!("no id for {} in: {text}", netns.0));
+    let model = live_model();
+    assert_eq!(find(&model, NsType::Net, ino).netnsid, Some(id));
+}
+
+#[test]
+fn netns_held_only_by_an_open_fd_is_listed_with_its_holder() {
+    if !require_root() {
+        return;
+    }
+    let holder = {
+        let member = Spawned::new("unshare", &["--net", "sleep", "60"]);
+        let path = format!("/proc/{}/ns/net", member.pid());
+        wait_for("unshare --net", || {
+            (ns_inode(&path) != ns_inode("/proc/self/ns/net")).then_some(())
+        });
+        std::fs::File::open(&path).expect("open netns")
+    }; // the member is killed here: only our fd keeps the namespace
+    use std::os::fd::AsRawFd;
+    let fd = holder.as_raw_fd();
+    let ino = ns_inode(&format!("/proc/self/fd/{fd}"));
+    let me = std::process::id() as i32;
+    let model = live_model();
+    let ns = find(&model, NsType::Net, ino);
+    assert!(ns.pids.is_empty(), "member gone: {:?}", ns.pids);
+    assert!(ns.holders.contains(&HolderSample::Fd { pid: me, fd }));
+    assert_eq!(ns.pid, Some(me));
+    assert_eq!(ns.path, Some(format!("/proc/{me}/fd/{fd}")));
+}
+
+#[test]
+fn thread_in_its_own_uts_namespace_is_listed_as_a_thread_holder() {
+    if !require_root() {
+        return;
+    }
+    let (tx, rx) = std::sync::mpsc::channel::<(i32, u64)>();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUTS).expect("unshare uts");
+        let tid = nix::unistd::gettid().as_raw();
+        tx.send((tid, ns_inode("/proc/thread-self/ns/uts")))
+            .unwrap();
+        let _ = done_rx.recv();
+    });
+    let (tid, ino) = rx.recv().unwrap();
+    let me = std::process::id() as i32;
+    assert_ne!(ino, ns_inode(&format!("/proc/{me}/ns/uts")));
+    let model = live_model();
+    done_tx.send(()).unwrap();
+    thread.join().unwrap();
+
+    let ns = find(&model, NsType::Uts, ino);
+    assert!(ns.pids.is_empty());
+    assert_eq!(ns.holders, vec![HolderSample::Thread { pid: me, tid }]);
+    assert_eq!(ns.path, Some(format!("/proc/{me}/task/{tid}/ns/uts")));
+}
+
+#[test]
+fn time_namespace_only_for_children_is_listed() {
+    if !require_root() {
+        return;
+    }
+    // unshare(CLONE_NEWTIME) without exec or fork: the namespace exists only as
+    // time_for_children of this process.
+    let proc = Spawned::new(
+        "python3",
+        &[
+            "-c",
+            "import ctypes,time; assert ctypes.CDLL(None).unshare(0x80) == 0; time.sleep(60)",
+        ],
+    );
+    let pid = proc.pid();
+    let path = format!("/proc/{pid}/ns/time_for_children");
+    let ino = wait_for("time_for_children", || {
+        let own = ns_inode(&format!("/proc/{pid}/ns/time"));
+        std::fs::metadata(&path).ok()?;
+        let children_ns = ns_inode(&path);
+        (children_ns != own).then_some(children_ns)
+    });
+    let model = live_model();
+    let ns = find(&model, NsType::Time, ino);
+    assert!(ns.pids.is_empty());
+    assert_eq!(ns.holders, vec![HolderSample::ForChildren { pid }]);
+    assert_eq!(ns.path, Some(path));
+    assert_eq!(ns.pid, Some(pid));
+}
+
+#[test]
+fn user_namespace_owner_uid_and_parent() {
+    if !require_root() {
+        return;
+    }
+    let proc = Spawned::new(
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "unshare",
+            "--user",
+            "sleep",
+            "60",
+        ],
+    );
+    let pid = proc.pid();
+    let ino = wait_for("unshare --user", || {
+        let ino = ns_inode(&format!("/proc/{pid}/ns/user"));
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.trim() == "sleep" && ino != ns_inode("/proc/self/ns/user")).then_some(ino)
+    });
+    let model = live_model();
+    let ns = find(&model, NsType::User, ino);
+    assert_eq!(ns.owner_uid, Some(65534));
+    assert_eq!(ns.parent, Some(ns_inode("/proc/self/ns/user")));
+    assert_eq!(
+        ns.owner, ns.parent,
+        "a user namespace is owned by its parent"
+    );
+    let proc = model.process(pid).unwrap();
+    assert_eq!(proc.uid, 65534);
+    assert_eq!(proc.user.as_deref(), Some("nobody"));
+}

@@ -1,0 +1,99 @@
+//! `nstop ns -J --output-all` against the installed lsns, run before and after it. Kept alone in
+//! its own test binary so no other live test changes the host while it compares.
+
+mod common;
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use common::{Netns, Spawned, children, nstop, require_root, wait_for};
+use serde_json::Value;
+
+const COMPARED: [&str; 12] = [
+    "type", "path", "nprocs", "pid", "ppid", "command", "uid", "user", "netnsid", "nsfs", "pns",
+    "ons",
+];
+
+fn rows_by_ns(json: &str) -> HashMap<u64, Value> {
+    let doc: Value = serde_json::from_str(json).expect("JSON");
+    doc["namespaces"]
+        .as_array()
+        .expect("namespaces array")
+        .iter()
+        .map(|row| (row["ns"].as_u64().expect("numeric ns"), row.clone()))
+        .collect()
+}
+
+fn lsns() -> HashMap<u64, Value> {
+    let out = Command::new("lsns")
+        .args(["-J", "--output-all"])
+        .output()
+        .expect("lsns is installed (util-linux)");
+    assert!(out.status.success());
+    rows_by_ns(&String::from_utf8_lossy(&out.stdout))
+}
+
+#[test]
+fn agrees_with_lsns_on_every_namespace_lsns_lists() {
+    if !require_root() {
+        return;
+    }
+    // Our own scenario, so the comparison covers parents, owners, nsfs and netns ids: nested
+    // pid + user namespaces, and a process inside a bind-mounted netns.
+    let nested = Spawned::new(
+        "unshare",
+        &[
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+            "unshare",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "sleep",
+            "60",
+        ],
+    );
+    wait_for("nested pid namespaces", || {
+        let level1 = *children(nested.pid()).first()?;
+        children(level1).first().copied()
+    });
+    let netns = Netns::add();
+    let in_netns = Spawned::new("ip", &["netns", "exec", &netns.0, "sleep", "60"]);
+    wait_for("ip netns exec", || {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", in_netns.pid())).ok()?;
+        (comm.trim() == "sleep").then_some(())
+    });
+    let empty_netns = Netns::add();
+
+    let before = lsns();
+    let (code, out, err) = nstop(&["ns", "-J", "--output-all"]);
+    let after = lsns();
+    assert_eq!(code, 0, "{err}");
+    let ours = rows_by_ns(&out);
+
+    let mut compared = 0;
+    for (ns, row) in &before {
+        // Namespaces that changed while we ran (processes coming and going) prove nothing.
+        if after.get(ns) != Some(row) {
+            continue;
+        }
+        let mine = ours
+            .get(ns)
+            .unwrap_or_else(|| panic!("lsns lists {ns}, nstop does not"));
+        for field in COMPARED {
+            assert_eq!(mine[field], row[field], "{field} of namespace {ns}");
+        }
+        compared += 1;
+    }
+    assert!(compared >= 12, "only {compared} stable namespaces compared");
+
+    // What lsns 2.38 cannot see: the bind-mounted netns with no process in it.
+    let empty_ino = common::ns_inode(&empty_netns.path());
+    assert!(!before.contains_key(&empty_ino));
+    assert_eq!(ours[&empty_ino]["nsfs"], empty_netns.path());
+    assert_eq!(ours[&empty_ino]["nprocs"], 0);
+}
