@@ -48,34 +48,31 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 fn report_unreadable(model: &Model) {
     let unreadable = &model.unreadable;
-    if !unreadable.processes.is_empty() {
+    let hint = if nix::unistd::geteuid().is_root() {
+        ""
+    } else {
+        "; run as root (CAP_SYS_PTRACE) to see them"
+    };
+    let n = unreadable.processes.len();
+    if n > 0 {
         let shown: Vec<String> = unreadable
             .processes
             .iter()
             .take(5)
             .map(i32::to_string)
             .collect();
-        let n = unreadable.processes.len();
+        let more = if n > 5 { ", ..." } else { "" };
+        let noun = if n == 1 { "process" } else { "processes" };
         eprintln!(
-            "nstop: {n} {} unreadable (namespaces unknown): permission denied (PID {}{})",
-            if n == 1 { "process" } else { "processes" },
-            shown.join(", "),
-            if unreadable.processes.len() > 5 {
-                ", ..."
-            } else {
-                ""
-            }
+            "nstop: {n} {noun} unreadable (namespaces unknown): permission denied (PID {}{more}){hint}",
+            shown.join(", ")
         );
     }
-    if !unreadable.fds.is_empty() {
+    let n = unreadable.fds.len();
+    if n > 0 {
+        let noun = if n == 1 { "process" } else { "processes" };
         eprintln!(
-            "nstop: open file descriptors of {} processes unreadable (namespaces held by fds may be missing): permission denied{}",
-            unreadable.fds.len(),
-            if nix::unistd::geteuid().is_root() {
-                ""
-            } else {
-                "; run as root to see them"
-            }
+            "nstop: open file descriptors of {n} {noun} unreadable (namespaces held only by fds may be missing): permission denied{hint}"
         );
     }
 }

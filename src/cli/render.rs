@@ -365,7 +365,8 @@ mod tests {
     #[test]
     fn table_truncates_only_marked_columns_to_fit() {
         let out = table(None).render(Format::Table { width: Some(22) }, false, "x");
-        assert_eq!(out.lines().next(), Some("4026531836 sleep  root"));
+        // COMMAND gives up two characters, down to its heading's width, and no more.
+        assert_eq!(out.lines().next(), Some("4026531836 sleep 1 root"));
     }
 
     #[test]

@@ -2,16 +2,14 @@
 //! NSpid, the links of threads that differ, and nsfs file descriptors. Every file is opened
 //! relative to a /proc/PID dirfd, so a PID reused mid-read cannot mix two processes' files.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
+use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use nix::dir::Dir;
-use nix::errno::Errno;
-use nix::fcntl::{OFlag, openat, readlinkat};
-use nix::sys::stat::{Mode, fstat};
 use procfs_core::FromRead;
 use procfs_core::process::Stat;
+use rustix::fs::{Mode, OFlags, RawDir, fstat, openat, readlinkat_raw};
+use rustix::io::Errno;
 
 use crate::model::sample::{
     Denied, DeniedPart, HeldNs, HolderSample, NsLinks, NsRef, NsType, ProcSample,
@@ -37,42 +35,56 @@ impl ProcScan {
 
 /// A process that exits mid-read shows up as one of these; it is skipped, never reported.
 fn is_gone(e: Errno) -> bool {
-    matches!(e, Errno::ENOENT | Errno::ESRCH | Errno::ENODEV)
+    matches!(e, Errno::NOENT | Errno::SRCH | Errno::NODEV)
 }
 
 fn is_denied(e: Errno) -> bool {
-    matches!(e, Errno::EACCES | Errno::EPERM)
+    matches!(e, Errno::ACCESS | Errno::PERM)
 }
 
-fn io_errno(e: io::Error) -> Errno {
-    e.raw_os_error().map_or(Errno::EIO, Errno::from_raw)
-}
+const DIR_PATH: OFlags = OFlags::PATH.union(OFlags::DIRECTORY).union(OFlags::CLOEXEC);
+const DIR_LIST: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::CLOEXEC);
 
-const DIR_PATH: OFlag = OFlag::O_PATH
-    .union(OFlag::O_DIRECTORY)
-    .union(OFlag::O_CLOEXEC);
-const DIR_LIST: OFlag = OFlag::O_RDONLY
-    .union(OFlag::O_DIRECTORY)
-    .union(OFlag::O_CLOEXEC);
-
+/// Reads a whole file into `buf` with plain read(2)s: no stat or seek to size it first.
 fn read_at(dir: BorrowedFd, name: &str, buf: &mut Vec<u8>) -> Result<(), Errno> {
-    let fd = openat(dir, name, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let fd = openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     buf.clear();
-    File::from(fd).read_to_end(buf).map_err(io_errno)?;
-    Ok(())
+    loop {
+        buf.reserve(4096);
+        if rustix::io::read(&fd, rustix::buffer::spare_capacity(buf))? == 0 {
+            return Ok(());
+        }
+    }
 }
 
-/// Numeric entries of a directory (/proc or /proc/PID/task or /proc/PID/fd), in kernel order.
-fn numeric_entries(dir: OwnedFd) -> Result<Vec<i32>, Errno> {
-    let mut dir = Dir::from_fd(dir)?;
+/// Numeric entries of a directory (/proc, /proc/PID/task, /proc/PID/fd), in kernel order.
+fn numeric_entries(dir: impl AsFd) -> Result<Vec<i32>, Errno> {
+    let mut space = [MaybeUninit::<u8>::uninit(); 8192];
+    let mut entries = RawDir::new(dir, &mut space);
     let mut out = Vec::new();
-    for entry in dir.iter() {
-        let entry = entry?;
-        if let Some(n) = entry.file_name().to_str().ok().and_then(|s| s.parse().ok()) {
+    while let Some(entry) = entries.next() {
+        if let Some(n) = entry?
+            .file_name()
+            .to_str()
+            .ok()
+            .and_then(|s| s.parse().ok())
+        {
             out.push(n);
         }
     }
     Ok(out)
+}
+
+/// Link text into a stack buffer: namespace links are short, anything longer is not one.
+fn read_link_text<'b>(
+    dir: BorrowedFd,
+    name: &str,
+    buf: &'b mut [u8; 64],
+) -> Result<&'b [u8], Errno> {
+    let len = readlinkat_raw(dir, name, &mut *buf)?;
+    Ok(&buf[..len.min(buf.len())])
 }
 
 /// Reads the namespace links in a `ns` directory. `Err` only when the directory itself is
@@ -86,8 +98,9 @@ fn read_links(ns_dir: BorrowedFd) -> Result<NsLinks, Errno> {
 }
 
 fn read_link(ns_dir: BorrowedFd, name: &str) -> Result<Option<u64>, Errno> {
-    match readlinkat(ns_dir, name) {
-        Ok(text) => Ok(parse_ns_link(text.as_encoded_bytes()).map(|r| r.ino)),
+    let mut buf = [0u8; 64];
+    match read_link_text(ns_dir, name, &mut buf) {
+        Ok(text) => Ok(parse_ns_link(text).map(|r| r.ino)),
         Err(e) if is_gone(e) => Ok(None),
         Err(e) => Err(e),
     }
@@ -139,7 +152,7 @@ impl Scanner<'_> {
         )?;
         let uid = fstat(&pid_dir)?.st_uid;
         read_at(pid_dir.as_fd(), "stat", &mut self.buf)?;
-        let stat = Stat::from_read(self.buf.as_slice()).map_err(|_| Errno::EIO)?;
+        let stat = Stat::from_read(self.buf.as_slice()).map_err(|_| Errno::IO)?;
 
         let mut proc = ProcSample {
             pid,
@@ -249,18 +262,15 @@ impl Scanner<'_> {
             }
             Err(_) => return,
         };
-        let Ok(listing) = fd_dir
-            .try_clone()
-            .map_err(io_errno)
-            .and_then(numeric_entries)
-        else {
+        let Ok(listing) = numeric_entries(&fd_dir) else {
             return;
         };
+        let mut buf = [0u8; 64];
         for fd in listing {
-            let Ok(text) = readlinkat(&fd_dir, fd.to_string().as_str()) else {
+            let Ok(text) = read_link_text(fd_dir.as_fd(), fd.to_string().as_str(), &mut buf) else {
                 continue;
             };
-            if let Some(ns) = parse_ns_link(text.as_encoded_bytes()) {
+            if let Some(ns) = parse_ns_link(text) {
                 self.out.held.push(HeldNs {
                     ns,
                     holder: HolderSample::Fd { pid, fd },
@@ -277,23 +287,19 @@ fn top_pid_ns(proc_dir: BorrowedFd) -> Option<u64> {
     if parse_nspid(&buf)?.len() != 1 {
         return None;
     }
-    let text = readlinkat(proc_dir, "self/ns/pid").ok()?;
-    parse_ns_link(text.as_encoded_bytes()).map(|r| r.ino)
+    read_link(proc_dir, "self/ns/pid").ok()?
 }
 
 /// Scans every process under `roots.proc`, on all cores. Fails only when /proc itself cannot
 /// be listed.
 pub fn scan(roots: &Roots) -> io::Result<ProcScan> {
-    let open_proc = || {
-        nix::fcntl::open(&roots.proc, DIR_LIST, Mode::empty()).map_err(|e| {
-            io::Error::new(
-                io::Error::from(e).kind(),
-                format!("{}: {e}", roots.proc.display()),
-            )
-        })
-    };
-    let proc_dir = open_proc()?;
-    let mut pids = numeric_entries(open_proc()?).map_err(io::Error::from)?;
+    let proc_dir = rustix::fs::open(&roots.proc, DIR_LIST, Mode::empty()).map_err(|e| {
+        io::Error::new(
+            io::Error::from(e).kind(),
+            format!("{}: {e}", roots.proc.display()),
+        )
+    })?;
+    let mut pids = numeric_entries(&proc_dir).map_err(io::Error::from)?;
     pids.sort_unstable();
     let top_pid_ns = top_pid_ns(proc_dir.as_fd());
 
