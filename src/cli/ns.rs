@@ -119,73 +119,27 @@ impl Column {
         Column::Command,
     ];
 
+    // One line per column reads as the table it is.
+    #[rustfmt::skip]
     fn describe(self) -> (ColumnSpec, &'static str) {
         match self {
             Column::Ns => spec("NS", true, false, 10, "namespace identifier (inode number)"),
             Column::Type => spec("TYPE", false, false, 5, "kind of namespace"),
             Column::Path => spec("PATH", false, false, 0, "path to the namespace"),
-            Column::Nprocs => spec(
-                "NPROCS",
-                true,
-                false,
-                5,
-                "number of processes in the namespace",
-            ),
+            Column::Nprocs => spec("NPROCS", true, false, 5, "number of processes in the namespace"),
             Column::Pid => spec("PID", true, false, 5, "lowest PID in the namespace"),
             Column::Ppid => spec("PPID", true, false, 5, "PPID of the PID"),
             Column::Command => spec("COMMAND", false, true, 0, "command line of the PID"),
             Column::Uid => spec("UID", true, false, 0, "UID of the PID"),
             Column::User => spec("USER", false, false, 0, "username of the PID"),
-            Column::Netnsid => spec(
-                "NETNSID",
-                true,
-                false,
-                0,
-                "namespace ID as used by network subsystem",
-            ),
-            Column::Nsfs => spec(
-                "NSFS",
-                false,
-                true,
-                0,
-                "nsfs mountpoint (usually used network subsystem)",
-            ),
-            Column::Pns => spec(
-                "PNS",
-                true,
-                false,
-                10,
-                "parent namespace identifier (inode number)",
-            ),
-            Column::Ons => spec(
-                "ONS",
-                true,
-                false,
-                10,
-                "owner namespace identifier (inode number)",
-            ),
-            Column::Holders => spec(
-                "HOLDERS",
-                false,
-                true,
-                0,
-                "what else keeps it alive: threads, fds, bind mounts, *_for_children",
-            ),
+            Column::Netnsid => spec("NETNSID", true, false, 0, "namespace ID as used by network subsystem"),
+            Column::Nsfs => spec("NSFS", false, true, 0, "nsfs mountpoint (usually used network subsystem)"),
+            Column::Pns => spec("PNS", true, false, 10, "parent namespace identifier (inode number)"),
+            Column::Ons => spec("ONS", true, false, 10, "owner namespace identifier (inode number)"),
+            Column::Holders => spec("HOLDERS", false, true, 0, "what else keeps it alive: threads, fds, bind mounts, *_for_children"),
             Column::Pids => spec("PIDS", false, true, 0, "all member PIDs"),
-            Column::Nspid => spec(
-                "NSPID",
-                false,
-                false,
-                0,
-                "the PID at every pid-namespace level, outermost first",
-            ),
-            Column::Ouid => spec(
-                "OUID",
-                true,
-                false,
-                0,
-                "UID that created the user namespace",
-            ),
+            Column::Nspid => spec("NSPID", false, false, 0, "the PID at every pid-namespace level, outermost first"),
+            Column::Ouid => spec("OUID", true, false, 0, "UID that created the user namespace"),
         }
     }
 
