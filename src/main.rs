@@ -77,8 +77,21 @@ fn report_unreadable(model: &Model) {
     }
 }
 
+/// lsns takes `-Tparent` (an optional value glued to a short flag), which clap reads as `-T -p
+/// arent`: spell those as `--tree=parent` first.
+fn lsns_style_args() -> Vec<std::ffi::OsString> {
+    std::env::args_os()
+        .map(|arg| match arg.to_str() {
+            Some(a) if a.starts_with("-T") && a.len() > 2 => {
+                format!("--tree={}", a[2..].trim_start_matches('=')).into()
+            }
+            _ => arg,
+        })
+        .collect()
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(lsns_style_args());
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.is::<UsageError>() => {

@@ -209,21 +209,12 @@ fn thread_in_its_own_uts_namespace_is_listed_as_a_thread_holder() {
     if !require_root() {
         return;
     }
-    let (tx, rx) = std::sync::mpsc::channel::<(i32, u64)>();
-    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUTS).expect("unshare uts");
-        let tid = nix::unistd::gettid().as_raw();
-        tx.send((tid, ns_inode("/proc/thread-self/ns/uts")))
-            .unwrap();
-        let _ = done_rx.recv();
-    });
-    let (tid, ino) = rx.recv().unwrap();
+    let thread = UtsThread::start();
     let me = std::process::id() as i32;
-    assert_ne!(ino, ns_inode(&format!("/proc/{me}/ns/uts")));
+    assert_ne!(thread.ino, ns_inode(&format!("/proc/{me}/ns/uts")));
     let model = live_model();
-    done_tx.send(()).unwrap();
-    thread.join().unwrap();
+    let (ino, tid) = (thread.ino, thread.tid);
+    thread.end();
 
     let ns = find(&model, NsType::Uts, ino);
     assert!(ns.pids.is_empty());
@@ -295,4 +286,139 @@ fn user_namespace_owner_uid_and_parent() {
     let proc = model.process(pid).unwrap();
     assert_eq!(proc.uid, 65534);
     assert_eq!(proc.user.as_deref(), Some("nobody"));
+}
+
+/// The parent of a namespace, by our own ioctl call (independent of nstop's code).
+fn kernel_parent_ino(path: &str) -> u64 {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let file = std::fs::File::open(path).unwrap();
+    // SAFETY: NS_GET_PARENT (_IO(0xb7, 2)) takes no argument and returns a new fd.
+    let fd = unsafe { nix::libc::ioctl(file.as_raw_fd(), 0xb702) };
+    assert!(fd >= 0, "NS_GET_PARENT on {path}");
+    let parent = unsafe { OwnedFd::from_raw_fd(fd) };
+    nix::sys::stat::fstat(&parent).unwrap().st_ino
+}
+
+#[test]
+fn ghost_user_namespace_is_listed_as_the_parent_that_holds_it() {
+    if !require_root() {
+        return;
+    }
+    // Two user namespaces, one process: the outer one only lives on as the inner one's parent.
+    let proc = Spawned::new("unshare", &["-Ur", "unshare", "-Ur", "sleep", "60"]);
+    let pid = proc.pid();
+    let inner = wait_for("nested user namespaces", || {
+        let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+        (comm.trim() == "sleep").then(|| ns_inode(&format!("/proc/{pid}/ns/user")))
+    });
+    let outer = kernel_parent_ino(&format!("/proc/{pid}/ns/user"));
+    let host = ns_inode("/proc/self/ns/user");
+    assert_ne!(outer, host);
+
+    let model = live_model();
+    let ghost = find(&model, NsType::User, outer);
+    assert!(ghost.pids.is_empty());
+    assert_eq!(ghost.pid, None);
+    assert_eq!(ghost.path, None);
+    assert_eq!(ghost.parent, Some(host));
+    assert_eq!(ghost.owner_uid, Some(0));
+    assert!(ghost.holders.contains(&HolderSample::ParentOf {
+        ns: nstop::model::sample::NsRef {
+            kind: NsType::User,
+            ino: inner
+        }
+    }));
+    assert_eq!(find(&model, NsType::User, inner).parent, Some(outer));
+
+    // The parent tree nests host > ghost > inner, in text and JSON.
+    let (code, out, _) = nstop(&["ns", "-J", "--tree=parent", "-t", "user"]);
+    assert_eq!(code, 0);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let host_row = doc["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ns"] == host)
+        .expect("host user namespace is a root");
+    let ghost_row = host_row["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ns"] == outer)
+        .expect("ghost under the host user namespace");
+    assert_eq!(ghost_row["nprocs"], 0);
+    assert_eq!(ghost_row["children"][0]["ns"], inner);
+    assert_eq!(ghost_row["children"][0]["pid"], pid);
+
+    let (_, text, _) = nstop(&["ns", "-Tparent", "-t", "user", "-o", "NS,NPROCS"]);
+    assert!(
+        text.contains(&format!("└─{outer}")) || text.contains(&format!("`-{outer}")),
+        "{text}"
+    );
+}
+
+/// A thread that unshares its uts namespace and holds it until told to stop.
+struct UtsThread {
+    ino: u64,
+    tid: i32,
+    stop: std::sync::mpsc::Sender<()>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl UtsThread {
+    fn start() -> UtsThread {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUTS).expect("unshare uts");
+            let tid = nix::unistd::gettid().as_raw();
+            tx.send((ns_inode("/proc/thread-self/ns/uts"), tid))
+                .unwrap();
+            let _ = stopped.recv();
+        });
+        let (ino, tid) = rx.recv().unwrap();
+        UtsThread {
+            ino,
+            tid,
+            stop,
+            handle,
+        }
+    }
+
+    fn end(self) {
+        self.stop.send(()).unwrap();
+        self.handle.join().unwrap();
+    }
+}
+
+#[test]
+fn nsid_tells_apart_namespaces_that_reuse_an_inode() {
+    if !require_root() {
+        return;
+    }
+    let first = UtsThread::start();
+    let ino = first.ino;
+    let first_id = find(&live_model(), NsType::Uts, ino)
+        .id
+        .expect("NS_GET_ID on 6.18");
+    first.end();
+
+    // The kernel hands out the lowest free inode number: keep new namespaces alive until one
+    // gets the freed number back.
+    let mut alive = Vec::new();
+    let reused = loop {
+        let next = UtsThread::start();
+        if next.ino == ino {
+            break next;
+        }
+        alive.push(next);
+        assert!(alive.len() < 300, "inode {ino} not reused");
+    };
+    let second_id = find(&live_model(), NsType::Uts, ino).id.expect("NS_GET_ID");
+    assert_ne!(
+        first_id, second_id,
+        "same inode {ino}, different namespaces"
+    );
+    reused.end();
+    alive.into_iter().for_each(UtsThread::end);
 }

@@ -11,7 +11,7 @@ use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree};
 use crate::model::Model;
 use crate::model::namespace::Namespace;
 use crate::model::process::Process;
-use crate::model::sample::{HolderSample, NsType};
+use crate::model::sample::{HolderSample, NsRef, NsType};
 
 #[derive(Args, Debug, Default)]
 pub struct NsArgs {
@@ -47,12 +47,33 @@ pub struct NsArgs {
     /// Don't truncate text in columns
     #[arg(short = 'u', long)]
     pub notruncate: bool,
+    /// Tree format: owner (user-namespace ownership, the default), parent (pid and user
+    /// hierarchies) or process
+    #[arg(
+        short = 'T',
+        long = "tree",
+        value_name = "REL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "owner"
+    )]
+    pub tree: Option<TreeKind>,
     /// Don't use multi-line representation (several NSFS paths joined by commas)
     #[arg(short = 'W', long)]
     pub nowrap: bool,
     /// List the member processes of this namespace (inode number)
     #[arg(value_name = "NAMESPACE")]
     pub namespace: Option<u64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TreeKind {
+    /// Under the row of the representative's parent process
+    Process,
+    /// Under the owning user namespace
+    Owner,
+    /// Under the parent pid or user namespace
+    Parent,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +95,7 @@ enum Column {
     Pids,
     Nspid,
     Ouid,
+    Nsid,
 }
 
 /// A column's look; `min_width` are lsns's width hints, so tables line up the same way.
@@ -109,7 +131,13 @@ impl Column {
         Column::Pns,
         Column::Ons,
     ];
-    const EXTRA: [Column; 4] = [Column::Holders, Column::Pids, Column::Nspid, Column::Ouid];
+    const EXTRA: [Column; 5] = [
+        Column::Holders,
+        Column::Pids,
+        Column::Nspid,
+        Column::Ouid,
+        Column::Nsid,
+    ];
     const DEFAULT: [Column; 6] = [
         Column::Ns,
         Column::Type,
@@ -140,6 +168,7 @@ impl Column {
             Column::Pids => spec("PIDS", false, true, 0, "all member PIDs"),
             Column::Nspid => spec("NSPID", false, false, 0, "the PID at every pid-namespace level, outermost first"),
             Column::Ouid => spec("OUID", true, false, 0, "UID that created the user namespace"),
+            Column::Nsid => spec("NSID", true, false, 0, "64-bit namespace id (NS_GET_ID): never reused, unlike NS"),
         }
     }
 
@@ -170,10 +199,14 @@ impl Column {
             Column::Pid => Cell::opt(proc.map(|p| p.pid).or(ns.pid), Cell::num),
             Column::Ppid => Cell::opt(proc.map(|p| p.ppid), Cell::num),
             Column::Command => Cell::opt(proc.map(|p| p.command.as_str()), Cell::text),
-            Column::Uid => Cell::opt(proc.map(|p| p.uid), Cell::num),
-            Column::User => Cell::opt(proc, |p| {
-                Cell::text(p.user.clone().unwrap_or_else(|| p.uid.to_string()))
-            }),
+            // A namespace with no process shows its creator, as lsns does for ghosts.
+            Column::Uid => Cell::opt(proc.map(|p| p.uid).or(ns.owner_uid), Cell::num),
+            Column::User => match proc {
+                Some(p) => Cell::text(p.user.clone().unwrap_or_else(|| p.uid.to_string())),
+                None => Cell::opt(ns.owner_uid, |uid| {
+                    Cell::text(ns.owner_user.clone().unwrap_or_else(|| uid.to_string()))
+                }),
+            },
             // lsns writes the id as a string, and "unassigned" for -1.
             Column::Netnsid => Cell::opt(ns.netnsid, |id| match id {
                 -1 => Cell::text("unassigned"),
@@ -196,6 +229,7 @@ impl Column {
                 json: serde_json::json!(p.nspid),
             }),
             Column::Ouid => Cell::opt(ns.owner_uid, Cell::num),
+            Column::Nsid => Cell::opt(ns.id, Cell::num),
         }
     }
 }
@@ -225,6 +259,8 @@ fn holders_cell(ns: &Namespace) -> Cell {
             HolderSample::Fd { pid, fd } => format!("fd:{pid}/{fd}"),
             HolderSample::ForChildren { pid } => format!("children-of:{pid}"),
             HolderSample::BindMount { path, .. } => format!("mount:{path}"),
+            HolderSample::ParentOf { ns } => format!("parent-of:{}:[{}]", ns.kind, ns.ino),
+            HolderSample::OwnerOf { ns } => format!("owner-of:{}:[{}]", ns.kind, ns.ino),
         })
         .collect();
     Cell {
@@ -235,7 +271,7 @@ fn holders_cell(ns: &Namespace) -> Cell {
 
 /// The columns, and whether the process tree is drawn. As in lsns, the tree is decided by the
 /// starting set (defaults, not --output-all or -l) before -o changes the columns.
-fn columns(args: &NsArgs) -> Result<(Vec<Column>, bool), UsageError> {
+fn columns(args: &NsArgs) -> Result<(Vec<Column>, Option<TreeKind>), UsageError> {
     let mut cols: Vec<Column> = if args.output_all {
         Column::LSNS.to_vec()
     } else if args.namespace.is_some() {
@@ -254,7 +290,12 @@ fn columns(args: &NsArgs) -> Result<(Vec<Column>, bool), UsageError> {
     } else {
         Column::DEFAULT.to_vec()
     };
-    let tree = !args.list && (args.namespace.is_some() || !args.output_all);
+    let tree = if args.namespace.is_some() {
+        (!args.list).then_some(TreeKind::Process)
+    } else {
+        args.tree
+            .or((!args.list && !args.output_all).then_some(TreeKind::Process))
+    };
     if let Some(list) = &args.output {
         let names = match list.strip_prefix('+') {
             Some(rest) => rest,
@@ -270,38 +311,110 @@ fn columns(args: &NsArgs) -> Result<(Vec<Column>, bool), UsageError> {
     Ok((cols, tree))
 }
 
-/// Rows with their tree parents. A namespace row hangs under the last row shown for its
-/// representative's parent process (lsns's process tree); a member row under its parent's row.
+type Rows<'m> = Vec<(RowSource<'m>, Option<usize>)>;
+
+/// The member processes of one namespace, each under its parent process's row.
+fn member_rows<'m>(args: &NsArgs, model: &'m Model, ino: u64) -> Result<Rows<'m>, UsageError> {
+    let ns = model
+        .namespaces
+        .iter()
+        .find(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "no namespace with inode {ino} (list them with `nstop ns`)"
+            ))
+        })?;
+    let mut row_of: HashMap<i32, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for proc in ns.pids.iter().filter_map(|&pid| model.process(pid)) {
+        let parent = row_of.get(&proc.ppid).copied();
+        row_of.insert(proc.pid, out.len());
+        let path = Some(format!("/proc/{}/ns/{}", proc.pid, ns.kind));
+        let source = RowSource {
+            ns,
+            proc: Some(proc),
+            path,
+        };
+        out.push((source, parent));
+    }
+    Ok(out)
+}
+
+fn namespace_row<'m>(model: &'m Model, ns: &'m Namespace) -> RowSource<'m> {
+    RowSource {
+        ns,
+        proc: ns.pid.and_then(|pid| model.process(pid)),
+        path: ns.path.clone(),
+    }
+}
+
+/// lsns's process tree: a row hangs under the last row shown for its representative's parent
+/// process.
+fn process_tree<'m>(model: &'m Model, selected: &[&'m Namespace]) -> Vec<Option<usize>> {
+    let mut last_row_of: HashMap<i32, usize> = HashMap::new();
+    let mut parents = Vec::with_capacity(selected.len());
+    for (row, ns) in selected.iter().enumerate() {
+        let proc = ns.pid.and_then(|pid| model.process(pid));
+        parents.push(proc.and_then(|p| last_row_of.get(&p.ppid).copied()));
+        if let Some(p) = proc {
+            last_row_of.insert(p.pid, row);
+        }
+    }
+    parents
+}
+
+/// Owner or parent trees: each namespace under the row of the namespace `up` names, which is
+/// shown first (even when the type filter leaves it out, so the tree stays connected).
+fn relation_tree<'m>(
+    model: &'m Model,
+    selected: &[&'m Namespace],
+    up: impl Fn(&Namespace) -> Option<NsRef>,
+) -> (Vec<&'m Namespace>, Vec<Option<usize>>) {
+    let mut row_of: HashMap<NsRef, usize> = HashMap::new();
+    let (mut order, mut parents) = (Vec::new(), Vec::new());
+    for &ns in selected {
+        // The chain of not-yet-shown ancestors, nearest first; bounded in case of a cycle.
+        let mut chain = vec![ns];
+        while let Some(next) = up(chain[chain.len() - 1]).and_then(|r| model.namespace(r)) {
+            if row_of.contains_key(&next.ns_ref()) || chain.len() > 64 {
+                break;
+            }
+            chain.push(next);
+        }
+        for ns in chain.into_iter().rev() {
+            if row_of.contains_key(&ns.ns_ref()) {
+                continue;
+            }
+            let parent = up(ns).and_then(|r| row_of.get(&r).copied());
+            row_of.insert(ns.ns_ref(), order.len());
+            order.push(ns);
+            parents.push(parent);
+        }
+    }
+    (order, parents)
+}
+
+fn owner_of(ns: &Namespace) -> Option<NsRef> {
+    let ino = ns.owner?;
+    Some(NsRef {
+        kind: NsType::User,
+        ino,
+    })
+}
+
+fn parent_of(ns: &Namespace) -> Option<NsRef> {
+    let ino = ns.parent?;
+    Some(NsRef { kind: ns.kind, ino })
+}
+
+/// Rows with their tree parents, for the namespaces the filters select.
 fn rows<'m>(
     args: &NsArgs,
     model: &'m Model,
-) -> Result<Vec<(RowSource<'m>, Option<usize>)>, UsageError> {
+    tree: Option<TreeKind>,
+) -> Result<Rows<'m>, UsageError> {
     if let Some(ino) = args.namespace {
-        let ns = model
-            .namespaces
-            .iter()
-            .find(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)))
-            .ok_or_else(|| {
-                UsageError(format!(
-                    "no namespace with inode {ino} (list them with `nstop ns`)"
-                ))
-            })?;
-        let mut row_of: HashMap<i32, usize> = HashMap::new();
-        let mut out = Vec::new();
-        for proc in ns.pids.iter().filter_map(|&pid| model.process(pid)) {
-            let parent = row_of.get(&proc.ppid).copied();
-            row_of.insert(proc.pid, out.len());
-            let path = Some(format!("/proc/{}/ns/{}", proc.pid, ns.kind));
-            out.push((
-                RowSource {
-                    ns,
-                    proc: Some(proc),
-                    path,
-                },
-                parent,
-            ));
-        }
-        return Ok(out);
+        return member_rows(args, model, ino);
     }
     let task_ns = match args.task {
         Some(pid) => Some(
@@ -316,29 +429,23 @@ fn rows<'m>(
         ),
         None => None,
     };
-    let mut last_row_of: HashMap<i32, usize> = HashMap::new();
-    let mut out = Vec::new();
-    for ns in model
+    let selected: Vec<&Namespace> = model
         .namespaces
         .iter()
         .filter(|ns| args.types.is_empty() || args.types.contains(&ns.kind))
         .filter(|ns| task_ns.is_none_or(|map| map.get(&ns.kind) == Some(&ns.ns)))
-    {
-        let proc = ns.pid.and_then(|pid| model.process(pid));
-        let parent = proc.and_then(|p| last_row_of.get(&p.ppid).copied());
-        if let Some(p) = proc {
-            last_row_of.insert(p.pid, out.len());
-        }
-        out.push((
-            RowSource {
-                ns,
-                proc,
-                path: ns.path.clone(),
-            },
-            parent,
-        ));
-    }
-    Ok(out)
+        .collect();
+    let (order, parents) = match tree {
+        None => (selected.clone(), vec![None; selected.len()]),
+        Some(TreeKind::Process) => (selected.clone(), process_tree(model, &selected)),
+        Some(TreeKind::Owner) => relation_tree(model, &selected, owner_of),
+        Some(TreeKind::Parent) => relation_tree(model, &selected, parent_of),
+    };
+    Ok(order
+        .into_iter()
+        .zip(parents)
+        .map(|(ns, parent)| (namespace_row(model, ns), parent))
+        .collect())
 }
 
 /// The argument checks that need no sample, so bad input fails before any work.
@@ -359,9 +466,23 @@ fn utf8_locale() -> bool {
 
 pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
     let (cols, tree) = columns(args)?;
-    let specs: Vec<ColumnSpec> = cols.iter().map(|c| c.describe().0).collect();
+    // Owner and parent trees are drawn in the NS column, which then reads left to right.
+    let tree_column = match tree {
+        Some(TreeKind::Owner | TreeKind::Parent) => Column::Ns,
+        _ => Column::Command,
+    };
+    let specs: Vec<ColumnSpec> = cols
+        .iter()
+        .map(|&c| {
+            let spec = c.describe().0;
+            ColumnSpec {
+                right: spec.right && !(tree.is_some() && c == tree_column),
+                ..spec
+            }
+        })
+        .collect();
     let nsfs_sep = if args.nowrap || args.raw { "," } else { "\n" };
-    let rows = rows(args, model)?
+    let rows = rows(args, model, tree)?
         .into_iter()
         .map(|(src, parent)| Row {
             cells: cols.iter().map(|c| c.cell(&src, nsfs_sep)).collect(),
@@ -378,10 +499,10 @@ pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
             .flatten();
         Format::Table { width }
     };
-    let tree = tree.then(|| Tree {
+    let tree = tree.map(|_| Tree {
         column: cols
             .iter()
-            .position(|&c| c == Column::Command)
+            .position(|&c| c == tree_column)
             .unwrap_or(usize::MAX),
         ascii: !utf8_locale(),
     });

@@ -47,6 +47,13 @@ impl Model {
         }
     }
 
+    pub fn namespace(&self, ns: sample::NsRef) -> Option<&Namespace> {
+        self.namespaces
+            .binary_search_by_key(&(ns.ino, ns.kind), |n| (n.ns, n.kind))
+            .ok()
+            .map(|i| &self.namespaces[i])
+    }
+
     pub fn process(&self, pid: i32) -> Option<&Process> {
         self.processes
             .binary_search_by_key(&pid, |p| p.pid)

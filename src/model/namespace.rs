@@ -23,10 +23,13 @@ pub struct Namespace {
     pub parent: Option<u64>,
     /// Owning user namespace (NS_GET_USERNS).
     pub owner: Option<u64>,
-    /// UID of the creator of a user namespace (NS_GET_OWNER_UID).
+    /// UID of the creator of a user namespace (NS_GET_OWNER_UID), and its name.
     pub owner_uid: Option<u32>,
+    pub owner_user: Option<String>,
     /// Network namespaces: the id our namespace assigned to it; -1 when none is assigned.
     pub netnsid: Option<i32>,
+    /// The kernel's 64-bit namespace id (NS_GET_ID), never reused, unlike `ns`.
+    pub id: Option<u64>,
     /// nsfs bind-mount paths, across every mount namespace.
     pub nsfs: Vec<String>,
     /// What keeps it alive besides member processes.
@@ -98,7 +101,11 @@ pub fn build(sample: &Sample) -> Vec<Namespace> {
                 parent: facts.parent,
                 owner: facts.owner,
                 owner_uid: facts.owner_uid,
+                owner_user: facts
+                    .owner_uid
+                    .and_then(|uid| sample.user_names.get(&uid).cloned()),
                 netnsid: facts.netnsid,
+                id: facts.id,
                 nsfs: nsfs.into_iter().collect(),
                 holders,
             }
@@ -123,6 +130,7 @@ fn display_path(
         return Some(path.clone());
     }
     holders
-        .first()
-        .map(|h| h.open_path(Path::new("/proc"), kind).display().to_string())
+        .iter()
+        .find_map(|h| h.open_path(Path::new("/proc"), kind))
+        .map(|path| path.display().to_string())
 }

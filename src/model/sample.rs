@@ -121,6 +121,10 @@ pub enum HolderSample {
         mnt_ns: u64,
         via_pid: i32,
     },
+    /// The parent (NS_GET_PARENT) of namespace `ns`, which keeps it alive.
+    ParentOf { ns: NsRef },
+    /// The owner user namespace (NS_GET_USERNS) of namespace `ns`.
+    OwnerOf { ns: NsRef },
 }
 
 impl HolderSample {
@@ -130,13 +134,16 @@ impl HolderSample {
             HolderSample::Thread { pid, .. }
             | HolderSample::Fd { pid, .. }
             | HolderSample::ForChildren { pid } => Some(pid),
-            HolderSample::BindMount { .. } => None,
+            HolderSample::BindMount { .. }
+            | HolderSample::ParentOf { .. }
+            | HolderSample::OwnerOf { .. } => None,
         }
     }
 
-    /// A path under the proc root `proc` that opens the held namespace of type `kind`.
-    pub fn open_path(&self, proc: &Path, kind: NsType) -> PathBuf {
-        match self {
+    /// A path under the proc root `proc` that opens the held namespace of type `kind`; none
+    /// for a parent or owner, which only the ioctls reach.
+    pub fn open_path(&self, proc: &Path, kind: NsType) -> Option<PathBuf> {
+        Some(match self {
             HolderSample::Thread { pid, tid } => proc.join(format!("{pid}/task/{tid}/ns/{kind}")),
             HolderSample::Fd { pid, fd } => proc.join(format!("{pid}/fd/{fd}")),
             HolderSample::ForChildren { pid } => proc.join(format!("{pid}/ns/{kind}_for_children")),
@@ -144,7 +151,8 @@ impl HolderSample {
             HolderSample::BindMount { path, via_pid, .. } => proc
                 .join(format!("{via_pid}/root"))
                 .join(path.trim_start_matches('/')),
-        }
+            HolderSample::ParentOf { .. } | HolderSample::OwnerOf { .. } => return None,
+        })
     }
 }
 
@@ -163,6 +171,8 @@ pub struct NsFacts {
     pub owner_uid: Option<u32>,
     /// Network namespaces: the id ours assigned to it, -1 for none (RTM_GETNSID).
     pub netnsid: Option<i32>,
+    /// NS_GET_ID: unique for the kernel's uptime, unlike inode numbers (Linux 6.12+).
+    pub id: Option<u64>,
 }
 
 /// Which part of a process permission hid.

@@ -16,11 +16,12 @@ pub fn sample(roots: &Roots) -> std::io::Result<Sample> {
     let scan = proc::scan(roots)?;
     let mut held = scan.held;
     held.extend(mounts::nsfs_holders(roots, &scan.procs));
-    let ns_facts = ns::collect_facts(roots, &scan.procs, &held);
+    let facts = ns::collect_facts(roots, &scan.procs, &held);
+    held.extend(facts.ghosts);
     Ok(Sample {
         procs: scan.procs,
         held,
-        ns_facts,
+        ns_facts: facts.facts,
         denied: scan.denied,
         user_names: users::read_user_names(roots),
     })
