@@ -422,3 +422,48 @@ fn nsid_tells_apart_namespaces_that_reuse_an_inode() {
     reused.end();
     alive.into_iter().for_each(UtsThread::end);
 }
+
+#[test]
+fn netns_held_only_by_a_socket_is_found() {
+    if !require_root() {
+        return;
+    }
+    // Create a netns, open a socket in it, go back: only the socket keeps the namespace.
+    let script = "\
+import ctypes, os, socket, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+home = os.open('/proc/self/ns/net', os.O_RDONLY)
+assert libc.unshare(0x40000000) == 0
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print(os.stat('/proc/thread-self/ns/net').st_ino, sock.fileno(), flush=True)
+assert libc.setns(home, 0x40000000) == 0
+os.close(home)
+time.sleep(60)
+";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let proc = Spawned(child);
+    let pid = proc.pid();
+    let mut fields = line.split_whitespace().map(|f| f.parse::<u64>().unwrap());
+    let (ino, fd) = (fields.next().unwrap(), fields.next().unwrap() as i32);
+    wait_for("setns back home", || {
+        (ns_inode(&format!("/proc/{pid}/ns/net")) == ns_inode("/proc/self/ns/net")).then_some(())
+    });
+
+    let model = live_model();
+    let ns = find(&model, NsType::Net, ino);
+    assert!(ns.pids.is_empty());
+    assert_eq!(ns.holders, vec![HolderSample::Socket { pid, fd }]);
+    assert_eq!(ns.pid, Some(pid));
+    // Reached through the socket's namespace fd, the ioctls answer too.
+    assert_eq!(ns.owner, Some(ns_inode("/proc/self/ns/user")));
+    assert!(ns.id.is_some());
+}

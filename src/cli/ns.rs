@@ -164,7 +164,7 @@ impl Column {
             Column::Nsfs => spec("NSFS", false, true, 0, "nsfs mountpoint (usually used network subsystem)"),
             Column::Pns => spec("PNS", true, false, 10, "parent namespace identifier (inode number)"),
             Column::Ons => spec("ONS", true, false, 10, "owner namespace identifier (inode number)"),
-            Column::Holders => spec("HOLDERS", false, true, 0, "what else keeps it alive: threads, fds, bind mounts, *_for_children"),
+            Column::Holders => spec("HOLDERS", false, true, 0, "what else keeps it alive: threads, fds, sockets, bind mounts, *_for_children, children"),
             Column::Pids => spec("PIDS", false, true, 0, "all member PIDs"),
             Column::Nspid => spec("NSPID", false, false, 0, "the PID at every pid-namespace level, outermost first"),
             Column::Ouid => spec("OUID", true, false, 0, "UID that created the user namespace"),
@@ -257,6 +257,7 @@ fn holders_cell(ns: &Namespace) -> Cell {
         .map(|h| match h {
             HolderSample::Thread { pid, tid } => format!("thread:{pid}/{tid}"),
             HolderSample::Fd { pid, fd } => format!("fd:{pid}/{fd}"),
+            HolderSample::Socket { pid, fd } => format!("socket:{pid}/{fd}"),
             HolderSample::ForChildren { pid } => format!("children-of:{pid}"),
             HolderSample::BindMount { path, .. } => format!("mount:{path}"),
             HolderSample::ParentOf { ns } => format!("parent-of:{}:[{}]", ns.kind, ns.ino),

@@ -113,6 +113,8 @@ pub enum HolderSample {
     Thread { pid: i32, tid: i32 },
     /// An open file descriptor on nsfs.
     Fd { pid: i32, fd: i32 },
+    /// A socket created in the (network) namespace, open in process `pid`.
+    Socket { pid: i32, fd: i32 },
     /// `pid_for_children` or `time_for_children` of a process.
     ForChildren { pid: i32 },
     /// An nsfs bind mount, seen in the mount namespace `mnt_ns` through process `via_pid`.
@@ -133,6 +135,7 @@ impl HolderSample {
         match *self {
             HolderSample::Thread { pid, .. }
             | HolderSample::Fd { pid, .. }
+            | HolderSample::Socket { pid, .. }
             | HolderSample::ForChildren { pid } => Some(pid),
             HolderSample::BindMount { .. }
             | HolderSample::ParentOf { .. }
@@ -140,8 +143,7 @@ impl HolderSample {
         }
     }
 
-    /// A path under the proc root `proc` that opens the held namespace of type `kind`; none
-    /// for a parent or owner, which only the ioctls reach.
+    /// A path under the proc root `proc` that opens the held namespace of type `kind`.
     pub fn open_path(&self, proc: &Path, kind: NsType) -> Option<PathBuf> {
         Some(match self {
             HolderSample::Thread { pid, tid } => proc.join(format!("{pid}/task/{tid}/ns/{kind}")),
@@ -151,7 +153,10 @@ impl HolderSample {
             HolderSample::BindMount { path, via_pid, .. } => proc
                 .join(format!("{via_pid}/root"))
                 .join(path.trim_start_matches('/')),
-            HolderSample::ParentOf { .. } | HolderSample::OwnerOf { .. } => return None,
+            // Only ioctls reach these: the socket's fd opens the socket, not the namespace.
+            HolderSample::Socket { .. }
+            | HolderSample::ParentOf { .. }
+            | HolderSample::OwnerOf { .. } => return None,
         })
     }
 }

@@ -5,6 +5,7 @@ pub mod netnsid;
 pub mod ns;
 pub mod proc;
 pub mod roots;
+pub mod sockets;
 pub mod users;
 
 use crate::model::sample::Sample;
@@ -16,7 +17,9 @@ pub fn sample(roots: &Roots) -> std::io::Result<Sample> {
     let scan = proc::scan(roots)?;
     let mut held = scan.held;
     held.extend(mounts::nsfs_holders(roots, &scan.procs));
-    let facts = ns::collect_facts(roots, &scan.procs, &held);
+    let (socket_held, socket_ns) = sockets::socket_holders(&scan.procs, &scan.sockets);
+    held.extend(socket_held);
+    let facts = ns::collect_facts(roots, &scan.procs, &held, socket_ns);
     held.extend(facts.ghosts);
     Ok(Sample {
         procs: scan.procs,

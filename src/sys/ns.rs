@@ -119,7 +119,13 @@ pub struct FactsScan {
 /// One round of ioctls per distinct namespace (not per process), through the first path that
 /// still opens: a member process, then any other holder. Parents and owners that nothing else
 /// holds are followed up their chains.
-pub fn collect_facts(roots: &Roots, procs: &[ProcSample], held: &[HeldNs]) -> FactsScan {
+/// `opened` are namespaces already open (a socket's), which no path may reach.
+pub fn collect_facts(
+    roots: &Roots,
+    procs: &[ProcSample],
+    held: &[HeldNs],
+    opened: Vec<(NsRef, OwnedFd)>,
+) -> FactsScan {
     let mut paths: HashMap<NsRef, Vec<PathBuf>> = HashMap::new();
     for proc in procs {
         for kind in NsType::ALL {
@@ -145,6 +151,12 @@ pub fn collect_facts(roots: &Roots, procs: &[ProcSample], held: &[HeldNs]) -> Fa
     for (ns, candidates) in &paths {
         if let Some(fd) = candidates.iter().find_map(|p| open_ns(p, *ns).ok()) {
             pending.push((fd, *ns));
+        }
+    }
+    for (ns, fd) in opened {
+        if !pending.iter().any(|(_, p)| *p == ns) {
+            paths.entry(ns).or_default();
+            pending.push((fd, ns));
         }
     }
     let mut ghosts = Vec::new();

@@ -17,11 +17,20 @@ use crate::model::sample::{
 use crate::sys::ns::parse_ns_link;
 use crate::sys::roots::Roots;
 
+/// An open socket: which network namespace it belongs to takes an ioctl on a copy of the fd.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SocketFd {
+    pub pid: i32,
+    pub fd: i32,
+    pub ino: u64,
+}
+
 /// What one scan of /proc found.
 #[derive(Default)]
 pub struct ProcScan {
     pub procs: Vec<ProcSample>,
     pub held: Vec<HeldNs>,
+    pub sockets: Vec<SocketFd>,
     pub denied: Vec<Denied>,
 }
 
@@ -29,8 +38,17 @@ impl ProcScan {
     fn merge(&mut self, other: ProcScan) {
         self.procs.extend(other.procs);
         self.held.extend(other.held);
+        self.sockets.extend(other.sockets);
         self.denied.extend(other.denied);
     }
+}
+
+/// The inode of `socket:[N]` link text.
+fn parse_socket_link(text: &[u8]) -> Option<u64> {
+    std::str::from_utf8(text.strip_prefix(b"socket:[")?.strip_suffix(b"]")?)
+        .ok()?
+        .parse()
+        .ok()
 }
 
 /// A process that exits mid-read shows up as one of these; it is skipped, never reported.
@@ -249,7 +267,8 @@ impl Scanner<'_> {
         }
     }
 
-    /// Open file descriptors on nsfs (`ip netns exec`-style holders, container runtimes).
+    /// Open file descriptors on nsfs (`ip netns exec`-style holders, container runtimes), and
+    /// sockets, which may belong to another network namespace.
     fn scan_fds(&mut self, pid_dir: &OwnedFd, pid: i32) {
         let fd_dir = match openat(pid_dir, "fd", DIR_LIST, Mode::empty()) {
             Ok(d) => d,
@@ -275,6 +294,8 @@ impl Scanner<'_> {
                     ns,
                     holder: HolderSample::Fd { pid, fd },
                 });
+            } else if let Some(ino) = parse_socket_link(text) {
+                self.out.sockets.push(SocketFd { pid, fd, ino });
             }
         }
     }
@@ -350,6 +371,13 @@ Groups:\t \nNStgid:\t3622\t2\t1\nNSpid:\t3622\t2\t1\nNSpgid:\t3617\t0\t0\nNSsid:
         assert_eq!(parse_nspid(b"Name:\tx\nPid:\t5\n"), None);
         assert_eq!(parse_nspid(b"NSpid:\t5\tx\n"), None);
         assert_eq!(parse_nspid(b"NSpid:\n"), None);
+    }
+
+    #[test]
+    fn socket_links() {
+        assert_eq!(parse_socket_link(b"socket:[48213]"), Some(48213));
+        assert_eq!(parse_socket_link(b"pipe:[48213]"), None);
+        assert_eq!(parse_socket_link(b"socket:[]"), None);
     }
 
     #[test]
