@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use nstop::cli::{self, UsageError, ns::NsArgs};
 use nstop::model::Model;
+use nstop::model::sample::NsType;
 use nstop::sys::{self, Roots};
 
 /// Linux namespaces and cgroups, visible and operable.
@@ -36,7 +37,24 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     cli::ns::validate(&args)?;
     let sample = sys::sample(&roots)?;
     let model = Model::new(&sample);
-    let out = cli::ns::render(&args, &model)?;
+    let out = match args.detail {
+        Some(ino) => {
+            let ns = cli::ns::detail_target(&args, &model, ino)?;
+            let detail = match ns.kind {
+                NsType::Pid => Ok(model.pid_detail(ns)),
+                _ => sys::detail::read_detail(
+                    &roots,
+                    &sys::detail::Access {
+                        ns: ns.ns_ref(),
+                        members: &ns.pids,
+                        holders: &ns.holders,
+                    },
+                ),
+            };
+            cli::ns::render_detail(&args, ns, &detail)
+        }
+        None => cli::ns::render(&args, &model)?,
+    };
     report_unreadable(&model);
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`nstop ns | head`) is the reader's choice, not our error.

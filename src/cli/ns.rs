@@ -11,7 +11,7 @@ use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree};
 use crate::model::Model;
 use crate::model::namespace::Namespace;
 use crate::model::process::Process;
-use crate::model::sample::{HolderSample, NsRef, NsType};
+use crate::model::sample::{HolderSample, IdMap, NsDetail, NsRef, NsType};
 
 #[derive(Args, Debug, Default)]
 pub struct NsArgs {
@@ -61,6 +61,10 @@ pub struct NsArgs {
     /// Don't use multi-line representation (several NSFS paths joined by commas)
     #[arg(short = 'W', long)]
     pub nowrap: bool,
+    /// Show what namespace NS (inode number) looks like from inside: hostname, uid/gid maps,
+    /// interfaces and addresses, root mount, clock offsets, init process, cgroup root
+    #[arg(long, value_name = "NS", conflicts_with_all = ["namespace", "task", "tree"])]
+    pub detail: Option<u64>,
     /// List the member processes of this namespace (inode number)
     #[arg(value_name = "NAMESPACE")]
     pub namespace: Option<u64>,
@@ -523,4 +527,140 @@ pub fn columns_help() -> String {
         out.push_str(&format!("{:>12}  {help}\n", spec.name));
     }
     out
+}
+
+/// The namespace `--detail` asks about (with -t to choose when an inode is ambiguous).
+pub fn detail_target<'m>(
+    args: &NsArgs,
+    model: &'m Model,
+    ino: u64,
+) -> Result<&'m Namespace, UsageError> {
+    let found: Vec<&Namespace> = model
+        .namespaces
+        .iter()
+        .filter(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)))
+        .collect();
+    match found[..] {
+        [ns] => Ok(ns),
+        [] => Err(UsageError(format!(
+            "no namespace with inode {ino} (list them with `nstop ns`)"
+        ))),
+        _ => Err(UsageError(format!(
+            "inode {ino} names several namespaces; choose one with -t TYPE"
+        ))),
+    }
+}
+
+fn describe_holders(ns: &Namespace) -> String {
+    let text = holders_cell(ns).text;
+    if text.is_empty() {
+        "-".into()
+    } else {
+        text.replace(',', " ")
+    }
+}
+
+/// `--detail`: the namespace and what it looks like from inside, as text or JSON.
+pub fn render_detail(args: &NsArgs, ns: &Namespace, detail: &Result<NsDetail, String>) -> String {
+    if args.json {
+        let doc = serde_json::json!({
+            "namespace": ns,
+            "detail": detail.as_ref().ok(),
+            "error": detail.as_ref().err(),
+        });
+        return serde_json::to_string_pretty(&doc).expect("JSON of the model") + "\n";
+    }
+    let opt = |v: Option<u64>| v.map_or("-".to_string(), |v| v.to_string());
+    let mut out = format!(
+        "{}:[{}]  nsid {}  processes {}  parent {}  owner {}\nheld by: {}\n",
+        ns.kind,
+        ns.ns,
+        opt(ns.id),
+        ns.nprocs(),
+        ns.parent
+            .map_or("-".into(), |p| format!("{}:[{p}]", ns.kind)),
+        ns.owner.map_or("-".into(), |o| format!("user:[{o}]")),
+        describe_holders(ns),
+    );
+    match detail {
+        Ok(detail) => out.push_str(&detail_text(detail)),
+        Err(why) => out.push_str(&format!("detail unavailable: {why}\n")),
+    }
+    out
+}
+
+fn detail_text(detail: &NsDetail) -> String {
+    let maps = |maps: &[IdMap]| -> String {
+        if maps.is_empty() {
+            return "(none written)".into();
+        }
+        maps.iter()
+            .map(|m| {
+                format!(
+                    "{}-{} -> {}-{}",
+                    m.inside,
+                    m.inside as u64 + m.count as u64 - 1,
+                    m.outside,
+                    m.outside as u64 + m.count as u64 - 1
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match detail {
+        NsDetail::Uts {
+            hostname,
+            domainname,
+        } => format!("hostname: {hostname}\ndomainname: {domainname}\n"),
+        NsDetail::User {
+            uid_map,
+            gid_map,
+            setgroups,
+        } => format!(
+            "uid_map: {}\ngid_map: {}\nsetgroups: {}\n",
+            maps(uid_map),
+            maps(gid_map),
+            setgroups.as_deref().unwrap_or("-")
+        ),
+        NsDetail::Net { interfaces } => {
+            let mut out = format!("interfaces: {}\n", interfaces.len());
+            for i in interfaces {
+                out.push_str(&format!(
+                    "  {:>3} {:<16} {:<5} {:<8} mtu {:<6} {} {}\n",
+                    i.index,
+                    i.name,
+                    if i.up { "UP" } else { "DOWN" },
+                    i.state,
+                    i.mtu.map_or("-".into(), |m| m.to_string()),
+                    i.mac.as_deref().unwrap_or("-"),
+                    i.addresses.join(" ")
+                ));
+            }
+            out
+        }
+        NsDetail::Mnt {
+            root_source,
+            root_fstype,
+            root,
+            mounts,
+        } => {
+            format!("root: {root_source} ({root_fstype}) at {root}\nmounts: {mounts}\n")
+        }
+        NsDetail::Time {
+            monotonic,
+            boottime,
+        } => format!(
+            "monotonic offset: {}.{:09} s\nboottime offset: {}.{:09} s\n",
+            monotonic.seconds, monotonic.nanoseconds, boottime.seconds, boottime.nanoseconds
+        ),
+        NsDetail::Pid { init, processes } => format!(
+            "init: {}\nprocesses (here and below): {processes}\n",
+            init.map_or(
+                "- (its PID 1 has exited or is unreadable)".into(),
+                |p| format!("PID {p}")
+            )
+        ),
+        NsDetail::Cgroup { root } => format!("cgroup root: {root}\n"),
+        NsDetail::Ipc => "no further facts for ipc namespaces\n".into(),
+    }
 }

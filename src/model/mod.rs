@@ -54,6 +54,39 @@ impl Model {
             .map(|i| &self.namespaces[i])
     }
 
+    /// A pid namespace's init (the member that is PID 1 inside) and how many processes live
+    /// in it and in every pid namespace below it.
+    pub fn pid_detail(&self, ns: &Namespace) -> sample::NsDetail {
+        let init = ns.pids.iter().copied().find(|&pid| {
+            self.process(pid)
+                .is_some_and(|p| p.nspid.last() == Some(&1))
+        });
+        let below_or_at = |mut ino: u64| {
+            // Bounded: pid namespaces nest at most 32 deep.
+            for _ in 0..=32 {
+                if ino == ns.ns {
+                    return true;
+                }
+                let parent = self.namespace(sample::NsRef {
+                    kind: sample::NsType::Pid,
+                    ino,
+                });
+                match parent.and_then(|p| p.parent) {
+                    Some(up) => ino = up,
+                    None => return false,
+                }
+            }
+            false
+        };
+        let processes = self
+            .processes
+            .iter()
+            .filter_map(|p| p.namespaces.get(&sample::NsType::Pid).copied())
+            .filter(|&ino| below_or_at(ino))
+            .count();
+        sample::NsDetail::Pid { init, processes }
+    }
+
     pub fn process(&self, pid: i32) -> Option<&Process> {
         self.processes
             .binary_search_by_key(&pid, |p| p.pid)

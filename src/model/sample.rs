@@ -206,3 +206,72 @@ pub struct Sample {
     pub denied: Vec<Denied>,
     pub user_names: HashMap<u32, String>,
 }
+
+/// One line of a user namespace's uid_map or gid_map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdMap {
+    pub inside: u32,
+    pub outside: u32,
+    pub count: u32,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Interface {
+    pub index: u32,
+    pub name: String,
+    /// IFF_UP: administratively up.
+    pub up: bool,
+    /// RFC 2863 operational state: up, down, unknown, ...
+    pub state: String,
+    pub mtu: Option<u32>,
+    pub mac: Option<String>,
+    /// `address/prefix`, IPv4 and IPv6.
+    pub addresses: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockOffset {
+    pub seconds: i64,
+    pub nanoseconds: i64,
+}
+
+/// What a namespace looks like from inside, by type; read only for namespaces asked about.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum NsDetail {
+    Uts {
+        hostname: String,
+        domainname: String,
+    },
+    User {
+        uid_map: Vec<IdMap>,
+        gid_map: Vec<IdMap>,
+        /// "allow" or "deny" (/proc/PID/setgroups).
+        setgroups: Option<String>,
+    },
+    Net {
+        interfaces: Vec<Interface>,
+    },
+    Mnt {
+        /// The filesystem mounted at `/`: its source, type and root within it.
+        root_source: String,
+        root_fstype: String,
+        root: String,
+        mounts: usize,
+    },
+    Time {
+        monotonic: ClockOffset,
+        boottime: ClockOffset,
+    },
+    Pid {
+        /// Host PID of the namespace's init (its PID 1), if it is alive.
+        init: Option<i32>,
+        /// Processes in this namespace and every namespace below it.
+        processes: usize,
+    },
+    Cgroup {
+        /// The cgroup that is `/` inside, as a path in our view.
+        root: String,
+    },
+    Ipc,
+}

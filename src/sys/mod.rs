@@ -1,10 +1,12 @@
 //! Readers: the only code besides `ops/` that touches the kernel. Each takes a `Roots`.
 
+pub mod detail;
 pub mod mounts;
-pub mod netnsid;
 pub mod ns;
+pub mod nsexec;
 pub mod proc;
 pub mod roots;
+pub mod rtnetlink;
 pub mod sockets;
 pub mod users;
 

@@ -9,8 +9,8 @@ use nix::fcntl::{OFlag, open};
 use nix::sys::stat::{Mode, fstat};
 
 use crate::model::sample::{HeldNs, HolderSample, NsFacts, NsRef, NsType, ProcSample};
-use crate::sys::netnsid::NetlinkRoute;
 use crate::sys::roots::Roots;
+use crate::sys::rtnetlink::NetlinkRoute;
 
 /// Parses link text such as `net:[4026531833]` (from /proc/PID/ns/*, /proc/PID/fd/* or a
 /// mountinfo root field). Anything else, e.g. `socket:[123]` or a path, is `None`.
@@ -101,7 +101,7 @@ fn ns_facts(fd: BorrowedFd, ns: NsRef) -> (NsFacts, Vec<Related>) {
 }
 
 /// Opens `path` and checks it is still the namespace we expect (PIDs and fds are reused).
-fn open_ns(path: &Path, ns: NsRef) -> nix::Result<OwnedFd> {
+pub fn open_ns(path: &Path, ns: NsRef) -> nix::Result<OwnedFd> {
     let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
     if fstat(&fd)?.st_ino != ns.ino {
         return Err(Errno::ESTALE);

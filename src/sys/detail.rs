@@ -1,0 +1,362 @@
+//! Per-type facts of one namespace, read only when asked for (`nstop ns --detail`): from a
+//! member's /proc files where they show it, else from inside through a forked child.
+
+use std::fs;
+use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::path::PathBuf;
+
+use nix::libc;
+
+use crate::model::sample::{ClockOffset, HolderSample, IdMap, NsDetail, NsRef, NsType};
+use crate::sys::nsexec::{self, run_in_namespace};
+use crate::sys::roots::Roots;
+use crate::sys::rtnetlink::NetlinkRoute;
+
+/// How to reach the namespace: its member processes and its other holders.
+pub struct Access<'a> {
+    pub ns: NsRef,
+    pub members: &'a [i32],
+    pub holders: &'a [HolderSample],
+}
+
+impl Access<'_> {
+    /// Paths that open the namespace: members' links first, then holders'.
+    fn open_paths(&self, roots: &Roots) -> Vec<PathBuf> {
+        let kind = self.ns.kind;
+        self.members
+            .iter()
+            .map(|pid| roots.proc.join(format!("{pid}/ns/{kind}")))
+            .chain(
+                self.holders
+                    .iter()
+                    .filter_map(|h| h.open_path(&roots.proc, kind)),
+            )
+            .collect()
+    }
+
+    fn open(&self, roots: &Roots) -> Result<OwnedFd, String> {
+        self.open_paths(roots)
+            .iter()
+            .find_map(|p| crate::sys::ns::open_ns(p, self.ns).ok())
+            .ok_or_else(|| {
+                format!(
+                    "{}:[{}] can no longer be opened (gone, or permission denied)",
+                    self.ns.kind, self.ns.ino
+                )
+            })
+    }
+
+    fn no_process(&self, what: &str) -> String {
+        format!(
+            "{}:[{}] has no process to read {what} from",
+            self.ns.kind, self.ns.ino
+        )
+    }
+}
+
+pub fn parse_id_map(text: &str) -> Vec<IdMap> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split_whitespace().map(|v| v.parse().ok());
+            Some(IdMap {
+                inside: f.next()??,
+                outside: f.next()??,
+                count: f.next()??,
+            })
+        })
+        .collect()
+}
+
+/// `/proc/PID/timens_offsets`: `monotonic <s> <ns>` and `boottime <s> <ns>` lines.
+pub fn parse_timens_offsets(text: &str) -> Option<(ClockOffset, ClockOffset)> {
+    let clock = |name: &str| {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))?;
+        let mut f = line.split_whitespace().skip(1).map(|v| v.parse().ok());
+        Some(ClockOffset {
+            seconds: f.next()??,
+            nanoseconds: f.next()??,
+        })
+    };
+    Some((clock("monotonic")?, clock("boottime")?))
+}
+
+/// The root cgroup of a cgroup namespace from one process's cgroup path seen from outside
+/// (`outside`) and from inside the namespace (`inside`): the outside path minus the inside one.
+pub fn cgroup_ns_root(outside: &str, inside: &str) -> Option<String> {
+    if inside.split('/').any(|c| c == "..") {
+        return None;
+    }
+    let relative = inside.trim_end_matches('/');
+    let root = outside.strip_suffix(relative)?;
+    Some(if root.is_empty() {
+        "/".into()
+    } else {
+        root.to_string()
+    })
+}
+
+/// The cgroup2 path of a `/proc/PID/cgroup` text (the `0::` line), else the first line's.
+fn cgroup_path(text: &str) -> Option<&str> {
+    text.lines()
+        .find(|l| l.starts_with("0::"))
+        .or_else(|| text.lines().next())
+        .and_then(|line| line.splitn(3, ':').nth(2))
+}
+
+/// Child step: the hostname and domain name of the uts namespace it joined.
+fn uname_step(out: RawFd, _: &[u8]) -> bool {
+    // SAFETY: uname fills a stack struct; the fields are NUL-terminated.
+    let mut uts: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return false;
+    }
+    let field = |f: &[libc::c_char]| {
+        let len = f.iter().position(|&c| c == 0).unwrap_or(f.len());
+        // SAFETY: c_char and u8 have the same size; the slice stays within the field.
+        unsafe { std::slice::from_raw_parts(f.as_ptr().cast::<u8>(), len) }
+    };
+    nsexec::write_all(out, field(&uts.nodename))
+        && nsexec::write_all(out, b"\n")
+        && nsexec::write_all(out, field(&uts.domainname))
+}
+
+/// Child step: a NETLINK_ROUTE socket in the network namespace it joined, passed back.
+fn netlink_step(out: RawFd, _: &[u8]) -> bool {
+    // SAFETY: plain socket(2) and close(2) on the fd we made.
+    let sock = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    };
+    sock >= 0 && nsexec::send_fd(out, sock)
+}
+
+/// Child step: copies the file named by `arg` (NUL-terminated) to the parent.
+fn read_file_step(out: RawFd, path: &[u8]) -> bool {
+    // SAFETY: `path` ends with NUL (prepared before the fork); reads go to a stack buffer.
+    let fd = unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return false;
+    }
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return n == 0;
+        }
+        if !nsexec::write_all(out, &buf[..n as usize]) {
+            return false;
+        }
+    }
+}
+
+fn first_readable(paths: impl IntoIterator<Item = PathBuf>) -> Option<String> {
+    paths.into_iter().find_map(|p| fs::read_to_string(p).ok())
+}
+
+fn user_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
+    // The maps of a user namespace are in the /proc files of any process (or thread) in it.
+    let dirs: Vec<PathBuf> = access
+        .members
+        .iter()
+        .map(|pid| roots.proc.join(pid.to_string()))
+        .chain(access.holders.iter().filter_map(|h| match h {
+            HolderSample::Thread { pid, tid } => Some(roots.proc.join(format!("{pid}/task/{tid}"))),
+            _ => None,
+        }))
+        .collect();
+    let dir = dirs
+        .iter()
+        .find(|d| d.join("uid_map").exists())
+        .ok_or_else(|| access.no_process("uid_map/gid_map"))?;
+    let read = |name: &str| {
+        fs::read_to_string(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    Ok(NsDetail::User {
+        uid_map: parse_id_map(&read("uid_map")?),
+        gid_map: parse_id_map(&read("gid_map")?),
+        setgroups: read("setgroups").ok().map(|s| s.trim().to_string()),
+    })
+}
+
+fn mnt_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
+    let text = first_readable(
+        access
+            .members
+            .iter()
+            .map(|pid| roots.proc.join(format!("{pid}/mountinfo"))),
+    )
+    .ok_or_else(|| access.no_process("mountinfo"))?;
+    let root_line = text.lines().find_map(|line| {
+        let (left, right) = line.split_once(" - ")?;
+        let fields: Vec<&str> = left.split(' ').collect();
+        let mut right = right.split(' ');
+        (fields.get(4) == Some(&"/")).then(|| {
+            (
+                fields[3].to_string(),
+                right.next().unwrap_or("").to_string(),
+                right.next().unwrap_or("").to_string(),
+            )
+        })
+    });
+    let (root, root_fstype, root_source) = root_line.unwrap_or_default();
+    Ok(NsDetail::Mnt {
+        root_source,
+        root_fstype,
+        root,
+        mounts: text.lines().count(),
+    })
+}
+
+fn time_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
+    // timens_offsets shows a process's time_for_children namespace: use a process whose
+    // time_for_children is this one.
+    let pids = access
+        .holders
+        .iter()
+        .filter_map(HolderSample::pid)
+        .chain(access.members.iter().copied());
+    for pid in pids {
+        let dir = roots.proc.join(pid.to_string());
+        let for_children = fs::metadata(dir.join("ns/time_for_children"))
+            .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
+        if for_children.ok() != Some(access.ns.ino) {
+            continue;
+        }
+        if let Some((monotonic, boottime)) = fs::read_to_string(dir.join("timens_offsets"))
+            .ok()
+            .as_deref()
+            .and_then(parse_timens_offsets)
+        {
+            return Ok(NsDetail::Time {
+                monotonic,
+                boottime,
+            });
+        }
+    }
+    Err(access.no_process("timens_offsets"))
+}
+
+fn cgroup_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
+    let fd = access.open(roots)?;
+    // Any process's cgroup, seen from both sides; ours as the last resort.
+    let readers = access
+        .members
+        .iter()
+        .map(|p| p.to_string())
+        .chain(["self".to_string()]);
+    for reader in readers {
+        let path = roots.proc.join(format!("{reader}/cgroup"));
+        let Ok(outside) = fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut arg = path.as_os_str().as_encoded_bytes().to_vec();
+        arg.push(0);
+        let inside = run_in_namespace(fd.as_fd(), libc::CLONE_NEWCGROUP, read_file_step, &arg)
+            .map_err(|e| e.to_string())?;
+        let inside = String::from_utf8_lossy(&inside.bytes);
+        let root = cgroup_path(&outside)
+            .zip(cgroup_path(&inside))
+            .and_then(|(o, i)| cgroup_ns_root(o, i));
+        if let Some(root) = root {
+            return Ok(NsDetail::Cgroup { root });
+        }
+    }
+    Err(format!(
+        "cgroup:[{}]: no process shows where its root is",
+        access.ns.ino
+    ))
+}
+
+/// Reads what `access.ns` looks like from inside. Pid namespaces are described from the
+/// process list instead (model::namespace::pid_detail).
+pub fn read_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
+    match access.ns.kind {
+        NsType::User => user_detail(roots, access),
+        NsType::Mnt => mnt_detail(roots, access),
+        NsType::Time => time_detail(roots, access),
+        NsType::Cgroup => cgroup_detail(roots, access),
+        NsType::Uts => {
+            let fd = access.open(roots)?;
+            let out = run_in_namespace(fd.as_fd(), libc::CLONE_NEWUTS, uname_step, &[])
+                .map_err(|e| e.to_string())?;
+            let text = String::from_utf8_lossy(&out.bytes);
+            let (hostname, domainname) = text.split_once('\n').unwrap_or((&text, ""));
+            Ok(NsDetail::Uts {
+                hostname: hostname.to_string(),
+                domainname: domainname.to_string(),
+            })
+        }
+        NsType::Net => {
+            let fd = access.open(roots)?;
+            let mut out = run_in_namespace(fd.as_fd(), libc::CLONE_NEWNET, netlink_step, &[])
+                .map_err(|e| e.to_string())?;
+            let sock = out
+                .fds
+                .pop()
+                .ok_or("no netlink socket came back from the namespace")?;
+            let interfaces = NetlinkRoute::from_socket(sock)
+                .interfaces()
+                .ok_or("the kernel did not list the interfaces")?;
+            Ok(NsDetail::Net { interfaces })
+        }
+        NsType::Ipc => Ok(NsDetail::Ipc),
+        NsType::Pid => Err("pid namespaces are described from the process list".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_maps_from_proc_text() {
+        // Captured from /proc/PID/uid_map of `unshare --map-root-user` and of the host.
+        assert_eq!(
+            parse_id_map("         0          0 4294967295\n"),
+            vec![IdMap {
+                inside: 0,
+                outside: 0,
+                count: 4294967295
+            }]
+        );
+        assert_eq!(
+            parse_id_map("         0      65534          1\n"),
+            vec![IdMap {
+                inside: 0,
+                outside: 65534,
+                count: 1
+            }]
+        );
+        assert_eq!(parse_id_map(""), vec![]);
+    }
+
+    #[test]
+    fn timens_offsets_from_proc_text() {
+        let text = "monotonic           0         0\nboottime            0         0\n";
+        let zero = ClockOffset::default();
+        assert_eq!(parse_timens_offsets(text), Some((zero, zero)));
+        let moved = "monotonic      86400         0\nboottime          -5 500000000\n";
+        let (mono, boot) = parse_timens_offsets(moved).unwrap();
+        assert_eq!(
+            (mono.seconds, boot.seconds, boot.nanoseconds),
+            (86400, -5, 500000000)
+        );
+    }
+
+    #[test]
+    fn cgroup_namespace_root_is_the_outside_path_minus_the_inside_one() {
+        assert_eq!(
+            cgroup_ns_root("/system.slice/docker-ab.scope", "/").as_deref(),
+            Some("/system.slice/docker-ab.scope")
+        );
+        assert_eq!(cgroup_ns_root("/a/b/c", "/c").as_deref(), Some("/a/b"));
+        assert_eq!(cgroup_ns_root("/", "/").as_deref(), Some("/"));
+        assert_eq!(cgroup_ns_root("/a", "/../a"), None);
+        assert_eq!(cgroup_path("12:pids:/x\n0::/y\n"), Some("/y"));
+    }
+}

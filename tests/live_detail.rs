@@ -1,0 +1,245 @@
+//! `nstop ns --detail` against what the test itself set up inside each kind of namespace.
+
+mod common;
+
+use common::{Netns, Spawned, children, ns_inode, nstop, require_root, wait_for};
+use serde_json::Value;
+
+/// `nstop ns --detail INO -J`, which must succeed.
+fn detail(ino: u64, kind: &str) -> Value {
+    let (code, out, err) = nstop(&["ns", "--detail", &ino.to_string(), "-t", kind, "-J"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["error"], Value::Null, "{doc}");
+    doc["detail"].clone()
+}
+
+/// The innermost process of `unshare ... --fork`: the child of the given unshare.
+fn forked_child(unshare: &Spawned, comm: &str) -> i32 {
+    wait_for(comm, || {
+        let child = *children(unshare.pid()).first()?;
+        let name = std::fs::read_to_string(format!("/proc/{child}/comm")).ok()?;
+        (name.trim() == comm).then_some(child)
+    })
+}
+
+#[test]
+fn uts_hostname_set_inside() {
+    if !require_root() {
+        return;
+    }
+    let shell = Spawned::new(
+        "unshare",
+        &[
+            "--uts",
+            "--fork",
+            "--kill-child",
+            "sh",
+            "-c",
+            "hostname nstop-detail-host && exec sleep 60",
+        ],
+    );
+    let pid = forked_child(&shell, "sleep");
+    let d = detail(ns_inode(&format!("/proc/{pid}/ns/uts")), "uts");
+    assert_eq!(d["hostname"], "nstop-detail-host");
+}
+
+#[test]
+fn user_maps_of_an_unprivileged_user_namespace() {
+    if !require_root() {
+        return;
+    }
+    let proc = Spawned::new(
+        "setpriv",
+        &[
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "sleep",
+            "60",
+        ],
+    );
+    let pid = proc.pid();
+    let ino = wait_for("user namespace with maps", || {
+        let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).ok()?;
+        (map.split_whitespace().nth(1) == Some("65534"))
+            .then(|| ns_inode(&format!("/proc/{pid}/ns/user")))
+    });
+    let d = detail(ino, "user");
+    assert_eq!(
+        d["uid_map"],
+        serde_json::json!([{"inside": 0, "outside": 65534, "count": 1}])
+    );
+    assert_eq!(d["gid_map"][0]["outside"], 65534);
+    assert_eq!(d["setgroups"], "deny");
+}
+
+#[test]
+fn net_interfaces_and_addresses_of_a_bind_mounted_netns() {
+    if !require_root() {
+        return;
+    }
+    let netns = Netns::add();
+    for args in [
+        ["link", "set", "lo", "up"].as_slice(),
+        &["addr", "add", "10.77.0.1/8", "dev", "lo"],
+    ] {
+        let status = std::process::Command::new("ip")
+            .args(["-n", &netns.0])
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let d = detail(ns_inode(&netns.path()), "net");
+    let lo = &d["interfaces"][0];
+    assert_eq!(lo["name"], "lo");
+    assert_eq!(lo["up"], true);
+    let addresses: Vec<&str> = lo["addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(addresses.contains(&"127.0.0.1/8"), "{addresses:?}");
+    assert!(addresses.contains(&"10.77.0.1/8"), "{addresses:?}");
+    assert_eq!(
+        d["interfaces"].as_array().unwrap().len(),
+        1,
+        "a new netns has only lo"
+    );
+}
+
+#[test]
+fn mount_namespace_root_and_mount_count() {
+    if !require_root() {
+        return;
+    }
+    let proc = Spawned::new("unshare", &["--mount", "sleep", "60"]);
+    let pid = proc.pid();
+    let ino = wait_for("mount namespace", || {
+        let ino = ns_inode(&format!("/proc/{pid}/ns/mnt"));
+        (ino != ns_inode("/proc/self/ns/mnt")).then_some(ino)
+    });
+    let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .unwrap()
+        .lines()
+        .count();
+    let d = detail(ino, "mnt");
+    assert_eq!(d["mounts"], mounts);
+    assert_eq!(d["root"], "/");
+}
+
+#[test]
+fn time_offsets_set_by_unshare() {
+    if !require_root() {
+        return;
+    }
+    let proc = Spawned::new(
+        "unshare",
+        &[
+            "--time",
+            "--monotonic",
+            "86400",
+            "--boottime",
+            "7",
+            "--fork",
+            "--kill-child",
+            "sleep",
+            "60",
+        ],
+    );
+    let pid = forked_child(&proc, "sleep");
+    let d = detail(ns_inode(&format!("/proc/{pid}/ns/time")), "time");
+    assert_eq!(d["monotonic"]["seconds"], 86400);
+    assert_eq!(d["boottime"]["seconds"], 7);
+}
+
+#[test]
+fn pid_namespace_init_and_process_count() {
+    if !require_root() {
+        return;
+    }
+    let proc = Spawned::new(
+        "unshare",
+        &[
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+            "sh",
+            "-c",
+            "sleep 60 & sleep 60 & wait",
+        ],
+    );
+    let init = forked_child(&proc, "sh");
+    wait_for("two sleeps", || (children(init).len() == 2).then_some(()));
+    let d = detail(ns_inode(&format!("/proc/{init}/ns/pid")), "pid");
+    assert_eq!(d["init"], init);
+    assert_eq!(d["processes"], 3);
+}
+
+/// A cgroup2 cgroup beneath the test's own, removed on drop (after its processes are gone).
+struct TestCgroup(std::path::PathBuf);
+
+impl TestCgroup {
+    fn new() -> TestCgroup {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let own = own
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .expect("cgroup2 line")
+            .trim_end_matches('/');
+        let path = std::path::PathBuf::from(format!(
+            "/sys/fs/cgroup/unified{own}/{}",
+            common::unique_name()
+        ));
+        std::fs::create_dir(&path).expect("create test cgroup");
+        TestCgroup(path)
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn cgroup_namespace_root_is_the_cgroup_it_was_created_in() {
+    if !require_root() {
+        return;
+    }
+    let cgroup = TestCgroup::new();
+    let procs = cgroup.0.join("cgroup.procs");
+    let script = format!(
+        "echo $$ > {} && exec unshare --cgroup sleep 60",
+        procs.display()
+    );
+    let proc = Spawned::new("sh", &["-c", &script]);
+    let pid = proc.pid();
+    let ino = wait_for("cgroup namespace", || {
+        let ino = ns_inode(&format!("/proc/{pid}/ns/cgroup"));
+        (ino != ns_inode("/proc/self/ns/cgroup")).then_some(ino)
+    });
+    let d = detail(ino, "cgroup");
+    let expected = cgroup.0.strip_prefix("/sys/fs/cgroup/unified").unwrap();
+    assert_eq!(d["root"], format!("/{}", expected.display()));
+    drop(proc);
+}
+
+#[test]
+fn detail_of_an_unknown_namespace_is_a_usage_error() {
+    let (code, out, err) = nstop(&["ns", "--detail", "12345"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("no namespace with inode 12345"), "{err}");
+}
