@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Netns, Spawned, children, ns_inode, nstop, require_root, wait_for};
+use common::{Netns, Spawned, children, ns_inode, ns_of, nstop, require_root, wait_for};
 use serde_json::Value;
 
 /// `nstop ns --detail INO -J`, which must succeed.
@@ -40,7 +40,7 @@ fn uts_hostname_set_inside() {
         ],
     );
     let pid = forked_child(&shell, "sleep");
-    let d = detail(ns_inode(&format!("/proc/{pid}/ns/uts")), "uts");
+    let d = detail(ns_of(pid, "uts"), "uts");
     assert_eq!(d["hostname"], "nstop-detail-host");
 }
 
@@ -49,24 +49,13 @@ fn user_maps_of_an_unprivileged_user_namespace() {
     if !require_root() {
         return;
     }
-    let proc = Spawned::new(
-        "setpriv",
-        &[
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "unshare",
-            "--user",
-            "--map-root-user",
-            "sleep",
-            "60",
-        ],
+    let proc = Spawned::cmd(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups unshare --user --map-root-user sleep 60",
     );
     let pid = proc.pid();
     let ino = wait_for("user namespace with maps", || {
         let map = std::fs::read_to_string(format!("/proc/{pid}/uid_map")).ok()?;
-        (map.split_whitespace().nth(1) == Some("65534"))
-            .then(|| ns_inode(&format!("/proc/{pid}/ns/user")))
+        (map.split_whitespace().nth(1) == Some("65534")).then(|| ns_of(pid, "user"))
     });
     let d = detail(ino, "user");
     assert_eq!(
@@ -118,10 +107,10 @@ fn mount_namespace_root_and_mount_count() {
     if !require_root() {
         return;
     }
-    let proc = Spawned::new("unshare", &["--mount", "sleep", "60"]);
+    let proc = Spawned::cmd("unshare --mount sleep 60");
     let pid = proc.pid();
     let ino = wait_for("mount namespace", || {
-        let ino = ns_inode(&format!("/proc/{pid}/ns/mnt"));
+        let ino = ns_of(pid, "mnt");
         (ino != ns_inode("/proc/self/ns/mnt")).then_some(ino)
     });
     let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
@@ -138,22 +127,10 @@ fn time_offsets_set_by_unshare() {
     if !require_root() {
         return;
     }
-    let proc = Spawned::new(
-        "unshare",
-        &[
-            "--time",
-            "--monotonic",
-            "86400",
-            "--boottime",
-            "7",
-            "--fork",
-            "--kill-child",
-            "sleep",
-            "60",
-        ],
-    );
+    let proc =
+        Spawned::cmd("unshare --time --monotonic 86400 --boottime 7 --fork --kill-child sleep 60");
     let pid = forked_child(&proc, "sleep");
-    let d = detail(ns_inode(&format!("/proc/{pid}/ns/time")), "time");
+    let d = detail(ns_of(pid, "time"), "time");
     assert_eq!(d["monotonic"]["seconds"], 86400);
     assert_eq!(d["boottime"]["seconds"], 7);
 }
@@ -177,7 +154,7 @@ fn pid_namespace_init_and_process_count() {
     );
     let init = forked_child(&proc, "sh");
     wait_for("two sleeps", || (children(init).len() == 2).then_some(()));
-    let d = detail(ns_inode(&format!("/proc/{init}/ns/pid")), "pid");
+    let d = detail(ns_of(init, "pid"), "pid");
     assert_eq!(d["init"], init);
     assert_eq!(d["processes"], 3);
 }
@@ -227,7 +204,7 @@ fn cgroup_namespace_root_is_the_cgroup_it_was_created_in() {
     let proc = Spawned::new("sh", &["-c", &script]);
     let pid = proc.pid();
     let ino = wait_for("cgroup namespace", || {
-        let ino = ns_inode(&format!("/proc/{pid}/ns/cgroup"));
+        let ino = ns_of(pid, "cgroup");
         (ino != ns_inode("/proc/self/ns/cgroup")).then_some(ino)
     });
     let d = detail(ino, "cgroup");

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Netns, Spawned, children, ns_inode, nstop, require_root, wait_for};
+use common::{Netns, Spawned, children, ns_inode, ns_of, nstop, require_root, wait_for};
 use nstop::model::Model;
 use nstop::model::namespace::Namespace;
 use nstop::model::sample::{HolderSample, NsType};
@@ -23,7 +23,7 @@ fn find(model: &Model, kind: NsType, ino: u64) -> &Namespace {
 }
 
 fn pid_ns(pid: i32) -> u64 {
-    ns_inode(&format!("/proc/{pid}/ns/pid"))
+    ns_of(pid, "pid")
 }
 
 #[test]
@@ -31,23 +31,8 @@ fn nested_pid_namespaces_three_deep_give_nspid_and_parent_chains() {
     if !require_root() {
         return;
     }
-    let outer = Spawned::new(
-        "unshare",
-        &[
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "unshare",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "unshare",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "sleep",
-            "60",
-        ],
+    let outer = Spawned::cmd(
+        "unshare --pid --fork --kill-child unshare --pid --fork --kill-child unshare --pid --fork --kill-child sleep 60",
     );
     // outer unshare -> level1 (unshare) -> level2 (unshare) -> level3 (sleep)
     let chain: Vec<i32> = wait_for("three levels of children", || {
@@ -185,7 +170,7 @@ fn netns_held_only_by_an_open_fd_is_listed_with_its_holder() {
         return;
     }
     let holder = {
-        let member = Spawned::new("unshare", &["--net", "sleep", "60"]);
+        let member = Spawned::cmd("unshare --net sleep 60");
         let path = format!("/proc/{}/ns/net", member.pid());
         wait_for("unshare --net", || {
             (ns_inode(&path) != ns_inode("/proc/self/ns/net")).then_some(())
@@ -211,7 +196,7 @@ fn thread_in_its_own_uts_namespace_is_listed_as_a_thread_holder() {
     }
     let thread = UtsThread::start();
     let me = std::process::id() as i32;
-    assert_ne!(thread.ino, ns_inode(&format!("/proc/{me}/ns/uts")));
+    assert_ne!(thread.ino, ns_of(me, "uts"));
     let model = live_model();
     let (ino, tid) = (thread.ino, thread.tid);
     thread.end();
@@ -239,7 +224,7 @@ fn time_namespace_only_for_children_is_listed() {
     let pid = proc.pid();
     let path = format!("/proc/{pid}/ns/time_for_children");
     let ino = wait_for("time_for_children", || {
-        let own = ns_inode(&format!("/proc/{pid}/ns/time"));
+        let own = ns_of(pid, "time");
         std::fs::metadata(&path).ok()?;
         let children_ns = ns_inode(&path);
         (children_ns != own).then_some(children_ns)
@@ -257,21 +242,11 @@ fn user_namespace_owner_uid_and_parent() {
     if !require_root() {
         return;
     }
-    let proc = Spawned::new(
-        "setpriv",
-        &[
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            "unshare",
-            "--user",
-            "sleep",
-            "60",
-        ],
-    );
+    let proc =
+        Spawned::cmd("setpriv --reuid=65534 --regid=65534 --clear-groups unshare --user sleep 60");
     let pid = proc.pid();
     let ino = wait_for("unshare --user", || {
-        let ino = ns_inode(&format!("/proc/{pid}/ns/user"));
+        let ino = ns_of(pid, "user");
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
         (comm.trim() == "sleep" && ino != ns_inode("/proc/self/ns/user")).then_some(ino)
     });
@@ -305,11 +280,11 @@ fn ghost_user_namespace_is_listed_as_the_parent_that_holds_it() {
         return;
     }
     // Two user namespaces, one process: the outer one only lives on as the inner one's parent.
-    let proc = Spawned::new("unshare", &["-Ur", "unshare", "-Ur", "sleep", "60"]);
+    let proc = Spawned::cmd("unshare -Ur unshare -Ur sleep 60");
     let pid = proc.pid();
     let inner = wait_for("nested user namespaces", || {
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
-        (comm.trim() == "sleep").then(|| ns_inode(&format!("/proc/{pid}/ns/user")))
+        (comm.trim() == "sleep").then(|| ns_of(pid, "user"))
     });
     let outer = kernel_parent_ino(&format!("/proc/{pid}/ns/user"));
     let host = ns_inode("/proc/self/ns/user");
@@ -455,7 +430,7 @@ time.sleep(60)
     let mut fields = line.split_whitespace().map(|f| f.parse::<u64>().unwrap());
     let (ino, fd) = (fields.next().unwrap(), fields.next().unwrap() as i32);
     wait_for("setns back home", || {
-        (ns_inode(&format!("/proc/{pid}/ns/net")) == ns_inode("/proc/self/ns/net")).then_some(())
+        (ns_of(pid, "net") == ns_inode("/proc/self/ns/net")).then_some(())
     });
 
     let model = live_model();

@@ -40,22 +40,8 @@ fn agrees_with_lsns_on_every_namespace_lsns_lists() {
     }
     // Our own scenario, so the comparison covers parents, owners, nsfs and netns ids: nested
     // pid + user namespaces, and a process inside a bind-mounted netns.
-    let nested = Spawned::new(
-        "unshare",
-        &[
-            "--user",
-            "--map-root-user",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "--mount-proc",
-            "unshare",
-            "--pid",
-            "--fork",
-            "--kill-child",
-            "sleep",
-            "60",
-        ],
+    let nested = Spawned::cmd(
+        "unshare --user --map-root-user --pid --fork --kill-child --mount-proc unshare --pid --fork --kill-child sleep 60",
     );
     wait_for("nested pid namespaces", || {
         let level1 = *children(nested.pid()).first()?;

@@ -46,6 +46,13 @@ impl Spawned {
         Spawned(child)
     }
 
+    /// A command line of plain words (no quoting): `"unshare --pid --fork sleep 60"`.
+    pub fn cmd(line: &str) -> Spawned {
+        let mut words = line.split_whitespace();
+        let program = words.next().expect("a program");
+        Spawned::new(program, &words.collect::<Vec<_>>())
+    }
+
     pub fn pid(&self) -> i32 {
         self.0.id() as i32
     }
@@ -112,6 +119,11 @@ pub fn ns_inode(path: &str) -> u64 {
     std::fs::metadata(path)
         .unwrap_or_else(|e| panic!("{path}: {e}"))
         .ino()
+}
+
+/// The inode of namespace `kind` of process `pid`.
+pub fn ns_of(pid: i32, kind: &str) -> u64 {
+    ns_inode(&format!("/proc/{pid}/ns/{kind}"))
 }
 
 /// Runs the nstop binary; returns (exit code, stdout, stderr).
