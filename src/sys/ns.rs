@@ -1,6 +1,6 @@
 //! Namespace link text and the nsfs ioctls.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -153,8 +153,10 @@ pub fn collect_facts(
             pending.push((fd, *ns));
         }
     }
+    // Every namespace ever queued, so each gets one round of ioctls.
+    let mut queued: HashSet<NsRef> = pending.iter().map(|(_, ns)| *ns).collect();
     for (ns, fd) in opened {
-        if !pending.iter().any(|(_, p)| *p == ns) {
+        if queued.insert(ns) {
             paths.entry(ns).or_default();
             pending.push((fd, ns));
         }
@@ -177,7 +179,7 @@ pub fn collect_facts(
                 continue;
             }
             // First sight of a ghost: follow it too. Every child it has is recorded.
-            if !facts.contains_key(&other) && !pending.iter().any(|(_, p)| *p == other) {
+            if queued.insert(other) {
                 pending.push((fd, other));
             }
             ghosts.push(HeldNs { ns: other, holder });
