@@ -25,6 +25,12 @@ enum Command {
     /// List namespaces (lsns-compatible flags, columns and JSON)
     #[command(after_help = cli::ns::columns_help())]
     Ns(NsArgs),
+    /// The whole model (namespaces, processes with NSpid chains) as one JSON document
+    Snapshot {
+        /// JSON output (the only format)
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -32,6 +38,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Until the TUI lands, `nstop` alone lists namespaces.
     let args = match cli.command {
         Some(Command::Ns(args)) => args,
+        Some(Command::Snapshot { .. }) => {
+            let model = Model::new(&sys::sample(&roots)?);
+            report_unreadable(&model);
+            let json = serde_json::to_string(&model)? + "\n";
+            return write_stdout(&json);
+        }
         None => NsArgs::default(),
     };
     cli::ns::validate(&args)?;
@@ -56,6 +68,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => cli::ns::render(&args, &model)?,
     };
     report_unreadable(&model);
+    write_stdout(&out)
+}
+
+fn write_stdout(out: &str) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`nstop ns | head`) is the reader's choice, not our error.
     match stdout.write_all(out.as_bytes()) {

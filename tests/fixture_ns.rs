@@ -131,18 +131,6 @@ fn namespaces_without_member_processes_and_their_holders() {
 }
 
 #[test]
-fn no_ioctl_facts_from_plain_files() {
-    // Fixture links are symlinks, not nsfs: the ioctls cannot answer, and nothing is guessed.
-    let model = model();
-    assert!(
-        model
-            .namespaces
-            .iter()
-            .all(|n| n.parent.is_none() && n.owner.is_none())
-    );
-}
-
-#[test]
 fn cli_output_all_with_holders() {
     let (code, out, err) = common::nstop(&[
         "--root",

@@ -159,6 +159,20 @@ fn pid_namespace_init_and_process_count() {
     assert_eq!(d["processes"], 3);
 }
 
+/// Where cgroup2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid.
+fn cgroup2_mount() -> String {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mountinfo
+        .lines()
+        .find(|l| {
+            l.split_once(" - ")
+                .is_some_and(|(_, r)| r.starts_with("cgroup2 "))
+        })
+        .and_then(|l| l.split(' ').nth(4))
+        .expect("a cgroup2 mount")
+        .to_string()
+}
+
 /// A cgroup2 cgroup beneath the test's own, removed on drop (after its processes are gone).
 struct TestCgroup(std::path::PathBuf);
 
@@ -171,7 +185,8 @@ impl TestCgroup {
             .expect("cgroup2 line")
             .trim_end_matches('/');
         let path = std::path::PathBuf::from(format!(
-            "/sys/fs/cgroup/unified{own}/{}",
+            "{}{own}/{}",
+            cgroup2_mount(),
             common::unique_name()
         ));
         std::fs::create_dir(&path).expect("create test cgroup");
@@ -208,7 +223,7 @@ fn cgroup_namespace_root_is_the_cgroup_it_was_created_in() {
         (ino != ns_inode("/proc/self/ns/cgroup")).then_some(ino)
     });
     let d = detail(ino, "cgroup");
-    let expected = cgroup.0.strip_prefix("/sys/fs/cgroup/unified").unwrap();
+    let expected = cgroup.0.strip_prefix(cgroup2_mount()).unwrap();
     assert_eq!(d["root"], format!("/{}", expected.display()));
     drop(proc);
 }

@@ -4,13 +4,13 @@ pub mod namespace;
 pub mod process;
 pub mod sample;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use namespace::Namespace;
 use process::Process;
 use sample::{DeniedPart, Sample};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Model {
     pub namespaces: Vec<Namespace>,
     pub processes: Vec<Process>,
@@ -18,7 +18,7 @@ pub struct Model {
 }
 
 /// What permission hid from this sample.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Unreadable {
     /// Processes whose namespace links (or whole /proc entry) could not be read.
     pub processes: Vec<i32>,

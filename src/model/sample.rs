@@ -176,7 +176,7 @@ pub struct NsFacts {
     pub owner_uid: Option<u32>,
     /// Network namespaces: the id ours assigned to it, -1 for none (RTM_GETNSID).
     pub netnsid: Option<i32>,
-    /// NS_GET_ID: unique for the kernel's uptime, unlike inode numbers (Linux 6.12+).
+    /// NS_GET_ID: unique for the kernel's uptime, unlike inode numbers (recent kernels: 6.18 has it).
     pub id: Option<u64>,
 }
 

@@ -3,14 +3,16 @@
 
 use std::fs;
 use std::os::fd::{AsFd, OwnedFd, RawFd};
-use std::path::PathBuf;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
 
 use nix::libc;
 
 use crate::model::sample::{ClockOffset, HolderSample, IdMap, NsDetail, NsRef, NsType};
-use crate::sys::nsexec::{self, run_in_namespace};
+use crate::sys::ns::{open_ns, open_paths};
+use crate::sys::nsexec::{self, NsExecError, run_in_namespace};
 use crate::sys::roots::Roots;
-use crate::sys::rtnetlink::NetlinkRoute;
+use crate::sys::rtnetlink::{self, NetlinkRoute};
 
 /// How to reach the namespace: its member processes and its other holders.
 pub struct Access<'a> {
@@ -20,24 +22,10 @@ pub struct Access<'a> {
 }
 
 impl Access<'_> {
-    /// Paths that open the namespace: members' links first, then holders'.
-    fn open_paths(&self, roots: &Roots) -> Vec<PathBuf> {
-        let kind = self.ns.kind;
-        self.members
-            .iter()
-            .map(|pid| roots.proc.join(format!("{pid}/ns/{kind}")))
-            .chain(
-                self.holders
-                    .iter()
-                    .filter_map(|h| h.open_path(&roots.proc, kind)),
-            )
-            .collect()
-    }
-
     fn open(&self, roots: &Roots) -> Result<OwnedFd, String> {
-        self.open_paths(roots)
+        open_paths(roots, self.ns, self.members, self.holders)
             .iter()
-            .find_map(|p| crate::sys::ns::open_ns(p, self.ns).ok())
+            .find_map(|p| open_ns(p, self.ns).ok())
             .ok_or_else(|| {
                 format!(
                     "{}:[{}] can no longer be opened (gone, or permission denied)",
@@ -64,6 +52,7 @@ pub fn parse_id_map(text: &str) -> Vec<IdMap> {
                 count: f.next()??,
             })
         })
+        .filter(|m| m.count > 0)
         .collect()
 }
 
@@ -124,14 +113,7 @@ fn uname_step(out: RawFd, _: &[u8]) -> bool {
 
 /// Child step: a NETLINK_ROUTE socket in the network namespace it joined, passed back.
 fn netlink_step(out: RawFd, _: &[u8]) -> bool {
-    // SAFETY: plain socket(2) and close(2) on the fd we made.
-    let sock = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        )
-    };
+    let sock = rtnetlink::raw_socket();
     sock >= 0 && nsexec::send_fd(out, sock)
 }
 
@@ -154,43 +136,61 @@ fn read_file_step(out: RawFd, path: &[u8]) -> bool {
     }
 }
 
-fn first_readable(paths: impl IntoIterator<Item = PathBuf>) -> Option<String> {
-    paths.into_iter().find_map(|p| fs::read_to_string(p).ok())
+/// The inode of the `link` namespace link (e.g. `ns/user`) under a /proc dir.
+fn link_inode(dir: &Path, link: &str) -> Option<u64> {
+    fs::metadata(dir.join(link)).ok().map(|m| m.ino())
+}
+
+/// Reads `files` from the /proc dir of a process (or thread) whose `link` names the namespace,
+/// checked before and after the read so a PID reused meanwhile is never believed. A process
+/// that exits or refuses just moves on to the next.
+fn read_from_inside(dirs: &[PathBuf], link: &str, ino: u64, files: &[&str]) -> Option<Vec<String>> {
+    dirs.iter().find_map(|dir| {
+        if link_inode(dir, link) != Some(ino) {
+            return None;
+        }
+        let texts: Option<Vec<String>> = files
+            .iter()
+            .map(|f| fs::read_to_string(dir.join(f)).ok())
+            .collect();
+        texts.filter(|_| link_inode(dir, link) == Some(ino))
+    })
+}
+
+fn member_dirs(roots: &Roots, access: &Access) -> Vec<PathBuf> {
+    access
+        .members
+        .iter()
+        .map(|pid| roots.proc.join(pid.to_string()))
+        .collect()
 }
 
 fn user_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
     // The maps of a user namespace are in the /proc files of any process (or thread) in it.
-    let dirs: Vec<PathBuf> = access
-        .members
-        .iter()
-        .map(|pid| roots.proc.join(pid.to_string()))
-        .chain(access.holders.iter().filter_map(|h| match h {
-            HolderSample::Thread { pid, tid } => Some(roots.proc.join(format!("{pid}/task/{tid}"))),
-            _ => None,
-        }))
-        .collect();
-    let dir = dirs
-        .iter()
-        .find(|d| d.join("uid_map").exists())
-        .ok_or_else(|| access.no_process("uid_map/gid_map"))?;
-    let read = |name: &str| {
-        fs::read_to_string(dir.join(name)).map_err(|e| format!("{}: {e}", dir.join(name).display()))
-    };
+    let mut dirs = member_dirs(roots, access);
+    dirs.extend(access.holders.iter().filter_map(|h| match h {
+        HolderSample::Thread { pid, tid } => Some(roots.proc.join(format!("{pid}/task/{tid}"))),
+        _ => None,
+    }));
+    let texts = read_from_inside(
+        &dirs,
+        "ns/user",
+        access.ns.ino,
+        &["uid_map", "gid_map", "setgroups"],
+    )
+    .ok_or_else(|| access.no_process("uid_map/gid_map"))?;
     Ok(NsDetail::User {
-        uid_map: parse_id_map(&read("uid_map")?),
-        gid_map: parse_id_map(&read("gid_map")?),
-        setgroups: read("setgroups").ok().map(|s| s.trim().to_string()),
+        uid_map: parse_id_map(&texts[0]),
+        gid_map: parse_id_map(&texts[1]),
+        setgroups: Some(texts[2].trim().to_string()),
     })
 }
 
 fn mnt_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
-    let text = first_readable(
-        access
-            .members
-            .iter()
-            .map(|pid| roots.proc.join(format!("{pid}/mountinfo"))),
-    )
-    .ok_or_else(|| access.no_process("mountinfo"))?;
+    let dirs = member_dirs(roots, access);
+    let text = read_from_inside(&dirs, "ns/mnt", access.ns.ino, &["mountinfo"])
+        .and_then(|mut t| t.pop())
+        .ok_or_else(|| access.no_process("mountinfo"))?;
     let root_line = text.lines().find_map(|line| {
         let (left, right) = line.split_once(" - ")?;
         let fields: Vec<&str> = left.split(' ').collect();
@@ -222,9 +222,7 @@ fn time_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
         .chain(access.members.iter().copied());
     for pid in pids {
         let dir = roots.proc.join(pid.to_string());
-        let for_children = fs::metadata(dir.join("ns/time_for_children"))
-            .map(|m| std::os::unix::fs::MetadataExt::ino(&m));
-        if for_children.ok() != Some(access.ns.ino) {
+        if link_inode(&dir, "ns/time_for_children") != Some(access.ns.ino) {
             continue;
         }
         if let Some((monotonic, boottime)) = fs::read_to_string(dir.join("timens_offsets"))
@@ -256,8 +254,13 @@ fn cgroup_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
         };
         let mut arg = path.as_os_str().as_encoded_bytes().to_vec();
         arg.push(0);
-        let inside = run_in_namespace(fd.as_fd(), libc::CLONE_NEWCGROUP, read_file_step, &arg)
-            .map_err(|e| e.to_string())?;
+        // A setns refusal ends it; a reader that exited meanwhile just moves on.
+        let inside = match run_in_namespace(fd.as_fd(), libc::CLONE_NEWCGROUP, read_file_step, &arg)
+        {
+            Ok(inside) => inside,
+            Err(e @ NsExecError::Setns) => return Err(e.to_string()),
+            Err(_) => continue,
+        };
         let inside = String::from_utf8_lossy(&inside.bytes);
         let root = cgroup_path(&outside)
             .zip(cgroup_path(&inside))

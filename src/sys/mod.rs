@@ -19,7 +19,7 @@ pub fn sample(roots: &Roots) -> std::io::Result<Sample> {
     let scan = proc::scan(roots)?;
     let mut held = scan.held;
     held.extend(mounts::nsfs_holders(roots, &scan.procs));
-    let (socket_held, socket_ns) = sockets::socket_holders(&scan.procs, &scan.sockets);
+    let (socket_held, socket_ns) = sockets::socket_holders(roots, &scan.procs, &scan.sockets);
     held.extend(socket_held);
     let facts = ns::collect_facts(roots, &scan.procs, &held, socket_ns);
     held.extend(facts.ghosts);

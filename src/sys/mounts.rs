@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 
 use crate::model::sample::{HeldNs, HolderSample, NsRef, NsType, ProcSample};
 use crate::sys::ns::parse_ns_link;
@@ -54,21 +55,32 @@ pub fn parse_nsfs_mounts(mountinfo: &str) -> Vec<(NsRef, String)> {
         .collect()
 }
 
-/// nsfs bind mounts across every mount namespace the scan saw, each read through its
-/// lowest-PID member.
+/// nsfs bind mounts across every mount namespace the scan saw, each read through one member
+/// (the lowest PID that still answers and is still in that namespace after the read).
 pub fn nsfs_holders(roots: &Roots, procs: &[ProcSample]) -> Vec<HeldNs> {
-    let mut readers: BTreeMap<u64, i32> = BTreeMap::new();
+    let mut readers: BTreeMap<u64, Vec<i32>> = BTreeMap::new();
     for proc in procs {
         if let Some(mnt) = proc.ns[NsType::Mnt.index()] {
-            readers.entry(mnt).or_insert(proc.pid);
+            let pids = readers.entry(mnt).or_default();
+            if pids.len() < 3 {
+                pids.push(proc.pid);
+            }
         }
     }
+    let still_in = |pid: i32, mnt_ns: u64| {
+        let link = roots.proc.join(format!("{pid}/ns/mnt"));
+        fs::metadata(link).is_ok_and(|m| m.ino() == mnt_ns)
+    };
     let mut held = Vec::new();
-    for (mnt_ns, pid) in readers {
-        // A reader that exits or is denied leaves that namespace's mounts unseen, not an error.
-        let Ok(text) = fs::read_to_string(roots.proc.join(format!("{pid}/mountinfo"))) else {
-            continue;
-        };
+    for (mnt_ns, pids) in readers {
+        // A reader that exits or is denied leaves the next one to try, not an error.
+        let read = pids.into_iter().find_map(|pid| {
+            let text = fs::read_to_string(roots.proc.join(format!("{pid}/mountinfo"))).ok()?;
+            // Fixture trees have no live links to check; a live PID reused meanwhile does.
+            let reused = roots.is_live() && !still_in(pid, mnt_ns);
+            (!reused).then_some((pid, text))
+        });
+        let Some((pid, text)) = read else { continue };
         for (ns, path) in parse_nsfs_mounts(&text) {
             held.push(HeldNs {
                 ns,

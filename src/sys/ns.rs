@@ -60,7 +60,7 @@ fn ns_facts(fd: BorrowedFd, ns: NsRef) -> (NsFacts, Vec<Related>) {
     let owner_uid = (ns.kind == NsType::User && unsafe { ns_get_owner_uid(raw, &mut uid) }.is_ok())
         .then_some(uid);
     let mut id = 0u64;
-    // SAFETY: NS_GET_ID writes one u64; kernels before 6.12 answer ENOTTY.
+    // SAFETY: NS_GET_ID writes one u64; older kernels answer ENOTTY.
     let id = unsafe { ns_get_id(raw, &mut id) }.ok().map(|_| id);
 
     let mut related = Vec::with_capacity(2);
@@ -101,12 +101,35 @@ fn ns_facts(fd: BorrowedFd, ns: NsRef) -> (NsFacts, Vec<Related>) {
 }
 
 /// Opens `path` and checks it is still the namespace we expect (PIDs and fds are reused).
+/// Non-blocking and without taking a controlling tty: a reused fd number may now be a FIFO or
+/// a terminal.
 pub fn open_ns(path: &Path, ns: NsRef) -> nix::Result<OwnedFd> {
-    let fd = open(path, OFlag::O_RDONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
+    let fd = open(path, flags, Mode::empty())?;
     if fstat(&fd)?.st_ino != ns.ino {
         return Err(Errno::ESTALE);
     }
     Ok(fd)
+}
+
+/// Paths that may open `ns`: a few member processes' links, then its other holders'.
+pub fn open_paths(
+    roots: &Roots,
+    ns: NsRef,
+    members: &[i32],
+    holders: &[HolderSample],
+) -> Vec<PathBuf> {
+    // A few members are plenty: one that exits between scan and ioctl is rare.
+    members
+        .iter()
+        .take(3)
+        .map(|pid| roots.proc.join(format!("{pid}/ns/{}", ns.kind)))
+        .chain(
+            holders
+                .iter()
+                .filter_map(|h| h.open_path(&roots.proc, ns.kind)),
+        )
+        .collect()
 }
 
 /// What the ioctls found: facts per namespace, and the namespaces that only exist as the parent
@@ -117,72 +140,81 @@ pub struct FactsScan {
 }
 
 /// One round of ioctls per distinct namespace (not per process), through the first path that
-/// still opens: a member process, then any other holder. Parents and owners that nothing else
-/// holds are followed up their chains.
-/// `opened` are namespaces already open (a socket's), which no path may reach.
+/// still opens. Parents and owners that nothing else holds are followed up their chains.
+/// `opened` are namespaces already open (a socket's), which no path may reach. Each namespace
+/// is opened just before its ioctls and closed after, so a host with thousands of namespaces
+/// does not run out of file descriptors.
 pub fn collect_facts(
     roots: &Roots,
     procs: &[ProcSample],
     held: &[HeldNs],
     opened: Vec<(NsRef, OwnedFd)>,
 ) -> FactsScan {
-    let mut paths: HashMap<NsRef, Vec<PathBuf>> = HashMap::new();
+    let mut members: HashMap<NsRef, Vec<i32>> = HashMap::new();
     for proc in procs {
         for kind in NsType::ALL {
             if let Some(ino) = proc.ns[kind.index()] {
-                let candidates = paths.entry(NsRef { kind, ino }).or_default();
-                // Two candidates are plenty: a member that exits between scan and ioctl is rare.
-                if candidates.len() < 2 {
-                    candidates.push(roots.proc.join(format!("{}/ns/{kind}", proc.pid)));
-                }
+                members
+                    .entry(NsRef { kind, ino })
+                    .or_default()
+                    .push(proc.pid);
             }
         }
     }
+    let mut holders: HashMap<NsRef, Vec<HolderSample>> = HashMap::new();
     for h in held {
-        paths
-            .entry(h.ns)
-            .or_default()
-            .extend(h.holder.open_path(&roots.proc, h.ns.kind));
+        holders.entry(h.ns).or_default().push(h.holder.clone());
     }
+    let mut opened: HashMap<NsRef, OwnedFd> = opened.into_iter().collect();
+    let known: HashSet<NsRef> = members
+        .keys()
+        .chain(holders.keys())
+        .chain(opened.keys())
+        .copied()
+        .collect();
 
     let mut netlink = None;
-    let mut facts = HashMap::with_capacity(paths.len());
-    let mut pending: Vec<(OwnedFd, NsRef)> = Vec::new();
-    for (ns, candidates) in &paths {
-        if let Some(fd) = candidates.iter().find_map(|p| open_ns(p, *ns).ok()) {
-            pending.push((fd, *ns));
-        }
-    }
-    // Every namespace ever queued, so each gets one round of ioctls.
-    let mut queued: HashSet<NsRef> = pending.iter().map(|(_, ns)| *ns).collect();
-    for (ns, fd) in opened {
-        if queued.insert(ns) {
-            paths.entry(ns).or_default();
-            pending.push((fd, ns));
-        }
-    }
+    let mut facts = HashMap::with_capacity(known.len());
     let mut ghosts = Vec::new();
-    while let Some((fd, ns)) = pending.pop() {
-        let (mut ns_facts, related) = ns_facts(fd.as_fd(), ns);
-        if ns.kind == NsType::Net {
-            let socket = netlink.get_or_insert_with(NetlinkRoute::open);
-            ns_facts.netnsid = socket.as_mut().and_then(|s| s.netnsid(fd.as_fd()));
+    // Namespaces reached by an ioctl, with the fd it returned.
+    let mut reached: Vec<(OwnedFd, NsRef)> = Vec::new();
+    let mut done: HashSet<NsRef> = HashSet::with_capacity(known.len());
+    for &ns in &known {
+        if done.contains(&ns) {
+            continue;
         }
-        facts.insert(ns, ns_facts);
-        for Related {
-            fd,
-            ns: other,
-            holder,
-        } in related
-        {
-            if paths.contains_key(&other) {
+        let fd = opened.remove(&ns).or_else(|| {
+            let members = members.get(&ns).map_or(&[][..], Vec::as_slice);
+            let holders = holders.get(&ns).map_or(&[][..], Vec::as_slice);
+            let paths = open_paths(roots, ns, members, holders);
+            paths.iter().find_map(|p| open_ns(p, ns).ok())
+        });
+        let mut next = fd.map(|fd| (fd, ns));
+        // Follow what the ioctls lead to, depth first, so few fds are open at once.
+        while let Some((fd, ns)) = next.take().or_else(|| reached.pop()) {
+            if !done.insert(ns) {
                 continue;
             }
-            // First sight of a ghost: follow it too. Every child it has is recorded.
-            if queued.insert(other) {
-                pending.push((fd, other));
+            let (mut ns_facts, related) = ns_facts(fd.as_fd(), ns);
+            if ns.kind == NsType::Net {
+                let socket = netlink.get_or_insert_with(NetlinkRoute::open);
+                ns_facts.netnsid = socket.as_mut().and_then(|s| s.netnsid(fd.as_fd()));
             }
-            ghosts.push(HeldNs { ns: other, holder });
+            facts.insert(ns, ns_facts);
+            for Related {
+                fd,
+                ns: other,
+                holder,
+            } in related
+            {
+                if !known.contains(&other) {
+                    ghosts.push(HeldNs { ns: other, holder });
+                }
+                // Known namespaces whose own paths failed get their facts this way too.
+                if !done.contains(&other) {
+                    reached.push((fd, other));
+                }
+            }
         }
     }
     FactsScan { facts, ghosts }

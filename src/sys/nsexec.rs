@@ -5,14 +5,27 @@
 //! over a socketpair.
 
 use std::io;
-use std::mem::{size_of, zeroed};
+use std::mem::{size_of, size_of_val, zeroed};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::libc;
 
+const SETNS_FAILED: i32 = 3;
+const STEP_FAILED: i32 = 4;
+
 /// What the child does after joining the namespace; `out` is its end of the socketpair.
 /// Runs after fork: raw syscalls and stack buffers only.
 pub type ChildStep = fn(out: RawFd, arg: &[u8]) -> bool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum NsExecError {
+    #[error("could not join the namespace (setns refused: needs CAP_SYS_ADMIN)")]
+    Setns,
+    #[error("reading from inside the namespace failed")]
+    Step,
+    #[error(transparent)]
+    Io(#[from] io::Error),
+}
 
 /// The bytes the child wrote and the fds it passed.
 pub struct ChildOutput {
@@ -27,7 +40,7 @@ pub fn run_in_namespace(
     nstype: libc::c_int,
     step: ChildStep,
     arg: &[u8],
-) -> io::Result<ChildOutput> {
+) -> Result<ChildOutput, NsExecError> {
     let mut pair = [0 as RawFd; 2];
     // SAFETY: socketpair fills two fds, which we own from here on.
     if unsafe {
@@ -39,30 +52,38 @@ pub fn run_in_namespace(
         )
     } != 0
     {
-        return Err(io::Error::last_os_error());
+        return Err(io::Error::last_os_error().into());
     }
     let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
     // SAFETY: the child only makes raw syscalls on stack data, then _exit()s.
     match unsafe { libc::fork() } {
-        -1 => Err(io::Error::last_os_error()),
+        -1 => Err(io::Error::last_os_error().into()),
         0 => {
-            let ok = unsafe { libc::setns(ns_fd.as_raw_fd(), nstype) } == 0
-                && step(theirs.as_raw_fd(), arg);
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+            let code = if unsafe { libc::setns(ns_fd.as_raw_fd(), nstype) } != 0 {
+                SETNS_FAILED
+            } else if !step(theirs.as_raw_fd(), arg) {
+                STEP_FAILED
+            } else {
+                0
+            };
+            unsafe { libc::_exit(code) }
         }
         child => {
             drop(theirs);
             let output = receive_all(&ours);
             let mut status = 0;
-            // SAFETY: reaping our own child.
-            unsafe { libc::waitpid(child, &mut status, 0) };
+            // SAFETY: reaping our own child, retried when a signal interrupts the wait.
+            while unsafe { libc::waitpid(child, &mut status, 0) } < 0 {
+                let err = io::Error::last_os_error();
+                if err.kind() != io::ErrorKind::Interrupted {
+                    return Err(err.into());
+                }
+            }
             let output = output?;
-            if libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0 {
-                Ok(output)
-            } else {
-                Err(io::Error::other(
-                    "could not join the namespace (setns refused)",
-                ))
+            match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
+                (true, 0) => Ok(output),
+                (true, SETNS_FAILED) => Err(NsExecError::Setns),
+                _ => Err(NsExecError::Step),
             }
         }
     }
@@ -76,7 +97,8 @@ fn receive_all(sock: &OwnedFd) -> io::Result<ChildOutput> {
     };
     let mut buf = [0u8; 4096];
     loop {
-        let mut control = [0u8; 64];
+        // u64s: aligned for the cmsghdrs the kernel writes here.
+        let mut control = [0u64; 8];
         let mut iov = libc::iovec {
             iov_base: buf.as_mut_ptr().cast(),
             iov_len: buf.len(),
@@ -86,7 +108,7 @@ fn receive_all(sock: &OwnedFd) -> io::Result<ChildOutput> {
         msg.msg_iov = &mut iov;
         msg.msg_iovlen = 1;
         msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = control.len();
+        msg.msg_controllen = size_of_val(&control);
         let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
         if n < 0 {
             let err = io::Error::last_os_error();
@@ -109,6 +131,11 @@ fn receive_all(sock: &OwnedFd) -> io::Result<ChildOutput> {
                 }
             }
             cmsg = unsafe { libc::CMSG_NXTHDR(&msg, cmsg) };
+        }
+        if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+            return Err(io::Error::other(
+                "file descriptors from the namespace were cut off",
+            ));
         }
         if n == 0 {
             return Ok(out);

@@ -20,6 +20,12 @@ impl Default for Roots {
 }
 
 impl Roots {
+    /// Whether these are the live host's roots: some readers (pidfds, forked helpers) reach
+    /// live processes and namespaces, which a fixture tree does not describe.
+    pub fn is_live(&self) -> bool {
+        self.proc == Path::new("/proc")
+    }
+
     /// A fixture tree laid out like `/`: `DIR/proc`, `DIR/etc`.
     pub fn under(dir: &Path) -> Self {
         Roots {

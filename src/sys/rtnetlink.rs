@@ -187,6 +187,19 @@ fn fold_interfaces(links: &[Vec<u8>], addrs: &[Vec<u8>]) -> Vec<Interface> {
     by_index.into_values().collect()
 }
 
+/// socket(2) for NETLINK_ROUTE as a raw fd: also used by a forked child, which must not
+/// allocate.
+pub fn raw_socket() -> libc::c_int {
+    // SAFETY: plain socket(2).
+    unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_ROUTE,
+        )
+    }
+}
+
 pub struct NetlinkRoute {
     sock: OwnedFd,
     seq: u32,
@@ -195,14 +208,8 @@ pub struct NetlinkRoute {
 impl NetlinkRoute {
     /// A socket in our own network namespace.
     pub fn open() -> Option<NetlinkRoute> {
-        // SAFETY: plain socket(2); a non-negative result is a new fd we own.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_ROUTE,
-            )
-        };
+        let raw = raw_socket();
+        // SAFETY: a non-negative result is a new fd we own.
         (raw >= 0).then(|| NetlinkRoute::from_socket(unsafe { OwnedFd::from_raw_fd(raw) }))
     }
 

@@ -138,3 +138,37 @@ pub fn nstop(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// A thread that unshares its uts namespace and holds it until told to stop.
+pub struct UtsThread {
+    pub ino: u64,
+    pub tid: i32,
+    stop: std::sync::mpsc::Sender<()>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl UtsThread {
+    pub fn start() -> UtsThread {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let handle = std::thread::spawn(move || {
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWUTS).expect("unshare uts");
+            let tid = nix::unistd::gettid().as_raw();
+            tx.send((ns_inode("/proc/thread-self/ns/uts"), tid))
+                .unwrap();
+            let _ = stopped.recv();
+        });
+        let (ino, tid) = rx.recv().unwrap();
+        UtsThread {
+            ino,
+            tid,
+            stop,
+            handle,
+        }
+    }
+
+    pub fn end(self) {
+        self.stop.send(()).unwrap();
+        self.handle.join().unwrap();
+    }
+}
