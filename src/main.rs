@@ -51,7 +51,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let model = Model::new(&sample);
     let out = match args.detail {
         Some(ino) => {
-            let ns = cli::ns::detail_target(&args, &model, ino)?;
+            let ns = cli::ns::find_namespace(&args, &model, ino)?;
             let detail = match ns.kind {
                 NsType::Pid => Ok(model.pid_detail(ns)),
                 _ => sys::detail::read_detail(
@@ -82,7 +82,7 @@ fn write_stdout(out: &str) -> anyhow::Result<()> {
 
 fn report_unreadable(model: &Model) {
     let unreadable = &model.unreadable;
-    let hint = if nix::unistd::geteuid().is_root() {
+    let hint = if sys::is_root() {
         ""
     } else {
         "; run as root (CAP_SYS_PTRACE) to see them"

@@ -320,15 +320,7 @@ type Rows<'m> = Vec<(RowSource<'m>, Option<usize>)>;
 
 /// The member processes of one namespace, each under its parent process's row.
 fn member_rows<'m>(args: &NsArgs, model: &'m Model, ino: u64) -> Result<Rows<'m>, UsageError> {
-    let ns = model
-        .namespaces
-        .iter()
-        .find(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)))
-        .ok_or_else(|| {
-            UsageError(format!(
-                "no namespace with inode {ino} (list them with `nstop ns`)"
-            ))
-        })?;
+    let ns = find_namespace(args, model, ino)?;
     let mut row_of: HashMap<i32, usize> = HashMap::new();
     let mut out = Vec::new();
     for proc in ns.pids.iter().filter_map(|&pid| model.process(pid)) {
@@ -500,7 +492,7 @@ pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
         Format::Raw
     } else {
         let width = (!args.notruncate && std::io::stdout().is_terminal())
-            .then(crate::cli::terminal_width)
+            .then(crate::sys::terminal_width)
             .flatten();
         Format::Table { width }
     };
@@ -529,26 +521,21 @@ pub fn columns_help() -> String {
     out
 }
 
-/// The namespace `--detail` asks about (with -t to choose when an inode is ambiguous).
-pub fn detail_target<'m>(
+/// The namespace an inode argument names (nsfs inodes are unique across types; -t narrows).
+pub fn find_namespace<'m>(
     args: &NsArgs,
     model: &'m Model,
     ino: u64,
 ) -> Result<&'m Namespace, UsageError> {
-    let found: Vec<&Namespace> = model
+    model
         .namespaces
         .iter()
-        .filter(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)))
-        .collect();
-    match found[..] {
-        [ns] => Ok(ns),
-        [] => Err(UsageError(format!(
-            "no namespace with inode {ino} (list them with `nstop ns`)"
-        ))),
-        _ => Err(UsageError(format!(
-            "inode {ino} names several namespaces; choose one with -t TYPE"
-        ))),
-    }
+        .find(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "no namespace with inode {ino} (list them with `nstop ns`)"
+            ))
+        })
 }
 
 fn describe_holders(ns: &Namespace) -> String {

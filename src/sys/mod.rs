@@ -31,3 +31,23 @@ pub fn sample(roots: &Roots) -> std::io::Result<Sample> {
         user_names: users::read_user_names(roots),
     })
 }
+
+/// Whether we run as root: what the unreadable-process notices suggest depends on it.
+pub fn is_root() -> bool {
+    nix::unistd::geteuid().is_root()
+}
+
+nix::ioctl_read_bad!(tiocgwinsz, nix::libc::TIOCGWINSZ, nix::libc::winsize);
+
+/// Columns of the terminal on stdout, if it is one.
+pub fn terminal_width() -> Option<usize> {
+    let mut size = nix::libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ fills one winsize struct.
+    unsafe { tiocgwinsz(nix::libc::STDOUT_FILENO, &mut size) }.ok()?;
+    (size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
