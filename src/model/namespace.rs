@@ -1,11 +1,13 @@
 //! Namespaces joined from one sample: members, holders, representative process, ioctl facts.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::sample::{HolderSample, NsRef, NsType, Sample};
+use crate::model::sample::{
+    HolderSample, NsRef, NsType, Sample, holders_by_namespace, members_by_namespace,
+};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Namespace {
@@ -51,24 +53,8 @@ impl Namespace {
 
 /// Joins member processes and holders by namespace. Sorted by inode, then type.
 pub fn build(sample: &Sample) -> Vec<Namespace> {
-    let mut members: HashMap<NsRef, Vec<i32>> = HashMap::new();
-    for proc in &sample.procs {
-        for kind in NsType::ALL {
-            if let Some(ino) = proc.ns[kind.index()] {
-                members
-                    .entry(NsRef { kind, ino })
-                    .or_default()
-                    .push(proc.pid);
-            }
-        }
-    }
-    let mut holders: HashMap<NsRef, BTreeSet<HolderSample>> = HashMap::new();
-    for held in &sample.held {
-        holders
-            .entry(held.ns)
-            .or_default()
-            .insert(held.holder.clone());
-    }
+    let mut members = members_by_namespace(&sample.procs);
+    let mut holders = holders_by_namespace(&sample.held);
     let refs: BTreeSet<NsRef> = members.keys().chain(holders.keys()).copied().collect();
 
     let mut namespaces: Vec<Namespace> = refs
@@ -76,10 +62,7 @@ pub fn build(sample: &Sample) -> Vec<Namespace> {
         .map(|ns_ref| {
             let mut pids = members.remove(&ns_ref).unwrap_or_default();
             pids.sort_unstable();
-            let holders: Vec<HolderSample> = holders
-                .remove(&ns_ref)
-                .map(|set| set.into_iter().collect())
-                .unwrap_or_default();
+            let holders = holders.remove(&ns_ref).unwrap_or_default();
             let facts = sample.ns_facts.get(&ns_ref).copied().unwrap_or_default();
             let nsfs: BTreeSet<String> = holders
                 .iter()

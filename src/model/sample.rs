@@ -167,6 +167,35 @@ pub struct HeldNs {
     pub holder: HolderSample,
 }
 
+/// The member PIDs of every namespace the processes are in, ascending when `procs` is.
+pub fn members_by_namespace(procs: &[ProcSample]) -> HashMap<NsRef, Vec<i32>> {
+    let mut members: HashMap<NsRef, Vec<i32>> = HashMap::new();
+    for proc in procs {
+        for kind in NsType::ALL {
+            if let Some(ino) = proc.ns[kind.index()] {
+                members
+                    .entry(NsRef { kind, ino })
+                    .or_default()
+                    .push(proc.pid);
+            }
+        }
+    }
+    members
+}
+
+/// The holders of every held namespace, sorted, each once.
+pub fn holders_by_namespace(held: &[HeldNs]) -> HashMap<NsRef, Vec<HolderSample>> {
+    let mut holders: HashMap<NsRef, Vec<HolderSample>> = HashMap::new();
+    for h in held {
+        holders.entry(h.ns).or_default().push(h.holder.clone());
+    }
+    for list in holders.values_mut() {
+        list.sort();
+        list.dedup();
+    }
+    holders
+}
+
 /// What the nsfs ioctls say of one namespace; `None` where the kernel has no answer
 /// (no parent at the top, a type without hierarchy) or refused.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

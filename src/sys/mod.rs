@@ -10,18 +10,19 @@ pub mod rtnetlink;
 pub mod sockets;
 pub mod users;
 
-use crate::model::sample::Sample;
+use crate::model::sample::{Sample, members_by_namespace};
 pub use roots::Roots;
 
 /// One collection tick: processes, the other holders of namespaces, and one round of nsfs
 /// ioctls per distinct namespace.
 pub fn sample(roots: &Roots) -> std::io::Result<Sample> {
     let scan = proc::scan(roots)?;
+    let members = members_by_namespace(&scan.procs);
     let mut held = scan.held;
-    held.extend(mounts::nsfs_holders(roots, &scan.procs));
+    held.extend(mounts::nsfs_holders(roots, &members));
     let (socket_held, socket_ns) = sockets::socket_holders(roots, &scan.procs, &scan.sockets);
     held.extend(socket_held);
-    let facts = ns::collect_facts(roots, &scan.procs, &held, socket_ns);
+    let facts = ns::collect_facts(roots, &members, &held, socket_ns);
     held.extend(facts.ghosts);
     Ok(Sample {
         procs: scan.procs,

@@ -2,11 +2,11 @@
 //! mount namespace through one of its member processes: a namespace bind-mounted only inside a
 //! container's mount namespace is invisible in our own mountinfo.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
-use crate::model::sample::{HeldNs, HolderSample, NsRef, NsType, ProcSample};
+use crate::model::sample::{HeldNs, HolderSample, NsRef, NsType};
 use crate::sys::ns::parse_ns_link;
 use crate::sys::roots::Roots;
 
@@ -57,16 +57,12 @@ pub fn parse_nsfs_mounts(mountinfo: &str) -> Vec<(NsRef, String)> {
 
 /// nsfs bind mounts across every mount namespace the scan saw, each read through one member
 /// (the lowest PID that still answers and is still in that namespace after the read).
-pub fn nsfs_holders(roots: &Roots, procs: &[ProcSample]) -> Vec<HeldNs> {
-    let mut readers: BTreeMap<u64, Vec<i32>> = BTreeMap::new();
-    for proc in procs {
-        if let Some(mnt) = proc.ns[NsType::Mnt.index()] {
-            let pids = readers.entry(mnt).or_default();
-            if pids.len() < 3 {
-                pids.push(proc.pid);
-            }
-        }
-    }
+pub fn nsfs_holders(roots: &Roots, members: &HashMap<NsRef, Vec<i32>>) -> Vec<HeldNs> {
+    let readers: BTreeMap<u64, &[i32]> = members
+        .iter()
+        .filter(|(ns, _)| ns.kind == NsType::Mnt)
+        .map(|(ns, pids)| (ns.ino, &pids[..pids.len().min(3)]))
+        .collect();
     let still_in = |pid: i32, mnt_ns: u64| {
         let link = roots.proc.join(format!("{pid}/ns/mnt"));
         fs::metadata(link).is_ok_and(|m| m.ino() == mnt_ns)
@@ -74,7 +70,7 @@ pub fn nsfs_holders(roots: &Roots, procs: &[ProcSample]) -> Vec<HeldNs> {
     let mut held = Vec::new();
     for (mnt_ns, pids) in readers {
         // A reader that exits or is denied leaves the next one to try, not an error.
-        let read = pids.into_iter().find_map(|pid| {
+        let read = pids.iter().copied().find_map(|pid| {
             let text = fs::read_to_string(roots.proc.join(format!("{pid}/mountinfo"))).ok()?;
             // Fixture trees have no live links to check; a live PID reused meanwhile does.
             let reused = roots.is_live() && !still_in(pid, mnt_ns);

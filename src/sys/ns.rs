@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::sys::stat::{Mode, fstat};
 
-use crate::model::sample::{HeldNs, HolderSample, NsFacts, NsRef, NsType, ProcSample};
+use crate::model::sample::{HeldNs, HolderSample, NsFacts, NsRef, NsType, holders_by_namespace};
 use crate::sys::roots::Roots;
 use crate::sys::rtnetlink::NetlinkRoute;
 
@@ -146,25 +146,11 @@ pub struct FactsScan {
 /// does not run out of file descriptors.
 pub fn collect_facts(
     roots: &Roots,
-    procs: &[ProcSample],
+    members: &HashMap<NsRef, Vec<i32>>,
     held: &[HeldNs],
     opened: Vec<(NsRef, OwnedFd)>,
 ) -> FactsScan {
-    let mut members: HashMap<NsRef, Vec<i32>> = HashMap::new();
-    for proc in procs {
-        for kind in NsType::ALL {
-            if let Some(ino) = proc.ns[kind.index()] {
-                members
-                    .entry(NsRef { kind, ino })
-                    .or_default()
-                    .push(proc.pid);
-            }
-        }
-    }
-    let mut holders: HashMap<NsRef, Vec<HolderSample>> = HashMap::new();
-    for h in held {
-        holders.entry(h.ns).or_default().push(h.holder.clone());
-    }
+    let holders = holders_by_namespace(held);
     let mut opened: HashMap<NsRef, OwnedFd> = opened.into_iter().collect();
     let known: HashSet<NsRef> = members
         .keys()
