@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use nstop::cli::{self, UsageError, ns::NsArgs};
+use nstop::cli::{self, UsageError, cg::CgArgs, ns::NsArgs};
 use nstop::model::Model;
 use nstop::model::sample::NsType;
-use nstop::sys::{self, Roots};
+use nstop::sys::{self, Collect, Roots};
 
 /// Linux namespaces and cgroups, visible and operable.
 #[derive(Parser, Debug)]
@@ -25,12 +25,31 @@ enum Command {
     /// List namespaces (lsns-compatible flags, columns and JSON)
     #[command(after_help = cli::ns::columns_help())]
     Ns(NsArgs),
-    /// The whole model (namespaces, processes with NSpid chains) as one JSON document
+    /// List cgroups of every hierarchy (v1, v2, hybrid) with limits, usage, events and pressure
+    Cg(CgArgs),
+    /// The whole model (host, namespaces, processes with NSpid chains and cgroups, cgroups) as
+    /// one JSON document
     Snapshot {
         /// JSON output (the only format)
         #[arg(long)]
         json: bool,
+        /// Sample twice, this long apart, to fill in rates: `1s`, `500ms`, or seconds
+        #[arg(short = 'i', long, value_name = "DURATION", value_parser = cli::cg::parse_duration)]
+        interval: Option<std::time::Duration>,
     },
+}
+
+/// One model of everything; with an interval, from two samples so rates are known.
+fn full_model(roots: &Roots, interval: Option<std::time::Duration>) -> anyhow::Result<Model> {
+    let first = interval
+        .map(|pause| -> std::io::Result<_> {
+            let first = sys::sample(roots, Collect::Everything)?;
+            std::thread::sleep(pause);
+            Ok(first)
+        })
+        .transpose()?;
+    let sample = sys::sample(roots, Collect::Everything)?;
+    Ok(Model::new(&sample, first.as_ref()))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -38,17 +57,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     // Until the TUI lands, `nstop` alone lists namespaces.
     let args = match cli.command {
         Some(Command::Ns(args)) => args,
-        Some(Command::Snapshot { .. }) => {
-            let model = Model::new(&sys::sample(&roots)?);
+        Some(Command::Snapshot { interval, .. }) => {
+            let model = full_model(&roots, interval)?;
             report_unreadable(&model);
             let json = serde_json::to_string(&model)? + "\n";
             return write_stdout(&json);
         }
+        Some(Command::Cg(args)) => {
+            let model = full_model(&roots, args.interval)?;
+            let out = cli::cg::render(&args, &model)?;
+            report_unreadable(&model);
+            return write_stdout(&out);
+        }
         None => NsArgs::default(),
     };
     cli::ns::validate(&args)?;
-    let sample = sys::sample(&roots)?;
-    let model = Model::new(&sample);
+    let sample = sys::sample(&roots, Collect::Namespaces)?;
+    let model = Model::new(&sample, None);
     let out = match args.detail {
         Some(ino) => {
             let ns = cli::ns::find_namespace(&args, &model, ino)?;

@@ -12,7 +12,8 @@ use nstop::sys::{self, Roots};
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/host-ns");
 
 fn model() -> Model {
-    Model::new(&sys::sample(&Roots::under(Path::new(FIXTURE))).expect("read fixture"))
+    let sample = sys::sample(&Roots::under(Path::new(FIXTURE)), sys::Collect::Namespaces);
+    Model::new(&sample.expect("read fixture"), None)
 }
 
 fn ns(model: &Model, kind: NsType, ino: u64) -> &nstop::model::namespace::Namespace {

@@ -1,5 +1,6 @@
 //! Command-line views of the model.
 
+pub mod cg;
 pub mod ns;
 pub mod render;
 

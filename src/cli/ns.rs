@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use clap::Args;
 
 use crate::cli::UsageError;
-use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree};
+use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree, utf8_locale};
 use crate::model::Model;
 use crate::model::namespace::Namespace;
 use crate::model::process::Process;
@@ -448,17 +448,6 @@ fn rows<'m>(
 /// The argument checks that need no sample, so bad input fails before any work.
 pub fn validate(args: &NsArgs) -> Result<(), UsageError> {
     columns(args).map(|_| ())
-}
-
-/// Tree glyphs follow the locale, as util-linux's do.
-fn utf8_locale() -> bool {
-    ["LC_ALL", "LC_CTYPE", "LANG"]
-        .iter()
-        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
-        .is_some_and(|v| {
-            let v = v.to_ascii_lowercase();
-            v.contains("utf-8") || v.contains("utf8")
-        })
 }
 
 pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {

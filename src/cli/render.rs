@@ -302,6 +302,17 @@ fn escape_bytes(text: &str, escape: impl Fn(u8) -> bool) -> String {
     out
 }
 
+/// Tree glyphs follow the locale, as util-linux's do.
+pub fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,19 +1,28 @@
 //! Pure joins over a `Sample`: no I/O here. The serialized `Model` is the CLI's JSON contract.
 
+pub mod cgroup;
+pub mod host;
+pub mod kernel_text;
 pub mod namespace;
 pub mod process;
 pub mod sample;
+pub mod workload;
 
 use serde::{Deserialize, Serialize};
 
+use cgroup::Cgroup;
+use host::Host;
 use namespace::Namespace;
 use process::Process;
 use sample::{DeniedPart, Sample};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Model {
+    pub host: Host,
     pub namespaces: Vec<Namespace>,
     pub processes: Vec<Process>,
+    /// Every hierarchy's cgroups, cgroup2 first, each hierarchy in tree order.
+    pub cgroups: Vec<Cgroup>,
     pub unreadable: Unreadable,
 }
 
@@ -27,7 +36,10 @@ pub struct Unreadable {
 }
 
 impl Model {
-    pub fn new(sample: &Sample) -> Model {
+    /// Joins one sample; with the previous one, rates (CPU, throttling, IO, stall) too.
+    pub fn new(sample: &Sample, prev: Option<&Sample>) -> Model {
+        let interval = prev.and_then(|p| sample.taken_at.checked_sub(p.taken_at));
+        let prev = prev.zip(interval);
         let mut unreadable = Unreadable::default();
         for denied in &sample.denied {
             match denied.part {
@@ -41,8 +53,13 @@ impl Model {
         unreadable.processes.dedup();
         unreadable.fds.sort_unstable();
         Model {
+            host: Host::new(
+                &sample.cgroups,
+                prev.map(|(p, d)| (&p.cgroups, d.as_secs_f64())),
+            ),
             namespaces: namespace::build(sample),
             processes: process::build(sample),
+            cgroups: cgroup::build(&sample.cgroups, prev.map(|(p, d)| (&p.cgroups, d))),
             unreadable,
         }
     }

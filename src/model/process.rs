@@ -4,7 +4,16 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::kernel_text;
 use crate::model::sample::{NsType, Sample};
+
+/// A cgroup a process is in, in one hierarchy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessCgroup {
+    pub hierarchy: u32,
+    /// Relative to our cgroup namespace: `/..` leads above it, where we cannot look.
+    pub path: String,
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Process {
@@ -21,6 +30,8 @@ pub struct Process {
     pub namespaces: BTreeMap<NsType, u64>,
     /// The PID at every level, outermost first: `[14121, 3]` is PID 3 inside its namespace.
     pub nspid: Vec<i32>,
+    /// One per hierarchy (`/proc/PID/cgroup`); empty when cgroups were not collected.
+    pub cgroups: Vec<ProcessCgroup>,
 }
 
 /// Processes sorted by PID.
@@ -46,6 +57,13 @@ pub fn build(sample: &Sample) -> Vec<Process> {
                 .filter_map(|kind| Some((kind, p.ns[kind.index()]?)))
                 .collect(),
             nspid: p.nspid.clone(),
+            cgroups: kernel_text::proc_cgroup(&p.cgroup)
+                .into_iter()
+                .map(|line| ProcessCgroup {
+                    hierarchy: line.hierarchy,
+                    path: line.path.to_owned(),
+                })
+                .collect(),
         })
         .collect();
     processes.sort_by_key(|p| p.pid);

@@ -4,6 +4,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -103,6 +104,9 @@ pub struct ProcSample {
     pub time_for_children: Option<u64>,
     /// The PID at every level, outermost (the /proc mount's namespace) first.
     pub nspid: Vec<i32>,
+    /// `/proc/PID/cgroup` as read (paths relative to our cgroup namespace); empty when
+    /// cgroups were not collected.
+    pub cgroup: String,
 }
 
 /// Something other than a member process that keeps a namespace alive.
@@ -229,11 +233,60 @@ pub struct Denied {
 
 #[derive(Clone, Debug, Default)]
 pub struct Sample {
+    /// CLOCK_BOOTTIME when the tick began: two samples' difference is the rate interval.
+    pub taken_at: Duration,
     pub procs: Vec<ProcSample>,
     pub held: Vec<HeldNs>,
     pub ns_facts: HashMap<NsRef, NsFacts>,
     pub denied: Vec<Denied>,
     pub user_names: HashMap<u32, String>,
+    /// Empty when only namespaces were asked for.
+    pub cgroups: CgroupsSample,
+}
+
+/// One mounted cgroup hierarchy (a mount of the same hierarchy twice is listed once).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HierarchySample {
+    /// The kernel's hierarchy ID, the first field of `/proc/PID/cgroup`: 0 for cgroup2.
+    pub id: u32,
+    /// 1 (`cgroup`) or 2 (`cgroup2`).
+    pub version: u8,
+    /// Mount point, as in our mountinfo.
+    pub mount: String,
+    /// The cgroup shown at the mount point (mountinfo's root field): `/` except inside
+    /// containers and cgroup namespaces.
+    pub root: String,
+    /// v1: the controllers bound to it, `name=systemd` for a named one; cgroup2: the root's
+    /// cgroup.controllers.
+    pub controllers: Vec<String>,
+}
+
+/// One cgroup directory: the raw text of each file that could be read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CgroupSample {
+    pub hierarchy: u32,
+    /// Absolute within the hierarchy, as `/proc/PID/cgroup` writes it.
+    pub path: String,
+    /// The directory's inode: a cgroup removed and made again under one path gets a new one.
+    pub inode: u64,
+    pub files: Vec<(&'static str, String)>,
+}
+
+impl CgroupSample {
+    pub fn file(&self, name: &str) -> Option<&str> {
+        self.files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, text)| text.as_str())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CgroupsSample {
+    pub hierarchies: Vec<HierarchySample>,
+    pub cgroups: Vec<CgroupSample>,
+    /// `/proc/pressure/<resource>` texts (cpu, memory, io, irq) that exist.
+    pub system_pressure: Vec<(&'static str, String)>,
 }
 
 /// One line of a user namespace's uid_map or gid_map.

@@ -1,5 +1,6 @@
 //! Readers: the only code besides `ops/` that touches the kernel. Each takes a `Roots`.
 
+pub mod cgroupfs;
 pub mod detail;
 pub mod mounts;
 pub mod ns;
@@ -13,10 +14,20 @@ pub mod users;
 use crate::model::sample::{Sample, members_by_namespace};
 pub use roots::Roots;
 
-/// One collection tick: processes, the other holders of namespaces, and one round of nsfs
-/// ioctls per distinct namespace.
-pub fn sample(roots: &Roots) -> std::io::Result<Sample> {
-    let scan = proc::scan(roots)?;
+/// What a tick reads besides processes and namespaces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Collect {
+    Namespaces,
+    /// Namespaces, every cgroup hierarchy, and each process's cgroups.
+    Everything,
+}
+
+/// One collection tick: processes, the other holders of namespaces, one round of nsfs ioctls
+/// per distinct namespace, and the cgroups when asked.
+pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
+    let taken_at = boot_time();
+    let with_cgroups = collect == Collect::Everything;
+    let scan = proc::scan(roots, with_cgroups)?;
     let members = members_by_namespace(&scan.procs);
     let mut held = scan.held;
     held.extend(mounts::nsfs_holders(roots, &members));
@@ -24,13 +35,26 @@ pub fn sample(roots: &Roots) -> std::io::Result<Sample> {
     held.extend(socket_held);
     let facts = ns::collect_facts(roots, &members, &held, socket_ns);
     held.extend(facts.ghosts);
+    let cgroups = if with_cgroups {
+        cgroupfs::sample(roots)
+    } else {
+        Default::default()
+    };
     Ok(Sample {
+        taken_at,
         procs: scan.procs,
         held,
         ns_facts: facts.facts,
         denied: scan.denied,
         user_names: users::read_user_names(roots),
+        cgroups,
     })
+}
+
+/// CLOCK_BOOTTIME: monotonic, and counts suspended time as the kernel's counters do.
+fn boot_time() -> std::time::Duration {
+    let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
+    std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
 /// Whether we run as root: what the unreadable-process notices suggest depends on it.

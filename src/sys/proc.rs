@@ -52,7 +52,7 @@ fn parse_socket_link(text: &[u8]) -> Option<u64> {
 }
 
 /// A process that exits mid-read shows up as one of these; it is skipped, never reported.
-fn is_gone(e: Errno) -> bool {
+pub(crate) fn is_gone(e: Errno) -> bool {
     matches!(e, Errno::NOENT | Errno::SRCH | Errno::NODEV)
 }
 
@@ -60,13 +60,13 @@ fn is_denied(e: Errno) -> bool {
     matches!(e, Errno::ACCESS | Errno::PERM)
 }
 
-const DIR_PATH: OFlags = OFlags::PATH.union(OFlags::DIRECTORY).union(OFlags::CLOEXEC);
-const DIR_LIST: OFlags = OFlags::RDONLY
+pub(crate) const DIR_PATH: OFlags = OFlags::PATH.union(OFlags::DIRECTORY).union(OFlags::CLOEXEC);
+pub(crate) const DIR_LIST: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
     .union(OFlags::CLOEXEC);
 
 /// Reads a whole file into `buf` with plain read(2)s: no stat or seek to size it first.
-fn read_at(dir: BorrowedFd, name: &str, buf: &mut Vec<u8>) -> Result<(), Errno> {
+pub(crate) fn read_at(dir: BorrowedFd, name: &str, buf: &mut Vec<u8>) -> Result<(), Errno> {
     let fd = openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     buf.clear();
     loop {
@@ -143,6 +143,8 @@ struct Scanner<'a> {
     /// The pid namespace of the /proc mount, when known: its members' NSpid is just their PID,
     /// which saves reading /proc/PID/status for most processes.
     top_pid_ns: Option<u64>,
+    /// Whether to read /proc/PID/cgroup too.
+    cgroups: bool,
     buf: Vec<u8>,
     out: ProcScan,
 }
@@ -212,6 +214,14 @@ impl Scanner<'_> {
         if pid_ns.is_none() || pid_ns != self.top_pid_ns {
             match read_at(pid_dir.as_fd(), "status", &mut self.buf) {
                 Ok(()) => proc.nspid = parse_nspid(&self.buf).unwrap_or(vec![pid]),
+                Err(e) if is_denied(e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+
+        if self.cgroups {
+            match read_at(pid_dir.as_fd(), "cgroup", &mut self.buf) {
+                Ok(()) => proc.cgroup = String::from_utf8_lossy(&self.buf).into_owned(),
                 Err(e) if is_denied(e) => {}
                 Err(e) => return Err(e),
             }
@@ -311,9 +321,9 @@ fn top_pid_ns(proc_dir: BorrowedFd) -> Option<u64> {
     read_link(proc_dir, "self/ns/pid").ok()?
 }
 
-/// Scans every process under `roots.proc`, on all cores. Fails only when /proc itself cannot
-/// be listed.
-pub fn scan(roots: &Roots) -> io::Result<ProcScan> {
+/// Scans every process under `roots.proc`, on all cores, with their cgroups if `cgroups`.
+/// Fails only when /proc itself cannot be listed.
+pub fn scan(roots: &Roots, cgroups: bool) -> io::Result<ProcScan> {
     let proc_dir = rustix::fs::open(&roots.proc, DIR_LIST, Mode::empty()).map_err(|e| {
         io::Error::new(
             io::Error::from(e).kind(),
@@ -336,6 +346,7 @@ pub fn scan(roots: &Roots) -> io::Result<ProcScan> {
                     let mut scanner = Scanner {
                         proc_dir,
                         top_pid_ns,
+                        cgroups,
                         buf: Vec::with_capacity(4096),
                         out: ProcScan::default(),
                     };

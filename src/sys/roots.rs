@@ -8,6 +8,8 @@ pub struct Roots {
     pub proc: PathBuf,
     /// Holds `passwd` for user names (`/etc`).
     pub etc: PathBuf,
+    /// What absolute mount points (cgroup hierarchies) are relative to (`/`).
+    pub fs: PathBuf,
 }
 
 impl Default for Roots {
@@ -15,6 +17,7 @@ impl Default for Roots {
         Roots {
             proc: PathBuf::from("/proc"),
             etc: PathBuf::from("/etc"),
+            fs: PathBuf::from("/"),
         }
     }
 }
@@ -26,11 +29,17 @@ impl Roots {
         self.proc == Path::new("/proc")
     }
 
-    /// A fixture tree laid out like `/`: `DIR/proc`, `DIR/etc`.
+    /// A fixture tree laid out like `/`: `DIR/proc`, `DIR/etc`, `DIR/sys/fs/cgroup`.
     pub fn under(dir: &Path) -> Self {
         Roots {
             proc: dir.join("proc"),
             etc: dir.join("etc"),
+            fs: dir.to_path_buf(),
         }
+    }
+
+    /// Where an absolute path of the live host (a mount point) is in these roots.
+    pub fn resolve(&self, absolute: &str) -> PathBuf {
+        self.fs.join(absolute.trim_start_matches('/'))
     }
 }

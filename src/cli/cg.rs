@@ -1,0 +1,459 @@
+//! `nstop cg`: cgroups of every hierarchy as a table, a tree, or the JSON contract.
+
+use std::cmp::Ordering;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use crate::cli::UsageError;
+use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree, utf8_locale};
+use crate::model::Model;
+use crate::model::cgroup::{Cgroup, Stall};
+use crate::model::host::HostMode;
+use crate::model::sample::HierarchySample;
+
+#[derive(Args, Debug, Default)]
+pub struct CgArgs {
+    /// `[controllers:]path`: no prefix is the cgroup2 hierarchy, `memory:/a/b` the v1 hierarchy
+    /// with memory, `*:/a/b` every hierarchy. Shows that cgroup and everything below it.
+    #[arg(value_name = "CGROUP")]
+    pub cgroup: Option<String>,
+    /// Print the JSON contract: host mode, hierarchies, cgroups
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// Draw each hierarchy as a tree
+    #[arg(short = 'T', long)]
+    pub tree: bool,
+    /// Order rows (in a tree: siblings) by this key, largest first except path
+    #[arg(short = 's', long, value_enum, default_value_t = SortKey::Path)]
+    pub sort: SortKey,
+    /// Include cgroups with no process in them or below
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Sample twice, this long apart, to show rates (CPU %, throttled %, IO/s, stall %):
+    /// `1s`, `500ms`, or seconds
+    #[arg(short = 'i', long, value_name = "DURATION", value_parser = parse_duration)]
+    pub interval: Option<Duration>,
+    /// Do not truncate the table to the terminal width
+    #[arg(short = 'W', long)]
+    pub notruncate: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum SortKey {
+    #[default]
+    Path,
+    Procs,
+    Cpu,
+    Memory,
+    /// Memory as a share of its limit.
+    MemoryPercent,
+    Pids,
+    Io,
+    PsiCpu,
+    PsiMemory,
+    PsiIo,
+    OomKills,
+}
+
+/// `1s`, `250ms`, `2m`, or plain seconds (`0.5`).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (number, unit) = match text.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" => 60.0,
+        _ => return Err(format!("unknown unit '{unit}' (accepted: ms, s, m)")),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (e.g. 1s, 500ms, 0.5)"))?;
+    if !(value.is_finite() && value > 0.0 && value * scale <= 3600.0) {
+        return Err(format!(
+            "'{text}' is out of range (more than 0, at most 1h)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(value * scale))
+}
+
+/// Which hierarchies and which subtree a CGROUP argument names.
+struct Selection<'m> {
+    hierarchies: Vec<&'m HierarchySample>,
+    path: String,
+}
+
+fn hierarchy_label(h: &HierarchySample) -> String {
+    if h.version == 2 {
+        "cgroup2".to_owned()
+    } else {
+        h.controllers
+            .iter()
+            .map(|c| c.strip_prefix("name=").unwrap_or(c))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, UsageError> {
+    let all: Vec<&HierarchySample> = model.host.hierarchies.iter().collect();
+    let Some(arg) = arg else {
+        return Ok(Selection {
+            hierarchies: all,
+            path: "/".to_owned(),
+        });
+    };
+    let (controllers, path) = match arg.split_once(':') {
+        Some((c, p)) => (Some(c), p),
+        None => (None, arg),
+    };
+    if !path.starts_with('/') {
+        return Err(UsageError(format!(
+            "cgroup '{arg}': the path must be absolute, as in /proc/PID/cgroup \
+             (accepted: /path, controllers:/path, *:/path)"
+        )));
+    }
+    let known = || {
+        all.iter()
+            .map(|h| format!("{} ({})", hierarchy_label(h), h.mount))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let hierarchies: Vec<&HierarchySample> = match controllers {
+        Some("*") => all.clone(),
+        None | Some("") => all.iter().copied().filter(|h| h.version == 2).collect(),
+        Some(list) => all
+            .iter()
+            .copied()
+            .filter(|h| {
+                h.version == 1
+                    && list.split(',').all(|want| {
+                        h.controllers
+                            .iter()
+                            .any(|c| c == want || c.strip_prefix("name=") == Some(want))
+                    })
+            })
+            .collect(),
+    };
+    if hierarchies.is_empty() {
+        let which = match controllers {
+            None | Some("") => "no cgroup2 hierarchy is mounted".to_owned(),
+            Some(list) => format!("no v1 hierarchy has the controllers '{list}'"),
+        };
+        return Err(UsageError(format!(
+            "cgroup '{arg}': {which} (this host: {}; {})",
+            mode_name(model.host.mode),
+            known()
+        )));
+    }
+    let path = match path.trim_end_matches('/') {
+        "" => "/".to_owned(),
+        p => p.to_owned(),
+    };
+    let exists = model
+        .cgroups
+        .iter()
+        .any(|c| c.path == path && hierarchies.iter().any(|h| h.id == c.hierarchy));
+    if !exists {
+        let names: Vec<String> = hierarchies.iter().map(|h| hierarchy_label(h)).collect();
+        return Err(UsageError(format!(
+            "cgroup '{arg}': no cgroup {path} in {}",
+            names.join(", ")
+        )));
+    }
+    Ok(Selection { hierarchies, path })
+}
+
+fn mode_name(mode: HostMode) -> &'static str {
+    match mode {
+        HostMode::Unified => "unified",
+        HostMode::Hybrid => "hybrid",
+        HostMode::Legacy => "legacy",
+        HostMode::None => "no cgroup mounts",
+    }
+}
+
+fn is_within(root: &str, path: &str) -> bool {
+    root == "/"
+        || path == root
+        || path
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The cgroups to show, in model order (hierarchies, then tree order).
+fn chosen<'m>(args: &CgArgs, model: &'m Model, selection: &Selection) -> Vec<&'m Cgroup> {
+    model
+        .cgroups
+        .iter()
+        .filter(|c| selection.hierarchies.iter().any(|h| h.id == c.hierarchy))
+        .filter(|c| is_within(&selection.path, &c.path))
+        .filter(|c| args.all || c.populated || c.path == selection.path)
+        .collect()
+}
+
+fn some_avg10(stall: Option<&Stall>) -> Option<f64> {
+    stall.and_then(|s| s.some.as_ref()).map(|l| l.avg10)
+}
+
+/// The value a sort key compares, larger first.
+fn sort_value(c: &Cgroup, key: SortKey) -> Option<f64> {
+    let memory = c.memory.as_ref();
+    let pressure = c.pressure.as_ref();
+    match key {
+        SortKey::Path => None,
+        SortKey::Procs => Some(c.nprocs as f64),
+        SortKey::Cpu => c.cpu.as_ref().and_then(|x| x.usage_percent),
+        SortKey::Memory => memory.and_then(|m| m.current).map(|v| v as f64),
+        SortKey::MemoryPercent => memory.and_then(|m| m.percent_of_max),
+        SortKey::Pids => c.pids.as_ref().and_then(|p| p.current).map(|v| v as f64),
+        SortKey::Io => {
+            c.io.as_ref()
+                .and_then(|io| Some(io.read_bytes_per_sec? + io.write_bytes_per_sec?))
+        }
+        SortKey::PsiCpu => some_avg10(pressure.and_then(|p| p.cpu.as_ref())),
+        SortKey::PsiMemory => some_avg10(pressure.and_then(|p| p.memory.as_ref())),
+        SortKey::PsiIo => some_avg10(pressure.and_then(|p| p.io.as_ref())),
+        SortKey::OomKills => oom_kills(c).map(|v| v as f64),
+    }
+}
+
+fn oom_kills(c: &Cgroup) -> Option<u64> {
+    c.memory.as_ref()?.events.as_ref()?.oom_kill
+}
+
+/// Larger first; absent values last; ties keep tree order.
+fn by_key(key: SortKey) -> impl Fn(&&Cgroup, &&Cgroup) -> Ordering {
+    move |a, b| {
+        let (x, y) = (sort_value(a, key), sort_value(b, key));
+        match (x, y) {
+            (Some(x), Some(y)) => y.partial_cmp(&x).unwrap_or(Ordering::Equal),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }
+    }
+}
+
+const COLUMNS: [ColumnSpec; 15] = [
+    col("HIER", false, false),
+    col("CGROUP", false, true),
+    col("PROCS", true, false),
+    col("CPU%", true, false),
+    col("THR%", true, false),
+    col("MEM", true, false),
+    col("MEM.MAX", true, false),
+    col("MEM%", true, false),
+    col("PIDS", true, false),
+    col("IO.R/s", true, false),
+    col("IO.W/s", true, false),
+    col("PSI.CPU", true, false),
+    col("PSI.MEM", true, false),
+    col("OOMK", true, false),
+    col("WORKLOAD", false, true),
+];
+
+const fn col(name: &'static str, right: bool, truncate: bool) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        right,
+        truncate,
+        min_width: 0,
+    }
+}
+
+/// Bytes with binary units, as htop shows memory: `512M`, `1.5G`.
+pub fn human_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 || value >= 100.0 || value.fract() == 0.0 {
+        format!("{value:.0}{}", UNITS[unit])
+    } else {
+        format!("{value:.1}{}", UNITS[unit])
+    }
+}
+
+fn text_or_dash(value: Option<String>) -> Cell {
+    Cell::text(value.unwrap_or_else(|| "-".to_owned()))
+}
+
+fn percent(value: Option<f64>) -> Cell {
+    text_or_dash(value.map(|v| format!("{v:.1}")))
+}
+
+fn bytes(value: Option<u64>) -> Cell {
+    text_or_dash(value.map(|v| human_bytes(v as f64)))
+}
+
+fn row_cells(c: &Cgroup, hierarchy: &str, name: &str) -> Vec<Cell> {
+    let memory = c.memory.as_ref();
+    let cpu = c.cpu.as_ref();
+    let io = c.io.as_ref();
+    let pressure = c.pressure.as_ref();
+    // A limit that is set shows its value; an unlimited one `max`, where the file exists.
+    let mem_max = memory.map(|m| m.max.map_or("max".to_owned(), |v| human_bytes(v as f64)));
+    let pids = c.pids.as_ref().map(|p| {
+        let current = p.current.map_or("-".to_owned(), |v| v.to_string());
+        match p.max {
+            Some(max) => format!("{current}/{max}"),
+            None => current,
+        }
+    });
+    vec![
+        Cell::text(hierarchy),
+        Cell::text(name),
+        Cell::text(c.nprocs.to_string()),
+        percent(cpu.and_then(|x| x.usage_percent)),
+        percent(cpu.and_then(|x| x.throttled_percent)),
+        bytes(memory.and_then(|m| m.current)),
+        text_or_dash(mem_max.filter(|_| memory.and_then(|m| m.current).is_some())),
+        percent(memory.and_then(|m| m.percent_of_max)),
+        text_or_dash(pids),
+        text_or_dash(io.and_then(|x| x.read_bytes_per_sec).map(human_bytes)),
+        text_or_dash(io.and_then(|x| x.write_bytes_per_sec).map(human_bytes)),
+        percent(some_avg10(pressure.and_then(|p| p.cpu.as_ref()))),
+        percent(some_avg10(pressure.and_then(|p| p.memory.as_ref()))),
+        text_or_dash(oom_kills(c).map(|v| v.to_string())),
+        Cell::text(c.workload.label().unwrap_or_default()),
+    ]
+}
+
+/// The JSON contract of `nstop cg --json`.
+#[derive(Serialize)]
+struct CgJson<'m> {
+    host_mode: HostMode,
+    hierarchies: Vec<&'m HierarchySample>,
+    cgroups: Vec<&'m Cgroup>,
+}
+
+pub fn render(args: &CgArgs, model: &Model) -> anyhow::Result<String> {
+    let selection = select(args.cgroup.as_deref(), model)?;
+    let mut cgroups = chosen(args, model, &selection);
+    if args.json {
+        cgroups.sort_by(by_key(args.sort));
+        let doc = CgJson {
+            host_mode: model.host.mode,
+            hierarchies: selection.hierarchies,
+            cgroups,
+        };
+        return Ok(serde_json::to_string_pretty(&doc)? + "\n");
+    }
+    let label_of = |id: u32| {
+        model
+            .host
+            .hierarchy(id)
+            .map_or_else(|| id.to_string(), hierarchy_label)
+    };
+    let mut rows = Vec::new();
+    if args.tree {
+        let (order, parents) = tree_order(&cgroups, args.sort);
+        let mut row_of = vec![0; cgroups.len()];
+        for (row, &i) in order.iter().enumerate() {
+            row_of[i] = row;
+            let c = cgroups[i];
+            let parent = parents[i];
+            let name = match parent {
+                Some(p) => c.path[cgroups[p].path.len()..].trim_start_matches('/'),
+                None => c.path.as_str(),
+            };
+            rows.push(Row {
+                cells: row_cells(c, &label_of(c.hierarchy), name),
+                parent: parent.map(|p| row_of[p]),
+            });
+        }
+    } else {
+        cgroups.sort_by(by_key(args.sort));
+        rows = cgroups
+            .iter()
+            .map(|c| Row {
+                cells: row_cells(c, &label_of(c.hierarchy), &c.path),
+                parent: None,
+            })
+            .collect();
+    }
+    let width = (!args.notruncate && std::io::stdout().is_terminal())
+        .then(crate::sys::terminal_width)
+        .flatten();
+    let table = Table {
+        columns: &COLUMNS,
+        rows,
+        tree: args.tree.then(|| Tree {
+            column: 1,
+            ascii: !utf8_locale(),
+        }),
+    };
+    Ok(table.render(Format::Table { width }, true, "cgroups"))
+}
+
+fn is_below(ancestor: &str, path: &str) -> bool {
+    ancestor != path && is_within(ancestor, path)
+}
+
+/// Pre-order of the shown cgroups with each node's children ordered by `key`, and each one's
+/// nearest shown ancestor. `cgroups` is in tree order, so ancestors are on a stack.
+fn tree_order(cgroups: &[&Cgroup], key: SortKey) -> (Vec<usize>, Vec<Option<usize>>) {
+    let mut parents = vec![None; cgroups.len()];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); cgroups.len()];
+    let mut roots = Vec::new();
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, c) in cgroups.iter().enumerate() {
+        while let Some(&top) = stack.last() {
+            if cgroups[top].hierarchy == c.hierarchy && is_below(&cgroups[top].path, &c.path) {
+                break;
+            }
+            stack.pop();
+        }
+        parents[i] = stack.last().copied();
+        match parents[i] {
+            Some(p) => children[p].push(i),
+            None => roots.push(i),
+        }
+        stack.push(i);
+    }
+    // Roots stay in hierarchy order; siblings below them follow the key.
+    let mut order = Vec::with_capacity(cgroups.len());
+    let mut pending: Vec<usize> = roots.into_iter().rev().collect();
+    while let Some(i) = pending.pop() {
+        order.push(i);
+        let mut kids = std::mem::take(&mut children[i]);
+        kids.sort_by(|&a, &b| by_key(key)(&cgroups[a], &cgroups[b]));
+        pending.extend(kids.into_iter().rev());
+    }
+    (order, parents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert!(
+            parse_duration("1h")
+                .unwrap_err()
+                .contains("accepted: ms, s, m")
+        );
+        assert!(parse_duration("-1").is_err());
+        assert!(parse_duration("abc").is_err());
+    }
+
+    #[test]
+    fn bytes_for_humans() {
+        assert_eq!(human_bytes(512.0 * 1024.0 * 1024.0), "512M");
+        assert_eq!(human_bytes(1.5 * 1024.0 * 1024.0 * 1024.0), "1.5G");
+        assert_eq!(human_bytes(999.0), "999B");
+        assert_eq!(human_bytes(123.4 * 1024.0), "123K");
+    }
+}

@@ -1,0 +1,723 @@
+//! Cgroups as the views show them: v1 and v2 files turned into one shape (v2 names), the tree's
+//! derived counts, and rates from two samples.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::kernel_text::{self as text, IoDevice, PsiLine};
+use crate::model::sample::{CgroupSample, CgroupsSample};
+use crate::model::workload::{self, Workload};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cgroup {
+    /// The hierarchy ID (0 = cgroup2), as in `Host::hierarchies`.
+    pub hierarchy: u32,
+    pub path: String,
+    /// The directory's inode (cgroup2: the cgroup id).
+    pub inode: u64,
+    pub nprocs: usize,
+    pub nthreads: Option<usize>,
+    /// Member processes (cgroup.procs).
+    pub procs: Vec<i32>,
+    /// Any process here or below (cgroup2's cgroup.events; derived from the tree on v1).
+    pub populated: bool,
+    /// cgroup.events `frozen`, or v1 freezer.state FROZEN (FREEZING counts as not yet).
+    pub frozen: Option<bool>,
+    pub nr_descendants: u64,
+    pub memory: Option<Memory>,
+    pub cpu: Option<Cpu>,
+    pub io: Option<Io>,
+    pub pids: Option<Pids>,
+    /// cgroup2 only: v1 hierarchies have no PSI.
+    pub pressure: Option<Pressure>,
+    #[serde(flatten)]
+    pub workload: Workload,
+}
+
+/// Memory in bytes; `max`/`high`/`swap_max` are `None` when unlimited.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Memory {
+    pub current: Option<u64>,
+    pub max: Option<u64>,
+    /// cgroup2 only: v1 has no memory.high.
+    pub high: Option<u64>,
+    pub low: Option<u64>,
+    pub min: Option<u64>,
+    /// memory.peak (v1: memory.max_usage_in_bytes).
+    pub peak: Option<u64>,
+    pub swap_current: Option<u64>,
+    pub swap_max: Option<u64>,
+    /// v1 only: memory+swap (memsw), not swap alone.
+    pub memsw_current: Option<u64>,
+    pub memsw_max: Option<u64>,
+    /// current as a percentage of max.
+    pub percent_of_max: Option<f64>,
+    /// v1 memory.failcnt: how often usage hit the limit.
+    pub failcnt: Option<u64>,
+    /// v1 memory.oom_control under_oom.
+    pub under_oom: Option<bool>,
+    pub oom_group: Option<bool>,
+    /// Hierarchical events (v1: only oom_kill, from memory.oom_control).
+    pub events: Option<MemoryEvents>,
+    pub events_local: Option<MemoryEvents>,
+    pub stat: Option<MemoryStat>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryEvents {
+    pub low: Option<u64>,
+    pub high: Option<u64>,
+    pub max: Option<u64>,
+    pub oom: Option<u64>,
+    pub oom_kill: Option<u64>,
+    pub oom_group_kill: Option<u64>,
+}
+
+/// The memory.stat breakdown, bytes except the page counters (v1: hierarchical `total_*`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryStat {
+    pub anon: Option<u64>,
+    /// Page cache (v1 `cache`, which includes shmem).
+    pub file: Option<u64>,
+    pub kernel: Option<u64>,
+    pub shmem: Option<u64>,
+    pub sock: Option<u64>,
+    pub slab: Option<u64>,
+    /// Refaults of evicted pages (anon + file): the working set does not fit.
+    pub workingset_refault: Option<u64>,
+    /// Pages scanned by reclaim.
+    pub pgscan: Option<u64>,
+}
+
+/// CPU time in microseconds; rates over the interval since the previous sample.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cpu {
+    pub usage_usec: Option<u64>,
+    pub user_usec: Option<u64>,
+    pub system_usec: Option<u64>,
+    pub nr_periods: Option<u64>,
+    pub nr_throttled: Option<u64>,
+    pub throttled_usec: Option<u64>,
+    /// cpu.max quota (v1 cfs_quota_us); `None` when unlimited.
+    pub quota_usec: Option<u64>,
+    pub period_usec: Option<u64>,
+    /// cpu.weight, or v1 cpu.shares converted as the kernel does.
+    pub weight: Option<u64>,
+    /// v1 cpu.shares as written.
+    pub shares: Option<u64>,
+    /// 100 = one CPU busy for the whole interval.
+    pub usage_percent: Option<f64>,
+    /// Share of the interval's enforcement periods that were throttled.
+    pub throttled_percent: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Io {
+    pub devices: Vec<IoDevice>,
+    pub read_bytes_per_sec: Option<f64>,
+    pub write_bytes_per_sec: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pids {
+    pub current: Option<u64>,
+    /// `None` when unlimited.
+    pub max: Option<u64>,
+    /// pids.events `max`: forks refused by the limit.
+    pub events_max: Option<u64>,
+}
+
+/// Pressure stall information per resource (cgroup2 cgroups and /proc/pressure).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pressure {
+    pub cpu: Option<Stall>,
+    pub memory: Option<Stall>,
+    pub io: Option<Stall>,
+    pub irq: Option<Stall>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Stall {
+    pub some: Option<StallLine>,
+    pub full: Option<StallLine>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StallLine {
+    pub avg10: f64,
+    pub avg60: f64,
+    pub avg300: f64,
+    /// Microseconds stalled since boot (or since the cgroup was made).
+    pub total: u64,
+    /// Share of the interval since the previous sample spent stalled, from `total`.
+    pub stall_percent: Option<f64>,
+}
+
+const RESOURCES: [&str; 4] = ["cpu", "memory", "io", "irq"];
+
+impl Pressure {
+    /// From (resource, pressure file text) pairs, with rates against `prev`'s totals.
+    pub fn build<'a>(
+        files: impl Iterator<Item = (&'a str, &'a str)>,
+        prev: Option<(&Pressure, f64)>,
+    ) -> Option<Pressure> {
+        let mut pressure = Pressure::default();
+        let mut any = false;
+        for (resource, body) in files {
+            let Some(psi) = text::psi(body) else { continue };
+            let before = prev.and_then(|(p, _)| p.get(resource));
+            let line = |now: Option<PsiLine>, then: Option<&StallLine>| {
+                now.map(|l| StallLine {
+                    avg10: l.avg10,
+                    avg60: l.avg60,
+                    avg300: l.avg300,
+                    total: l.total,
+                    stall_percent: then.zip(prev).and_then(|(t, (_, secs))| {
+                        rate(l.total, t.total, secs).map(|usec| usec / 1e4)
+                    }),
+                })
+            };
+            let stall = Stall {
+                some: line(psi.some, before.and_then(|b| b.some.as_ref())),
+                full: line(psi.full, before.and_then(|b| b.full.as_ref())),
+            };
+            if let Some(slot) = pressure.slot(resource) {
+                *slot = Some(stall);
+                any = true;
+            }
+        }
+        any.then_some(pressure)
+    }
+
+    pub fn get(&self, resource: &str) -> Option<&Stall> {
+        match resource {
+            "cpu" => self.cpu.as_ref(),
+            "memory" => self.memory.as_ref(),
+            "io" => self.io.as_ref(),
+            "irq" => self.irq.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn slot(&mut self, resource: &str) -> Option<&mut Option<Stall>> {
+        match resource {
+            "cpu" => Some(&mut self.cpu),
+            "memory" => Some(&mut self.memory),
+            "io" => Some(&mut self.io),
+            "irq" => Some(&mut self.irq),
+            _ => None,
+        }
+    }
+}
+
+/// Per second increase of a counter; `None` across a reset (a smaller value).
+fn rate(now: u64, then: u64, secs: f64) -> Option<f64> {
+    (now >= then && secs > 0.0).then(|| (now - then) as f64 / secs)
+}
+
+/// Linux's USER_HZ: cpuacct.stat counts in these ticks on every architecture.
+const USER_HZ: u64 = 100;
+
+/// The counters rates are made from, read the same way for both samples.
+#[derive(Clone, Copy, Default)]
+struct Counters {
+    usage_usec: Option<u64>,
+    nr_periods: Option<u64>,
+    nr_throttled: Option<u64>,
+    read_bytes: Option<u64>,
+    write_bytes: Option<u64>,
+}
+
+fn io_devices(sample: &CgroupSample) -> Option<Vec<IoDevice>> {
+    if let Some(body) = sample.file("io.stat") {
+        return Some(text::io_stat(body));
+    }
+    let bytes = text::blkio_throttle(sample.file("blkio.throttle.io_service_bytes")?);
+    let ops = sample
+        .file("blkio.throttle.io_serviced")
+        .map(text::blkio_throttle)
+        .unwrap_or_default();
+    Some(
+        bytes
+            .into_iter()
+            .map(|(device, rbytes, wbytes, dbytes)| {
+                let op = ops.iter().find(|o| o.0 == device);
+                IoDevice {
+                    rios: op.map_or(0, |o| o.1),
+                    wios: op.map_or(0, |o| o.2),
+                    dios: op.map_or(0, |o| o.3),
+                    device,
+                    rbytes,
+                    wbytes,
+                    dbytes,
+                }
+            })
+            .collect(),
+    )
+}
+
+impl Counters {
+    fn of(sample: &CgroupSample, v2: bool) -> Counters {
+        let cpu_stat = sample.file("cpu.stat");
+        let usage_usec = if v2 {
+            cpu_stat.and_then(|t| text::keyed(t, "usage_usec"))
+        } else {
+            sample
+                .file("cpuacct.usage")
+                .and_then(text::number)
+                .map(|ns| ns / 1000)
+        };
+        let io = io_devices(sample);
+        Counters {
+            usage_usec,
+            nr_periods: cpu_stat.and_then(|t| text::keyed(t, "nr_periods")),
+            nr_throttled: cpu_stat.and_then(|t| text::keyed(t, "nr_throttled")),
+            read_bytes: io.as_ref().map(|d| d.iter().map(|d| d.rbytes).sum()),
+            write_bytes: io.as_ref().map(|d| d.iter().map(|d| d.wbytes).sum()),
+        }
+    }
+}
+
+fn memory_events(body: &str) -> MemoryEvents {
+    MemoryEvents {
+        low: text::keyed(body, "low"),
+        high: text::keyed(body, "high"),
+        max: text::keyed(body, "max"),
+        oom: text::keyed(body, "oom"),
+        oom_kill: text::keyed(body, "oom_kill"),
+        oom_group_kill: text::keyed(body, "oom_group_kill"),
+    }
+}
+
+fn memory_stat(body: &str, v2: bool) -> MemoryStat {
+    let get = |key: &str| text::keyed(body, key);
+    let sum = |a: &str, b: &str| match (get(a), get(b)) {
+        (None, None) => None,
+        (x, y) => Some(x.unwrap_or(0) + y.unwrap_or(0)),
+    };
+    if v2 {
+        MemoryStat {
+            anon: get("anon"),
+            file: get("file"),
+            kernel: get("kernel"),
+            shmem: get("shmem"),
+            sock: get("sock"),
+            slab: get("slab"),
+            // Split into anon and file since 5.9.
+            workingset_refault: get("workingset_refault")
+                .or_else(|| sum("workingset_refault_anon", "workingset_refault_file")),
+            pgscan: get("pgscan"),
+        }
+    } else {
+        MemoryStat {
+            anon: get("total_rss"),
+            file: get("total_cache"),
+            shmem: get("total_shmem"),
+            workingset_refault: get("total_workingset_refault").or_else(|| {
+                sum(
+                    "total_workingset_refault_anon",
+                    "total_workingset_refault_file",
+                )
+            }),
+            ..MemoryStat::default()
+        }
+    }
+}
+
+fn memory(s: &CgroupSample, v2: bool) -> Option<Memory> {
+    let number = |name: &str| s.file(name).and_then(text::number);
+    let limit = |name: &str| s.file(name).and_then(text::limit).flatten();
+    let mut m = if v2 {
+        Memory {
+            current: number("memory.current"),
+            max: limit("memory.max"),
+            high: limit("memory.high"),
+            low: number("memory.low"),
+            min: number("memory.min"),
+            peak: number("memory.peak"),
+            swap_current: number("memory.swap.current"),
+            swap_max: limit("memory.swap.max"),
+            oom_group: number("memory.oom.group").map(|v| v == 1),
+            events: s.file("memory.events").map(memory_events),
+            events_local: s.file("memory.events.local").map(memory_events),
+            stat: s.file("memory.stat").map(|b| memory_stat(b, true)),
+            ..Memory::default()
+        }
+    } else {
+        let oom_control = s.file("memory.oom_control");
+        Memory {
+            current: number("memory.usage_in_bytes"),
+            max: limit("memory.limit_in_bytes"),
+            peak: number("memory.max_usage_in_bytes"),
+            memsw_current: number("memory.memsw.usage_in_bytes"),
+            memsw_max: limit("memory.memsw.limit_in_bytes"),
+            failcnt: number("memory.failcnt"),
+            under_oom: oom_control
+                .and_then(|t| text::keyed(t, "under_oom"))
+                .map(|v| v == 1),
+            events: oom_control.map(|t| MemoryEvents {
+                oom_kill: text::keyed(t, "oom_kill"),
+                ..MemoryEvents::default()
+            }),
+            stat: s.file("memory.stat").map(|b| memory_stat(b, false)),
+            ..Memory::default()
+        }
+    };
+    if m == Memory::default() {
+        return None;
+    }
+    m.percent_of_max = m
+        .current
+        .zip(m.max)
+        .filter(|&(_, max)| max > 0)
+        .map(|(cur, max)| cur as f64 * 100.0 / max as f64);
+    Some(m)
+}
+
+fn cpu(s: &CgroupSample, v2: bool, now: Counters, before: Option<(Counters, f64)>) -> Option<Cpu> {
+    let stat = s.file("cpu.stat");
+    let stat_key = |key: &str| stat.and_then(|t| text::keyed(t, key));
+    let mut c = if v2 {
+        let max = s.file("cpu.max").and_then(text::cpu_max);
+        Cpu {
+            user_usec: stat_key("user_usec"),
+            system_usec: stat_key("system_usec"),
+            throttled_usec: stat_key("throttled_usec"),
+            quota_usec: max.and_then(|m| m.0),
+            period_usec: max.map(|m| m.1),
+            weight: s.file("cpu.weight").and_then(text::number),
+            ..Cpu::default()
+        }
+    } else {
+        let acct = s.file("cpuacct.stat");
+        let ticks = |key: &str| {
+            acct.and_then(|t| text::keyed(t, key))
+                .map(|t| t * (1_000_000 / USER_HZ))
+        };
+        let shares = s.file("cpu.shares").and_then(text::number);
+        Cpu {
+            user_usec: ticks("user"),
+            system_usec: ticks("system"),
+            throttled_usec: stat_key("throttled_time").map(|ns| ns / 1000),
+            quota_usec: s
+                .file("cpu.cfs_quota_us")
+                .and_then(text::cfs_quota)
+                .flatten(),
+            period_usec: s.file("cpu.cfs_period_us").and_then(text::number),
+            weight: shares.map(text::weight_from_shares),
+            shares,
+            ..Cpu::default()
+        }
+    };
+    c.usage_usec = now.usage_usec;
+    c.nr_periods = now.nr_periods;
+    c.nr_throttled = now.nr_throttled;
+    if let Some((then, secs)) = before {
+        c.usage_percent = now
+            .usage_usec
+            .zip(then.usage_usec)
+            .and_then(|(n, t)| rate(n, t, secs))
+            .map(|usec_per_sec| usec_per_sec / 1e4);
+        let periods = now.nr_periods.zip(then.nr_periods);
+        let throttled = now.nr_throttled.zip(then.nr_throttled);
+        c.throttled_percent = periods.zip(throttled).and_then(|((p, p0), (t, t0))| {
+            let periods = p.checked_sub(p0)?;
+            let throttled = t.checked_sub(t0)?;
+            Some(if periods == 0 {
+                0.0
+            } else {
+                throttled as f64 * 100.0 / periods as f64
+            })
+        });
+    }
+    (c != Cpu::default()).then_some(c)
+}
+
+fn io(s: &CgroupSample, now: Counters, before: Option<(Counters, f64)>) -> Option<Io> {
+    let devices = io_devices(s)?;
+    let per_sec =
+        |n: Option<u64>, t: Option<u64>, secs| n.zip(t).and_then(|(n, t)| rate(n, t, secs));
+    Some(Io {
+        devices,
+        read_bytes_per_sec: before
+            .and_then(|(t, secs)| per_sec(now.read_bytes, t.read_bytes, secs)),
+        write_bytes_per_sec: before
+            .and_then(|(t, secs)| per_sec(now.write_bytes, t.write_bytes, secs)),
+    })
+}
+
+fn pids(s: &CgroupSample) -> Option<Pids> {
+    let p = Pids {
+        current: s.file("pids.current").and_then(text::number),
+        max: s.file("pids.max").and_then(text::limit).flatten(),
+        events_max: s.file("pids.events").and_then(|t| text::keyed(t, "max")),
+    };
+    (p != Pids::default()).then_some(p)
+}
+
+fn frozen(s: &CgroupSample) -> Option<bool> {
+    if let Some(events) = s.file("cgroup.events") {
+        return text::keyed(events, "frozen").map(|v| v == 1);
+    }
+    s.file("freezer.state").map(|t| t.trim() == "FROZEN")
+}
+
+/// The pressure files of a cgroup2 cgroup, by resource.
+fn pressure_files(s: &CgroupSample) -> impl Iterator<Item = (&str, &str)> {
+    RESOURCES.into_iter().filter_map(|r| {
+        let name = match r {
+            "cpu" => "cpu.pressure",
+            "memory" => "memory.pressure",
+            "io" => "io.pressure",
+            _ => "irq.pressure",
+        };
+        Some((r, s.file(name)?))
+    })
+}
+
+/// Paths sort so that a subtree is contiguous and follows its root: `/` below every byte.
+fn tree_key(path: &str) -> Vec<u8> {
+    path.bytes()
+        .map(|b| if b == b'/' { 0 } else { b })
+        .collect()
+}
+
+fn is_below(ancestor: &str, path: &str) -> bool {
+    ancestor == "/" && path != "/"
+        || path
+            .strip_prefix(ancestor)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Every cgroup, hierarchies in `cgroups.hierarchies` order, each in tree order (a parent before
+/// its children). Rates against `prev` where the same cgroup (same path and inode) was there.
+pub fn build(cgroups: &CgroupsSample, prev: Option<(&CgroupsSample, Duration)>) -> Vec<Cgroup> {
+    let version: HashMap<u32, u8> = cgroups
+        .hierarchies
+        .iter()
+        .map(|h| (h.id, h.version))
+        .collect();
+    let order: HashMap<u32, usize> = cgroups
+        .hierarchies
+        .iter()
+        .enumerate()
+        .map(|(i, h)| (h.id, i))
+        .collect();
+    let before: HashMap<(u32, &str), &CgroupSample> = prev
+        .map(|(p, _)| {
+            p.cgroups
+                .iter()
+                .map(|c| ((c.hierarchy, c.path.as_str()), c))
+                .collect()
+        })
+        .unwrap_or_default();
+    let secs = prev.map_or(0.0, |(_, d)| d.as_secs_f64());
+    let mut out: Vec<Cgroup> = cgroups
+        .cgroups
+        .iter()
+        .map(|s| {
+            let v2 = version.get(&s.hierarchy) == Some(&2);
+            let now = Counters::of(s, v2);
+            let same = before
+                .get(&(s.hierarchy, s.path.as_str()))
+                .filter(|p| p.inode == s.inode);
+            let then = same.map(|p| (Counters::of(p, v2), secs));
+            let prev_pressure = same.and_then(|p| Pressure::build(pressure_files(p), None));
+            let procs = s.file("cgroup.procs").map(text::pids).unwrap_or_default();
+            let threads = s
+                .file("cgroup.threads")
+                .or_else(|| s.file("tasks"))
+                .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count());
+            let events = s.file("cgroup.events");
+            Cgroup {
+                hierarchy: s.hierarchy,
+                path: s.path.clone(),
+                inode: s.inode,
+                nprocs: procs.len(),
+                nthreads: threads,
+                populated: events
+                    .and_then(|t| text::keyed(t, "populated"))
+                    .map_or(!procs.is_empty(), |v| v == 1),
+                procs,
+                frozen: frozen(s),
+                nr_descendants: s
+                    .file("cgroup.stat")
+                    .and_then(|t| text::keyed(t, "nr_descendants"))
+                    .unwrap_or(0),
+                memory: memory(s, v2),
+                cpu: cpu(s, v2, now, then),
+                io: io(s, now, then),
+                pids: pids(s),
+                pressure: Pressure::build(
+                    pressure_files(s),
+                    prev_pressure.as_ref().map(|p| (p, secs)),
+                ),
+                workload: workload::recognise(&s.path),
+            }
+        })
+        .collect();
+    out.sort_by_cached_key(|c| {
+        (
+            order.get(&c.hierarchy).copied().unwrap_or(usize::MAX),
+            tree_key(&c.path),
+        )
+    });
+    derive_v1_tree_counts(&mut out, &version);
+    out
+}
+
+/// v1 has no cgroup.events or cgroup.stat: count descendants and whether any process lives
+/// below from the tree itself (sorted so that subtrees are contiguous).
+fn derive_v1_tree_counts(cgroups: &mut [Cgroup], version: &HashMap<u32, u8>) {
+    let mut stack: Vec<usize> = Vec::new();
+    for i in 0..cgroups.len() {
+        if version.get(&cgroups[i].hierarchy) == Some(&2) {
+            continue;
+        }
+        while let Some(&top) = stack.last() {
+            let same = cgroups[top].hierarchy == cgroups[i].hierarchy;
+            if same && is_below(&cgroups[top].path, &cgroups[i].path) {
+                break;
+            }
+            stack.pop();
+        }
+        let populated = cgroups[i].nprocs > 0;
+        cgroups[i].populated = populated;
+        for &ancestor in &stack {
+            cgroups[ancestor].nr_descendants += 1;
+            cgroups[ancestor].populated |= populated;
+        }
+        stack.push(i);
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::model::sample::HierarchySample;
+
+    fn sample(
+        hierarchy: u32,
+        path: &str,
+        inode: u64,
+        files: &[(&'static str, &str)],
+    ) -> CgroupSample {
+        CgroupSample {
+            hierarchy,
+            path: path.to_owned(),
+            inode,
+            files: files.iter().map(|&(n, t)| (n, t.to_owned())).collect(),
+        }
+    }
+
+    pub fn hierarchies() -> Vec<HierarchySample> {
+        vec![
+            HierarchySample {
+                id: 0,
+                version: 2,
+                mount: "/sys/fs/cgroup".into(),
+                root: "/".into(),
+                controllers: vec!["cpu".into(), "memory".into()],
+            },
+            HierarchySample {
+                id: 4,
+                version: 1,
+                mount: "/sys/fs/cgroup/memory".into(),
+                root: "/".into(),
+                controllers: vec!["memory".into()],
+            },
+        ]
+    }
+
+    #[test]
+    fn rates_from_two_samples_and_none_for_a_recreated_cgroup() {
+        let cpu = |usage: &str| -> CgroupsSample {
+            CgroupsSample {
+                hierarchies: hierarchies(),
+                cgroups: vec![
+                    sample(
+                        0,
+                        "/a",
+                        7,
+                        &[
+                            ("cpu.stat", usage),
+                            (
+                                "cpu.pressure",
+                                "some avg10=1.00 avg60=0.00 avg300=0.00 total=1000000\n",
+                            ),
+                        ],
+                    ),
+                    sample(0, "/b", 8, &[("cpu.stat", usage)]),
+                ],
+                system_pressure: vec![],
+            }
+        };
+        let first = cpu("usage_usec 1000000\nnr_periods 10\nnr_throttled 1\n");
+        let mut second = cpu("usage_usec 1500000\nnr_periods 30\nnr_throttled 6\n");
+        second.cgroups[0].files[1].1 =
+            "some avg10=1.00 avg60=0.00 avg300=0.00 total=1250000\n".into();
+        second.cgroups[1].inode = 9;
+        let model = build(&second, Some((&first, Duration::from_secs(2))));
+        let a = model[0].cpu.as_ref().unwrap();
+        assert_eq!(a.usage_percent, Some(25.0));
+        assert_eq!(a.throttled_percent, Some(25.0));
+        let stall = model[0].pressure.as_ref().unwrap().cpu.as_ref().unwrap();
+        assert_eq!(stall.some.as_ref().unwrap().stall_percent, Some(12.5));
+        assert_eq!(model[1].cpu.as_ref().unwrap().usage_percent, None);
+    }
+
+    #[test]
+    fn v1_values_in_v2_shape() {
+        let s = CgroupsSample {
+            hierarchies: hierarchies(),
+            cgroups: vec![
+                sample(4, "/", 1, &[("cgroup.procs", "1\n2\n")]),
+                sample(
+                    4,
+                    "/x",
+                    2,
+                    &[
+                        ("cgroup.procs", ""),
+                        ("memory.usage_in_bytes", "1048576\n"),
+                        ("memory.limit_in_bytes", "9223372036854771712\n"),
+                        (
+                            "memory.oom_control",
+                            "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+                        ),
+                        (
+                            "memory.stat",
+                            "cache 10\nrss 20\ntotal_cache 100\ntotal_rss 200\ntotal_shmem 5\n",
+                        ),
+                    ],
+                ),
+                sample(
+                    4,
+                    "/x/y",
+                    3,
+                    &[
+                        ("cgroup.procs", "77\n"),
+                        ("memory.limit_in_bytes", "4096\n"),
+                    ],
+                ),
+                sample(4, "/x-z", 4, &[("cgroup.procs", "")]),
+            ],
+            system_pressure: vec![],
+        };
+        let model = build(&s, None);
+        let paths: Vec<&str> = model.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["/", "/x", "/x/y", "/x-z"]);
+        let x = &model[1];
+        let m = x.memory.as_ref().unwrap();
+        assert_eq!((m.current, m.max), (Some(1_048_576), None));
+        assert_eq!(m.events.as_ref().unwrap().oom_kill, Some(3));
+        assert_eq!(m.stat.as_ref().unwrap().anon, Some(200));
+        assert_eq!(m.stat.as_ref().unwrap().file, Some(100));
+        assert!(x.populated, "a process below makes it populated");
+        assert_eq!(x.nr_descendants, 1);
+        assert_eq!(model[0].nr_descendants, 3);
+        assert!(!model[3].populated);
+        assert_eq!(model[2].memory.as_ref().unwrap().max, Some(4096));
+    }
+}

@@ -1,0 +1,461 @@
+//! cgroup hierarchies: every `cgroup`/`cgroup2` mount from mountinfo, each cgroup directory
+//! walked and its files read as raw text. Which files depend on the hierarchy's version and
+//! controllers; turning them into values is the model's job.
+
+use std::collections::HashMap;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+
+use rustix::fs::{FileType, Mode, RawDir, fstat, openat};
+
+use crate::model::sample::{CgroupSample, CgroupsSample, HierarchySample};
+use crate::sys::mounts::unescape_mount_path;
+use crate::sys::proc::{DIR_LIST, DIR_PATH, is_gone, read_at};
+use crate::sys::roots::Roots;
+
+/// v1 controllers the kernel knows; any other super option of a `cgroup` mount is a mount flag.
+const V1_CONTROLLERS: [&str; 15] = [
+    "cpuset",
+    "cpu",
+    "cpuacct",
+    "blkio",
+    "io",
+    "memory",
+    "devices",
+    "freezer",
+    "net_cls",
+    "perf_event",
+    "net_prio",
+    "hugetlb",
+    "pids",
+    "rdma",
+    "misc",
+];
+
+/// One `cgroup` or `cgroup2` line of mountinfo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CgroupMount {
+    /// `major:minor` of the superblock: two mounts of one hierarchy share it.
+    pub dev: String,
+    pub root: String,
+    pub mount: String,
+    pub version: u8,
+    /// v1 controllers and `name=` from the super options; empty for cgroup2.
+    pub controllers: Vec<String>,
+}
+
+/// The cgroup mounts of a mountinfo text, one per hierarchy: of several mounts of one
+/// superblock the one showing the most (shortest root), then the shortest mount point.
+pub fn parse_cgroup_mounts(mountinfo: &str) -> Vec<CgroupMount> {
+    let mut mounts: Vec<CgroupMount> = Vec::new();
+    for line in mountinfo.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let mut right = right.split(' ');
+        let version = match right.next() {
+            Some("cgroup") => 1,
+            Some("cgroup2") => 2,
+            _ => continue,
+        };
+        let super_options = right.nth(1).unwrap_or("");
+        let mut left = left.split(' ');
+        let (Some(dev), Some(root), Some(mount)) = (left.nth(2), left.next(), left.next()) else {
+            continue;
+        };
+        let controllers = if version == 1 {
+            super_options
+                .split(',')
+                .filter(|o| V1_CONTROLLERS.contains(o) || o.starts_with("name="))
+                .map(str::to_owned)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let candidate = CgroupMount {
+            dev: dev.to_owned(),
+            root: unescape_mount_path(root),
+            mount: unescape_mount_path(mount),
+            version,
+            controllers,
+        };
+        let rank = |m: &CgroupMount| (m.root.len(), m.mount.len());
+        match mounts.iter_mut().find(|m| m.dev == candidate.dev) {
+            Some(seen) if rank(&candidate) < rank(seen) => *seen = candidate,
+            Some(_) => {}
+            None => mounts.push(candidate),
+        }
+    }
+    mounts
+}
+
+/// Hierarchy IDs by controller list (`cpu,cpuacct`, `name=systemd`, `` for cgroup2) from a
+/// `/proc/PID/cgroup` text.
+pub fn hierarchy_ids(proc_cgroup: &str) -> HashMap<String, u32> {
+    proc_cgroup
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let id = fields.next()?.parse().ok()?;
+            Some((fields.next()?.to_owned(), id))
+        })
+        .collect()
+}
+
+/// The files read in a cgroup of a hierarchy, by version and controller.
+fn files_for(version: u8, controllers: &[String]) -> Vec<&'static str> {
+    let has = |c: &str| controllers.iter().any(|have| have == c);
+    let mut files = Vec::new();
+    if version == 2 {
+        files.extend([
+            "cgroup.procs",
+            "cgroup.threads",
+            "cgroup.events",
+            "cgroup.stat",
+            "cpu.stat",
+            "cpu.pressure",
+            "memory.pressure",
+            "io.pressure",
+            "irq.pressure",
+        ]);
+        if has("memory") {
+            files.extend([
+                "memory.current",
+                "memory.max",
+                "memory.high",
+                "memory.low",
+                "memory.min",
+                "memory.peak",
+                "memory.swap.current",
+                "memory.swap.max",
+                "memory.stat",
+                "memory.events",
+                "memory.events.local",
+                "memory.oom.group",
+            ]);
+        }
+        if has("cpu") {
+            files.extend(["cpu.max", "cpu.weight"]);
+        }
+        if has("io") {
+            files.push("io.stat");
+        }
+        if has("pids") {
+            files.extend(["pids.current", "pids.max", "pids.events"]);
+        }
+        return files;
+    }
+    files.extend(["cgroup.procs", "tasks"]);
+    if has("memory") {
+        files.extend([
+            "memory.usage_in_bytes",
+            "memory.limit_in_bytes",
+            "memory.max_usage_in_bytes",
+            "memory.memsw.usage_in_bytes",
+            "memory.memsw.limit_in_bytes",
+            "memory.failcnt",
+            "memory.stat",
+            "memory.oom_control",
+        ]);
+    }
+    if has("cpu") {
+        files.extend([
+            "cpu.cfs_quota_us",
+            "cpu.cfs_period_us",
+            "cpu.shares",
+            "cpu.stat",
+        ]);
+    }
+    if has("cpuacct") {
+        files.extend(["cpuacct.usage", "cpuacct.stat"]);
+    }
+    if has("pids") {
+        files.extend(["pids.current", "pids.max", "pids.events"]);
+    }
+    if has("blkio") {
+        files.extend([
+            "blkio.throttle.io_service_bytes",
+            "blkio.throttle.io_serviced",
+        ]);
+    }
+    if has("freezer") {
+        files.push("freezer.state");
+    }
+    files
+}
+
+/// A cgroup directory still to read: which hierarchy, its path there, and its path below the
+/// mount point.
+struct Pending<'h> {
+    hierarchy: &'h Hierarchy,
+    relative: String,
+}
+
+/// A hierarchy with its mount point opened.
+struct Hierarchy {
+    sample: HierarchySample,
+    dir: OwnedFd,
+}
+
+impl Hierarchy {
+    fn path_of(&self, relative: &str) -> String {
+        let root = self.sample.root.trim_end_matches('/');
+        if relative.is_empty() {
+            if root.is_empty() { "/" } else { root }.to_owned()
+        } else {
+            format!("{root}/{relative}")
+        }
+    }
+}
+
+/// Subdirectories of `dir`, each as `prefix/name`, appended to `out`; then theirs.
+fn walk(dir: BorrowedFd, relative: &str, out: &mut Vec<String>) {
+    let Ok(fd) = openat(
+        dir,
+        if relative.is_empty() { "." } else { relative },
+        DIR_LIST,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    let mut space = [MaybeUninit::<u8>::uninit(); 8192];
+    let mut entries = RawDir::new(fd, &mut space);
+    let mut children = Vec::new();
+    while let Some(Ok(entry)) = entries.next() {
+        let name = entry.file_name().to_bytes();
+        if entry.file_type() != FileType::Directory || name == b"." || name == b".." {
+            continue;
+        }
+        let Ok(name) = std::str::from_utf8(name) else {
+            continue;
+        };
+        children.push(if relative.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{relative}/{name}")
+        });
+    }
+    children.sort_unstable();
+    for child in children {
+        out.push(child.clone());
+        walk(dir, &child, out);
+    }
+}
+
+/// Reads one cgroup directory; `None` when it vanished meanwhile.
+fn read_cgroup(pending: &Pending, buf: &mut Vec<u8>) -> Option<CgroupSample> {
+    let hierarchy = pending.hierarchy;
+    let dir = if pending.relative.is_empty() {
+        openat(&hierarchy.dir, ".", DIR_PATH, Mode::empty())
+    } else {
+        openat(
+            &hierarchy.dir,
+            pending.relative.as_str(),
+            DIR_PATH,
+            Mode::empty(),
+        )
+    }
+    .ok()?;
+    let inode = fstat(&dir).ok()?.st_ino;
+    let version = hierarchy.sample.version;
+    // A cgroup2 child has only the files of the controllers its parent enabled for it.
+    let controllers = if version == 2 && !pending.relative.is_empty() {
+        match read_at(dir.as_fd(), "cgroup.controllers", buf) {
+            Ok(()) => String::from_utf8_lossy(buf)
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect(),
+            Err(e) if is_gone(e) => return None,
+            Err(_) => Vec::new(),
+        }
+    } else {
+        hierarchy.sample.controllers.clone()
+    };
+    let mut files = Vec::new();
+    for name in files_for(version, &controllers) {
+        match read_at(dir.as_fd(), name, buf) {
+            Ok(()) => files.push((name, String::from_utf8_lossy(buf).into_owned())),
+            // cgroup.procs of a removed cgroup: the whole cgroup is gone.
+            Err(e) if name == "cgroup.procs" && is_gone(e) => return None,
+            // Absent controller file, or one we may not read: an absent value.
+            Err(_) => {}
+        }
+    }
+    Some(CgroupSample {
+        hierarchy: hierarchy.sample.id,
+        path: hierarchy.path_of(&pending.relative),
+        inode,
+        files,
+    })
+}
+
+/// Opens every hierarchy mounted in our mount namespace and learns its ID.
+fn hierarchies(roots: &Roots) -> Vec<Hierarchy> {
+    let read = |name: &str| std::fs::read_to_string(roots.proc.join(name)).unwrap_or_default();
+    let mounts = parse_cgroup_mounts(&read("self/mountinfo"));
+    let ids = hierarchy_ids(&read("self/cgroup"));
+    // /proc/cgroups: `subsys hierarchy num_cgroups enabled`, for hierarchies we are not in.
+    let by_controller: HashMap<String, u32> = read("cgroups")
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            Some((f.next()?.to_owned(), f.next()?.parse().ok()?))
+        })
+        .collect();
+    let mut next_unknown = 1000;
+    let mut out = Vec::new();
+    for mount in mounts {
+        let Ok(dir) = rustix::fs::open(roots.resolve(&mount.mount), DIR_PATH, Mode::empty()) else {
+            continue;
+        };
+        let id = if mount.version == 2 {
+            0
+        } else {
+            let known = ids.get(&mount.controllers.join(",")).copied().or_else(|| {
+                let first = mount.controllers.first()?;
+                by_controller.get(first).copied().filter(|&id| id != 0)
+            });
+            known.unwrap_or_else(|| {
+                next_unknown += 1;
+                next_unknown
+            })
+        };
+        let controllers = if mount.version == 2 {
+            let mut buf = Vec::new();
+            read_at(dir.as_fd(), "cgroup.controllers", &mut buf)
+                .map(|()| {
+                    String::from_utf8_lossy(&buf)
+                        .split_whitespace()
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            mount.controllers
+        };
+        out.push(Hierarchy {
+            sample: HierarchySample {
+                id,
+                version: mount.version,
+                mount: mount.mount,
+                root: mount.root,
+                controllers,
+            },
+            dir,
+        });
+    }
+    // cgroup2 first, then v1 by ID, as /proc/PID/cgroup lists them in reverse.
+    out.sort_by_key(|h| (h.sample.version != 2, h.sample.id));
+    out
+}
+
+/// Every cgroup of every hierarchy, read on all cores, and the system-wide pressure.
+pub fn sample(roots: &Roots) -> CgroupsSample {
+    let hierarchies = hierarchies(roots);
+    let mut pending = Vec::new();
+    for hierarchy in &hierarchies {
+        let mut relative = vec![String::new()];
+        walk(hierarchy.dir.as_fd(), "", &mut relative);
+        pending.extend(relative.into_iter().map(|relative| Pending {
+            hierarchy,
+            relative,
+        }));
+    }
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = pending.len().div_ceil(workers).max(1);
+    let mut cgroups = Vec::with_capacity(pending.len());
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = pending
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    let mut buf = Vec::with_capacity(4096);
+                    part.iter()
+                        .filter_map(|p| read_cgroup(p, &mut buf))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for handle in handles {
+            cgroups.extend(handle.join().expect("cgroup reader panicked"));
+        }
+    });
+    let system_pressure = ["cpu", "memory", "io", "irq"]
+        .into_iter()
+        .filter_map(|resource| {
+            let text = std::fs::read_to_string(roots.proc.join("pressure").join(resource)).ok()?;
+            Some((resource, text))
+        })
+        .collect();
+    CgroupsSample {
+        hierarchies: hierarchies.into_iter().map(|h| h.sample).collect(),
+        cgroups,
+        system_pressure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// This machine's mountinfo (hybrid), with a second bind mount of the memory hierarchy
+    /// showing a subtree, as a container runtime makes.
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate
+90 23 0:32 /docker/abc /mnt/my\\040mem rw,relatime shared:5 - cgroup cgroup rw,memory
+";
+
+    #[test]
+    fn mounts_of_a_hybrid_host_folded_by_superblock() {
+        let mounts = parse_cgroup_mounts(HYBRID);
+        let summary: Vec<_> = mounts
+            .iter()
+            .map(|m| {
+                (
+                    m.mount.as_str(),
+                    m.root.as_str(),
+                    m.version,
+                    m.controllers.join(","),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("/sys/fs/cgroup/cpu", "/", 1, "cpu".to_owned()),
+                ("/sys/fs/cgroup/memory", "/", 1, "memory".to_owned()),
+                ("/sys/fs/cgroup/systemd", "/", 1, "name=systemd".to_owned()),
+                ("/sys/fs/cgroup/unified", "/", 2, String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_container_sees_its_own_subtree_mounted() {
+        let mounts = parse_cgroup_mounts(
+            "1 0 0:40 /kubepods/pod1/abc /sys/fs/cgroup ro,nosuid - cgroup2 cgroup rw\n",
+        );
+        assert_eq!(mounts[0].root, "/kubepods/pod1/abc");
+        assert_eq!(mounts[0].mount, "/sys/fs/cgroup");
+    }
+
+    #[test]
+    fn hierarchy_ids_from_proc_cgroup() {
+        let ids = hierarchy_ids("12:cpu,cpuacct:/\n1:name=systemd:/init.scope\n0::/init.scope\n");
+        assert_eq!(ids["cpu,cpuacct"], 12);
+        assert_eq!(ids["name=systemd"], 1);
+        assert_eq!(ids[""], 0);
+    }
+
+    #[test]
+    fn v1_files_follow_controllers() {
+        let files = files_for(1, &["cpu".to_owned(), "cpuacct".to_owned()]);
+        assert!(files.contains(&"cpu.cfs_quota_us") && files.contains(&"cpuacct.usage"));
+        assert!(!files.contains(&"memory.stat"));
+        assert!(!files_for(2, &[]).contains(&"memory.current"));
+    }
+}
