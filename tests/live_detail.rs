@@ -2,7 +2,9 @@
 
 mod common;
 
-use common::{Netns, Spawned, children, ns_inode, ns_of, nstop, require_root, wait_for};
+use common::{
+    Netns, Spawned, TestCgroup, children, ns_inode, ns_of, nstop, require_root, wait_for,
+};
 use serde_json::Value;
 
 /// `nstop ns --detail INO -J`, which must succeed.
@@ -160,58 +162,13 @@ fn pid_namespace_init_and_process_count() {
 }
 
 /// Where cgroup2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid.
-fn cgroup2_mount() -> String {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    mountinfo
-        .lines()
-        .find(|l| {
-            l.split_once(" - ")
-                .is_some_and(|(_, r)| r.starts_with("cgroup2 "))
-        })
-        .and_then(|l| l.split(' ').nth(4))
-        .expect("a cgroup2 mount")
-        .to_string()
-}
-
-/// A cgroup2 cgroup beneath the test's own, removed on drop (after its processes are gone).
-struct TestCgroup(std::path::PathBuf);
-
-impl TestCgroup {
-    fn new() -> TestCgroup {
-        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-        let own = own
-            .lines()
-            .find_map(|l| l.strip_prefix("0::"))
-            .expect("cgroup2 line")
-            .trim_end_matches('/');
-        let path = std::path::PathBuf::from(format!(
-            "{}{own}/{}",
-            cgroup2_mount(),
-            common::unique_name()
-        ));
-        std::fs::create_dir(&path).expect("create test cgroup");
-        TestCgroup(path)
-    }
-}
-
-impl Drop for TestCgroup {
-    fn drop(&mut self) {
-        for _ in 0..100 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-    }
-}
-
 #[test]
 fn cgroup_namespace_root_is_the_cgroup_it_was_created_in() {
     if !require_root() {
         return;
     }
-    let cgroup = TestCgroup::new();
-    let procs = cgroup.0.join("cgroup.procs");
+    let cgroup = TestCgroup::new("");
+    let procs = cgroup.dir.join("cgroup.procs");
     let script = format!(
         "echo $$ > {} && exec unshare --cgroup sleep 60",
         procs.display()
@@ -223,8 +180,7 @@ fn cgroup_namespace_root_is_the_cgroup_it_was_created_in() {
         (ino != ns_inode("/proc/self/ns/cgroup")).then_some(ino)
     });
     let d = detail(ino, "cgroup");
-    let expected = cgroup.0.strip_prefix(cgroup2_mount()).unwrap();
-    assert_eq!(d["root"], format!("/{}", expected.display()));
+    assert_eq!(d["root"], cgroup.path);
     drop(proc);
 }
 

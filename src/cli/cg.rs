@@ -84,7 +84,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Which hierarchies and which subtree a CGROUP argument names.
 struct Selection<'m> {
     hierarchies: Vec<&'m HierarchySample>,
-    path: String,
+    /// The subtree's root; `None`: whole hierarchies.
+    path: Option<String>,
 }
 
 fn hierarchy_label(h: &HierarchySample) -> String {
@@ -104,7 +105,7 @@ fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, Usag
     let Some(arg) = arg else {
         return Ok(Selection {
             hierarchies: all,
-            path: "/".to_owned(),
+            path: None,
         });
     };
     let (controllers, path) = match arg.split_once(':') {
@@ -165,7 +166,10 @@ fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, Usag
             names.join(", ")
         )));
     }
-    Ok(Selection { hierarchies, path })
+    Ok(Selection {
+        hierarchies,
+        path: Some(path),
+    })
 }
 
 fn mode_name(mode: HostMode) -> &'static str {
@@ -177,23 +181,33 @@ fn mode_name(mode: HostMode) -> &'static str {
     }
 }
 
-fn is_within(root: &str, path: &str) -> bool {
-    root == "/"
-        || path == root
-        || path
-            .strip_prefix(root)
-            .is_some_and(|rest| rest.starts_with('/'))
-}
-
-/// The cgroups to show, in model order (hierarchies, then tree order).
+/// The cgroups to show, in model order (hierarchies, each in pre-order).
 fn chosen<'m>(args: &CgArgs, model: &'m Model, selection: &Selection) -> Vec<&'m Cgroup> {
-    model
-        .cgroups
-        .iter()
-        .filter(|c| selection.hierarchies.iter().any(|h| h.id == c.hierarchy))
-        .filter(|c| is_within(&selection.path, &c.path))
-        .filter(|c| args.all || c.populated || c.path == selection.path)
-        .collect()
+    let mut out = Vec::new();
+    // Depth of the selected cgroup while inside its subtree.
+    let mut inside: Option<(u32, u32)> = None;
+    for c in &model.cgroups {
+        if !selection.hierarchies.iter().any(|h| h.id == c.hierarchy) {
+            continue;
+        }
+        let is_root = selection.path.as_deref() == Some(c.path.as_str());
+        let within = match (&selection.path, inside) {
+            (None, _) => true,
+            _ if is_root => {
+                inside = Some((c.hierarchy, c.depth));
+                true
+            }
+            (Some(_), Some((h, depth))) if h == c.hierarchy && c.depth > depth => true,
+            _ => {
+                inside = None;
+                false
+            }
+        };
+        if within && (args.all || c.populated || is_root) {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn some_avg10(stall: Option<&Stall>) -> Option<f64> {
@@ -361,10 +375,15 @@ pub fn render(args: &CgArgs, model: &Model) -> anyhow::Result<String> {
             row_of[i] = row;
             let c = cgroups[i];
             let parent = parents[i];
-            let name = match parent {
-                Some(p) => c.path[cgroups[p].path.len()..].trim_start_matches('/'),
-                None => c.path.as_str(),
-            };
+            // Below its parent a cgroup shows its own name; where the paths do not nest (a
+            // namespace's `/` under `/..`) the whole path.
+            let name = parent
+                .and_then(|p| {
+                    let base = cgroups[p].path.trim_end_matches('/');
+                    c.path.strip_prefix(base)?.strip_prefix('/')
+                })
+                .filter(|name| !name.is_empty())
+                .unwrap_or(c.path.as_str());
             rows.push(Row {
                 cells: row_cells(c, &label_of(c.hierarchy), name),
                 parent: parent.map(|p| row_of[p]),
@@ -394,12 +413,8 @@ pub fn render(args: &CgArgs, model: &Model) -> anyhow::Result<String> {
     Ok(table.render(Format::Table { width }, true, "cgroups"))
 }
 
-fn is_below(ancestor: &str, path: &str) -> bool {
-    ancestor != path && is_within(ancestor, path)
-}
-
 /// Pre-order of the shown cgroups with each node's children ordered by `key`, and each one's
-/// nearest shown ancestor. `cgroups` is in tree order, so ancestors are on a stack.
+/// nearest shown ancestor. `cgroups` is in pre-order, so ancestors are on a stack.
 fn tree_order(cgroups: &[&Cgroup], key: SortKey) -> (Vec<usize>, Vec<Option<usize>>) {
     let mut parents = vec![None; cgroups.len()];
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); cgroups.len()];
@@ -407,7 +422,7 @@ fn tree_order(cgroups: &[&Cgroup], key: SortKey) -> (Vec<usize>, Vec<Option<usiz
     let mut stack: Vec<usize> = Vec::new();
     for (i, c) in cgroups.iter().enumerate() {
         while let Some(&top) = stack.last() {
-            if cgroups[top].hierarchy == c.hierarchy && is_below(&cgroups[top].path, &c.path) {
+            if cgroups[top].hierarchy == c.hierarchy && cgroups[top].depth < c.depth {
                 break;
             }
             stack.pop();

@@ -17,6 +17,8 @@ pub struct Cgroup {
     pub path: String,
     /// The directory's inode (cgroup2: the cgroup id).
     pub inode: u64,
+    /// Levels below the hierarchy's root; the list is in pre-order, so this gives the tree.
+    pub depth: u32,
     pub nprocs: usize,
     pub nthreads: Option<usize>,
     /// Member processes (cgroup.procs).
@@ -477,22 +479,8 @@ fn pressure_files(s: &CgroupSample) -> impl Iterator<Item = (&str, &str)> {
     })
 }
 
-/// Paths sort so that a subtree is contiguous and follows its root: `/` below every byte.
-fn tree_key(path: &str) -> Vec<u8> {
-    path.bytes()
-        .map(|b| if b == b'/' { 0 } else { b })
-        .collect()
-}
-
-fn is_below(ancestor: &str, path: &str) -> bool {
-    ancestor == "/" && path != "/"
-        || path
-            .strip_prefix(ancestor)
-            .is_some_and(|rest| rest.starts_with('/'))
-}
-
-/// Every cgroup, hierarchies in `cgroups.hierarchies` order, each in tree order (a parent before
-/// its children). Rates against `prev` where the same cgroup (same path and inode) was there.
+/// Every cgroup, hierarchies in `cgroups.hierarchies` order, each in the sample's pre-order.
+/// Rates against `prev` where the same cgroup (same path and inode) was there.
 pub fn build(cgroups: &CgroupsSample, prev: Option<(&CgroupsSample, Duration)>) -> Vec<Cgroup> {
     let version: HashMap<u32, u8> = cgroups
         .hierarchies
@@ -535,6 +523,7 @@ pub fn build(cgroups: &CgroupsSample, prev: Option<(&CgroupsSample, Duration)>) 
                 hierarchy: s.hierarchy,
                 path: s.path.clone(),
                 inode: s.inode,
+                depth: s.depth,
                 nprocs: procs.len(),
                 nthreads: threads,
                 populated: events
@@ -558,18 +547,14 @@ pub fn build(cgroups: &CgroupsSample, prev: Option<(&CgroupsSample, Duration)>) 
             }
         })
         .collect();
-    out.sort_by_cached_key(|c| {
-        (
-            order.get(&c.hierarchy).copied().unwrap_or(usize::MAX),
-            tree_key(&c.path),
-        )
-    });
+    // Stable: each hierarchy keeps its pre-order.
+    out.sort_by_key(|c| order.get(&c.hierarchy).copied().unwrap_or(usize::MAX));
     derive_v1_tree_counts(&mut out, &version);
     out
 }
 
 /// v1 has no cgroup.events or cgroup.stat: count descendants and whether any process lives
-/// below from the tree itself (sorted so that subtrees are contiguous).
+/// below from the tree itself.
 fn derive_v1_tree_counts(cgroups: &mut [Cgroup], version: &HashMap<u32, u8>) {
     let mut stack: Vec<usize> = Vec::new();
     for i in 0..cgroups.len() {
@@ -578,7 +563,7 @@ fn derive_v1_tree_counts(cgroups: &mut [Cgroup], version: &HashMap<u32, u8>) {
         }
         while let Some(&top) = stack.last() {
             let same = cgroups[top].hierarchy == cgroups[i].hierarchy;
-            if same && is_below(&cgroups[top].path, &cgroups[i].path) {
+            if same && cgroups[top].depth < cgroups[i].depth {
                 break;
             }
             stack.pop();
@@ -608,6 +593,7 @@ pub(crate) mod tests {
             hierarchy,
             path: path.to_owned(),
             inode,
+            depth: path.split('/').filter(|c| !c.is_empty()).count() as u32,
             files: files.iter().map(|&(n, t)| (n, t.to_owned())).collect(),
         }
     }
@@ -702,12 +688,20 @@ pub(crate) mod tests {
                     ],
                 ),
                 sample(4, "/x-z", 4, &[("cgroup.procs", "")]),
+                sample(0, "/", 5, &[("cgroup.procs", "")]),
             ],
             system_pressure: vec![],
         };
         let model = build(&s, None);
-        let paths: Vec<&str> = model.iter().map(|c| c.path.as_str()).collect();
-        assert_eq!(paths, ["/", "/x", "/x/y", "/x-z"]);
+        let order: Vec<(u32, &str)> = model
+            .iter()
+            .map(|c| (c.hierarchy, c.path.as_str()))
+            .collect();
+        assert_eq!(
+            order,
+            [(0, "/"), (4, "/"), (4, "/x"), (4, "/x/y"), (4, "/x-z")]
+        );
+        let model = &model[1..];
         let x = &model[1];
         let m = x.memory.as_ref().unwrap();
         assert_eq!((m.current, m.max), (Some(1_048_576), None));

@@ -269,6 +269,10 @@ pub struct CgroupSample {
     pub path: String,
     /// The directory's inode: a cgroup removed and made again under one path gets a new one.
     pub inode: u64,
+    /// Levels below the hierarchy's mount point. A hierarchy's cgroups come in pre-order
+    /// (parent, then its subtrees): with the depth that is the tree, whatever the paths look
+    /// like (inside a cgroup namespace they climb out with `/..`).
+    pub depth: u32,
     pub files: Vec<(&'static str, String)>,
 }
 

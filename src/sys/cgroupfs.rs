@@ -189,6 +189,7 @@ fn files_for(version: u8, controllers: &[String]) -> Vec<&'static str> {
 struct Pending<'h> {
     hierarchy: &'h Hierarchy,
     relative: String,
+    depth: u32,
 }
 
 /// A hierarchy with its mount point opened.
@@ -208,8 +209,8 @@ impl Hierarchy {
     }
 }
 
-/// Subdirectories of `dir`, each as `prefix/name`, appended to `out`; then theirs.
-fn walk(dir: BorrowedFd, relative: &str, out: &mut Vec<String>) {
+/// Subdirectories below `relative` in pre-order, each with its depth, appended to `out`.
+fn walk(dir: BorrowedFd, relative: &str, depth: u32, out: &mut Vec<(String, u32)>) {
     let Ok(fd) = openat(
         dir,
         if relative.is_empty() { "." } else { relative },
@@ -237,8 +238,8 @@ fn walk(dir: BorrowedFd, relative: &str, out: &mut Vec<String>) {
     }
     children.sort_unstable();
     for child in children {
-        out.push(child.clone());
-        walk(dir, &child, out);
+        out.push((child.clone(), depth + 1));
+        walk(dir, &child, depth + 1, out);
     }
 }
 
@@ -285,6 +286,7 @@ fn read_cgroup(pending: &Pending, buf: &mut Vec<u8>) -> Option<CgroupSample> {
         hierarchy: hierarchy.sample.id,
         path: hierarchy.path_of(&pending.relative),
         inode,
+        depth: pending.depth,
         files,
     })
 }
@@ -349,16 +351,69 @@ fn hierarchies(roots: &Roots) -> Vec<Hierarchy> {
     out
 }
 
+/// The path of `target` seen from `base` as the kernel writes it: both relative to one mount
+/// point, the result `/`-rooted at `base`, climbing out with `/..`.
+fn path_from(base: &str, target: &str) -> String {
+    let parts = |p: &str| -> Vec<String> {
+        p.split('/')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let (base, target) = (parts(base), parts(target));
+    let common = base.iter().zip(&target).take_while(|(a, b)| a == b).count();
+    let ups = std::iter::repeat_n("..".to_owned(), base.len() - common);
+    let path: Vec<String> = ups.chain(target[common..].iter().cloned()).collect();
+    format!("/{}", path.join("/"))
+}
+
+/// Inside a cgroup namespace the mount's root reads `/..`: which directory is the namespace's
+/// `/` shows only through our own process, whose cgroup.procs entry and /proc/self/cgroup path
+/// name the same directory. Paths then read as /proc/PID/cgroup writes them in this namespace.
+fn rebase_in_namespace(hierarchy: &HierarchySample, cgroups: &mut [CgroupSample], roots: &Roots) {
+    let own = std::fs::read_to_string(roots.proc.join("self/cgroup")).unwrap_or_default();
+    let Some(own_path) = own.lines().find_map(|l| {
+        let mut f = l.splitn(3, ':');
+        let id: u32 = f.next()?.parse().ok()?;
+        (id == hierarchy.id).then(|| f.nth(1).map(str::to_owned))?
+    }) else {
+        return;
+    };
+    let pid = std::process::id().to_string();
+    let root = hierarchy.root.trim_end_matches('/');
+    let relative = |path: &str| path.strip_prefix(root).unwrap_or(path).to_owned();
+    let Some(own_dir) = cgroups
+        .iter()
+        .filter(|c| c.hierarchy == hierarchy.id)
+        .find(|c| {
+            c.file("cgroup.procs")
+                .is_some_and(|t| t.lines().any(|l| l == pid))
+        })
+        .map(|c| relative(&c.path))
+    else {
+        return;
+    };
+    // Our directory is the namespace root plus our in-namespace path.
+    let Some(ns_root) = own_dir.strip_suffix(own_path.trim_end_matches('/')) else {
+        return;
+    };
+    let ns_root = ns_root.to_owned();
+    for c in cgroups.iter_mut().filter(|c| c.hierarchy == hierarchy.id) {
+        c.path = path_from(&ns_root, &relative(&c.path));
+    }
+}
+
 /// Every cgroup of every hierarchy, read on all cores, and the system-wide pressure.
 pub fn sample(roots: &Roots) -> CgroupsSample {
     let hierarchies = hierarchies(roots);
     let mut pending = Vec::new();
     for hierarchy in &hierarchies {
-        let mut relative = vec![String::new()];
-        walk(hierarchy.dir.as_fd(), "", &mut relative);
-        pending.extend(relative.into_iter().map(|relative| Pending {
+        let mut found = vec![(String::new(), 0)];
+        walk(hierarchy.dir.as_fd(), "", 0, &mut found);
+        pending.extend(found.into_iter().map(|(relative, depth)| Pending {
             hierarchy,
             relative,
+            depth,
         }));
     }
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -380,6 +435,11 @@ pub fn sample(roots: &Roots) -> CgroupsSample {
             cgroups.extend(handle.join().expect("cgroup reader panicked"));
         }
     });
+    if roots.is_live() {
+        for hierarchy in hierarchies.iter().filter(|h| h.sample.root.contains("/..")) {
+            rebase_in_namespace(&hierarchy.sample, &mut cgroups, roots);
+        }
+    }
     let system_pressure = ["cpu", "memory", "io", "irq"]
         .into_iter()
         .filter_map(|resource| {
@@ -449,6 +509,15 @@ mod tests {
         assert_eq!(ids["cpu,cpuacct"], 12);
         assert_eq!(ids["name=systemd"], 1);
         assert_eq!(ids[""], 0);
+    }
+
+    #[test]
+    fn paths_relative_to_a_namespace_root() {
+        assert_eq!(path_from("/a/b", "/a/b"), "/");
+        assert_eq!(path_from("/a/b", "/a/b/c"), "/c");
+        assert_eq!(path_from("/a/b", ""), "/../..");
+        assert_eq!(path_from("/a/b", "/a/x/y"), "/../x/y");
+        assert_eq!(path_from("", "/a"), "/a");
     }
 
     #[test]

@@ -172,3 +172,74 @@ impl UtsThread {
         self.handle.join().unwrap();
     }
 }
+
+/// Mount point of the hierarchy with `controller` (`""`: cgroup2), from our mountinfo.
+pub fn cgroup_mount(controller: &str) -> Option<String> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mountinfo.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        let mut right = right.split(' ');
+        let fstype = right.next()?;
+        let options = right.nth(1)?;
+        let wanted = if controller.is_empty() {
+            fstype == "cgroup2"
+        } else {
+            fstype == "cgroup" && options.split(',').any(|o| o == controller)
+        };
+        wanted.then(|| left.split(' ').nth(4).map(str::to_owned))?
+    })
+}
+
+/// A cgroup beneath the test's own in the hierarchy with `controller` (`""`: cgroup2), removed
+/// on drop (after its processes are gone: declare it before them).
+pub struct TestCgroup {
+    /// The directory under the mount point.
+    pub dir: std::path::PathBuf,
+    /// The path within the hierarchy, as /proc/PID/cgroup writes it.
+    pub path: String,
+}
+
+impl TestCgroup {
+    pub fn new(controller: &str) -> TestCgroup {
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+        let own = own
+            .lines()
+            .find_map(|l| {
+                let mut fields = l.splitn(3, ':');
+                let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+                let matches = if controller.is_empty() {
+                    controllers.is_empty()
+                } else {
+                    controllers.split(',').any(|c| c == controller)
+                };
+                matches.then_some(path)
+            })
+            .expect("own cgroup line")
+            .trim_end_matches('/');
+        let path = format!("{own}/{}", unique_name());
+        let mount = cgroup_mount(controller).expect("hierarchy mounted");
+        let dir = std::path::PathBuf::from(format!("{mount}{path}"));
+        std::fs::create_dir(&dir).expect("create test cgroup");
+        TestCgroup { dir, path }
+    }
+
+    pub fn write(&self, file: &str, value: &str) {
+        std::fs::write(self.dir.join(file), value)
+            .unwrap_or_else(|e| panic!("write {value} to {}/{file}: {e}", self.dir.display()));
+    }
+
+    pub fn add(&self, pid: i32) {
+        self.write("cgroup.procs", &pid.to_string());
+    }
+}
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.dir).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Live kernel, as root: cgroups the test makes beneath its own in the v1 memory, pids, cpu and
+//! cpuacct hierarchies and in cgroup2, with processes it started; limits set by writing the
+//! files; then what `nstop cg --json` and `nstop snapshot --json` report of them.
+
+mod common;
+
+use common::{Spawned, TestCgroup, cgroup_mount, nstop, require_root};
+use serde_json::Value;
+
+fn cg_json(args: &[&str]) -> Value {
+    let mut all = vec!["cg", "--json"];
+    all.extend_from_slice(args);
+    let (code, out, err) = nstop(&all);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).expect("cg JSON")
+}
+
+/// The ID of the hierarchy with `controller` (`""`: cgroup2) in a `nstop cg --json` document.
+fn hierarchy_id(doc: &Value, controller: &str) -> u64 {
+    doc["hierarchies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| {
+            if controller.is_empty() {
+                h["version"] == 2
+            } else {
+                h["controllers"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c == controller)
+            }
+        })
+        .unwrap_or_else(|| panic!("hierarchy {controller:?} listed"))["id"]
+        .as_u64()
+        .unwrap()
+}
+
+fn find<'d>(doc: &'d Value, controller: &str, cgroup: &TestCgroup) -> &'d Value {
+    let id = hierarchy_id(doc, controller);
+    doc["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["hierarchy"] == id && c["path"] == cgroup.path.as_str())
+        .unwrap_or_else(|| panic!("{controller:?}:{} listed", cgroup.path))
+}
+
+/// Hierarchies this test needs; CI's hosts (hybrid, like this one) have them all.
+fn have_hierarchies() -> bool {
+    ["", "memory", "pids", "cpu", "cpuacct"]
+        .iter()
+        .all(|c| cgroup_mount(c).is_some())
+}
+
+#[test]
+fn membership_limits_and_pressure_of_cgroups_the_test_made() {
+    if !require_root() || !have_hierarchies() {
+        return;
+    }
+    let unified = TestCgroup::new("");
+    let memory = TestCgroup::new("memory");
+    let pids = TestCgroup::new("pids");
+    let cpu = TestCgroup::new("cpu");
+    memory.write("memory.limit_in_bytes", "67108864");
+    pids.write("pids.max", "20");
+    cpu.write("cpu.cfs_period_us", "100000");
+    cpu.write("cpu.cfs_quota_us", "50000");
+    cpu.write("cpu.shares", "2048");
+    let sleeper = Spawned::cmd("sleep 60");
+    let pid = sleeper.pid();
+    for cgroup in [&unified, &memory, &pids, &cpu] {
+        cgroup.add(pid);
+    }
+
+    let doc = cg_json(&["--all"]);
+    assert!(["hybrid", "unified", "legacy"].contains(&doc["host_mode"].as_str().unwrap()));
+    for (controller, cgroup) in [
+        ("", &unified),
+        ("memory", &memory),
+        ("pids", &pids),
+        ("cpu", &cpu),
+    ] {
+        let c = find(&doc, controller, cgroup);
+        assert_eq!(c["nprocs"], 1, "{controller}");
+        assert_eq!(c["procs"], serde_json::json!([pid]), "{controller}");
+        assert_eq!(c["nthreads"], 1, "{controller}");
+        assert_eq!(c["populated"], true, "{controller}");
+    }
+    let m = &find(&doc, "memory", &memory)["memory"];
+    assert_eq!(m["max"], 67_108_864);
+    assert!(m["current"].is_u64() && m["stat"]["anon"].is_u64(), "{m}");
+    assert_eq!(m["events"]["oom_kill"], 0);
+    assert_eq!(m["under_oom"], false);
+    let p = &find(&doc, "pids", &pids)["pids"];
+    assert_eq!(
+        (p["current"].as_u64(), p["max"].as_u64()),
+        (Some(1), Some(20))
+    );
+    let c = &find(&doc, "cpu", &cpu)["cpu"];
+    assert_eq!(
+        (c["quota_usec"].as_u64(), c["period_usec"].as_u64()),
+        (Some(50_000), Some(100_000))
+    );
+    assert_eq!(
+        (c["shares"].as_u64(), c["weight"].as_u64()),
+        (Some(2048), Some(200))
+    );
+    // cgroup2 accounts CPU and pressure even where no controller is enabled.
+    let u = find(&doc, "", &unified);
+    assert!(u["cpu"]["usage_usec"].is_u64(), "{u}");
+    for resource in ["cpu", "memory", "io"] {
+        let some = &u["pressure"][resource]["some"];
+        assert!(
+            some["total"].is_u64() && some["avg10"].is_f64(),
+            "{resource}: {u}"
+        );
+    }
+    // v1 hierarchies have no PSI.
+    assert!(find(&doc, "memory", &memory)["pressure"].is_null());
+
+    // One hierarchy and one subtree, in the libcgroup convention.
+    let only = cg_json(&[&format!("memory:{}", memory.path)]);
+    let listed: Vec<&Value> = only["cgroups"].as_array().unwrap().iter().collect();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["path"], memory.path.as_str());
+    let (code, table, _) = nstop(&["cg", &format!("memory:{}", memory.path)]);
+    assert_eq!(code, 0);
+    assert!(table.contains("64M"), "{table}");
+
+    // The process's own view: one line per hierarchy, joined to the same paths.
+    let (code, out, err) = nstop(&["snapshot", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let snapshot: Value = serde_json::from_str(&out).unwrap();
+    let proc = snapshot["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+        .expect("sleeper listed");
+    let cgroups = proc["cgroups"].as_array().unwrap();
+    let memory_id = hierarchy_id(&doc, "memory");
+    assert!(
+        cgroups
+            .iter()
+            .any(|c| c["hierarchy"] == memory_id && c["path"] == memory.path.as_str())
+    );
+    assert!(
+        cgroups
+            .iter()
+            .any(|c| c["hierarchy"] == 0 && c["path"] == unified.path.as_str())
+    );
+    drop(sleeper);
+}
+
+#[test]
+fn rates_from_two_samples_show_cpu_use_and_throttling() {
+    if !require_root() || !have_hierarchies() {
+        return;
+    }
+    let unified = TestCgroup::new("");
+    let cpu = TestCgroup::new("cpu");
+    let cpuacct = TestCgroup::new("cpuacct");
+    cpu.write("cpu.cfs_period_us", "100000");
+    cpu.write("cpu.cfs_quota_us", "20000");
+    let spinner = Spawned::new("sh", &["-c", "while :; do :; done"]);
+    for cgroup in [&unified, &cpu, &cpuacct] {
+        cgroup.add(spinner.pid());
+    }
+
+    let doc = cg_json(&["--interval", "1s"]);
+    // At most 20% of a CPU by quota; at least a little even on a busy 2-core host.
+    for (controller, cgroup) in [("", &unified), ("cpuacct", &cpuacct)] {
+        let percent = find(&doc, controller, cgroup)["cpu"]["usage_percent"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{controller:?} has a CPU rate"));
+        assert!((1.0..=30.0).contains(&percent), "{controller:?}: {percent}");
+    }
+    let throttled = &find(&doc, "cpu", &cpu)["cpu"];
+    assert!(
+        throttled["nr_throttled"].as_u64().unwrap() > 0,
+        "{throttled}"
+    );
+    let share = throttled["throttled_percent"].as_f64().unwrap();
+    assert!(
+        share > 10.0,
+        "a 20% quota throttles a spinning shell: {share}"
+    );
+    let stall = &find(&doc, "", &unified)["pressure"]["cpu"]["some"]["stall_percent"];
+    assert!(stall.is_f64(), "stall rate from PSI totals: {stall}");
+    drop(spinner);
+}
+
+#[test]
+fn paths_seen_from_inside_a_cgroup_namespace() {
+    if !require_root() || !have_hierarchies() {
+        return;
+    }
+    let unified = TestCgroup::new("");
+    let procs = unified.dir.join("cgroup.procs");
+    // nstop itself runs in a new cgroup namespace rooted at the test's cgroup.
+    let script = format!(
+        "echo $$ > {} && exec unshare --cgroup {} snapshot --json",
+        procs.display(),
+        env!("CARGO_BIN_EXE_nstop")
+    );
+    // `unshare` without --fork execs: nstop keeps the shell's PID.
+    let child = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run nstop in a cgroup namespace");
+    let nstop_pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let snapshot: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let own = std::process::id();
+    let path_of = |pid: u32| -> String {
+        let proc = snapshot["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pid"] == pid)
+            .unwrap_or_else(|| panic!("{pid} listed"));
+        let line = proc["cgroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["hierarchy"] == 0)
+            .expect("cgroup2 line");
+        line["path"].as_str().unwrap().to_owned()
+    };
+    // This test process is outside the namespace's root: its path climbs out with `/..`.
+    assert!(path_of(own).starts_with("/.."), "{}", path_of(own));
+    assert_eq!(path_of(nstop_pid), "/");
+    // The cgroup list uses the same view: the namespace's root holds nstop, below the mount's
+    // root, which reads `/..`.
+    let unified_cgroups: Vec<&Value> = snapshot["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["hierarchy"] == 0)
+        .collect();
+    assert_eq!(unified_cgroups[0]["depth"], 0);
+    assert!(
+        unified_cgroups[0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with("/..")
+    );
+    let root = unified_cgroups
+        .iter()
+        .find(|c| c["path"] == "/")
+        .expect("the namespace root listed");
+    assert!(
+        root["procs"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from(nstop_pid))
+    );
+}
