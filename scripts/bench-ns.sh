@@ -3,6 +3,8 @@
 #
 #   scripts/bench-ns.sh [RUNS]        (default 11)
 #   NSTOP="cmd args" scripts/bench-ns.sh   overrides the nstop command (default: target/release/nstop ns)
+#   A="cmd" B="cmd" scripts/bench-ns.sh    compares any two complete commands instead (A/B ratio),
+#                                          e.g. A="nstop snapshot --json" B="nstop ns -J --output-all"
 #
 # Runs alternate (nstop, lsns, nstop, lsns, ...) so drift in host load hits both equally; one untimed
 # warm-up run of each comes first so neither pays for cold dentry/inode caches alone. Output goes to
@@ -19,16 +21,19 @@ if [ -z "${NSTOP:-}" ]; then
     NSTOP="$ROOT/target/release/nstop ns"
 fi
 command -v lsns >/dev/null || { echo "bench-ns.sh: lsns (util-linux) not found" >&2; exit 1; }
+A=${A:-$NSTOP -J --output-all}
+B=${B:-lsns -J --output-all}
 
-export NSTOP RUNS
+export A B RUNS
 exec python3 - <<'EOF'
 import os, shlex, shutil, statistics, subprocess, sys, time
 
-nstop = shlex.split(os.environ["NSTOP"]) + ["-J", "--output-all"]
-lsns = ["lsns", "-J", "--output-all"]
+a = shlex.split(os.environ["A"])
+b = shlex.split(os.environ["B"])
 runs = int(os.environ["RUNS"])
-if shutil.which(nstop[0]) is None:
-    sys.exit(f"bench-ns.sh: {nstop[0]} not found: build it with cargo build --release")
+for cmd in (a, b):
+    if shutil.which(cmd[0]) is None:
+        sys.exit(f"bench-ns.sh: {cmd[0]} not found: build it with cargo build --release")
 
 def run(cmd):
     t = time.perf_counter()
@@ -38,18 +43,20 @@ def run(cmd):
         sys.exit(f"bench-ns.sh: {shlex.join(cmd)} exited {r.returncode}: {r.stderr.decode(errors='replace')[-500:]}")
     return dt
 
-run(nstop); run(lsns)                      # warm-up, untimed
-times = {"nstop": [], "lsns": []}
+run(a); run(b)                             # warm-up, untimed
+times = {"a": [], "b": []}
 for _ in range(runs):
-    times["nstop"].append(run(nstop))
-    times["lsns"].append(run(lsns))
+    times["a"].append(run(a))
+    times["b"].append(run(b))
 
 procs = sum(1 for d in os.listdir("/proc") if d.isdigit())
 namespaces = len(subprocess.run(["lsns", "-n"], capture_output=True, text=True, check=True).stdout.splitlines())
 med = {k: statistics.median(v) for k, v in times.items()}
 mn = {k: min(v) for k, v in times.items()}
-print(f"| processes | namespaces | nstop median ms | nstop min ms | lsns median ms | lsns min ms | nstop/lsns (median) |")
-print(f"|---:|---:|---:|---:|---:|---:|---:|")
-print(f"| {procs} | {namespaces} | {med['nstop']:.1f} | {mn['nstop']:.1f} | {med['lsns']:.1f} | {mn['lsns']:.1f} | {med['nstop'] / med['lsns']:.2f} |")
-print(f"\n({runs} alternating runs each; nstop = `{shlex.join(nstop)}`)")
+cgroups = sum(len(dirs) for m in {l.split()[4] for l in open("/proc/self/mountinfo") if " - cgroup" in l}
+              for _, dirs, _ in os.walk(m))
+print(f"| processes | namespaces | cgroups | A median ms | A min ms | B median ms | B min ms | A/B (median) |")
+print(f"|---:|---:|---:|---:|---:|---:|---:|---:|")
+print(f"| {procs} | {namespaces} | {cgroups} | {med['a']:.1f} | {mn['a']:.1f} | {med['b']:.1f} | {mn['b']:.1f} | {med['a'] / med['b']:.2f} |")
+print(f"\n({runs} alternating runs each; A = `{shlex.join(a)}`, B = `{shlex.join(b)}`)")
 EOF

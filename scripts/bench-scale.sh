@@ -3,6 +3,8 @@
 #
 #   scripts/bench-scale.sh [N ...]     (default: 1000 5000; env RUNS passes through to bench-ns.sh,
 #                                       env NSTOP overrides the nstop command as in bench-ns.sh)
+#   CGROUPS=K scripts/bench-scale.sh N   also makes K cgroups (see populate.sh) and times one full
+#                                       `nstop snapshot --json` against the namespace scan alone
 set -euo pipefail
 
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +26,11 @@ for n in "${SIZES[@]}"; do
     started=1
     echo
     "$DIR/bench-ns.sh" "${RUNS:-11}"
+    if [ "${CGROUPS:-0}" -gt 0 ]; then
+        echo
+        nstop=$(cd "$DIR/.." && pwd)/target/release/nstop
+        A="$nstop snapshot --json" B="$nstop ns -J --output-all" "$DIR/bench-ns.sh" "${RUNS:-11}"
+    fi
     "$DIR/populate.sh" stop
     started=0
     echo

@@ -2,7 +2,9 @@
 # Populate the host with ~N long-lived sleeping processes spread over fresh namespaces
 # of every type, for scale tests and benchmarks of `nstop ns` against `lsns`.
 #
-#   scripts/populate.sh start [N]   (default N=5000; env GROUP_SIZE, default 12 processes per group)
+#   scripts/populate.sh start [N]   (default N=5000; env GROUP_SIZE, default 12 processes per group;
+#                                    env CGROUPS=K adds K empty cgroups, a quarter each in cgroup2 and
+#                                    the v1 memory, pids and cpu hierarchies, as two-level trees)
 #   scripts/populate.sh stop
 #
 # Safety (see /work/shared/DESIGN.md "Working safely on a shared kernel"):
@@ -10,6 +12,8 @@
 #   cgroup2 cgroup. Each group's leader moves itself there before spawning, so every descendant is in it.
 # - `stop` kills only that cgroup (cgroup.kill, or SIGKILL per PID listed in its cgroup.procs files),
 #   then removes it. It never looks at processes by name.
+# - The K extra cgroups live beneath nstop-scale-<pid> in cgroup2 and beneath a cgroup of the same
+#   name created under this script's own cgroup in each v1 hierarchy; `stop` removes exactly those.
 # - Namespaces are never bind-mounted (no `ip netns` entries); unshare makes the new mount namespaces
 #   private (--propagation private is util-linux's default), so --mount-proc does not leak to the host.
 set -euo pipefail
@@ -33,9 +37,37 @@ count_procs() { { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null || tru
 
 populated() { grep -q '^populated 1' "$1/cgroup.events"; }
 
+# Mount point of the v1 hierarchy with controller $1, and this process's cgroup in it.
+v1_own_cgroup() {
+    local mnt own
+    mnt=$(awk -v c="$1" '$0 ~ / - cgroup / { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $5 }' /proc/self/mountinfo | head -1)
+    own=$(awk -F: -v c="$1" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $3 }' /proc/self/cgroup | head -1)
+    [ -n "$mnt" ] && [ -n "$own" ] && echo "$mnt${own%/}"
+}
+
+# K empty cgroups in two-level trees (up to 10 children per parent) beneath directory $1.
+make_cgroup_tree() {
+    local base=$1 k=$2 made=0 p c
+    mkdir "$base"
+    for ((p = 0; made < k; p++)); do
+        mkdir "$base/p$p"; made=$((made + 1))
+        for ((c = 0; c < 9 && made < k; c++)); do mkdir "$base/p$p/c$c"; made=$((made + 1)); done
+    done
+}
+
+# Removes a v1 tree this script made (empty cgroups, deepest first).
+remove_v1_tree() {
+    [[ "$1" =~ ^/sys/fs/cgroup/[a-z_,=]+(/.*)?/nstop-scale-[0-9]+$ ]] || die "refusing: bad cgroup '$1' in $STATE"
+    [ -d "$1" ] || return 0
+    find "$1" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    [ -d "$1" ] && echo "populate.sh: could not remove $1" >&2
+    return 0
+}
+
 do_stop() {
     [ -f "$STATE" ] || { echo "populate.sh: nothing to stop (no $STATE)"; return 0; }
-    local CG
+    local CG v1
+    for v1 in $(sed -n 's/^v1cgroup=//p' "$STATE"); do remove_v1_tree "$v1"; done
     CG=$(sed -n 's/^cgroup=//p' "$STATE")
     # Refuse anything but a cgroup this script named: never touch other cgroups.
     [[ "$CG" =~ ^/sys/fs/cgroup(/unified)?(/.*)?/nstop-scale-[0-9]+$ ]] || die "refusing: bad cgroup '$CG' in $STATE"
@@ -124,6 +156,18 @@ do_start() {
     printf 'cgroup=%s\n' "$CG" >"$STATE"          # written at once so `stop` works even mid-start
     trap on_exit EXIT
     trap 'exit 130' INT TERM
+
+    local K=${CGROUPS:-0} ctrl own base
+    [[ "$K" =~ ^[0-9]+$ ]] || die "CGROUPS must be a non-negative integer"
+    if [ "$K" -gt 0 ]; then
+        make_cgroup_tree "$CG/k" $((K / 4 + K % 4))
+        for ctrl in memory pids cpu; do
+            own=$(v1_own_cgroup "$ctrl") || die "no v1 $ctrl hierarchy for CGROUPS (a pure cgroup2 host: use cgroup2 only)"
+            base="$own/nstop-scale-$$"
+            printf 'v1cgroup=%s\n' "$base" >>"$STATE"
+            make_cgroup_tree "$base" $((K / 4))
+        done
+    fi
 
     # Plan G groups whose sizes sum to exactly N; a group's own overhead is its leader chain
     # (1 + one waiting unshare parent per --fork).
