@@ -18,6 +18,8 @@ use crate::model::sample::HierarchySample;
 pub struct CgArgs {
     /// `[controllers:]path`: no prefix is the cgroup2 hierarchy, `memory:/a/b` the v1 hierarchy
     /// with memory, `*:/a/b` every hierarchy. Shows that cgroup and everything below it.
+    /// Without it: cgroup2 and the v1 hierarchies nstop reads values from (memory, cpu,
+    /// cpuacct, pids, blkio, freezer)
     #[arg(value_name = "CGROUP")]
     pub cgroup: Option<String>,
     /// Print the JSON contract: host mode, hierarchies, cgroups
@@ -81,6 +83,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(value * scale))
 }
 
+/// v1 controllers whose files nstop reads values from.
+const METRIC_CONTROLLERS: [&str; 6] = ["memory", "cpu", "cpuacct", "pids", "blkio", "freezer"];
+
 /// Which hierarchies and which subtree a CGROUP argument names.
 struct Selection<'m> {
     hierarchies: Vec<&'m HierarchySample>,
@@ -103,8 +108,24 @@ fn hierarchy_label(h: &HierarchySample) -> String {
 fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, UsageError> {
     let all: Vec<&HierarchySample> = model.host.hierarchies.iter().collect();
     let Some(arg) = arg else {
+        // v1 hierarchies that only repeat membership (cpuset, devices, net_cls, name=systemd...)
+        // would bury the ones with values; `*:/` lists them too.
+        let with_values: Vec<&HierarchySample> = all
+            .iter()
+            .copied()
+            .filter(|h| {
+                h.version == 2
+                    || h.controllers
+                        .iter()
+                        .any(|c| METRIC_CONTROLLERS.contains(&c.as_str()))
+            })
+            .collect();
         return Ok(Selection {
-            hierarchies: all,
+            hierarchies: if with_values.is_empty() {
+                all
+            } else {
+                with_values
+            },
             path: None,
         });
     };
@@ -253,6 +274,9 @@ fn by_key(key: SortKey) -> impl Fn(&&Cgroup, &&Cgroup) -> Ordering {
     }
 }
 
+/// Columns whose values are rates: shown only when two samples were taken.
+const RATE_COLUMNS: [&str; 4] = ["CPU%", "THR%", "IO.R/s", "IO.W/s"];
+
 const COLUMNS: [ColumnSpec; 15] = [
     col("HIER", false, false),
     col("CGROUP", false, true),
@@ -337,7 +361,11 @@ fn row_cells(c: &Cgroup, hierarchy: &str, name: &str) -> Vec<Cell> {
         percent(some_avg10(pressure.and_then(|p| p.cpu.as_ref()))),
         percent(some_avg10(pressure.and_then(|p| p.memory.as_ref()))),
         text_or_dash(oom_kills(c).map(|v| v.to_string())),
-        Cell::text(c.workload.label().unwrap_or_default()),
+        Cell::text(match (c.frozen, c.workload.label()) {
+            (Some(true), Some(label)) => format!("[frozen] {label}"),
+            (Some(true), None) => "[frozen]".to_owned(),
+            (_, label) => label.unwrap_or_default(),
+        }),
     ]
 }
 
@@ -402,8 +430,21 @@ pub fn render(args: &CgArgs, model: &Model) -> anyhow::Result<String> {
     let width = (!args.notruncate && std::io::stdout().is_terminal())
         .then(crate::sys::terminal_width)
         .flatten();
+    let keep: Vec<bool> = COLUMNS
+        .iter()
+        .map(|c| args.interval.is_some() || !RATE_COLUMNS.contains(&c.name))
+        .collect();
+    let columns: Vec<ColumnSpec> = COLUMNS
+        .iter()
+        .zip(&keep)
+        .filter_map(|(c, &k)| k.then_some(*c))
+        .collect();
+    for row in &mut rows {
+        let mut keep = keep.iter();
+        row.cells.retain(|_| *keep.next().unwrap_or(&true));
+    }
     let table = Table {
-        columns: &COLUMNS,
+        columns: &columns,
         rows,
         tree: args.tree.then(|| Tree {
             column: 1,

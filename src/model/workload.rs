@@ -24,6 +24,8 @@ pub struct Pod {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Workload {
     pub container: Option<Container>,
+    /// The runtime's monitor of a container (conmon, the LXC monitor): not the container itself.
+    pub monitor: Option<Container>,
     pub pod: Option<Pod>,
     /// The innermost systemd unit (service, scope or slice).
     pub unit: Option<String>,
@@ -37,18 +39,22 @@ impl Workload {
             .pod
             .as_ref()
             .map(|p| format!("pod {} {}", short(&p.uid, 8), p.qos));
-        match (&self.container, pod) {
-            (Some(c), pod) => {
-                let what = c
-                    .name
-                    .as_deref()
-                    .or(c.id.as_deref().map(|id| short(id, 12)));
-                let container = format!("{} {}", c.runtime, what.unwrap_or("?"));
-                Some(match pod {
-                    Some(pod) => format!("{container} in {pod}"),
-                    None => container,
-                })
-            }
+        let name = |c: &Container, role: &str| {
+            let what = c
+                .name
+                .as_deref()
+                .or(c.id.as_deref().map(|id| short(id, 12)));
+            format!("{}{role} {}", c.runtime, what.unwrap_or("?"))
+        };
+        let own = match (&self.container, &self.monitor) {
+            (Some(c), _) => Some(name(c, "")),
+            (None, Some(m)) if m.runtime == "lxc" => Some(name(m, " monitor")),
+            (None, Some(m)) => Some(name(m, " conmon")),
+            (None, None) => None,
+        };
+        match (own, pod) {
+            (Some(own), Some(pod)) => Some(format!("{own} in {pod}")),
+            (Some(own), None) => Some(own),
             (None, Some(pod)) => Some(pod),
             (None, None) => self.unit.clone(),
         }
@@ -120,6 +126,17 @@ pub fn recognise(path: &str) -> Workload {
         if let Some(pod) = pod_of(c, parent) {
             workload.pod = Some(pod);
             continue;
+        }
+        let monitor = if let Some(id) = scope_id(c, "crio-conmon-") {
+            container("cri-o", Some(id), None)
+        } else if let Some(id) = scope_id(c, "libpod-conmon-") {
+            container("podman", Some(id), None)
+        } else {
+            c.strip_prefix("lxc.monitor.")
+                .and_then(|name| container("lxc", None, Some(name.to_owned())))
+        };
+        if monitor.is_some() {
+            workload.monitor = monitor;
         }
         let found = if let Some(id) = scope_id(c, "docker-") {
             container("docker", Some(id), None)
@@ -195,9 +212,14 @@ mod tests {
             Some("sshd.service")
         );
         assert_eq!(
-            label(&format!("/system.slice/libpod-conmon-{ID}.scope")).as_deref(),
-            Some(format!("libpod-conmon-{ID}.scope").as_str())
+            label(&format!("/machine.slice/libpod-conmon-{ID}.scope")).as_deref(),
+            Some("podman conmon 3f2a1b2c3d4e")
         );
+        assert_eq!(
+            label("/lxc.monitor.web1").as_deref(),
+            Some("lxc monitor web1")
+        );
+        assert!(recognise("/lxc.monitor.web1").container.is_none());
         assert_eq!(label("/"), None);
         assert_eq!(label("/process_api/762cbace346e3b6cbfe48ff81638186d"), None);
     }

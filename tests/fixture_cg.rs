@@ -1,0 +1,358 @@
+//! Cgroup fixture trees read through `Roots`: a pure v2 systemd host with docker, Kubernetes,
+//! podman, LXC and a machine (tests/fixtures/cg-v2), a legacy v1 host with the cgroupfs driver
+//! (cg-v1), and this machine's hybrid layout captured live (cg-hybrid). Values are asserted
+//! against each tree's SCENARIO.md; the tables are insta snapshots.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use nstop::cli::cg::{CgArgs, SortKey, render};
+use nstop::model::Model;
+use nstop::model::cgroup::Cgroup;
+use nstop::model::host::HostMode;
+use nstop::sys::{self, Collect, Roots};
+
+const V2: &str = "tests/fixtures/cg-v2";
+const V1: &str = "tests/fixtures/cg-v1";
+const HYBRID: &str = "tests/fixtures/cg-hybrid";
+
+const DOCKER_V2: &str =
+    "/system.slice/docker-1e2e793e926d876fdfe63d8e43ecd7f65a38337bc950184e93c1fd67820e63ac.scope";
+const DOCKER_V1: &str = "/docker/1d08f128163cb971a431eb37348dd1cd6a913f77cf1bceef0602577dd051b7a3";
+
+fn model(dir: &str) -> Model {
+    let sample = sys::sample(&Roots::under(Path::new(dir)), Collect::Everything);
+    Model::new(&sample.expect("read fixture"), None)
+}
+
+fn cgroup<'m>(model: &'m Model, controller: &str, path: &str) -> &'m Cgroup {
+    let hierarchy = model
+        .host
+        .hierarchies
+        .iter()
+        .find(|h| {
+            if controller.is_empty() {
+                h.version == 2
+            } else {
+                h.controllers.iter().any(|c| c == controller)
+            }
+        })
+        .expect("hierarchy");
+    model
+        .cgroups
+        .iter()
+        .find(|c| c.hierarchy == hierarchy.id && c.path == path)
+        .unwrap_or_else(|| panic!("{controller}:{path} listed"))
+}
+
+fn table(dir: &str, args: CgArgs) -> String {
+    render(&args, &model(dir)).expect("render")
+}
+
+#[test]
+fn v2_host_hierarchy_and_system_pressure() {
+    let m = model(V2);
+    assert_eq!(m.host.mode, HostMode::Unified);
+    assert_eq!(m.host.hierarchies.len(), 1);
+    let h = &m.host.hierarchies[0];
+    assert_eq!(
+        (h.id, h.version, h.mount.as_str()),
+        (0, 2, "/sys/fs/cgroup")
+    );
+    assert!(h.controllers.iter().any(|c| c == "memory"));
+    let cpu = m.host.pressure.as_ref().unwrap().cpu.as_ref().unwrap();
+    assert!(cpu.some.as_ref().unwrap().total > 0);
+    assert_eq!(m.cgroups.len() as u64, 1 + m.cgroups[0].nr_descendants);
+    assert_eq!(m.cgroups.len(), 28);
+}
+
+#[test]
+fn v2_docker_container_in_full() {
+    let m = model(V2);
+    let c = cgroup(&m, "", DOCKER_V2);
+    let container = c.workload.container.as_ref().unwrap();
+    assert_eq!(container.runtime, "docker");
+    assert!(container.id.as_deref().unwrap().starts_with("1e2e793e926d"));
+    assert_eq!(c.procs, [2231, 2290]);
+    let mem = c.memory.as_ref().unwrap();
+    assert_eq!(mem.current, Some(528_277_504));
+    assert_eq!(mem.max, Some(536_870_912));
+    assert_eq!(mem.peak, Some(536_870_912));
+    assert_eq!(mem.swap_current, Some(12_582_912));
+    assert_eq!(mem.swap_max, Some(536_870_912));
+    let stat = mem.stat.as_ref().unwrap();
+    assert_eq!(
+        (stat.anon, stat.file, stat.kernel),
+        (Some(492_830_720), Some(31_457_280), Some(3_989_504))
+    );
+    assert_eq!(stat.pgscan, Some(500_222));
+    let events = mem.events.as_ref().unwrap();
+    assert_eq!(
+        (
+            events.max,
+            events.oom,
+            events.oom_kill,
+            events.oom_group_kill
+        ),
+        (Some(1584), Some(3), Some(2), Some(0))
+    );
+    let cpu = c.cpu.as_ref().unwrap();
+    assert_eq!(
+        (cpu.quota_usec, cpu.period_usec),
+        (Some(50_000), Some(100_000))
+    );
+    assert_eq!(cpu.usage_usec, Some(1_802_455_120));
+    assert_eq!(
+        (cpu.nr_periods, cpu.nr_throttled, cpu.throttled_usec),
+        (Some(48_213), Some(7_391), Some(412_986_331))
+    );
+    assert_eq!(cpu.usage_percent, None, "one sample has no rates");
+    let pids = c.pids.as_ref().unwrap();
+    assert_eq!(
+        (pids.current, pids.max, pids.events_max),
+        (Some(2), Some(100), Some(4))
+    );
+    let io = &c.io.as_ref().unwrap().devices;
+    assert_eq!(io.len(), 2);
+    assert_eq!(
+        (
+            io[1].device.as_str(),
+            io[1].rbytes,
+            io[1].wbytes,
+            io[1].dbytes
+        ),
+        ("8:16", 52_789_248, 1_207_959_552, 4_194_304)
+    );
+    let pressure = c.pressure.as_ref().unwrap();
+    let cpu_some = pressure.cpu.as_ref().unwrap().some.as_ref().unwrap();
+    assert_eq!(
+        (cpu_some.avg10, cpu_some.avg60, cpu_some.total),
+        (35.2, 30.11, 612_345_678)
+    );
+    let irq = pressure.irq.as_ref().unwrap();
+    assert!(irq.some.is_none());
+    assert_eq!(irq.full.as_ref().unwrap().total, 120_034);
+}
+
+#[test]
+fn v2_tree_counts_limits_and_identities() {
+    let m = model(V2);
+    let root = cgroup(&m, "", "/");
+    assert_eq!(root.nr_descendants, 27);
+    assert!(root.memory.as_ref().is_none_or(|mem| mem.current.is_none()));
+    let empty = cgroup(
+        &m,
+        "",
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-podd07282c2_79e6_47ca_9717_055d374360a3.slice",
+    );
+    assert!(!empty.populated);
+    assert_eq!(
+        empty.workload.pod.as_ref().unwrap().uid,
+        "d07282c2-79e6-47ca-9717-055d374360a3"
+    );
+    let lxc = cgroup(&m, "", "/lxc.payload.web1");
+    assert_eq!(lxc.memory.as_ref().unwrap().high, Some(966_367_232));
+    assert_eq!(lxc.workload.label().as_deref(), Some("lxc web1"));
+    let sshd = cgroup(&m, "", "/system.slice/sshd.service");
+    assert_eq!(sshd.memory.as_ref().unwrap().min, Some(16_777_216));
+    assert_eq!(sshd.workload.unit.as_deref(), Some("sshd.service"));
+    // user-1000.slice enables only memory and pids: no cpu.max below it.
+    let session = cgroup(&m, "", "/user.slice/user-1000.slice/session-3.scope");
+    let cpu = session.cpu.as_ref().unwrap();
+    assert!(cpu.usage_usec.is_some() && cpu.quota_usec.is_none() && cpu.weight.is_none());
+    assert!(session.io.is_none());
+    let machine = cgroup(&m, "", "/machine.slice/machine-qemu\\x2d1\\x2dvm.scope");
+    assert_eq!(
+        machine.workload.label().as_deref(),
+        Some("machine qemu-1-vm")
+    );
+    // Each process's cgroup line joins a listed cgroup.
+    let redis = m.process(3544).unwrap();
+    assert_eq!(redis.cgroups.len(), 1);
+    let joined = cgroup(&m, "", &redis.cgroups[0].path);
+    assert_eq!(joined.workload.pod.as_ref().unwrap().qos, "guaranteed");
+    assert_eq!(joined.procs, [3544]);
+}
+
+#[test]
+fn v1_values_in_v2_shape() {
+    let m = model(V1);
+    assert_eq!(m.host.mode, HostMode::Legacy);
+    let mem = cgroup(&m, "memory", DOCKER_V1).memory.clone().unwrap();
+    assert_eq!(mem.max, Some(268_435_456));
+    assert_eq!(mem.failcnt, Some(17));
+    assert_eq!(mem.events.as_ref().unwrap().oom_kill, Some(1));
+    assert_eq!(mem.under_oom, Some(false));
+    assert_eq!(mem.high, None, "v1 has no memory.high");
+    assert!(mem.memsw_max.is_some() || mem.memsw_current.is_some());
+    // Unlimited at the root: PAGE_COUNTER_MAX bytes reads as no limit.
+    assert_eq!(cgroup(&m, "memory", "/").memory.as_ref().unwrap().max, None);
+    let cpu = cgroup(&m, "cpu", DOCKER_V1).cpu.clone().unwrap();
+    assert_eq!(
+        (cpu.quota_usec, cpu.period_usec),
+        (Some(20_000), Some(100_000))
+    );
+    assert!(cpu.nr_throttled.unwrap() > 0 && cpu.throttled_usec.is_some());
+    // cpu and cpuacct share one hierarchy here: usage from cpuacct in the same cgroup.
+    assert!(cpu.usage_usec.is_some() && cpu.user_usec.is_some());
+    assert_eq!(cpu.weight, cpu.shares.map(|s| (s * 100 + 512) / 1024));
+    let pids = cgroup(&m, "pids", DOCKER_V1).pids.clone().unwrap();
+    assert_eq!(
+        (pids.current, pids.max, pids.events_max),
+        (Some(1), Some(50), Some(2))
+    );
+    let io = cgroup(&m, "blkio", DOCKER_V1).io.clone().unwrap().devices;
+    assert_eq!(
+        (io[0].rbytes, io[0].wbytes, io[0].rios, io[0].wios),
+        (1_459_200, 314_773_504, 192, 353)
+    );
+    let frozen = "/docker/ea11887bae94d520c589c391ead071385c2d2817bd5fdf441ba3f156f77a96d8";
+    assert_eq!(cgroup(&m, "freezer", frozen).frozen, Some(true));
+    assert_eq!(cgroup(&m, "freezer", DOCKER_V1).frozen, Some(false));
+    // Populated and descendants come from the tree on v1.
+    let docker = cgroup(&m, "memory", "/docker");
+    assert!(docker.populated && docker.nprocs == 0);
+    assert_eq!(docker.nr_descendants, 2);
+    assert!(cgroup(&m, "memory", "/").pressure.is_none(), "no PSI on v1");
+}
+
+#[test]
+fn tables_of_each_layout() {
+    for (name, dir) in [("v2", V2), ("v1", V1), ("hybrid", HYBRID)] {
+        let tree = table(
+            dir,
+            CgArgs {
+                tree: true,
+                all: true,
+                notruncate: true,
+                ..CgArgs::default()
+            },
+        );
+        insta::assert_snapshot!(format!("cg_tree_{name}"), tree);
+    }
+    let by_memory = table(
+        V2,
+        CgArgs {
+            sort: SortKey::Memory,
+            ..CgArgs::default()
+        },
+    );
+    insta::assert_snapshot!("cg_v2_by_memory", by_memory);
+}
+
+#[test]
+fn one_subtree_in_the_libcgroup_convention() {
+    let args = |cgroup: &str| CgArgs {
+        cgroup: Some(cgroup.to_owned()),
+        json: true,
+        ..CgArgs::default()
+    };
+    let doc: serde_json::Value =
+        serde_json::from_str(&table(V1, args("memory:/kubepods"))).unwrap();
+    assert_eq!(doc["host_mode"], "legacy");
+    assert_eq!(doc["hierarchies"].as_array().unwrap().len(), 1);
+    let paths: Vec<&str> = doc["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 7);
+    assert!(paths.iter().all(|p| p.starts_with("/kubepods")));
+    let every: serde_json::Value = serde_json::from_str(&table(V1, args("*:/docker"))).unwrap();
+    assert!(every["hierarchies"].as_array().unwrap().len() >= 7);
+    let err = render(&args("/docker"), &model(V1))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no cgroup2 hierarchy is mounted") && err.contains("legacy"),
+        "{err}"
+    );
+    let err = render(&args("memory:/nope"), &model(V1))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no cgroup /nope in memory"), "{err}");
+}
+
+/// Copies a fixture tree to a temporary directory (symlinks kept) so a test can change it.
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else if kind.is_dir() {
+            std::fs::create_dir(&target).unwrap();
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn rates_between_two_samples_and_none_for_a_recreated_cgroup() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(V2), dir.path());
+    let roots = Roots::under(dir.path());
+    let scope: PathBuf = roots.resolve(&format!("/sys/fs/cgroup{DOCKER_V2}"));
+    let sshd = roots.resolve("/sys/fs/cgroup/system.slice/sshd.service");
+    let mut first = sys::sample(&roots, Collect::Everything).unwrap();
+    // Two seconds later: the container used one more CPU-second and was throttled in 5 of 20
+    // periods; sshd's cgroup was removed and made again with the same path.
+    let cpu_stat = std::fs::read_to_string(scope.join("cpu.stat")).unwrap();
+    let bumped: String = cpu_stat
+        .lines()
+        .map(|l| match l.split_once(' ') {
+            Some(("usage_usec", v)) => {
+                format!("usage_usec {}\n", v.parse::<u64>().unwrap() + 1_000_000)
+            }
+            Some(("nr_periods", v)) => format!("nr_periods {}\n", v.parse::<u64>().unwrap() + 20),
+            Some(("nr_throttled", v)) => {
+                format!("nr_throttled {}\n", v.parse::<u64>().unwrap() + 5)
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    std::fs::write(scope.join("cpu.stat"), bumped).unwrap();
+    let moved = dir.path().join("sshd-again");
+    std::fs::create_dir(&moved).unwrap();
+    copy_tree(&sshd, &moved);
+    std::fs::remove_dir_all(&sshd).unwrap();
+    std::fs::rename(&moved, &sshd).unwrap();
+    let second = sys::sample(&roots, Collect::Everything).unwrap();
+    first.taken_at = second.taken_at - Duration::from_secs(2);
+    let m = Model::new(&second, Some(&first));
+    let cpu = cgroup(&m, "", DOCKER_V2).cpu.clone().unwrap();
+    assert_eq!(cpu.usage_percent, Some(50.0));
+    assert_eq!(cpu.throttled_percent, Some(25.0));
+    let io = cgroup(&m, "", DOCKER_V2).io.clone().unwrap();
+    assert_eq!(io.read_bytes_per_sec, Some(0.0));
+    let stall = cgroup(&m, "", DOCKER_V2)
+        .pressure
+        .clone()
+        .unwrap()
+        .cpu
+        .unwrap();
+    assert_eq!(stall.some.unwrap().stall_percent, Some(0.0));
+    let again = cgroup(&m, "", "/system.slice/sshd.service");
+    assert!(
+        again.cpu.as_ref().unwrap().usage_percent.is_none(),
+        "new inode: no delta"
+    );
+    assert!(
+        m.host
+            .pressure
+            .as_ref()
+            .unwrap()
+            .cpu
+            .as_ref()
+            .unwrap()
+            .some
+            .as_ref()
+            .unwrap()
+            .stall_percent
+            .is_some()
+    );
+}
