@@ -654,6 +654,29 @@ pub(crate) mod tests {
         assert_eq!(model[1].cpu.as_ref().unwrap().usage_percent, None);
     }
 
+    proptest::proptest! {
+        /// Whatever text a file holds (a kernel we have not seen, a torn read), building the
+        /// model from it does not panic.
+        #[test]
+        fn any_file_text_builds(texts in proptest::collection::vec("\\PC*", 12)) {
+            let names = [
+                "cgroup.procs", "cgroup.events", "cpu.stat", "cpu.max", "memory.max",
+                "memory.stat", "memory.events", "io.stat", "pids.max", "cpu.pressure",
+                "memory.oom_control", "blkio.throttle.io_service_bytes",
+            ];
+            let files: Vec<(&'static str, &str)> =
+                names.iter().copied().zip(texts.iter().map(String::as_str)).collect();
+            for hierarchy in [0, 4] {
+                let s = CgroupsSample {
+                    hierarchies: hierarchies(),
+                    cgroups: vec![sample(hierarchy, "/a", 1, &files)],
+                    system_pressure: vec![("cpu", texts[9].clone())],
+                };
+                let _ = build(&s, Some((&s, Duration::from_secs(1))));
+            }
+        }
+    }
+
     #[test]
     fn v1_values_in_v2_shape() {
         let s = CgroupsSample {

@@ -457,6 +457,31 @@ pub fn sample(roots: &Roots) -> CgroupsSample {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn mountinfo_and_proc_cgroup_parsers_never_panic(text in "\\PC*") {
+            let _ = parse_cgroup_mounts(&text);
+            let _ = hierarchy_ids(&text);
+        }
+
+        #[test]
+        fn mountinfo_shaped_lines(
+            root in "/[a-z0-9./-]{0,20}",
+            point in "/[a-z0-9/]{1,20}",
+            options in "rw(,[a-z=]{1,10}){0,4}",
+            fstype in "cgroup2?|tmpfs",
+        ) {
+            let line = format!("41 31 0:38 {root} {point} rw,relatime shared:9 - {fstype} cgroup {options}\n");
+            let mounts = parse_cgroup_mounts(&line);
+            prop_assert_eq!(mounts.len(), usize::from(fstype != "tmpfs"));
+            if let Some(m) = mounts.first() {
+                prop_assert_eq!(&m.root, &root);
+                prop_assert_eq!(&m.mount, &point);
+            }
+        }
+    }
 
     /// This machine's mountinfo (hybrid), with a second bind mount of the memory hierarchy
     /// showing a subtree, as a container runtime makes.
