@@ -58,3 +58,26 @@ fn columns_are_case_insensitive_and_plus_appends() {
         "{out}"
     );
 }
+
+#[test]
+fn bad_cgroup_arguments() {
+    assert_usage_error(
+        &["cg", "relative/path"],
+        &["must be absolute", "controllers:/path"],
+    );
+    assert_usage_error(
+        &["cg", "memory:/no-such-cgroup-here"],
+        &["no cgroup /no-such-cgroup-here"],
+    );
+    assert_usage_error(
+        &["cg", "bogus:/"],
+        &["no v1 hierarchy has the controllers 'bogus'", "this host"],
+    );
+    assert_usage_error(
+        &["cg", "-s", "bogus"],
+        &["bogus", "psi-memory", "oom-kills"],
+    );
+    assert_usage_error(&["cg", "-i", "0"], &["out of range"]);
+    assert_usage_error(&["cg", "-i", "2h"], &["accepted: ms, s, m"]);
+    assert_usage_error(&["snapshot", "-i", "x"], &["not a duration"]);
+}

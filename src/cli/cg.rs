@@ -16,8 +16,9 @@ use crate::model::sample::HierarchySample;
 
 #[derive(Args, Debug, Default)]
 pub struct CgArgs {
-    /// `[controllers:]path`: no prefix is the cgroup2 hierarchy, `memory:/a/b` the v1 hierarchy
-    /// with memory, `*:/a/b` every hierarchy. Shows that cgroup and everything below it.
+    /// `[controllers:]path`: no prefix (or `cgroup2:`) is the cgroup2 hierarchy, `memory:/a/b`
+    /// the v1 hierarchy with memory, `*:/a/b` every hierarchy. Shows that cgroup and everything
+    /// below it.
     /// Without it: cgroup2 and the v1 hierarchies nstop reads values from (memory, cpu,
     /// cpuacct, pids, blkio, freezer)
     #[arg(value_name = "CGROUP")]
@@ -66,15 +67,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Some(i) => text.split_at(i),
         None => (text, "s"),
     };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration (e.g. 1s, 500ms, 0.5)"))?;
     let scale = match unit {
         "ms" => 0.001,
         "s" => 1.0,
         "m" => 60.0,
         _ => return Err(format!("unknown unit '{unit}' (accepted: ms, s, m)")),
     };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{text}' is not a duration (e.g. 1s, 500ms, 0.5)"))?;
     if !(value.is_finite() && value > 0.0 && value * scale <= 3600.0) {
         return Err(format!(
             "'{text}' is out of range (more than 0, at most 1h)"
@@ -147,7 +148,7 @@ fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, Usag
     };
     let hierarchies: Vec<&HierarchySample> = match controllers {
         Some("*") => all.clone(),
-        None | Some("") => all.iter().copied().filter(|h| h.version == 2).collect(),
+        None | Some("" | "cgroup2") => all.iter().copied().filter(|h| h.version == 2).collect(),
         Some(list) => all
             .iter()
             .copied()
@@ -163,7 +164,7 @@ fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, Usag
     };
     if hierarchies.is_empty() {
         let which = match controllers {
-            None | Some("") => "no cgroup2 hierarchy is mounted".to_owned(),
+            None | Some("" | "cgroup2") => "no cgroup2 hierarchy is mounted".to_owned(),
             Some(list) => format!("no v1 hierarchy has the controllers '{list}'"),
         };
         return Err(UsageError(format!(
