@@ -37,15 +37,16 @@ count_procs() { { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null || tru
 
 populated() { grep -q '^populated 1' "$1/cgroup.events"; }
 
-# Mount point of the v1 hierarchy with controller $1, and this process's cgroup in it.
+# Mount point of the v1 hierarchy with controller $1 (a mount of its whole tree: root field /),
+# and this process's cgroup in it.
 v1_own_cgroup() {
     local mnt own
-    mnt=$(awk -v c="$1" '$0 ~ / - cgroup / { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $5 }' /proc/self/mountinfo | head -1)
+    mnt=$(awk -v c="$1" '$0 ~ / - cgroup / && $4 == "/" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $5 }' /proc/self/mountinfo | head -1)
     own=$(awk -F: -v c="$1" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $3 }' /proc/self/cgroup | head -1)
     [ -n "$mnt" ] && [ -n "$own" ] && echo "$mnt${own%/}"
 }
 
-# K empty cgroups in two-level trees (up to 10 children per parent) beneath directory $1.
+# K empty cgroups beneath directory $1, in groups of a parent and up to 9 children.
 make_cgroup_tree() {
     local base=$1 k=$2 made=0 p c
     mkdir "$base"
@@ -55,9 +56,15 @@ make_cgroup_tree() {
     done
 }
 
-# Removes a v1 tree this script made (empty cgroups, deepest first).
+# Whether $1 names a v1 tree this script makes: a cgroup mount, no `..`, our prefix.
+is_our_v1_tree() {
+    [[ "$1" =~ ^/sys/fs/cgroup/[a-z_,=]+(/.*)?/nstop-scale-[0-9]+$ && "$1" != *..* ]]
+}
+
+# Removes a v1 tree this script made (empty cgroups, deepest first). A path it does not
+# recognise is left alone with a warning, so the rest of `stop` still runs.
 remove_v1_tree() {
-    [[ "$1" =~ ^/sys/fs/cgroup/[a-z_,=]+(/.*)?/nstop-scale-[0-9]+$ ]] || die "refusing: bad cgroup '$1' in $STATE"
+    is_our_v1_tree "$1" || { echo "populate.sh: not removing '$1' (not a tree this script makes)" >&2; return 0; }
     [ -d "$1" ] || return 0
     find "$1" -depth -type d -exec rmdir {} + 2>/dev/null || true
     [ -d "$1" ] && echo "populate.sh: could not remove $1" >&2
@@ -70,7 +77,7 @@ do_stop() {
     for v1 in $(sed -n 's/^v1cgroup=//p' "$STATE"); do remove_v1_tree "$v1"; done
     CG=$(sed -n 's/^cgroup=//p' "$STATE")
     # Refuse anything but a cgroup this script named: never touch other cgroups.
-    [[ "$CG" =~ ^/sys/fs/cgroup(/unified)?(/.*)?/nstop-scale-[0-9]+$ ]] || die "refusing: bad cgroup '$CG' in $STATE"
+    [[ "$CG" =~ ^/sys/fs/cgroup(/unified)?(/.*)?/nstop-scale-[0-9]+$ && "$CG" != *..* ]] || die "refusing: bad cgroup '$CG' in $STATE"
     if [ -d "$CG" ]; then
         local i pids
         pids=$({ find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null || true; } | tr '\n' ' ')
@@ -164,6 +171,7 @@ do_start() {
         for ctrl in memory pids cpu; do
             own=$(v1_own_cgroup "$ctrl") || die "no v1 $ctrl hierarchy for CGROUPS (a pure cgroup2 host: use cgroup2 only)"
             base="$own/nstop-scale-$$"
+            is_our_v1_tree "$base" || die "v1 $ctrl hierarchy is not mounted under /sys/fs/cgroup: $base"
             printf 'v1cgroup=%s\n' "$base" >>"$STATE"
             make_cgroup_tree "$base" $((K / 4))
         done

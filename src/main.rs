@@ -39,17 +39,22 @@ enum Command {
     },
 }
 
-/// One model of everything; with an interval, from two samples so rates are known.
-fn full_model(roots: &Roots, interval: Option<std::time::Duration>) -> anyhow::Result<Model> {
-    let first = interval
-        .map(|pause| -> std::io::Result<_> {
-            let first = sys::sample(roots, Collect::Everything)?;
-            std::thread::sleep(pause);
-            Ok(first)
-        })
-        .transpose()?;
-    let sample = sys::sample(roots, Collect::Everything)?;
-    Ok(Model::new(&sample, first.as_ref()))
+/// One model; with an interval, from two samples so rates are known. `check` sees the first
+/// model before the wait, to refuse bad input at once.
+fn sampled_model(
+    roots: &Roots,
+    collect: Collect,
+    interval: Option<std::time::Duration>,
+    check: impl Fn(&Model) -> Result<(), UsageError>,
+) -> anyhow::Result<Model> {
+    let first = sys::sample(roots, collect)?;
+    let Some(pause) = interval else {
+        return Ok(Model::new(&first, None));
+    };
+    check(&Model::new(&first, None))?;
+    std::thread::sleep(pause);
+    let sample = sys::sample(roots, collect)?;
+    Ok(Model::new(&sample, Some(&first)))
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -58,16 +63,17 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let args = match cli.command {
         Some(Command::Ns(args)) => args,
         Some(Command::Snapshot { interval, .. }) => {
-            let model = full_model(&roots, interval)?;
+            let model = sampled_model(&roots, Collect::Everything, interval, |_| Ok(()))?;
             report_unreadable(&model);
             let json = serde_json::to_string(&model)? + "\n";
             return write_stdout(&json);
         }
         Some(Command::Cg(args)) => {
-            let model = full_model(&roots, args.interval)?;
-            let out = cli::cg::render(&args, &model)?;
-            report_unreadable(&model);
-            return write_stdout(&out);
+            cli::cg::validate(&args)?;
+            let model = sampled_model(&roots, Collect::Cgroups, args.interval, |m| {
+                cli::cg::check_cgroup(&args, m)
+            })?;
+            return write_stdout(&cli::cg::render(&args, &model)?);
         }
         None => NsArgs::default(),
     };
@@ -137,9 +143,24 @@ fn report_unreadable(model: &Model) {
 }
 
 /// lsns takes `-Tparent` (an optional value glued to a short flag), which clap reads as `-T -p
-/// arent`: spell those as `--tree=parent` first.
+/// arent`: spell those as `--tree=parent` first, for `nstop ns` (and `nstop` alone) only.
 fn lsns_style_args() -> Vec<std::ffi::OsString> {
-    std::env::args_os()
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The first word that is neither an option nor the value of --root.
+    let mut words = args.iter().skip(1).filter_map(|a| a.to_str());
+    let mut subcommand = None;
+    while let Some(word) = words.next() {
+        if word == "--root" {
+            words.next();
+        } else if !word.starts_with('-') {
+            subcommand = Some(word);
+            break;
+        }
+    }
+    if subcommand.is_some_and(|s| s != "ns") {
+        return args;
+    }
+    args.into_iter()
         .map(|arg| match arg.to_str() {
             Some(a) if a.starts_with("-T") && a.len() > 2 => {
                 format!("--tree={}", a[2..].trim_start_matches('=')).into()

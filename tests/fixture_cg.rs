@@ -184,7 +184,10 @@ fn v1_values_in_v2_shape() {
     assert_eq!(mem.events.as_ref().unwrap().oom_kill, Some(1));
     assert_eq!(mem.under_oom, Some(false));
     assert_eq!(mem.high, None, "v1 has no memory.high");
-    assert!(mem.memsw_max.is_some() || mem.memsw_current.is_some());
+    assert_eq!(
+        (mem.memsw_current, mem.memsw_max),
+        (Some(287_834_112), Some(536_870_912))
+    );
     // Unlimited at the root: PAGE_COUNTER_MAX bytes reads as no limit.
     assert_eq!(cgroup(&m, "memory", "/").memory.as_ref().unwrap().max, None);
     let cpu = cgroup(&m, "cpu", DOCKER_V1).cpu.clone().unwrap();
@@ -192,10 +195,19 @@ fn v1_values_in_v2_shape() {
         (cpu.quota_usec, cpu.period_usec),
         (Some(20_000), Some(100_000))
     );
-    assert!(cpu.nr_throttled.unwrap() > 0 && cpu.throttled_usec.is_some());
+    assert_eq!(
+        (cpu.nr_periods, cpu.nr_throttled),
+        (Some(31_250), Some(4_122))
+    );
+    // throttled_time is in ns, cpuacct.usage in ns, cpuacct.stat in USER_HZ ticks.
+    assert_eq!(cpu.throttled_usec, Some(197_654_321));
     // cpu and cpuacct share one hierarchy here: usage from cpuacct in the same cgroup.
-    assert!(cpu.usage_usec.is_some() && cpu.user_usec.is_some());
-    assert_eq!(cpu.weight, cpu.shares.map(|s| (s * 100 + 512) / 1024));
+    assert_eq!(cpu.usage_usec, Some(611_110_026));
+    assert_eq!(
+        (cpu.user_usec, cpu.system_usec),
+        (Some(512_340_000), Some(98_760_000))
+    );
+    assert_eq!((cpu.shares, cpu.weight), (Some(1024), Some(100)));
     let pids = cgroup(&m, "pids", DOCKER_V1).pids.clone().unwrap();
     assert_eq!(
         (pids.current, pids.max, pids.events_max),
@@ -260,7 +272,7 @@ fn one_subtree_in_the_libcgroup_convention() {
     assert_eq!(paths.len(), 7);
     assert!(paths.iter().all(|p| p.starts_with("/kubepods")));
     let every: serde_json::Value = serde_json::from_str(&table(V1, args("*:/docker"))).unwrap();
-    assert!(every["hierarchies"].as_array().unwrap().len() >= 7);
+    assert_eq!(every["hierarchies"].as_array().unwrap().len(), 12);
     let err = render(&args("/docker"), &model(V1))
         .unwrap_err()
         .to_string();
@@ -316,19 +328,25 @@ fn rates_between_two_samples_and_none_for_a_recreated_cgroup() {
         })
         .collect();
     std::fs::write(scope.join("cpu.stat"), bumped).unwrap();
+    // And read 4 MiB more from 8:0.
+    let io_stat = std::fs::read_to_string(scope.join("io.stat")).unwrap();
+    let read_more = io_stat.replacen("rbytes=1459200 ", "rbytes=5653504 ", 1);
+    assert_ne!(io_stat, read_more);
+    std::fs::write(scope.join("io.stat"), read_more).unwrap();
     let moved = dir.path().join("sshd-again");
     std::fs::create_dir(&moved).unwrap();
     copy_tree(&sshd, &moved);
     std::fs::remove_dir_all(&sshd).unwrap();
     std::fs::rename(&moved, &sshd).unwrap();
     let second = sys::sample(&roots, Collect::Everything).unwrap();
-    first.taken_at = second.taken_at - Duration::from_secs(2);
+    first.cgroups.taken_at = second.cgroups.taken_at - Duration::from_secs(2);
     let m = Model::new(&second, Some(&first));
     let cpu = cgroup(&m, "", DOCKER_V2).cpu.clone().unwrap();
     assert_eq!(cpu.usage_percent, Some(50.0));
     assert_eq!(cpu.throttled_percent, Some(25.0));
     let io = cgroup(&m, "", DOCKER_V2).io.clone().unwrap();
-    assert_eq!(io.read_bytes_per_sec, Some(0.0));
+    assert_eq!(io.read_bytes_per_sec, Some(2_097_152.0));
+    assert_eq!(io.write_bytes_per_sec, Some(0.0));
     let stall = cgroup(&m, "", DOCKER_V2)
         .pressure
         .clone()

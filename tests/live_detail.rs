@@ -161,7 +161,6 @@ fn pid_namespace_init_and_process_count() {
     assert_eq!(d["processes"], 3);
 }
 
-/// Where cgroup2 is mounted: /sys/fs/cgroup on unified hosts, /sys/fs/cgroup/unified on hybrid.
 #[test]
 fn cgroup_namespace_root_is_the_cgroup_it_was_created_in() {
     if !require_root() {

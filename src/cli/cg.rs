@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::cli::UsageError;
 use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree, utf8_locale};
 use crate::model::Model;
-use crate::model::cgroup::{Cgroup, Stall};
+use crate::model::cgroup::{Cgroup, Stall, parents_by_depth};
 use crate::model::host::HostMode;
 use crate::model::sample::HierarchySample;
 
@@ -29,7 +29,8 @@ pub struct CgArgs {
     /// Draw each hierarchy as a tree
     #[arg(short = 'T', long)]
     pub tree: bool,
-    /// Order rows (in a tree: siblings) by this key, largest first except path
+    /// Order rows (in a tree: siblings) by this key, largest first except path. The JSON list is
+    /// in tree pre-order (each cgroup before its subtree, `depth` gives the tree) unless sorted
     #[arg(short = 's', long, value_enum, default_value_t = SortKey::Path)]
     pub sort: SortKey,
     /// Include cgroups with no process in them or below
@@ -76,10 +77,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "m" => 60.0,
         _ => return Err(format!("unknown unit '{unit}' (accepted: ms, s, m)")),
     };
-    if !(value.is_finite() && value > 0.0 && value * scale <= 3600.0) {
-        return Err(format!(
-            "'{text}' is out of range (more than 0, at most 1h)"
-        ));
+    // Below 10 ms counters barely move and rates are noise.
+    if !(value.is_finite() && (0.01..=3600.0).contains(&(value * scale))) {
+        return Err(format!("'{text}' is out of range (10ms to 60m)"));
     }
     Ok(Duration::from_secs_f64(value * scale))
 }
@@ -106,6 +106,45 @@ fn hierarchy_label(h: &HierarchySample) -> String {
     }
 }
 
+/// `[controllers:]path` into its parts; a path may itself contain `:` (unit names do).
+fn split_cgroup_arg(arg: &str) -> Result<(Option<&str>, &str), UsageError> {
+    let (controllers, path) = match arg.split_once(':') {
+        Some((c, p)) if !arg.starts_with('/') => (Some(c), p),
+        _ => (None, arg),
+    };
+    if !path.starts_with('/') {
+        return Err(UsageError(format!(
+            "cgroup '{arg}': the path must be absolute, as in /proc/PID/cgroup \
+             (accepted: /path, controllers:/path, *:/path)"
+        )));
+    }
+    Ok((controllers, path))
+}
+
+/// What can be refused before anything is read: the argument's shape, a rate sort key without
+/// the second sample it needs.
+pub fn validate(args: &CgArgs) -> Result<(), UsageError> {
+    if let Some(arg) = &args.cgroup {
+        split_cgroup_arg(arg)?;
+    }
+    if args.interval.is_none() && matches!(args.sort, SortKey::Cpu | SortKey::Io) {
+        let key = args
+            .sort
+            .to_possible_value()
+            .map(|v| v.get_name().to_owned());
+        return Err(UsageError(format!(
+            "--sort {}: a rate, which needs two samples: add --interval (e.g. -i 1s)",
+            key.unwrap_or_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a CGROUP naming no hierarchy or cgroup of this host, before a wait for rates.
+pub fn check_cgroup(args: &CgArgs, model: &Model) -> Result<(), UsageError> {
+    select(args.cgroup.as_deref(), model).map(drop)
+}
+
 fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, UsageError> {
     let all: Vec<&HierarchySample> = model.host.hierarchies.iter().collect();
     let Some(arg) = arg else {
@@ -130,16 +169,7 @@ fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, Usag
             path: None,
         });
     };
-    let (controllers, path) = match arg.split_once(':') {
-        Some((c, p)) => (Some(c), p),
-        None => (None, arg),
-    };
-    if !path.starts_with('/') {
-        return Err(UsageError(format!(
-            "cgroup '{arg}': the path must be absolute, as in /proc/PID/cgroup \
-             (accepted: /path, controllers:/path, *:/path)"
-        )));
-    }
+    let (controllers, path) = split_cgroup_arg(arg)?;
     let known = || {
         all.iter()
             .map(|h| format!("{} ({})", hierarchy_label(h), h.mount))
@@ -267,7 +297,7 @@ fn by_key(key: SortKey) -> impl Fn(&&Cgroup, &&Cgroup) -> Ordering {
     move |a, b| {
         let (x, y) = (sort_value(a, key), sort_value(b, key));
         match (x, y) {
-            (Some(x), Some(y)) => y.partial_cmp(&x).unwrap_or(Ordering::Equal),
+            (Some(x), Some(y)) => y.total_cmp(&x),
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
             (None, None) => Ordering::Equal,
@@ -458,23 +488,14 @@ pub fn render(args: &CgArgs, model: &Model) -> anyhow::Result<String> {
 /// Pre-order of the shown cgroups with each node's children ordered by `key`, and each one's
 /// nearest shown ancestor. `cgroups` is in pre-order, so ancestors are on a stack.
 fn tree_order(cgroups: &[&Cgroup], key: SortKey) -> (Vec<usize>, Vec<Option<usize>>) {
-    let mut parents = vec![None; cgroups.len()];
+    let parents = parents_by_depth(cgroups, |c| (c.hierarchy, c.depth));
     let mut children: Vec<Vec<usize>> = vec![Vec::new(); cgroups.len()];
     let mut roots = Vec::new();
-    let mut stack: Vec<usize> = Vec::new();
-    for (i, c) in cgroups.iter().enumerate() {
-        while let Some(&top) = stack.last() {
-            if cgroups[top].hierarchy == c.hierarchy && cgroups[top].depth < c.depth {
-                break;
-            }
-            stack.pop();
-        }
-        parents[i] = stack.last().copied();
-        match parents[i] {
-            Some(p) => children[p].push(i),
+    for (i, parent) in parents.iter().enumerate() {
+        match parent {
+            Some(p) => children[*p].push(i),
             None => roots.push(i),
         }
-        stack.push(i);
     }
     // Roots stay in hierarchy order; siblings below them follow the key.
     let mut order = Vec::with_capacity(cgroups.len());

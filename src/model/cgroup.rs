@@ -2,7 +2,6 @@
 //! derived counts, and rates from two samples.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -157,7 +156,13 @@ pub struct StallLine {
     pub stall_percent: Option<f64>,
 }
 
-const RESOURCES: [&str; 4] = ["cpu", "memory", "io", "irq"];
+/// Each PSI resource and its cgroup2 file.
+const PRESSURE_FILES: [(&str, &str); 4] = [
+    ("cpu", "cpu.pressure"),
+    ("memory", "memory.pressure"),
+    ("io", "io.pressure"),
+    ("irq", "irq.pressure"),
+];
 
 impl Pressure {
     /// From (resource, pressure file text) pairs, with rates against `prev`'s totals.
@@ -194,23 +199,15 @@ impl Pressure {
     }
 
     pub fn get(&self, resource: &str) -> Option<&Stall> {
-        match resource {
-            "cpu" => self.cpu.as_ref(),
-            "memory" => self.memory.as_ref(),
-            "io" => self.io.as_ref(),
-            "irq" => self.irq.as_ref(),
-            _ => None,
-        }
+        let index = PRESSURE_FILES.iter().position(|(r, _)| *r == resource)?;
+        [&self.cpu, &self.memory, &self.io, &self.irq][index].as_ref()
     }
 
     fn slot(&mut self, resource: &str) -> Option<&mut Option<Stall>> {
-        match resource {
-            "cpu" => Some(&mut self.cpu),
-            "memory" => Some(&mut self.memory),
-            "io" => Some(&mut self.io),
-            "irq" => Some(&mut self.irq),
-            _ => None,
-        }
+        let index = PRESSURE_FILES.iter().position(|(r, _)| *r == resource)?;
+        [&mut self.cpu, &mut self.memory, &mut self.io, &mut self.irq]
+            .into_iter()
+            .nth(index)
     }
 }
 
@@ -218,9 +215,6 @@ impl Pressure {
 fn rate(now: u64, then: u64, secs: f64) -> Option<f64> {
     (now >= then && secs > 0.0).then(|| (now - then) as f64 / secs)
 }
-
-/// Linux's USER_HZ: cpuacct.stat counts in these ticks on every architecture.
-const USER_HZ: u64 = 100;
 
 /// The counters rates are made from, read the same way for both samples.
 #[derive(Clone, Copy, Default)]
@@ -236,11 +230,17 @@ fn io_devices(sample: &CgroupSample) -> Option<Vec<IoDevice>> {
     if let Some(body) = sample.file("io.stat") {
         return Some(text::io_stat(body));
     }
-    let bytes = text::blkio_throttle(sample.file("blkio.throttle.io_service_bytes")?);
-    let ops = sample
-        .file("blkio.throttle.io_serviced")
-        .map(text::blkio_throttle)
-        .unwrap_or_default();
+    let either = |recursive: &str, own: &str| sample.file(recursive).or_else(|| sample.file(own));
+    let bytes = text::blkio_throttle(either(
+        "blkio.throttle.io_service_bytes_recursive",
+        "blkio.throttle.io_service_bytes",
+    )?);
+    let ops = either(
+        "blkio.throttle.io_serviced_recursive",
+        "blkio.throttle.io_serviced",
+    )
+    .map(text::blkio_throttle)
+    .unwrap_or_default();
     Some(
         bytes
             .into_iter()
@@ -261,7 +261,7 @@ fn io_devices(sample: &CgroupSample) -> Option<Vec<IoDevice>> {
 }
 
 impl Counters {
-    fn of(sample: &CgroupSample, v2: bool) -> Counters {
+    fn of(sample: &CgroupSample, v2: bool, io: Option<&[IoDevice]>) -> Counters {
         let cpu_stat = sample.file("cpu.stat");
         let usage_usec = if v2 {
             cpu_stat.and_then(|t| text::keyed(t, "usage_usec"))
@@ -271,13 +271,15 @@ impl Counters {
                 .and_then(text::number)
                 .map(|ns| ns / 1000)
         };
-        let io = io_devices(sample);
+        let total = |bytes: fn(&IoDevice) -> u64| {
+            io.map(|d| d.iter().map(bytes).fold(0, u64::saturating_add))
+        };
         Counters {
             usage_usec,
             nr_periods: cpu_stat.and_then(|t| text::keyed(t, "nr_periods")),
             nr_throttled: cpu_stat.and_then(|t| text::keyed(t, "nr_throttled")),
-            read_bytes: io.as_ref().map(|d| d.iter().map(|d| d.rbytes).sum()),
-            write_bytes: io.as_ref().map(|d| d.iter().map(|d| d.wbytes).sum()),
+            read_bytes: total(|d| d.rbytes),
+            write_bytes: total(|d| d.wbytes),
         }
     }
 }
@@ -297,7 +299,7 @@ fn memory_stat(body: &str, v2: bool) -> MemoryStat {
     let get = |key: &str| text::keyed(body, key);
     let sum = |a: &str, b: &str| match (get(a), get(b)) {
         (None, None) => None,
-        (x, y) => Some(x.unwrap_or(0) + y.unwrap_or(0)),
+        (x, y) => Some(x.unwrap_or(0).saturating_add(y.unwrap_or(0))),
     };
     if v2 {
         MemoryStat {
@@ -328,16 +330,22 @@ fn memory_stat(body: &str, v2: bool) -> MemoryStat {
     }
 }
 
-fn memory(s: &CgroupSample, v2: bool) -> Option<Memory> {
+fn memory(s: &CgroupSample, v2: bool, page_size: u64) -> Option<Memory> {
     let number = |name: &str| s.file(name).and_then(text::number);
     let limit = |name: &str| s.file(name).and_then(text::limit).flatten();
+    let v1_limit = |name: &str| {
+        s.file(name)
+            .and_then(|t| text::v1_limit(t, page_size))
+            .flatten()
+    };
     let mut m = if v2 {
         Memory {
             current: number("memory.current"),
             max: limit("memory.max"),
             high: limit("memory.high"),
-            low: number("memory.low"),
-            min: number("memory.min"),
+            // "max" here is full protection, reported like any unlimited value.
+            low: limit("memory.low"),
+            min: limit("memory.min"),
             peak: number("memory.peak"),
             swap_current: number("memory.swap.current"),
             swap_max: limit("memory.swap.max"),
@@ -351,10 +359,10 @@ fn memory(s: &CgroupSample, v2: bool) -> Option<Memory> {
         let oom_control = s.file("memory.oom_control");
         Memory {
             current: number("memory.usage_in_bytes"),
-            max: limit("memory.limit_in_bytes"),
+            max: v1_limit("memory.limit_in_bytes"),
             peak: number("memory.max_usage_in_bytes"),
             memsw_current: number("memory.memsw.usage_in_bytes"),
-            memsw_max: limit("memory.memsw.limit_in_bytes"),
+            memsw_max: v1_limit("memory.memsw.limit_in_bytes"),
             failcnt: number("memory.failcnt"),
             under_oom: oom_control
                 .and_then(|t| text::keyed(t, "under_oom"))
@@ -378,7 +386,13 @@ fn memory(s: &CgroupSample, v2: bool) -> Option<Memory> {
     Some(m)
 }
 
-fn cpu(s: &CgroupSample, v2: bool, now: Counters, before: Option<(Counters, f64)>) -> Option<Cpu> {
+fn cpu(
+    s: &CgroupSample,
+    v2: bool,
+    clock_ticks: u64,
+    now: Counters,
+    before: Option<(Counters, f64)>,
+) -> Option<Cpu> {
     let stat = s.file("cpu.stat");
     let stat_key = |key: &str| stat.and_then(|t| text::keyed(t, key));
     let mut c = if v2 {
@@ -394,9 +408,11 @@ fn cpu(s: &CgroupSample, v2: bool, now: Counters, before: Option<(Counters, f64)
         }
     } else {
         let acct = s.file("cpuacct.stat");
+        // Unknown (0): USER_HZ is 100 on every architecture but alpha.
+        let user_hz = if clock_ticks == 0 { 100 } else { clock_ticks };
         let ticks = |key: &str| {
             acct.and_then(|t| text::keyed(t, key))
-                .map(|t| t * (1_000_000 / USER_HZ))
+                .map(|t| t.saturating_mul(1_000_000) / user_hz)
         };
         let shares = s.file("cpu.shares").and_then(text::number);
         Cpu {
@@ -437,8 +453,12 @@ fn cpu(s: &CgroupSample, v2: bool, now: Counters, before: Option<(Counters, f64)
     (c != Cpu::default()).then_some(c)
 }
 
-fn io(s: &CgroupSample, now: Counters, before: Option<(Counters, f64)>) -> Option<Io> {
-    let devices = io_devices(s)?;
+fn io(
+    devices: Option<Vec<IoDevice>>,
+    now: Counters,
+    before: Option<(Counters, f64)>,
+) -> Option<Io> {
+    let devices = devices?;
     let per_sec =
         |n: Option<u64>, t: Option<u64>, secs| n.zip(t).and_then(|(n, t)| rate(n, t, secs));
     Some(Io {
@@ -468,113 +488,131 @@ fn frozen(s: &CgroupSample) -> Option<bool> {
 
 /// The pressure files of a cgroup2 cgroup, by resource.
 fn pressure_files(s: &CgroupSample) -> impl Iterator<Item = (&str, &str)> {
-    RESOURCES.into_iter().filter_map(|r| {
-        let name = match r {
-            "cpu" => "cpu.pressure",
-            "memory" => "memory.pressure",
-            "io" => "io.pressure",
-            _ => "irq.pressure",
-        };
-        Some((r, s.file(name)?))
-    })
+    PRESSURE_FILES
+        .into_iter()
+        .filter_map(|(resource, file)| Some((resource, s.file(file)?)))
 }
 
-/// Every cgroup, hierarchies in `cgroups.hierarchies` order, each in the sample's pre-order.
+/// The nearest ancestor of each item in a pre-ordered list of trees, given each item's tree
+/// (hierarchy) and depth.
+pub fn parents_by_depth<T>(items: &[T], place: impl Fn(&T) -> (u32, u32)) -> Vec<Option<usize>> {
+    let mut parents = Vec::with_capacity(items.len());
+    let mut stack: Vec<usize> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let (tree, depth) = place(item);
+        while let Some(&top) = stack.last() {
+            let (top_tree, top_depth) = place(&items[top]);
+            if top_tree == tree && top_depth < depth {
+                break;
+            }
+            stack.pop();
+        }
+        parents.push(stack.last().copied());
+        stack.push(i);
+    }
+    parents
+}
+
+/// Every cgroup, hierarchies in `now.hierarchies` order, each in the sample's pre-order.
 /// Rates against `prev` where the same cgroup (same path and inode) was there.
-pub fn build(cgroups: &CgroupsSample, prev: Option<(&CgroupsSample, Duration)>) -> Vec<Cgroup> {
-    let version: HashMap<u32, u8> = cgroups
-        .hierarchies
-        .iter()
-        .map(|h| (h.id, h.version))
-        .collect();
-    let order: HashMap<u32, usize> = cgroups
+pub fn build(now: &CgroupsSample, prev: Option<&CgroupsSample>) -> Vec<Cgroup> {
+    let version: HashMap<u32, u8> = now.hierarchies.iter().map(|h| (h.id, h.version)).collect();
+    let order: HashMap<u32, usize> = now
         .hierarchies
         .iter()
         .enumerate()
         .map(|(i, h)| (h.id, i))
         .collect();
     let before: HashMap<(u32, &str), &CgroupSample> = prev
-        .map(|(p, _)| {
+        .map(|p| {
             p.cgroups
                 .iter()
                 .map(|c| ((c.hierarchy, c.path.as_str()), c))
                 .collect()
         })
         .unwrap_or_default();
-    let secs = prev.map_or(0.0, |(_, d)| d.as_secs_f64());
-    let mut out: Vec<Cgroup> = cgroups
+    let secs = prev
+        .and_then(|p| now.taken_at.checked_sub(p.taken_at))
+        .map_or(0.0, |d| d.as_secs_f64());
+    // Files that a cgroup lacks (v1 has no cgroup.events or cgroup.stat, the v2 root no
+    // cgroup.events) leave these to the tree.
+    let (page_size, clock_ticks) = (now.page_size, now.clock_ticks);
+    let mut built: Vec<(Cgroup, (bool, bool))> = now
         .cgroups
         .iter()
         .map(|s| {
             let v2 = version.get(&s.hierarchy) == Some(&2);
-            let now = Counters::of(s, v2);
+            let devices = io_devices(s);
+            let counters = Counters::of(s, v2, devices.as_deref());
             let same = before
                 .get(&(s.hierarchy, s.path.as_str()))
                 .filter(|p| p.inode == s.inode);
-            let then = same.map(|p| (Counters::of(p, v2), secs));
+            let then = same.map(|p| (Counters::of(p, v2, io_devices(p).as_deref()), secs));
             let prev_pressure = same.and_then(|p| Pressure::build(pressure_files(p), None));
             let procs = s.file("cgroup.procs").map(text::pids).unwrap_or_default();
             let threads = s
                 .file("cgroup.threads")
                 .or_else(|| s.file("tasks"))
                 .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count());
-            let events = s.file("cgroup.events");
-            Cgroup {
+            let populated = s
+                .file("cgroup.events")
+                .and_then(|t| text::keyed(t, "populated"));
+            let descendants = s
+                .file("cgroup.stat")
+                .and_then(|t| text::keyed(t, "nr_descendants"));
+            let from_files = (populated.is_some(), descendants.is_some());
+            let cgroup = Cgroup {
                 hierarchy: s.hierarchy,
                 path: s.path.clone(),
                 inode: s.inode,
                 depth: s.depth,
                 nprocs: procs.len(),
                 nthreads: threads,
-                populated: events
-                    .and_then(|t| text::keyed(t, "populated"))
-                    .map_or(!procs.is_empty(), |v| v == 1),
+                populated: populated.map_or(!procs.is_empty(), |v| v == 1),
                 procs,
                 frozen: frozen(s),
-                nr_descendants: s
-                    .file("cgroup.stat")
-                    .and_then(|t| text::keyed(t, "nr_descendants"))
-                    .unwrap_or(0),
-                memory: memory(s, v2),
-                cpu: cpu(s, v2, now, then),
-                io: io(s, now, then),
+                nr_descendants: descendants.unwrap_or(0),
+                memory: memory(s, v2, page_size),
+                cpu: cpu(s, v2, clock_ticks, counters, then),
+                io: io(devices, counters, then),
                 pids: pids(s),
                 pressure: Pressure::build(
                     pressure_files(s),
                     prev_pressure.as_ref().map(|p| (p, secs)),
                 ),
                 workload: workload::recognise(&s.path),
-            }
+            };
+            (cgroup, from_files)
         })
         .collect();
     // Stable: each hierarchy keeps its pre-order.
-    out.sort_by_key(|c| order.get(&c.hierarchy).copied().unwrap_or(usize::MAX));
-    derive_v1_tree_counts(&mut out, &version);
+    built.sort_by_key(|(c, _)| order.get(&c.hierarchy).copied().unwrap_or(usize::MAX));
+    let (mut out, from_files): (Vec<Cgroup>, Vec<(bool, bool)>) = built.into_iter().unzip();
+    derive_tree_counts(&mut out, &from_files);
     out
 }
 
-/// v1 has no cgroup.events or cgroup.stat: count descendants and whether any process lives
-/// below from the tree itself.
-fn derive_v1_tree_counts(cgroups: &mut [Cgroup], version: &HashMap<u32, u8>) {
-    let mut stack: Vec<usize> = Vec::new();
-    for i in 0..cgroups.len() {
-        if version.get(&cgroups[i].hierarchy) == Some(&2) {
-            continue;
+/// Whether any process lives below, and how many cgroups, from the tree itself where the
+/// kernel's files did not say (`from_files`: populated known, descendants known).
+fn derive_tree_counts(cgroups: &mut [Cgroup], from_files: &[(bool, bool)]) {
+    let parents = parents_by_depth(cgroups, |c| (c.hierarchy, c.depth));
+    // Children come after their parents: walking backwards folds each subtree into its root.
+    let mut populated: Vec<bool> = cgroups.iter().map(|c| c.populated).collect();
+    let mut descendants: Vec<u64> = vec![0; cgroups.len()];
+    for i in (0..cgroups.len()).rev() {
+        if let Some(p) = parents[i] {
+            populated[p] |= populated[i];
+            descendants[p] += 1 + descendants[i];
         }
-        while let Some(&top) = stack.last() {
-            let same = cgroups[top].hierarchy == cgroups[i].hierarchy;
-            if same && cgroups[top].depth < cgroups[i].depth {
-                break;
-            }
-            stack.pop();
+    }
+    for (i, c) in cgroups.iter_mut().enumerate() {
+        let (populated_known, descendants_known) = from_files[i];
+        if !populated_known {
+            c.populated = populated[i];
         }
-        let populated = cgroups[i].nprocs > 0;
-        cgroups[i].populated = populated;
-        for &ancestor in &stack {
-            cgroups[ancestor].nr_descendants += 1;
-            cgroups[ancestor].populated |= populated;
+        if !descendants_known {
+            c.nr_descendants = descendants[i];
         }
-        stack.push(i);
     }
 }
 
@@ -582,6 +620,7 @@ fn derive_v1_tree_counts(cgroups: &mut [Cgroup], version: &HashMap<u32, u8>) {
 pub(crate) mod tests {
     use super::*;
     use crate::model::sample::HierarchySample;
+    use std::time::Duration;
 
     fn sample(
         hierarchy: u32,
@@ -637,7 +676,7 @@ pub(crate) mod tests {
                     ),
                     sample(0, "/b", 8, &[("cpu.stat", usage)]),
                 ],
-                system_pressure: vec![],
+                ..CgroupsSample::default()
             }
         };
         let first = cpu("usage_usec 1000000\nnr_periods 10\nnr_throttled 1\n");
@@ -645,7 +684,8 @@ pub(crate) mod tests {
         second.cgroups[0].files[1].1 =
             "some avg10=1.00 avg60=0.00 avg300=0.00 total=1250000\n".into();
         second.cgroups[1].inode = 9;
-        let model = build(&second, Some((&first, Duration::from_secs(2))));
+        second.taken_at = first.taken_at + Duration::from_secs(2);
+        let model = build(&second, Some(&first));
         let a = model[0].cpu.as_ref().unwrap();
         assert_eq!(a.usage_percent, Some(25.0));
         assert_eq!(a.throttled_percent, Some(25.0));
@@ -655,24 +695,51 @@ pub(crate) mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever text a file holds (a kernel we have not seen, a torn read), building the
-        /// model from it does not panic.
+        /// Whatever a file holds (a kernel we have not seen, a torn read, counters near
+        /// u64::MAX), building the model from it does not panic.
         #[test]
-        fn any_file_text_builds(texts in proptest::collection::vec("\\PC*", 12)) {
+        fn any_file_text_builds(
+            texts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "\\PC*",
+                    "([a-z_]{1,14} [0-9]{1,20}\n){1,8}",
+                    "[0-9]{1,20}|max|-1|nan|inf",
+                    "(8:0 rbytes=[0-9]{1,20} wbytes=[0-9]{1,20}\n){1,3}",
+                    "(8:0 (Read|Write) [0-9]{1,20}\n){1,4}",
+                    "(some|full) avg10=(nan|[0-9.]{1,8}) avg60=1 avg300=1 total=[0-9]{1,20}\n",
+                ],
+                16,
+            ),
+            ticks in 0u64..1000,
+        ) {
             let names = [
                 "cgroup.procs", "cgroup.events", "cpu.stat", "cpu.max", "memory.max",
                 "memory.stat", "memory.events", "io.stat", "pids.max", "cpu.pressure",
-                "memory.oom_control", "blkio.throttle.io_service_bytes",
+                "memory.oom_control", "blkio.throttle.io_service_bytes", "cpu.shares",
+                "cpuacct.stat", "cpuacct.usage", "memory.limit_in_bytes",
             ];
             let files: Vec<(&'static str, &str)> =
                 names.iter().copied().zip(texts.iter().map(String::as_str)).collect();
             for hierarchy in [0, 4] {
-                let s = CgroupsSample {
+                let first = CgroupsSample {
+                    page_size: 4096,
+                    clock_ticks: ticks,
                     hierarchies: hierarchies(),
                     cgroups: vec![sample(hierarchy, "/a", 1, &files)],
                     system_pressure: vec![("cpu", texts[9].clone())],
+                    ..CgroupsSample::default()
                 };
-                let _ = build(&s, Some((&s, Duration::from_secs(1))));
+                let mut second = first.clone();
+                second.taken_at = Duration::from_secs(1);
+                // Other text in each file the second time: counters jump, shrink or vanish.
+                second.cgroups[0].files = names
+                    .iter()
+                    .copied()
+                    .zip(texts.iter().rev().cloned())
+                    .collect();
+                let model = build(&second, Some(&first));
+                let _ = crate::model::host::Host::new(&second, Some(&first));
+                proptest::prop_assert_eq!(model.len(), 1);
             }
         }
     }
@@ -713,7 +780,7 @@ pub(crate) mod tests {
                 sample(4, "/x-z", 4, &[("cgroup.procs", "")]),
                 sample(0, "/", 5, &[("cgroup.procs", "")]),
             ],
-            system_pressure: vec![],
+            ..CgroupsSample::default()
         };
         let model = build(&s, None);
         let order: Vec<(u32, &str)> = model

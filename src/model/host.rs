@@ -19,9 +19,11 @@ pub struct Host {
 }
 
 impl Host {
-    pub fn new(now: &CgroupsSample, prev: Option<(&CgroupsSample, f64)>) -> Host {
-        let before =
-            prev.and_then(|(p, secs)| Some((Pressure::build(system_files(p), None)?, secs)));
+    pub fn new(now: &CgroupsSample, prev: Option<&CgroupsSample>) -> Host {
+        let before = prev.and_then(|p| {
+            let secs = now.taken_at.checked_sub(p.taken_at)?.as_secs_f64();
+            Some((Pressure::build(system_files(p), None)?, secs))
+        });
         Host {
             mode: host_mode(&now.hierarchies),
             hierarchies: now.hierarchies.clone(),

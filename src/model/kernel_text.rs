@@ -8,17 +8,22 @@ pub fn number(text: &str) -> Option<u64> {
     text.trim().parse().ok()
 }
 
-/// A limit file: `max` (v2's unlimited) is `Some(None)`; a v1 byte limit at or above
-/// PAGE_COUNTER_MAX pages (what v1 writes for unlimited) is unlimited too.
+/// A limit file: `max` (cgroup2's unlimited, also v1 pids.max) is `Some(None)`.
 pub fn limit(text: &str) -> Option<Option<u64>> {
-    const V1_UNLIMITED: u64 = 0x7FFF_FFFF_FFFF_F000;
     match text.trim() {
         "max" => Some(None),
-        value => {
-            let n: u64 = value.parse().ok()?;
-            Some((n < V1_UNLIMITED).then_some(n))
-        }
+        value => Some(Some(value.parse().ok()?)),
     }
+}
+
+/// A v1 memory limit in bytes: unlimited is PAGE_COUNTER_MAX pages, i.e. the largest
+/// page-aligned signed 64-bit value (9223372036854771712 with 4 KiB pages, less with 64 KiB).
+pub fn v1_limit(text: &str, page_size: u64) -> Option<Option<u64>> {
+    // Unknown (0): the common 4 KiB.
+    let page = if page_size == 0 { 4096 } else { page_size };
+    let unlimited = i64::MAX as u64 / page * page;
+    let bytes: u64 = text.trim().parse().ok()?;
+    Some((bytes < unlimited).then_some(bytes))
 }
 
 /// `key value` lines (memory.stat, memory.events, cpu.stat, cgroup.events, pids.events,
@@ -208,7 +213,7 @@ pub fn pids(text: &str) -> Vec<i32> {
 /// cpu.shares (v1) as cpu.weight (v2), as the kernel converts: 1024 shares is weight 100,
 /// rounded to the closest and kept within the weight range 1..=10000.
 pub fn weight_from_shares(shares: u64) -> u64 {
-    ((shares.saturating_mul(100) + 512) / 1024).clamp(1, 10_000)
+    (shares.saturating_mul(100).saturating_add(512) / 1024).clamp(1, 10_000)
 }
 
 #[cfg(test)]
@@ -220,7 +225,13 @@ mod tests {
     fn limits_v1_and_v2() {
         assert_eq!(limit("max\n"), Some(None));
         assert_eq!(limit("536870912\n"), Some(Some(536_870_912)));
-        assert_eq!(limit("9223372036854771712\n"), Some(None));
+        assert_eq!(v1_limit("9223372036854771712\n", 4096), Some(None));
+        assert_eq!(v1_limit("9223372036854710272\n", 65536), Some(None));
+        assert_eq!(
+            v1_limit("9223372036854710272\n", 4096),
+            Some(Some(9_223_372_036_854_710_272))
+        );
+        assert_eq!(v1_limit("67108864\n", 4096), Some(Some(67_108_864)));
         assert_eq!(limit("garbage"), None);
         assert_eq!(cfs_quota("-1\n"), Some(None));
         assert_eq!(cfs_quota("50000\n"), Some(Some(50_000)));
@@ -288,6 +299,7 @@ mod tests {
         fn parsers_never_panic(text in "\\PC*") {
             let _ = number(&text);
             let _ = limit(&text);
+            let _ = v1_limit(&text, 4096);
             let _ = keyed(&text, "oom_kill");
             let _ = cpu_max(&text);
             let _ = cfs_quota(&text);

@@ -38,8 +38,6 @@ pub struct Unreadable {
 impl Model {
     /// Joins one sample; with the previous one, rates (CPU, throttling, IO, stall) too.
     pub fn new(sample: &Sample, prev: Option<&Sample>) -> Model {
-        let interval = prev.and_then(|p| sample.taken_at.checked_sub(p.taken_at));
-        let prev = prev.zip(interval);
         let mut unreadable = Unreadable::default();
         for denied in &sample.denied {
             match denied.part {
@@ -53,13 +51,10 @@ impl Model {
         unreadable.processes.dedup();
         unreadable.fds.sort_unstable();
         Model {
-            host: Host::new(
-                &sample.cgroups,
-                prev.map(|(p, d)| (&p.cgroups, d.as_secs_f64())),
-            ),
+            host: Host::new(&sample.cgroups, prev.map(|p| &p.cgroups)),
             namespaces: namespace::build(sample),
             processes: process::build(sample),
-            cgroups: cgroup::build(&sample.cgroups, prev.map(|(p, d)| (&p.cgroups, d))),
+            cgroups: cgroup::build(&sample.cgroups, prev.map(|p| &p.cgroups)),
             unreadable,
         }
     }

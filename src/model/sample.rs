@@ -233,8 +233,6 @@ pub struct Denied {
 
 #[derive(Clone, Debug, Default)]
 pub struct Sample {
-    /// CLOCK_BOOTTIME when the tick began: two samples' difference is the rate interval.
-    pub taken_at: Duration,
     pub procs: Vec<ProcSample>,
     pub held: Vec<HeldNs>,
     pub ns_facts: HashMap<NsRef, NsFacts>,
@@ -287,6 +285,13 @@ impl CgroupSample {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CgroupsSample {
+    /// CLOCK_BOOTTIME just before the cgroups were read: their rates' interval (the process
+    /// scan before them takes longer on a cold first tick).
+    pub taken_at: Duration,
+    /// Bytes per page: v1 writes "unlimited" as the largest page-aligned signed 64-bit value.
+    pub page_size: u64,
+    /// Ticks per second of cpuacct.stat (USER_HZ).
+    pub clock_ticks: u64,
     pub hierarchies: Vec<HierarchySample>,
     pub cgroups: Vec<CgroupSample>,
     /// `/proc/pressure/<resource>` texts (cpu, memory, io, irq) that exist.

@@ -69,20 +69,41 @@ fn is_container_id(s: &str) -> bool {
     s.len() >= 12 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// systemd escapes `-` in unit name parts as `\x2d`.
+/// systemd escapes bytes in unit names as `\xNN` (`-` in a name part is `\x2d`).
 fn unescape_unit(s: &str) -> String {
-    s.replace("\\x2d", "-")
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = bytes
+            .get(i..i + 4)
+            .filter(|e| e.starts_with(b"\\x"))
+            .and_then(|e| u8::from_str_radix(std::str::from_utf8(&e[2..]).ok()?, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// A systemd-driver container scope `<prefix><id>.scope`.
+/// A container's cgroup `<prefix><id>`: `.scope` with the systemd driver, bare with cgroupfs.
 fn scope_id<'a>(component: &'a str, prefix: &str) -> Option<&'a str> {
-    let id = component.strip_prefix(prefix)?.strip_suffix(".scope")?;
+    let rest = component.strip_prefix(prefix)?;
+    let id = rest.strip_suffix(".scope").unwrap_or(rest);
     is_container_id(id).then_some(id)
 }
 
 /// A kubelet pod cgroup: `kubepods-burstable-pod<uid>.slice` (systemd driver, `_` for `-` in
-/// the uid) or `pod<uid>` (cgroupfs driver), with the QoS from the name or the parent.
-fn pod_of(component: &str, parent: Option<&str>) -> Option<Pod> {
+/// the uid) or `pod<uid>` below `kubepods` (cgroupfs driver), with the QoS from the name or the
+/// parent.
+fn pod_of(component: &str, parent: Option<&str>, under_kubepods: bool) -> Option<Pod> {
     if let Some(rest) = component
         .strip_prefix("kubepods-")
         .and_then(|r| r.strip_suffix(".slice"))
@@ -96,7 +117,7 @@ fn pod_of(component: &str, parent: Option<&str>) -> Option<Pod> {
             qos: qos.to_owned(),
         });
     }
-    let uid = component.strip_prefix("pod")?;
+    let uid = component.strip_prefix("pod").filter(|_| under_kubepods)?;
     if uid.len() < 8 || !uid.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
         return None;
     }
@@ -123,7 +144,8 @@ pub fn recognise(path: &str) -> Workload {
     let mut workload = Workload::default();
     for (i, &c) in components.iter().enumerate() {
         let parent = i.checked_sub(1).map(|p| components[p]);
-        if let Some(pod) = pod_of(c, parent) {
+        let under_kubepods = components[..i].contains(&"kubepods");
+        if let Some(pod) = pod_of(c, parent, under_kubepods) {
             workload.pod = Some(pod);
             continue;
         }
@@ -256,5 +278,20 @@ mod tests {
         );
         let crio = recognise(&format!("/kubepods.slice/crio-{ID}.scope"));
         assert_eq!(crio.container.unwrap().runtime, "cri-o");
+        // cgroupfs drivers of CRI-O and podman: no .scope.
+        let crio = recognise(&format!("/kubepods/burstable/pod0f1e2d3c-4b5a/crio-{ID}"));
+        assert_eq!(crio.container.unwrap().runtime, "cri-o");
+        let podman = recognise(&format!("/libpod_parent/libpod-{ID}"));
+        assert_eq!(podman.container.unwrap().runtime, "podman");
+        assert!(
+            recognise("/pod-12345678").pod.is_none(),
+            "pod<uid> only below kubepods"
+        );
+        assert_eq!(
+            recognise("/system.slice/foo\\x40bar.service")
+                .unit
+                .as_deref(),
+            Some("foo@bar.service")
+        );
     }
 }

@@ -8,18 +8,19 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use rustix::fs::{FileType, Mode, RawDir, fstat, openat};
 
+use crate::model::kernel_text::proc_cgroup;
 use crate::model::sample::{CgroupSample, CgroupsSample, HierarchySample};
+use crate::sys::detail::cgroup_ns_root;
 use crate::sys::mounts::unescape_mount_path;
 use crate::sys::proc::{DIR_LIST, DIR_PATH, is_gone, read_at};
 use crate::sys::roots::Roots;
 
 /// v1 controllers the kernel knows; any other super option of a `cgroup` mount is a mount flag.
-const V1_CONTROLLERS: [&str; 15] = [
+const V1_CONTROLLERS: [&str; 14] = [
     "cpuset",
     "cpu",
     "cpuacct",
     "blkio",
-    "io",
     "memory",
     "devices",
     "freezer",
@@ -91,14 +92,18 @@ pub fn parse_cgroup_mounts(mountinfo: &str) -> Vec<CgroupMount> {
 
 /// Hierarchy IDs by controller list (`cpu,cpuacct`, `name=systemd`, `` for cgroup2) from a
 /// `/proc/PID/cgroup` text.
-pub fn hierarchy_ids(proc_cgroup: &str) -> HashMap<String, u32> {
-    proc_cgroup
-        .lines()
-        .filter_map(|line| {
-            let mut fields = line.splitn(3, ':');
-            let id = fields.next()?.parse().ok()?;
-            Some((fields.next()?.to_owned(), id))
-        })
+pub fn hierarchy_ids(text: &str) -> HashMap<String, u32> {
+    proc_cgroup(text)
+        .into_iter()
+        .map(|line| (line.controllers.to_owned(), line.hierarchy))
+        .collect()
+}
+
+/// Whitespace-separated controller names (cgroup.controllers).
+fn controller_list(text: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(text)
+        .split_whitespace()
+        .map(str::to_owned)
         .collect()
 }
 
@@ -173,7 +178,10 @@ fn files_for(version: u8, controllers: &[String]) -> Vec<&'static str> {
         files.extend(["pids.current", "pids.max", "pids.events"]);
     }
     if has("blkio") {
+        // The _recursive files count descendants too, as io.stat does; older kernels lack them.
         files.extend([
+            "blkio.throttle.io_service_bytes_recursive",
+            "blkio.throttle.io_serviced_recursive",
             "blkio.throttle.io_service_bytes",
             "blkio.throttle.io_serviced",
         ]);
@@ -184,8 +192,8 @@ fn files_for(version: u8, controllers: &[String]) -> Vec<&'static str> {
     files
 }
 
-/// A cgroup directory still to read: which hierarchy, its path there, and its path below the
-/// mount point.
+/// A cgroup directory still to read: its hierarchy, its path below the mount point (empty for
+/// the mount's root) and how deep that is.
 struct Pending<'h> {
     hierarchy: &'h Hierarchy,
     relative: String,
@@ -209,38 +217,46 @@ impl Hierarchy {
     }
 }
 
-/// Subdirectories below `relative` in pre-order, each with its depth, appended to `out`.
-fn walk(dir: BorrowedFd, relative: &str, depth: u32, out: &mut Vec<(String, u32)>) {
-    let Ok(fd) = openat(
-        dir,
-        if relative.is_empty() { "." } else { relative },
-        DIR_LIST,
-        Mode::empty(),
-    ) else {
-        return;
+/// Subdirectory names of one directory, sorted.
+fn subdirectories(dir: BorrowedFd, relative: &str) -> Vec<String> {
+    let path = if relative.is_empty() { "." } else { relative };
+    let Ok(fd) = openat(dir, path, DIR_LIST, Mode::empty()) else {
+        return Vec::new();
     };
-    let mut space = [MaybeUninit::<u8>::uninit(); 8192];
+    let mut space = vec![MaybeUninit::<u8>::uninit(); 8192];
     let mut entries = RawDir::new(fd, &mut space);
-    let mut children = Vec::new();
+    let mut names = Vec::new();
     while let Some(Ok(entry)) = entries.next() {
         let name = entry.file_name().to_bytes();
         if entry.file_type() != FileType::Directory || name == b"." || name == b".." {
             continue;
         }
-        let Ok(name) = std::str::from_utf8(name) else {
-            continue;
-        };
-        children.push(if relative.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{relative}/{name}")
-        });
+        if let Ok(name) = std::str::from_utf8(name) {
+            names.push(name.to_owned());
+        }
     }
-    children.sort_unstable();
-    for child in children {
-        out.push((child.clone(), depth + 1));
-        walk(dir, &child, depth + 1, out);
+    names.sort_unstable();
+    names
+}
+
+/// Every directory of a hierarchy in pre-order with its depth. Iterative: a user with a
+/// delegated subtree can nest cgroups thousands deep, which would overflow a recursive walk.
+fn walk(dir: BorrowedFd) -> Vec<(String, u32)> {
+    let mut out = Vec::new();
+    let mut stack = vec![(String::new(), 0)];
+    while let Some((relative, depth)) = stack.pop() {
+        let children = subdirectories(dir, &relative);
+        stack.extend(children.into_iter().rev().map(|name| {
+            let child = if relative.is_empty() {
+                name
+            } else {
+                format!("{relative}/{name}")
+            };
+            (child, depth + 1)
+        }));
+        out.push((relative, depth));
     }
+    out
 }
 
 /// Reads one cgroup directory; `None` when it vanished meanwhile.
@@ -262,10 +278,7 @@ fn read_cgroup(pending: &Pending, buf: &mut Vec<u8>) -> Option<CgroupSample> {
     // A cgroup2 child has only the files of the controllers its parent enabled for it.
     let controllers = if version == 2 && !pending.relative.is_empty() {
         match read_at(dir.as_fd(), "cgroup.controllers", buf) {
-            Ok(()) => String::from_utf8_lossy(buf)
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect(),
+            Ok(()) => controller_list(buf),
             Err(e) if is_gone(e) => return None,
             Err(_) => Vec::new(),
         }
@@ -304,6 +317,8 @@ fn hierarchies(roots: &Roots) -> Vec<Hierarchy> {
             Some((f.next()?.to_owned(), f.next()?.parse().ok()?))
         })
         .collect();
+    // A hierarchy whose ID neither file gives (we are in none of its cgroups and it is named)
+    // still needs one: numbers above the kernel's range of at most 16 subsystems.
     let mut next_unknown = 1000;
     let mut out = Vec::new();
     for mount in mounts {
@@ -325,12 +340,7 @@ fn hierarchies(roots: &Roots) -> Vec<Hierarchy> {
         let controllers = if mount.version == 2 {
             let mut buf = Vec::new();
             read_at(dir.as_fd(), "cgroup.controllers", &mut buf)
-                .map(|()| {
-                    String::from_utf8_lossy(&buf)
-                        .split_whitespace()
-                        .map(str::to_owned)
-                        .collect()
-                })
+                .map(|()| controller_list(&buf))
                 .unwrap_or_default()
         } else {
             mount.controllers
@@ -372,11 +382,11 @@ fn path_from(base: &str, target: &str) -> String {
 /// name the same directory. Paths then read as /proc/PID/cgroup writes them in this namespace.
 fn rebase_in_namespace(hierarchy: &HierarchySample, cgroups: &mut [CgroupSample], roots: &Roots) {
     let own = std::fs::read_to_string(roots.proc.join("self/cgroup")).unwrap_or_default();
-    let Some(own_path) = own.lines().find_map(|l| {
-        let mut f = l.splitn(3, ':');
-        let id: u32 = f.next()?.parse().ok()?;
-        (id == hierarchy.id).then(|| f.nth(1).map(str::to_owned))?
-    }) else {
+    let Some(own_path) = proc_cgroup(&own)
+        .into_iter()
+        .find(|line| line.hierarchy == hierarchy.id)
+        .map(|line| line.path.to_owned())
+    else {
         return;
     };
     let pid = std::process::id().to_string();
@@ -394,10 +404,9 @@ fn rebase_in_namespace(hierarchy: &HierarchySample, cgroups: &mut [CgroupSample]
         return;
     };
     // Our directory is the namespace root plus our in-namespace path.
-    let Some(ns_root) = own_dir.strip_suffix(own_path.trim_end_matches('/')) else {
+    let Some(ns_root) = cgroup_ns_root(&own_dir, &own_path) else {
         return;
     };
-    let ns_root = ns_root.to_owned();
     for c in cgroups.iter_mut().filter(|c| c.hierarchy == hierarchy.id) {
         c.path = path_from(&ns_root, &relative(&c.path));
     }
@@ -405,16 +414,19 @@ fn rebase_in_namespace(hierarchy: &HierarchySample, cgroups: &mut [CgroupSample]
 
 /// Every cgroup of every hierarchy, read on all cores, and the system-wide pressure.
 pub fn sample(roots: &Roots) -> CgroupsSample {
+    let taken_at = super::boot_time();
     let hierarchies = hierarchies(roots);
     let mut pending = Vec::new();
     for hierarchy in &hierarchies {
-        let mut found = vec![(String::new(), 0)];
-        walk(hierarchy.dir.as_fd(), "", 0, &mut found);
-        pending.extend(found.into_iter().map(|(relative, depth)| Pending {
-            hierarchy,
-            relative,
-            depth,
-        }));
+        pending.extend(
+            walk(hierarchy.dir.as_fd())
+                .into_iter()
+                .map(|(relative, depth)| Pending {
+                    hierarchy,
+                    relative,
+                    depth,
+                }),
+        );
     }
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = pending.len().div_ceil(workers).max(1);
@@ -436,7 +448,8 @@ pub fn sample(roots: &Roots) -> CgroupsSample {
         }
     });
     if roots.is_live() {
-        for hierarchy in hierarchies.iter().filter(|h| h.sample.root.contains("/..")) {
+        let climbs_out = |h: &&Hierarchy| h.sample.root.split('/').any(|c| c == "..");
+        for hierarchy in hierarchies.iter().filter(climbs_out) {
             rebase_in_namespace(&hierarchy.sample, &mut cgroups, roots);
         }
     }
@@ -448,6 +461,9 @@ pub fn sample(roots: &Roots) -> CgroupsSample {
         })
         .collect();
     CgroupsSample {
+        taken_at,
+        page_size: rustix::param::page_size() as u64,
+        clock_ticks: rustix::param::clock_ticks_per_second(),
         hierarchies: hierarchies.into_iter().map(|h| h.sample).collect(),
         cgroups,
         system_pressure,
@@ -534,6 +550,57 @@ mod tests {
         assert_eq!(ids["cpu,cpuacct"], 12);
         assert_eq!(ids["name=systemd"], 1);
         assert_eq!(ids[""], 0);
+    }
+
+    /// A hierarchy over a temporary directory laid out like a cgroup2 mount.
+    fn temp_hierarchy(dir: &std::path::Path) -> Hierarchy {
+        Hierarchy {
+            sample: HierarchySample {
+                version: 2,
+                root: "/".into(),
+                ..HierarchySample::default()
+            },
+            dir: rustix::fs::open(dir, DIR_PATH, Mode::empty()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_cgroup_removed_before_its_read_is_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("a/b")).unwrap();
+        std::fs::write(tmp.path().join("a/cgroup.procs"), "7\n").unwrap();
+        std::fs::write(tmp.path().join("a/cgroup.controllers"), "").unwrap();
+        let hierarchy = temp_hierarchy(tmp.path());
+        let found = walk(hierarchy.dir.as_fd());
+        assert_eq!(
+            found,
+            [(String::new(), 0), ("a".into(), 1), ("a/b".into(), 2)]
+        );
+        let pending = |relative: &str| Pending {
+            hierarchy: &hierarchy,
+            relative: relative.to_owned(),
+            depth: 1,
+        };
+        let mut buf = Vec::new();
+        let a = read_cgroup(&pending("a"), &mut buf).expect("present");
+        assert_eq!(
+            (a.path.as_str(), a.file("cgroup.procs")),
+            ("/a", Some("7\n"))
+        );
+        // b has no cgroup files (as a cgroup removed mid-read reads), c is gone altogether.
+        assert!(read_cgroup(&pending("a/b"), &mut buf).is_none());
+        assert!(read_cgroup(&pending("c"), &mut buf).is_none());
+    }
+
+    #[test]
+    fn a_deep_tree_walks_without_recursion() {
+        let tmp = tempfile::tempdir().unwrap();
+        let deep: std::path::PathBuf = (0..300).map(|_| "d").collect();
+        std::fs::create_dir_all(tmp.path().join(&deep)).unwrap();
+        let hierarchy = temp_hierarchy(tmp.path());
+        let found = walk(hierarchy.dir.as_fd());
+        assert_eq!(found.len(), 301);
+        assert_eq!(found.last().unwrap().1, 300);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use nix::libc;
 
+use crate::model::kernel_text::proc_cgroup;
 use crate::model::sample::{ClockOffset, HolderSample, IdMap, NsDetail, NsRef, NsType};
 use crate::sys::ns::{open_ns, open_paths};
 use crate::sys::nsexec::{self, NsExecError, run_in_namespace};
@@ -88,10 +89,12 @@ pub fn cgroup_ns_root(outside: &str, inside: &str) -> Option<String> {
 
 /// The cgroup2 path of a `/proc/PID/cgroup` text (the `0::` line), else the first line's.
 fn cgroup_path(text: &str) -> Option<&str> {
-    text.lines()
-        .find(|l| l.starts_with("0::"))
-        .or_else(|| text.lines().next())
-        .and_then(|line| line.splitn(3, ':').nth(2))
+    let lines = proc_cgroup(text);
+    lines
+        .iter()
+        .find(|l| l.hierarchy == 0 && l.controllers.is_empty())
+        .or(lines.first())
+        .map(|l| l.path)
 }
 
 /// Child step: the hostname and domain name of the uts namespace it joined.

@@ -14,18 +14,26 @@ pub mod users;
 use crate::model::sample::{Sample, members_by_namespace};
 pub use roots::Roots;
 
-/// What a tick reads besides processes and namespaces.
+/// What a tick reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Collect {
+    /// Processes and namespaces.
     Namespaces,
-    /// Namespaces, every cgroup hierarchy, and each process's cgroups.
+    /// Every cgroup hierarchy and system pressure, no processes.
+    Cgroups,
+    /// Both, and each process's cgroups.
     Everything,
 }
 
 /// One collection tick: processes, the other holders of namespaces, one round of nsfs ioctls
 /// per distinct namespace, and the cgroups when asked.
 pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
-    let taken_at = boot_time();
+    if collect == Collect::Cgroups {
+        return Ok(Sample {
+            cgroups: cgroupfs::sample(roots),
+            ..Sample::default()
+        });
+    }
     let with_cgroups = collect == Collect::Everything;
     let scan = proc::scan(roots, with_cgroups)?;
     let members = members_by_namespace(&scan.procs);
@@ -41,7 +49,6 @@ pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
         Default::default()
     };
     Ok(Sample {
-        taken_at,
         procs: scan.procs,
         held,
         ns_facts: facts.facts,
@@ -52,7 +59,7 @@ pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
 }
 
 /// CLOCK_BOOTTIME: monotonic, and counts suspended time as the kernel's counters do.
-fn boot_time() -> std::time::Duration {
+pub(crate) fn boot_time() -> std::time::Duration {
     let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);
     std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }

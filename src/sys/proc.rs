@@ -219,12 +219,9 @@ impl Scanner<'_> {
             }
         }
 
-        if self.cgroups {
-            match read_at(pid_dir.as_fd(), "cgroup", &mut self.buf) {
-                Ok(()) => proc.cgroup = String::from_utf8_lossy(&self.buf).into_owned(),
-                Err(e) if is_denied(e) => {}
-                Err(e) => return Err(e),
-            }
+        // A kernel without cgroups has no such file; an exiting process already failed above.
+        if self.cgroups && read_at(pid_dir.as_fd(), "cgroup", &mut self.buf).is_ok() {
+            proc.cgroup = String::from_utf8_lossy(&self.buf).into_owned();
         }
 
         if proc.threads > 1 && proc.ns.iter().any(Option::is_some) {

@@ -173,21 +173,21 @@ impl UtsThread {
     }
 }
 
-/// Mount point of the hierarchy with `controller` (`""`: cgroup2), from our mountinfo.
+/// Mount point of the hierarchy with `controller` (`""`: cgroup2), from our mountinfo, when it
+/// shows the whole hierarchy (root `/`).
 pub fn cgroup_mount(controller: &str) -> Option<String> {
     let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    mountinfo.lines().find_map(|l| {
-        let (left, right) = l.split_once(" - ")?;
-        let mut right = right.split(' ');
-        let fstype = right.next()?;
-        let options = right.nth(1)?;
-        let wanted = if controller.is_empty() {
-            fstype == "cgroup2"
-        } else {
-            fstype == "cgroup" && options.split(',').any(|o| o == controller)
-        };
-        wanted.then(|| left.split(' ').nth(4).map(str::to_owned))?
-    })
+    nstop::sys::cgroupfs::parse_cgroup_mounts(&mountinfo)
+        .into_iter()
+        .find(|m| {
+            m.root == "/"
+                && if controller.is_empty() {
+                    m.version == 2
+                } else {
+                    m.controllers.iter().any(|c| c == controller)
+                }
+        })
+        .map(|m| m.mount)
 }
 
 /// A cgroup beneath the test's own in the hierarchy with `controller` (`""`: cgroup2), removed
@@ -202,20 +202,24 @@ pub struct TestCgroup {
 impl TestCgroup {
     pub fn new(controller: &str) -> TestCgroup {
         let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-        let own = own
-            .lines()
-            .find_map(|l| {
-                let mut fields = l.splitn(3, ':');
-                let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
-                let matches = if controller.is_empty() {
-                    controllers.is_empty()
+        let own = nstop::model::kernel_text::proc_cgroup(&own)
+            .into_iter()
+            .find(|line| {
+                if controller.is_empty() {
+                    line.hierarchy == 0 && line.controllers.is_empty()
                 } else {
-                    controllers.split(',').any(|c| c == controller)
-                };
-                matches.then_some(path)
+                    line.controllers.split(',').any(|c| c == controller)
+                }
             })
             .expect("own cgroup line")
-            .trim_end_matches('/');
+            .path
+            .trim_end_matches('/')
+            .to_owned();
+        // Outside our cgroup namespace's view we cannot tell where "beneath our own" is.
+        assert!(
+            !own.split('/').any(|c| c == ".."),
+            "own cgroup {own} is outside view"
+        );
         let path = format!("{own}/{}", unique_name());
         let mount = cgroup_mount(controller).expect("hierarchy mounted");
         let dir = std::path::PathBuf::from(format!("{mount}{path}"));
