@@ -49,9 +49,19 @@ fn find<'d>(doc: &'d Value, controller: &str, cgroup: &TestCgroup) -> &'d Value 
 
 /// Hierarchies this test needs; CI's hosts (hybrid, like this one) have them all.
 fn have_hierarchies() -> bool {
-    ["", "memory", "pids", "cpu", "cpuacct"]
-        .iter()
-        .all(|c| cgroup_mount(c).is_some())
+    let missing: Vec<&str> = ["", "memory", "pids", "cpu", "cpuacct"]
+        .into_iter()
+        .filter(|c| cgroup_mount(c).is_none())
+        .collect();
+    // CI's hosts are hybrid like this one: there, a missing hierarchy is a failure.
+    assert!(
+        missing.is_empty() || std::env::var_os("CI").is_none(),
+        "hierarchies missing in CI: {missing:?}"
+    );
+    if !missing.is_empty() {
+        eprintln!("skipped: no hierarchy for {missing:?} (\"\" = cgroup2) on this host");
+    }
+    missing.is_empty()
 }
 
 #[test]

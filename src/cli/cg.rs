@@ -1,14 +1,13 @@
 //! `nstop cg`: cgroups of every hierarchy as a table, a tree, or the JSON contract.
 
 use std::cmp::Ordering;
-use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
 use crate::cli::UsageError;
-use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree, utf8_locale};
+use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree, table_width, utf8_locale};
 use crate::model::Model;
 use crate::model::cgroup::{Cgroup, Stall, parents_by_depth};
 use crate::model::host::HostMode;
@@ -309,31 +308,22 @@ fn by_key(key: SortKey) -> impl Fn(&&Cgroup, &&Cgroup) -> Ordering {
 const RATE_COLUMNS: [&str; 4] = ["CPU%", "THR%", "IO.R/s", "IO.W/s"];
 
 const COLUMNS: [ColumnSpec; 15] = [
-    col("HIER", false, false),
-    col("CGROUP", false, true),
-    col("PROCS", true, false),
-    col("CPU%", true, false),
-    col("THR%", true, false),
-    col("MEM", true, false),
-    col("MEM.MAX", true, false),
-    col("MEM%", true, false),
-    col("PIDS", true, false),
-    col("IO.R/s", true, false),
-    col("IO.W/s", true, false),
-    col("PSI.CPU", true, false),
-    col("PSI.MEM", true, false),
-    col("OOMK", true, false),
-    col("WORKLOAD", false, true),
+    ColumnSpec::new("HIER", false, false),
+    ColumnSpec::new("CGROUP", false, true),
+    ColumnSpec::new("PROCS", true, false),
+    ColumnSpec::new("CPU%", true, false),
+    ColumnSpec::new("THR%", true, false),
+    ColumnSpec::new("MEM", true, false),
+    ColumnSpec::new("MEM.MAX", true, false),
+    ColumnSpec::new("MEM%", true, false),
+    ColumnSpec::new("PIDS", true, false),
+    ColumnSpec::new("IO.R/s", true, false),
+    ColumnSpec::new("IO.W/s", true, false),
+    ColumnSpec::new("PSI.CPU", true, false),
+    ColumnSpec::new("PSI.MEM", true, false),
+    ColumnSpec::new("OOMK", true, false),
+    ColumnSpec::new("WORKLOAD", false, true),
 ];
-
-const fn col(name: &'static str, right: bool, truncate: bool) -> ColumnSpec {
-    ColumnSpec {
-        name,
-        right,
-        truncate,
-        min_width: 0,
-    }
-}
 
 /// Bytes with binary units, as htop shows memory: `512M`, `1.5G`.
 pub fn human_bytes(bytes: f64) -> String {
@@ -458,9 +448,7 @@ pub fn render(args: &CgArgs, model: &Model) -> anyhow::Result<String> {
             })
             .collect();
     }
-    let width = (!args.notruncate && std::io::stdout().is_terminal())
-        .then(crate::sys::terminal_width)
-        .flatten();
+    let width = table_width(args.notruncate);
     let keep: Vec<bool> = COLUMNS
         .iter()
         .map(|c| args.interval.is_some() || !RATE_COLUMNS.contains(&c.name))

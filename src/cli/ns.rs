@@ -2,12 +2,11 @@
 //! the namespaces lsns cannot see (bind mounts, fds, threads, `*_for_children`).
 
 use std::collections::HashMap;
-use std::io::IsTerminal;
 
 use clap::Args;
 
 use crate::cli::UsageError;
-use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree, utf8_locale};
+use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree, table_width, utf8_locale};
 use crate::model::Model;
 use crate::model::namespace::Namespace;
 use crate::model::process::Process;
@@ -480,9 +479,7 @@ pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
     } else if args.raw {
         Format::Raw
     } else {
-        let width = (!args.notruncate && std::io::stdout().is_terminal())
-            .then(crate::sys::terminal_width)
-            .flatten();
+        let width = table_width(args.notruncate);
         Format::Table { width }
     };
     let tree = tree.map(|_| Tree {

@@ -2,6 +2,7 @@
 //! working.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 
 use serde_json::{Map, Value};
 
@@ -48,6 +49,26 @@ pub struct ColumnSpec {
     pub truncate: bool,
     /// Width the column takes at least when it has values (libsmartcols width hints).
     pub min_width: usize,
+}
+
+impl ColumnSpec {
+    /// A column without a width hint.
+    pub const fn new(name: &'static str, right: bool, truncate: bool) -> ColumnSpec {
+        ColumnSpec {
+            name,
+            right,
+            truncate,
+            min_width: 0,
+        }
+    }
+}
+
+/// The width to fit a table to: the terminal's, unless output goes elsewhere or the user said
+/// not to truncate.
+pub fn table_width(notruncate: bool) -> Option<usize> {
+    (!notruncate && std::io::stdout().is_terminal())
+        .then(crate::sys::terminal_width)
+        .flatten()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -317,19 +338,10 @@ pub fn utf8_locale() -> bool {
 mod tests {
     use super::*;
 
-    const fn col(name: &'static str, right: bool, truncate: bool) -> ColumnSpec {
-        ColumnSpec {
-            name,
-            right,
-            truncate,
-            min_width: 0,
-        }
-    }
-
     const COLS: [ColumnSpec; 3] = [
-        col("NS", true, false),
-        col("COMMAND", false, true),
-        col("USER", false, false),
+        ColumnSpec::new("NS", true, false),
+        ColumnSpec::new("COMMAND", false, true),
+        ColumnSpec::new("USER", false, false),
     ];
 
     fn table(tree: Option<Tree>) -> Table<'static> {

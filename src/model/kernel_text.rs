@@ -3,6 +3,27 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Undoes four-byte escapes (`\ooo` in mountinfo, `\xNN` in systemd unit names): `decode` turns
+/// one candidate sequence into its byte, or `None` when it is not an escape.
+pub fn unescape(text: &str, decode: impl Fn(&[u8]) -> Option<u8>) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes.get(i..i + 4).and_then(&decode) {
+            Some(byte) => {
+                out.push(byte);
+                i += 4;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// A single number file (`memory.current`, `pids.current`).
 pub fn number(text: &str) -> Option<u64> {
     text.trim().parse().ok()

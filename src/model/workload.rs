@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::kernel_text;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Container {
     /// docker, containerd, cri-o, podman, cri (a Kubernetes container of unknown runtime), lxc,
@@ -71,26 +73,10 @@ fn is_container_id(s: &str) -> bool {
 
 /// systemd escapes bytes in unit names as `\xNN` (`-` in a name part is `\x2d`).
 fn unescape_unit(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = bytes
-            .get(i..i + 4)
-            .filter(|e| e.starts_with(b"\\x"))
-            .and_then(|e| u8::from_str_radix(std::str::from_utf8(&e[2..]).ok()?, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    kernel_text::unescape(s, |seq| {
+        let hex = std::str::from_utf8(seq.strip_prefix(b"\\x")?).ok()?;
+        u8::from_str_radix(hex, 16).ok()
+    })
 }
 
 /// A container's cgroup `<prefix><id>`: `.scope` with the systemd driver, bare with cgroupfs.

@@ -6,32 +6,21 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
+use crate::model::kernel_text;
 use crate::model::sample::{HeldNs, HolderSample, NsRef, NsType};
 use crate::sys::ns::parse_ns_link;
 use crate::sys::roots::Roots;
 
 /// Undoes mountinfo's octal escapes (`\040` space, `\011` tab, `\012` newline, `\134` backslash).
 pub fn unescape_mount_path(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let octal = bytes
-            .get(i + 1..i + 4)
-            .filter(|d| bytes[i] == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)))
-            .and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok());
-        match octal {
-            Some(byte) => {
-                out.push(byte);
-                i += 4;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    kernel_text::unescape(field, |seq| {
+        let digits = seq.strip_prefix(b"\\")?;
+        digits
+            .iter()
+            .all(|c| (b'0'..=b'7').contains(c))
+            .then_some(())?;
+        u8::from_str_radix(std::str::from_utf8(digits).ok()?, 8).ok()
+    })
 }
 
 /// The nsfs mounts of one mountinfo text: which namespace is mounted where. The fields after
