@@ -4,5 +4,6 @@
 //! it into a serializable `Model`, and `cli` prints it.
 
 pub mod cli;
+pub mod collector;
 pub mod model;
 pub mod sys;

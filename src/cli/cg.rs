@@ -83,26 +83,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(value * scale))
 }
 
-/// v1 controllers whose files nstop reads values from.
-const METRIC_CONTROLLERS: [&str; 6] = ["memory", "cpu", "cpuacct", "pids", "blkio", "freezer"];
-
 /// Which hierarchies and which subtree a CGROUP argument names.
 struct Selection<'m> {
     hierarchies: Vec<&'m HierarchySample>,
     /// The subtree's root; `None`: whole hierarchies.
     path: Option<String>,
-}
-
-fn hierarchy_label(h: &HierarchySample) -> String {
-    if h.version == 2 {
-        "cgroup2".to_owned()
-    } else {
-        h.controllers
-            .iter()
-            .map(|c| c.strip_prefix("name=").unwrap_or(c))
-            .collect::<Vec<_>>()
-            .join(",")
-    }
 }
 
 /// `[controllers:]path` into its parts; a path may itself contain `:` (unit names do).
@@ -149,16 +134,8 @@ fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, Usag
     let Some(arg) = arg else {
         // v1 hierarchies that only repeat membership (cpuset, devices, net_cls, name=systemd...)
         // would bury the ones with values; `*:/` lists them too.
-        let with_values: Vec<&HierarchySample> = all
-            .iter()
-            .copied()
-            .filter(|h| {
-                h.version == 2
-                    || h.controllers
-                        .iter()
-                        .any(|c| METRIC_CONTROLLERS.contains(&c.as_str()))
-            })
-            .collect();
+        let with_values: Vec<&HierarchySample> =
+            all.iter().copied().filter(|h| h.has_metrics()).collect();
         return Ok(Selection {
             hierarchies: if with_values.is_empty() {
                 all
@@ -171,7 +148,7 @@ fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, Usag
     let (controllers, path) = split_cgroup_arg(arg)?;
     let known = || {
         all.iter()
-            .map(|h| format!("{} ({})", hierarchy_label(h), h.mount))
+            .map(|h| format!("{} ({})", h.label(), h.mount))
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -211,7 +188,7 @@ fn select<'m>(arg: Option<&str>, model: &'m Model) -> Result<Selection<'m>, Usag
         .iter()
         .any(|c| c.path == path && hierarchies.iter().any(|h| h.id == c.hierarchy));
     if !exists {
-        let names: Vec<String> = hierarchies.iter().map(|h| hierarchy_label(h)).collect();
+        let names: Vec<String> = hierarchies.iter().map(|h| h.label()).collect();
         return Err(UsageError(format!(
             "cgroup '{arg}': no cgroup {path} in {}",
             names.join(", ")
@@ -261,10 +238,6 @@ fn chosen<'m>(args: &CgArgs, model: &'m Model, selection: &Selection) -> Vec<&'m
     out
 }
 
-fn some_avg10(stall: Option<&Stall>) -> Option<f64> {
-    stall.and_then(|s| s.some.as_ref()).map(|l| l.avg10)
-}
-
 /// The value a sort key compares, larger first.
 fn sort_value(c: &Cgroup, key: SortKey) -> Option<f64> {
     let memory = c.memory.as_ref();
@@ -280,15 +253,11 @@ fn sort_value(c: &Cgroup, key: SortKey) -> Option<f64> {
             c.io.as_ref()
                 .and_then(|io| Some(io.read_bytes_per_sec? + io.write_bytes_per_sec?))
         }
-        SortKey::PsiCpu => some_avg10(pressure.and_then(|p| p.cpu.as_ref())),
-        SortKey::PsiMemory => some_avg10(pressure.and_then(|p| p.memory.as_ref())),
-        SortKey::PsiIo => some_avg10(pressure.and_then(|p| p.io.as_ref())),
-        SortKey::OomKills => oom_kills(c).map(|v| v as f64),
+        SortKey::PsiCpu => Stall::some_avg10(pressure.and_then(|p| p.cpu.as_ref())),
+        SortKey::PsiMemory => Stall::some_avg10(pressure.and_then(|p| p.memory.as_ref())),
+        SortKey::PsiIo => Stall::some_avg10(pressure.and_then(|p| p.io.as_ref())),
+        SortKey::OomKills => c.oom_kills().map(|v| v as f64),
     }
-}
-
-fn oom_kills(c: &Cgroup) -> Option<u64> {
-    c.memory.as_ref()?.events.as_ref()?.oom_kill
 }
 
 /// Larger first; absent values last; ties keep tree order.
@@ -379,9 +348,9 @@ fn row_cells(c: &Cgroup, hierarchy: &str, name: &str) -> Vec<Cell> {
         text_or_dash(pids),
         text_or_dash(io.and_then(|x| x.read_bytes_per_sec).map(human_bytes)),
         text_or_dash(io.and_then(|x| x.write_bytes_per_sec).map(human_bytes)),
-        percent(some_avg10(pressure.and_then(|p| p.cpu.as_ref()))),
-        percent(some_avg10(pressure.and_then(|p| p.memory.as_ref()))),
-        text_or_dash(oom_kills(c).map(|v| v.to_string())),
+        percent(Stall::some_avg10(pressure.and_then(|p| p.cpu.as_ref()))),
+        percent(Stall::some_avg10(pressure.and_then(|p| p.memory.as_ref()))),
+        text_or_dash(c.oom_kills().map(|v| v.to_string())),
         Cell::text(match (c.frozen, c.workload.label()) {
             (Some(true), Some(label)) => format!("[frozen] {label}"),
             (Some(true), None) => "[frozen]".to_owned(),
@@ -414,7 +383,7 @@ pub fn render(args: &CgArgs, model: &Model) -> anyhow::Result<String> {
         model
             .host
             .hierarchy(id)
-            .map_or_else(|| id.to_string(), hierarchy_label)
+            .map_or_else(|| id.to_string(), HierarchySample::label)
     };
     let mut rows = Vec::new();
     if args.tree {

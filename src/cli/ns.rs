@@ -254,19 +254,7 @@ fn join<T: ToString>(values: &[T], sep: &str) -> String {
 }
 
 fn holders_cell(ns: &Namespace) -> Cell {
-    let text: Vec<String> = ns
-        .holders
-        .iter()
-        .map(|h| match h {
-            HolderSample::Thread { pid, tid } => format!("thread:{pid}/{tid}"),
-            HolderSample::Fd { pid, fd } => format!("fd:{pid}/{fd}"),
-            HolderSample::Socket { pid, fd } => format!("socket:{pid}/{fd}"),
-            HolderSample::ForChildren { pid } => format!("children-of:{pid}"),
-            HolderSample::BindMount { path, .. } => format!("mount:{path}"),
-            HolderSample::ParentOf { ns } => format!("parent-of:{}:[{}]", ns.kind, ns.ino),
-            HolderSample::OwnerOf { ns } => format!("owner-of:{}:[{}]", ns.kind, ns.ino),
-        })
-        .collect();
+    let text: Vec<String> = ns.holders.iter().map(HolderSample::to_string).collect();
     Cell {
         text: text.join(","),
         json: serde_json::to_value(&ns.holders).expect("holders serialize"),

@@ -37,6 +37,13 @@ pub struct Cgroup {
     pub workload: Workload,
 }
 
+impl Cgroup {
+    /// memory.events oom_kill (v1: memory.oom_control), when known.
+    pub fn oom_kills(&self) -> Option<u64> {
+        self.memory.as_ref()?.events.as_ref()?.oom_kill
+    }
+}
+
 /// Memory in bytes; `max`/`high`/`swap_max` are `None` when unlimited.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
@@ -143,6 +150,13 @@ pub struct Pressure {
 pub struct Stall {
     pub some: Option<StallLine>,
     pub full: Option<StallLine>,
+}
+
+impl Stall {
+    /// The `some` line's 10-second average, what tables and gauges show.
+    pub fn some_avg10(stall: Option<&Stall>) -> Option<f64> {
+        stall.and_then(|s| s.some.as_ref()).map(|l| l.avg10)
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::cgroup::Pressure;
-use crate::model::sample::{CgroupsSample, HierarchySample};
+use crate::model::kernel_text as text;
+use crate::model::sample::{CgroupsSample, HierarchySample, SystemSample};
 
 fn system_files(s: &CgroupsSample) -> impl Iterator<Item = (&str, &str)> {
     s.system_pressure.iter().map(|(r, t)| (*r, t.as_str()))
@@ -16,6 +17,64 @@ pub struct Host {
     pub hierarchies: Vec<HierarchySample>,
     /// /proc/pressure, when the kernel has PSI.
     pub pressure: Option<Pressure>,
+    /// Host name, kernel, load, CPU and memory use; `None` when only cgroups were read.
+    pub system: Option<System>,
+}
+
+/// What the TUI header shows about the host.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct System {
+    pub hostname: String,
+    pub kernel: String,
+    pub uptime_secs: Option<f64>,
+    pub load: Option<[f64; 3]>,
+    pub cpus: usize,
+    /// Busy share of all CPUs since the previous sample, 0–100.
+    pub cpu_percent: Option<f64>,
+    pub mem_total: Option<u64>,
+    pub mem_available: Option<u64>,
+    pub swap_total: Option<u64>,
+    pub swap_free: Option<u64>,
+}
+
+impl System {
+    pub fn new(now: &SystemSample, prev: Option<&SystemSample>) -> Option<System> {
+        if now.taken_at.is_zero() {
+            return None;
+        }
+        let cpu = text::cpu_totals(&now.stat);
+        let cpu_percent = prev
+            .and_then(|p| text::cpu_totals(&p.stat))
+            .zip(cpu)
+            .and_then(|(((busy0, total0), _), ((busy1, total1), _))| {
+                let total = total1.checked_sub(total0).filter(|&t| t > 0)?;
+                let busy = busy1.saturating_sub(busy0).min(total);
+                Some(busy as f64 * 100.0 / total as f64)
+            });
+        Some(System {
+            hostname: now.hostname.clone(),
+            kernel: now.kernel.clone(),
+            uptime_secs: now
+                .uptime
+                .split_whitespace()
+                .next()
+                .and_then(|u| u.parse().ok()),
+            load: text::loadavg(&now.loadavg),
+            cpus: cpu.map_or(0, |(_, cpus)| cpus),
+            cpu_percent,
+            mem_total: text::meminfo(&now.meminfo, "MemTotal"),
+            mem_available: text::meminfo(&now.meminfo, "MemAvailable"),
+            swap_total: text::meminfo(&now.meminfo, "SwapTotal"),
+            swap_free: text::meminfo(&now.meminfo, "SwapFree"),
+        })
+    }
+
+    /// Memory in use (total − available) as a share of total, 0–100.
+    pub fn mem_percent(&self) -> Option<f64> {
+        let total = self.mem_total.filter(|&t| t > 0)?;
+        let used = total.saturating_sub(self.mem_available?);
+        Some(used as f64 * 100.0 / total as f64)
+    }
 }
 
 impl Host {
@@ -31,6 +90,7 @@ impl Host {
                 system_files(now),
                 before.as_ref().map(|(p, secs)| (p, *secs)),
             ),
+            system: None,
         }
     }
 

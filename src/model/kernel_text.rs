@@ -237,10 +237,78 @@ pub fn weight_from_shares(shares: u64) -> u64 {
     (shares.saturating_mul(100).saturating_add(512) / 1024).clamp(1, 10_000)
 }
 
+/// A /proc/meminfo value (`MemTotal:   24570488 kB`), in bytes.
+pub fn meminfo(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (k, rest) = line.split_once(':')?;
+        if k != key {
+            return None;
+        }
+        let mut fields = rest.split_whitespace();
+        let value: u64 = fields.next()?.parse().ok()?;
+        Some(match fields.next() {
+            Some("kB") => value.saturating_mul(1024),
+            _ => value,
+        })
+    })
+}
+
+/// /proc/loadavg: the 1, 5 and 15 minute averages.
+pub fn loadavg(text: &str) -> Option<[f64; 3]> {
+    let mut fields = text.split_whitespace().map(|f| f.parse::<f64>().ok());
+    Some([fields.next()??, fields.next()??, fields.next()??])
+}
+
+/// /proc/stat's aggregate `cpu` line as (busy, total) ticks, and the number of `cpuN` lines.
+/// Busy excludes idle and iowait; guest time is already inside user and nice.
+pub fn cpu_totals(text: &str) -> Option<((u64, u64), usize)> {
+    let mut totals = None;
+    let mut cpus = 0;
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("cpu") else {
+            continue;
+        };
+        if rest.starts_with(' ') {
+            let values: Vec<u64> = rest
+                .split_whitespace()
+                .map(|v| v.parse().unwrap_or(0))
+                .take(8)
+                .collect();
+            let total: u64 = values.iter().fold(0, |a, v| a.saturating_add(*v));
+            let at = |i: usize| values.get(i).copied().unwrap_or(0);
+            let idle = at(3).saturating_add(at(4));
+            totals = Some((total.saturating_sub(idle), total));
+        } else if rest.starts_with(|c: char| c.is_ascii_digit()) {
+            cpus += 1;
+        }
+    }
+    Some((totals?, cpus))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn system_files_as_this_machine_writes_them() {
+        // Captured from this machine's /proc (kernel 6.18, 2 CPUs).
+        let text = "MemTotal:       24570488 kB\nMemFree:        20111004 kB\n\
+                       MemAvailable:   22891344 kB\nHugePages_Total:       0\n";
+        assert_eq!(meminfo(text, "MemTotal"), Some(24_570_488 * 1024));
+        assert_eq!(meminfo(text, "MemAvailable"), Some(22_891_344 * 1024));
+        assert_eq!(meminfo(text, "HugePages_Total"), Some(0));
+        assert_eq!(meminfo(text, "Mem"), None);
+        assert_eq!(
+            loadavg("0.52 0.40 0.33 2/312 20577\n"),
+            Some([0.52, 0.40, 0.33])
+        );
+        assert_eq!(loadavg("0.52"), None);
+        let stat = "cpu  1000 20 300 5000 100 0 10 0 0 0\ncpu0 500 10 150 2500 50 0 5 0 0 0\n\
+                    cpu1 500 10 150 2500 50 0 5 0 0 0\nintr 12345 0\nctxt 999\n";
+        assert_eq!(cpu_totals(stat), Some(((1330, 6430), 2)));
+        assert_eq!(cpu_totals("intr 1\n"), None);
+    }
 
     #[test]
     fn limits_v1_and_v2() {
@@ -329,6 +397,9 @@ mod tests {
             let _ = psi(&text);
             let _ = proc_cgroup(&text);
             let _ = pids(&text);
+            let _ = meminfo(&text, "MemTotal");
+            let _ = loadavg(&text);
+            let _ = cpu_totals(&text);
         }
 
         #[test]

@@ -51,9 +51,12 @@ impl Model {
         unreadable.processes.dedup();
         unreadable.fds.sort_unstable();
         Model {
-            host: Host::new(&sample.cgroups, prev.map(|p| &p.cgroups)),
+            host: Host {
+                system: host::System::new(&sample.system, prev.map(|p| &p.system)),
+                ..Host::new(&sample.cgroups, prev.map(|p| &p.cgroups))
+            },
             namespaces: namespace::build(sample),
-            processes: process::build(sample),
+            processes: process::build(sample, prev),
             cgroups: cgroup::build(&sample.cgroups, prev.map(|p| &p.cgroups)),
             unreadable,
         }

@@ -1,11 +1,11 @@
 //! Processes as the views show them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::kernel_text;
-use crate::model::sample::{NsType, Sample};
+use crate::model::sample::{NsType, ProcSample, Sample};
 
 /// A cgroup a process is in, in one hierarchy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,6 +26,10 @@ pub struct Process {
     pub command: String,
     pub start_time: u64,
     pub threads: u32,
+    /// Resident set size in bytes.
+    pub rss_bytes: u64,
+    /// CPU time used since the previous sample, 100 = one CPU busy.
+    pub cpu_percent: Option<f64>,
     /// Empty where the links were unreadable.
     pub namespaces: BTreeMap<NsType, u64>,
     /// The PID at every level, outermost first: `[14121, 3]` is PID 3 inside its namespace.
@@ -34,12 +38,33 @@ pub struct Process {
     pub cgroups: Vec<ProcessCgroup>,
 }
 
-/// Processes sorted by PID.
-pub fn build(sample: &Sample) -> Vec<Process> {
+/// Processes sorted by PID; CPU rates against the same process (PID and start time) in `prev`.
+pub fn build(sample: &Sample, prev: Option<&Sample>) -> Vec<Process> {
+    let system = &sample.system;
+    let before: HashMap<(i32, u64), u64> = prev
+        .map(|p| {
+            p.procs
+                .iter()
+                .map(|p| ((p.pid, p.start_time), p.cpu_ticks))
+                .collect()
+        })
+        .unwrap_or_default();
+    let secs = prev
+        .and_then(|p| system.taken_at.checked_sub(p.system.taken_at))
+        .map(|d| d.as_secs_f64())
+        .filter(|&s| s > 0.0 && system.clock_ticks > 0);
+    let cpu_percent = |p: &ProcSample| {
+        let ticks = p
+            .cpu_ticks
+            .checked_sub(*before.get(&(p.pid, p.start_time))?)?;
+        Some(ticks as f64 * 100.0 / system.clock_ticks as f64 / secs?)
+    };
     let mut processes: Vec<Process> = sample
         .procs
         .iter()
         .map(|p| Process {
+            rss_bytes: p.rss_pages.saturating_mul(system.page_size),
+            cpu_percent: cpu_percent(p),
             pid: p.pid,
             ppid: p.ppid,
             uid: p.uid,

@@ -97,6 +97,10 @@ pub struct ProcSample {
     pub cmdline: String,
     /// Clock ticks after boot: with the PID it identifies a process across ticks.
     pub start_time: u64,
+    /// utime + stime, in clock ticks.
+    pub cpu_ticks: u64,
+    /// Resident set, in pages.
+    pub rss_pages: u64,
     pub threads: u32,
     pub ns: NsLinks,
     /// `pid_for_children` / `time_for_children` where they differ from the process's own.
@@ -131,6 +135,21 @@ pub enum HolderSample {
     ParentOf { ns: NsRef },
     /// The owner user namespace (NS_GET_USERNS) of namespace `ns`.
     OwnerOf { ns: NsRef },
+}
+
+/// The short form tables show: `fd:PID/FD`, `mount:PATH`, `parent-of:pid:[INODE]`.
+impl fmt::Display for HolderSample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HolderSample::Thread { pid, tid } => write!(f, "thread:{pid}/{tid}"),
+            HolderSample::Fd { pid, fd } => write!(f, "fd:{pid}/{fd}"),
+            HolderSample::Socket { pid, fd } => write!(f, "socket:{pid}/{fd}"),
+            HolderSample::ForChildren { pid } => write!(f, "children-of:{pid}"),
+            HolderSample::BindMount { path, .. } => write!(f, "mount:{path}"),
+            HolderSample::ParentOf { ns } => write!(f, "parent-of:{}:[{}]", ns.kind, ns.ino),
+            HolderSample::OwnerOf { ns } => write!(f, "owner-of:{}:[{}]", ns.kind, ns.ino),
+        }
+    }
 }
 
 impl HolderSample {
@@ -240,6 +259,24 @@ pub struct Sample {
     pub user_names: HashMap<u32, String>,
     /// Empty when only namespaces were asked for.
     pub cgroups: CgroupsSample,
+    pub system: SystemSample,
+}
+
+/// Host-wide text of one tick, as read from /proc (empty where a file was unreadable).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SystemSample {
+    /// CLOCK_BOOTTIME when read: process CPU rates divide by its difference.
+    pub taken_at: Duration,
+    pub clock_ticks: u64,
+    pub page_size: u64,
+    /// /proc/sys/kernel/hostname and osrelease (the reader's UTS namespace).
+    pub hostname: String,
+    pub kernel: String,
+    pub uptime: String,
+    pub loadavg: String,
+    pub meminfo: String,
+    /// /proc/stat.
+    pub stat: String,
 }
 
 /// One mounted cgroup hierarchy (a mount of the same hierarchy twice is listed once).
@@ -257,6 +294,34 @@ pub struct HierarchySample {
     /// v1: the controllers bound to it, `name=systemd` for a named one; cgroup2: the root's
     /// cgroup.controllers.
     pub controllers: Vec<String>,
+}
+
+/// v1 controllers whose files nstop reads values from.
+const METRIC_CONTROLLERS: [&str; 6] = ["memory", "cpu", "cpuacct", "pids", "blkio", "freezer"];
+
+impl HierarchySample {
+    /// `cgroup2`, or the v1 controllers (`cpu,cpuacct`, `systemd`).
+    pub fn label(&self) -> String {
+        if self.version == 2 {
+            "cgroup2".to_owned()
+        } else {
+            self.controllers
+                .iter()
+                .map(|c| c.strip_prefix("name=").unwrap_or(c))
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+    }
+
+    /// cgroup2, or a v1 hierarchy with values to show; the others (cpuset, devices, net_cls,
+    /// name=systemd...) only repeat membership.
+    pub fn has_metrics(&self) -> bool {
+        self.version == 2
+            || self
+                .controllers
+                .iter()
+                .any(|c| METRIC_CONTROLLERS.contains(&c.as_str()))
+    }
 }
 
 /// One cgroup directory: the raw text of each file that could be read.

@@ -11,7 +11,7 @@ pub mod rtnetlink;
 pub mod sockets;
 pub mod users;
 
-use crate::model::sample::{Sample, members_by_namespace};
+use crate::model::sample::{Sample, SystemSample, members_by_namespace};
 pub use roots::Roots;
 
 /// What a tick reads.
@@ -43,6 +43,7 @@ pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
     held.extend(socket_held);
     let facts = ns::collect_facts(roots, &members, &held, socket_ns);
     held.extend(facts.ghosts);
+    let system = system_sample(roots);
     let cgroups = if with_cgroups {
         cgroupfs::sample(roots)
     } else {
@@ -55,7 +56,24 @@ pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
         denied: scan.denied,
         user_names: users::read_user_names(roots),
         cgroups,
+        system,
     })
+}
+
+/// The host-wide files; each unreadable one stays empty (the header then shows less).
+fn system_sample(roots: &Roots) -> SystemSample {
+    let read = |name: &str| std::fs::read_to_string(roots.proc.join(name)).unwrap_or_default();
+    SystemSample {
+        taken_at: boot_time(),
+        clock_ticks: rustix::param::clock_ticks_per_second(),
+        page_size: rustix::param::page_size() as u64,
+        hostname: read("sys/kernel/hostname").trim().to_owned(),
+        kernel: read("sys/kernel/osrelease").trim().to_owned(),
+        uptime: read("uptime"),
+        loadavg: read("loadavg"),
+        meminfo: read("meminfo"),
+        stat: read("stat"),
+    }
 }
 
 /// CLOCK_BOOTTIME: monotonic, and counts suspended time as the kernel's counters do.

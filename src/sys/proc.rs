@@ -180,6 +180,8 @@ impl Scanner<'_> {
             uid,
             comm: stat.comm,
             start_time: stat.starttime,
+            cpu_ticks: stat.utime.saturating_add(stat.stime),
+            rss_pages: stat.rss,
             threads: u32::try_from(stat.num_threads).unwrap_or(0),
             nspid: vec![pid],
             ..ProcSample::default()

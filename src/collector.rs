@@ -1,0 +1,159 @@
+//! The background sampler: reads the kernel every interval, joins each sample with the previous
+//! one, and hands the boxed `Model` over. Its sleep ends early on any control message.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::model::Model;
+use crate::model::sample::Sample;
+use crate::sys::{self, Collect, Roots};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Sample now (also while paused), then keep the interval from here.
+    RefreshNow,
+    /// Stop or resume sampling; the last model stays on screen.
+    Pause(bool),
+    Interval(Duration),
+}
+
+/// What one tick produced: a model, or why reading failed (the previous model stays).
+pub type Delivery = Result<Box<Model>, String>;
+
+pub struct Collector {
+    control: Option<Sender<Control>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Collector {
+    /// Starts sampling at once. `deliver` returns false when nobody listens any more, which ends
+    /// the thread.
+    pub fn spawn(
+        roots: Roots,
+        interval: Duration,
+        deliver: impl Fn(Delivery) -> bool + Send + 'static,
+    ) -> Collector {
+        let (control, commands) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("collector".into())
+            .spawn(move || run(&roots, interval, &commands, deliver))
+            .expect("spawn collector thread");
+        Collector {
+            control: Some(control),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn send(&self, control: Control) {
+        if let Some(sender) = &self.control {
+            // A collector that ended already has nothing to be told.
+            let _ = sender.send(control);
+        }
+    }
+}
+
+impl Drop for Collector {
+    /// Closing the control channel wakes the sleeping thread, which then ends; a sample in
+    /// progress is finished first (bounded: one tick).
+    fn drop(&mut self) {
+        self.control.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn run(
+    roots: &Roots,
+    mut interval: Duration,
+    commands: &Receiver<Control>,
+    deliver: impl Fn(Delivery) -> bool,
+) {
+    let mut prev: Option<Sample> = None;
+    let mut paused = false;
+    let mut sample_now = true;
+    loop {
+        if sample_now {
+            let delivery = match sys::sample(roots, Collect::Everything) {
+                Ok(sample) => {
+                    let model = Model::new(&sample, prev.as_ref());
+                    prev = Some(sample);
+                    Ok(Box::new(model))
+                }
+                Err(e) => Err(format!("reading {}: {e}", roots.proc.display())),
+            };
+            if !deliver(delivery) {
+                return;
+            }
+        }
+        let deadline = Instant::now() + interval;
+        sample_now = loop {
+            let message = if paused {
+                commands.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                commands.recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            };
+            match message {
+                Ok(Control::RefreshNow) => break true,
+                Ok(Control::Pause(pause)) => paused = pause,
+                Ok(Control::Interval(new)) => {
+                    interval = new;
+                    if !paused {
+                        break true;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => break true,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn fixture() -> Roots {
+        Roots::under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cg-hybrid"))
+    }
+
+    #[test]
+    fn delivers_at_once_then_each_interval_and_on_refresh() {
+        let (tx, rx) = mpsc::channel();
+        let collector = Collector::spawn(fixture(), Duration::from_secs(3600), move |d| {
+            tx.send(d).is_ok()
+        });
+        let first = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("first model");
+        assert!(!first.expect("fixture reads").cgroups.is_empty());
+        // The hour-long sleep is cut short by a refresh.
+        collector.send(Control::RefreshNow);
+        assert!(rx.recv_timeout(Duration::from_secs(10)).is_ok());
+        // Paused: a shorter interval does not wake it until resumed.
+        collector.send(Control::Pause(true));
+        collector.send(Control::Interval(Duration::from_millis(10)));
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "paused"
+        );
+        collector.send(Control::Pause(false));
+        for _ in 0..3 {
+            assert!(
+                rx.recv_timeout(Duration::from_secs(10)).is_ok(),
+                "resumed at 10 ms"
+            );
+        }
+        drop(collector);
+    }
+
+    #[test]
+    fn ends_when_dropped_during_a_long_sleep() {
+        let collector = Collector::spawn(fixture(), Duration::from_secs(3600), |_| true);
+        let started = Instant::now();
+        drop(collector);
+        assert!(started.elapsed() < Duration::from_secs(30));
+    }
+}
