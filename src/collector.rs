@@ -73,8 +73,10 @@ fn run(
     let mut prev: Option<Sample> = None;
     let mut paused = false;
     let mut sample_now = true;
+    let mut sampled_at = Instant::now();
     loop {
         if sample_now {
+            sampled_at = Instant::now();
             let delivery = match sys::sample(roots, Collect::Everything) {
                 Ok(sample) => {
                     let model = Model::new(&sample, prev.as_ref());
@@ -87,8 +89,8 @@ fn run(
                 return;
             }
         }
-        let deadline = Instant::now() + interval;
         sample_now = loop {
+            let deadline = sampled_at + interval;
             let message = if paused {
                 commands.recv().map_err(|_| RecvTimeoutError::Disconnected)
             } else {
