@@ -7,3 +7,4 @@ pub mod cli;
 pub mod collector;
 pub mod model;
 pub mod sys;
+pub mod tui;

@@ -16,6 +16,9 @@ struct Cli {
     /// Read a fixture tree laid out like / (DIR/proc, DIR/etc) instead of the live host
     #[arg(long, global = true, value_name = "DIR", hide = true)]
     root: Option<PathBuf>,
+    /// How often the explorer samples: `1s` (default), `500ms`, `2m`, or seconds
+    #[arg(short = 'i', long, value_name = "DURATION", value_parser = cli::cg::parse_duration)]
+    interval: Option<std::time::Duration>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -57,25 +60,27 @@ fn sampled_model(
     Ok(Model::new(&sample, Some(&first)))
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let roots = cli.root.as_deref().map(Roots::under).unwrap_or_default();
-    // Until the TUI lands, `nstop` alone lists namespaces.
     let args = match cli.command {
         Some(Command::Ns(args)) => args,
         Some(Command::Snapshot { interval, .. }) => {
             let model = sampled_model(&roots, Collect::Everything, interval, |_| Ok(()))?;
             report_unreadable(&model);
             let json = serde_json::to_string(&model)? + "\n";
-            return write_stdout(&json);
+            return write_stdout(&json).map(|()| ExitCode::SUCCESS);
         }
         Some(Command::Cg(args)) => {
             cli::cg::validate(&args)?;
             let model = sampled_model(&roots, Collect::Cgroups, args.interval, |m| {
                 cli::cg::check_cgroup(&args, m)
             })?;
-            return write_stdout(&cli::cg::render(&args, &model)?);
+            return write_stdout(&cli::cg::render(&args, &model)?).map(|()| ExitCode::SUCCESS);
         }
-        None => NsArgs::default(),
+        None => {
+            let interval = cli.interval.unwrap_or(std::time::Duration::from_secs(1));
+            return Ok(ExitCode::from(nstop::tui::run(roots, interval)?));
+        }
     };
     cli::ns::validate(&args)?;
     let sample = sys::sample(&roots, Collect::Namespaces)?;
@@ -99,7 +104,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         None => cli::ns::render(&args, &model)?,
     };
     report_unreadable(&model);
-    write_stdout(&out)
+    write_stdout(&out).map(|()| ExitCode::SUCCESS)
 }
 
 fn write_stdout(out: &str) -> anyhow::Result<()> {
@@ -143,7 +148,7 @@ fn report_unreadable(model: &Model) {
 }
 
 /// lsns takes `-Tparent` (an optional value glued to a short flag), which clap reads as `-T -p
-/// arent`: spell those as `--tree=parent` first, for `nstop ns` (and `nstop` alone) only.
+/// arent`: spell those as `--tree=parent` first, for `nstop ns` only.
 fn lsns_style_args() -> Vec<std::ffi::OsString> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // The first word that is neither an option nor the value of --root.
@@ -157,7 +162,7 @@ fn lsns_style_args() -> Vec<std::ffi::OsString> {
             break;
         }
     }
-    if subcommand.is_some_and(|s| s != "ns") {
+    if subcommand != Some("ns") {
         return args;
     }
     args.into_iter()
@@ -173,7 +178,7 @@ fn lsns_style_args() -> Vec<std::ffi::OsString> {
 fn main() -> ExitCode {
     let cli = Cli::parse_from(lsns_style_args());
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) if e.is::<UsageError>() => {
             eprintln!("nstop: {e}");
             ExitCode::from(2)

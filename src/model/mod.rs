@@ -102,6 +102,17 @@ impl Model {
         sample::NsDetail::Pid { init, processes }
     }
 
+    /// The namespaces of the host: those of the lowest PID whose links are readable (init, or
+    /// kthreadd when init is hidden), which outside any container are the initial ones.
+    pub fn host_namespaces(&self) -> &std::collections::BTreeMap<sample::NsType, u64> {
+        static NONE: std::collections::BTreeMap<sample::NsType, u64> =
+            std::collections::BTreeMap::new();
+        self.processes
+            .iter()
+            .find(|p| !p.namespaces.is_empty())
+            .map_or(&NONE, |p| &p.namespaces)
+    }
+
     pub fn process(&self, pid: i32) -> Option<&Process> {
         self.processes
             .binary_search_by_key(&pid, |p| p.pid)

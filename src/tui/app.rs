@@ -1,0 +1,416 @@
+//! The TUI's state and the one function that changes it. No I/O: the model arrives in an
+//! action, and what the collector should do leaves as one.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use crate::collector::Control;
+use crate::model::Model;
+use crate::model::sample::NsRef;
+use crate::tui::action::{Action, Command};
+use crate::tui::keymap;
+use crate::tui::list::ListState;
+use crate::tui::panes::{RowKey, Scope, Screen, cgroups, processes};
+use crate::tui::theme::Theme;
+use crate::tui::ui::Areas;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InputKind {
+    Search,
+    Filter,
+}
+
+/// A search or filter being typed; Esc puts back what was there before.
+#[derive(Debug)]
+pub struct Input {
+    pub kind: InputKind,
+    pub text: String,
+    before: String,
+    selected_before: usize,
+}
+
+/// Where Enter came from, for Esc to return to.
+#[derive(Debug)]
+struct Place {
+    screen: Screen,
+    key: Option<RowKey>,
+    processes_scope: Scope,
+}
+
+/// Wheel steps move the cursor this many rows.
+const WHEEL_ROWS: isize = 3;
+
+#[derive(Debug)]
+pub struct App {
+    pub model: Option<Box<Model>>,
+    pub screen: Screen,
+    lists: Vec<ListState>,
+    pub input: Option<Input>,
+    pub search: String,
+    pub help: bool,
+    pub paused: bool,
+    /// Why the last sample failed, until one succeeds.
+    pub error: Option<String>,
+    pub theme: Theme,
+    /// Running as root: the unreadable-process notice suggests root otherwise.
+    pub root: bool,
+    /// The terminal's size: layout (and so mouse hits and page length) derive from it.
+    pub size: Rect,
+    pub quit: bool,
+    /// Whether the last action changed what is on screen.
+    pub dirty: bool,
+    back: Vec<Place>,
+}
+
+impl App {
+    pub fn new(theme: Theme, size: Rect) -> App {
+        App {
+            model: None,
+            screen: Screen::Namespaces,
+            lists: Screen::ALL.into_iter().map(ListState::new).collect(),
+            input: None,
+            search: String::new(),
+            help: false,
+            paused: false,
+            error: None,
+            theme,
+            root: false,
+            size,
+            quit: false,
+            dirty: true,
+            back: Vec::new(),
+        }
+    }
+
+    pub fn list(&self) -> &ListState {
+        &self.lists[self.screen.index()]
+    }
+
+    pub fn list_of(&self, screen: Screen) -> &ListState {
+        &self.lists[screen.index()]
+    }
+
+    fn list_mut(&mut self) -> &mut ListState {
+        &mut self.lists[self.screen.index()]
+    }
+
+    /// Whether Esc has somewhere to return to.
+    pub fn can_go_back(&self) -> bool {
+        !self.back.is_empty()
+    }
+
+    /// Rows of the current list that fit on screen.
+    pub fn page(&self) -> usize {
+        usize::from(Areas::new(self.size, self.screen).rows.height).max(1)
+    }
+
+    pub fn update(&mut self, action: Action) -> Option<Action> {
+        self.dirty = true;
+        match action {
+            Action::Collected(Ok(model)) => self.accept(model),
+            Action::Collected(Err(error)) => self.error = Some(error),
+            Action::Resize(width, height) => self.size = Rect::new(0, 0, width, height),
+            Action::Key(key) => return self.key(key),
+            Action::Mouse(mouse) => self.mouse(mouse),
+            Action::Command(command) => return self.command(command),
+            Action::Collector(_) => self.dirty = false,
+        }
+        self.follow();
+        None
+    }
+
+    fn follow(&mut self) {
+        let page = self.page();
+        self.list_mut().follow(page);
+    }
+
+    fn accept(&mut self, model: Box<Model>) {
+        let keys: Vec<Option<RowKey>> = self
+            .lists
+            .iter()
+            .map(|l| self.model.as_deref().and_then(|old| l.selected_key(old)))
+            .collect();
+        for (list, key) in self.lists.iter_mut().zip(keys) {
+            list.rebuild_at(&model, key);
+        }
+        self.model = Some(model);
+        self.error = None;
+    }
+
+    fn key(&mut self, key: KeyEvent) -> Option<Action> {
+        if self.help {
+            self.help = false;
+            return None;
+        }
+        if self.input.is_some() {
+            self.type_key(key);
+            self.follow();
+            return None;
+        }
+        match keymap::command(key) {
+            Some(command) => Some(Action::Command(command)),
+            None => {
+                self.dirty = false;
+                None
+            }
+        }
+    }
+
+    fn type_key(&mut self, key: KeyEvent) {
+        let Some(input) = &mut self.input else {
+            return;
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Enter => {
+                self.input = None;
+                return;
+            }
+            KeyCode::Esc => {
+                let input = self.input.take().expect("input is open");
+                self.apply_input(input.kind, input.before);
+                self.list_mut().select(input.selected_before);
+                return;
+            }
+            KeyCode::Char('c') if ctrl => {
+                self.quit = true;
+                return;
+            }
+            KeyCode::Char('u') if ctrl => input.text.clear(),
+            KeyCode::Backspace => {
+                input.text.pop();
+            }
+            KeyCode::Char(c) if !ctrl => input.text.push(c),
+            _ => {
+                self.dirty = false;
+                return;
+            }
+        }
+        let (kind, text) = (input.kind, input.text.clone());
+        self.apply_input(kind, text);
+    }
+
+    fn apply_input(&mut self, kind: InputKind, text: String) {
+        let Some(model) = self.model.take() else {
+            self.set_input_text(kind, text);
+            return;
+        };
+        match kind {
+            InputKind::Search => {
+                self.search = text;
+                if let Some(row) = self.list().find(&model, &self.search, true, false) {
+                    self.list_mut().select(row);
+                }
+            }
+            InputKind::Filter => {
+                let list = self.list_mut();
+                list.filter = text;
+                list.rebuild(&model);
+            }
+        }
+        self.model = Some(model);
+    }
+
+    fn set_input_text(&mut self, kind: InputKind, text: String) {
+        match kind {
+            InputKind::Search => self.search = text,
+            InputKind::Filter => self.list_mut().filter = text,
+        }
+    }
+
+    fn open_input(&mut self, kind: InputKind) {
+        let before = match kind {
+            InputKind::Search => self.search.clone(),
+            InputKind::Filter => self.list().filter.clone(),
+        };
+        self.input = Some(Input {
+            kind,
+            text: before.clone(),
+            before,
+            selected_before: self.list().selected,
+        });
+    }
+
+    fn mouse(&mut self, mouse: MouseEvent) {
+        let at = Position::new(mouse.column, mouse.row);
+        let areas = Areas::new(self.size, self.screen);
+        match mouse.kind {
+            MouseEventKind::ScrollDown => self.list_mut().move_by(WHEEL_ROWS),
+            MouseEventKind::ScrollUp => self.list_mut().move_by(-WHEEL_ROWS),
+            MouseEventKind::Down(MouseButton::Left) if self.help => self.help = false,
+            MouseEventKind::Down(MouseButton::Left) if areas.tabs.contains(at) => {
+                if let Some(screen) = crate::tui::ui::tab_at(mouse.column) {
+                    self.screen = screen;
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) if areas.rows.contains(at) => {
+                let list = self.list_mut();
+                let row = list.offset + usize::from(mouse.row - areas.rows.y);
+                if row < list.rows.len() {
+                    list.select(row);
+                }
+            }
+            _ => self.dirty = false,
+        }
+    }
+
+    fn command(&mut self, command: Command) -> Option<Action> {
+        let page = self.page() as isize;
+        match command {
+            Command::Up => self.list_mut().move_by(-1),
+            Command::Down => self.list_mut().move_by(1),
+            Command::PageUp => self.list_mut().move_by(-page),
+            Command::PageDown => self.list_mut().move_by(page),
+            Command::Top => self.list_mut().select(0),
+            Command::Bottom => self.list_mut().select(usize::MAX),
+            Command::NextScreen => self.screen = Screen::ALL[(self.screen.index() + 1) % 5],
+            Command::PreviousScreen => self.screen = Screen::ALL[(self.screen.index() + 4) % 5],
+            Command::Show(screen) => self.screen = screen,
+            Command::DrillIn => self.drill_in(),
+            Command::Back => self.go_back(),
+            Command::Search => self.open_input(InputKind::Search),
+            Command::Filter => self.open_input(InputKind::Filter),
+            Command::NextMatch | Command::PreviousMatch => {
+                let forward = command == Command::NextMatch;
+                if let Some(model) = &self.model
+                    && let Some(row) = self.list().find(model, &self.search, forward, true)
+                {
+                    self.lists[self.screen.index()].select(row);
+                }
+            }
+            Command::SortNext => {
+                let columns = self.list().spec().columns.len();
+                self.rebuild_with(|l| l.sort = (l.sort + 1) % columns);
+            }
+            Command::SortInvert => self.rebuild_with(|l| l.descending = !l.descending),
+            Command::ToggleTree => self.rebuild_with(|l| l.tree = !l.tree),
+            Command::ToggleFold => self.fold(None),
+            Command::Unfold => self.fold(Some(false)),
+            Command::Fold => self.fold(Some(true)),
+            Command::Pause => {
+                self.paused = !self.paused;
+                self.follow();
+                return Some(Action::Collector(Control::Pause(self.paused)));
+            }
+            Command::Refresh => return Some(Action::Collector(Control::RefreshNow)),
+            Command::Help => self.help = true,
+            Command::Quit => self.quit = true,
+        }
+        self.follow();
+        None
+    }
+
+    fn rebuild_with(&mut self, change: impl FnOnce(&mut ListState)) {
+        let index = self.screen.index();
+        change(&mut self.lists[index]);
+        if let Some(model) = &self.model {
+            self.lists[index].rebuild(model);
+        }
+    }
+
+    /// Folds, unfolds or toggles the node under the cursor; folding a leaf (or a folded node)
+    /// moves to its parent, as in a file manager.
+    fn fold(&mut self, fold: Option<bool>) {
+        let Some(model) = &self.model else {
+            return;
+        };
+        let list = &mut self.lists[self.screen.index()];
+        if list.fold(model, fold) || fold != Some(true) || !list.tree {
+            return;
+        }
+        let Some(depth) = list.rows.get(list.selected).map(|r| r.depth) else {
+            return;
+        };
+        if let Some(parent) = list.rows[..list.selected].iter().rposition(|r| r.depth < depth) {
+            list.select(parent);
+        }
+    }
+
+    fn drill_in(&mut self) {
+        let Some(model) = self.model.take() else {
+            return;
+        };
+        let list = self.list();
+        if let Some(item) = list.selected_item() {
+            let here = Place {
+                screen: self.screen,
+                key: list.selected_key(&model),
+                processes_scope: self.list_of(Screen::Processes).scope.clone(),
+            };
+            let target = match self.screen {
+                Screen::Namespaces => {
+                    let n = &model.namespaces[item];
+                    Some(Target::Processes(Scope::Namespace(NsRef {
+                        kind: n.kind,
+                        ino: n.ns,
+                    })))
+                }
+                Screen::Cgroups => {
+                    let c = &model.cgroups[item];
+                    Some(Target::Processes(Scope::Cgroup {
+                        hierarchy: c.hierarchy,
+                        path: c.path.clone(),
+                    }))
+                }
+                Screen::Processes => {
+                    processes::cgroup_of(&model.processes[item]).map(Target::Cgroup)
+                }
+                Screen::Pressure | Screen::Oom => Some(Target::Cgroup(cgroups::key(&model, item))),
+            };
+            match target {
+                Some(Target::Processes(scope)) => {
+                    self.back.push(here);
+                    self.screen = Screen::Processes;
+                    let list = self.list_mut();
+                    list.scope = scope;
+                    list.filter.clear();
+                    list.rebuild_at(&model, None);
+                    list.select(0);
+                }
+                Some(Target::Cgroup(key)) => {
+                    self.back.push(here);
+                    self.screen = Screen::Cgroups;
+                    self.list_mut().reveal(&model, &key);
+                }
+                None => {}
+            }
+        }
+        self.model = Some(model);
+    }
+
+    fn go_back(&mut self) {
+        if let Some(place) = self.back.pop() {
+            self.screen = place.screen;
+            if let Some(model) = &self.model {
+                let processes = &mut self.lists[Screen::Processes.index()];
+                if processes.scope != place.processes_scope {
+                    processes.scope = place.processes_scope;
+                    processes.rebuild_at(model, None);
+                }
+                if let Some(key) = place.key {
+                    self.lists[self.screen.index()].reveal(model, &key);
+                }
+            }
+            return;
+        }
+        let Some(model) = self.model.take() else {
+            return;
+        };
+        let list = self.list_mut();
+        if !list.filter.is_empty() {
+            list.filter.clear();
+            list.rebuild(&model);
+        } else if list.scope != Scope::All {
+            list.scope = Scope::All;
+            list.rebuild(&model);
+        } else {
+            self.search.clear();
+        }
+        self.model = Some(model);
+    }
+}
+
+enum Target {
+    Processes(Scope),
+    Cgroup(RowKey),
+}

@@ -1,0 +1,109 @@
+//! Keys, as htop and k9s users expect them. The help overlay is drawn from the same table.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::tui::action::Command;
+use crate::tui::panes::Screen;
+
+pub struct Binding {
+    pub keys: &'static [KeyCode],
+    /// How the help overlay spells the keys.
+    pub label: &'static str,
+    pub command: Command,
+    pub help: &'static str,
+}
+
+const fn bind(
+    keys: &'static [KeyCode],
+    label: &'static str,
+    command: Command,
+    help: &'static str,
+) -> Binding {
+    Binding {
+        keys,
+        label,
+        command,
+        help,
+    }
+}
+
+use KeyCode::{BackTab, Backspace, Char, Down, End, Enter, Esc, F, Home, Left, PageDown, PageUp, Right, Tab, Up};
+
+pub static BINDINGS: &[Binding] = &[
+    bind(&[Up, Char('k')], "↑ k", Command::Up, "previous row"),
+    bind(&[Down, Char('j')], "↓ j", Command::Down, "next row"),
+    bind(&[PageUp], "PgUp", Command::PageUp, "a page up"),
+    bind(&[PageDown], "PgDn", Command::PageDown, "a page down"),
+    bind(&[Home, Char('g')], "Home g", Command::Top, "first row"),
+    bind(&[End, Char('G')], "End G", Command::Bottom, "last row"),
+    bind(&[Tab], "Tab", Command::NextScreen, "next screen"),
+    bind(&[BackTab], "S-Tab", Command::PreviousScreen, "previous screen"),
+    bind(&[Char('1')], "1", Command::Show(Screen::Namespaces), "Namespaces"),
+    bind(&[Char('2')], "2", Command::Show(Screen::Cgroups), "Cgroups"),
+    bind(&[Char('3')], "3", Command::Show(Screen::Processes), "Processes"),
+    bind(&[Char('4')], "4", Command::Show(Screen::Pressure), "Pressure"),
+    bind(&[Char('5')], "5", Command::Show(Screen::Oom), "OOM"),
+    bind(
+        &[Enter],
+        "Enter",
+        Command::DrillIn,
+        "drill in: a namespace's or cgroup's processes, a process's cgroup",
+    ),
+    bind(
+        &[Esc, Backspace],
+        "Esc",
+        Command::Back,
+        "back where you were; else clear the filter",
+    ),
+    bind(&[Char('/')], "/", Command::Search, "search (jumps to the first match)"),
+    bind(&[Char('n')], "n", Command::NextMatch, "next match"),
+    bind(&[Char('N')], "N", Command::PreviousMatch, "previous match"),
+    bind(&[Char('\\')], "\\", Command::Filter, "filter: show only matching rows"),
+    bind(&[Char('s'), F(6)], "s F6", Command::SortNext, "sort by the next column"),
+    bind(&[Char('S')], "S", Command::SortInvert, "invert the sort order"),
+    bind(&[Char('t'), F(5)], "t F5", Command::ToggleTree, "tree / flat table"),
+    bind(&[Char(' ')], "Space", Command::ToggleFold, "fold / unfold the node"),
+    bind(&[Char('+'), Right], "+ →", Command::Unfold, "unfold"),
+    bind(&[Char('-'), Left], "- ←", Command::Fold, "fold"),
+    bind(&[Char('p')], "p", Command::Pause, "pause / resume sampling"),
+    bind(&[Char('r')], "r", Command::Refresh, "sample now"),
+    bind(&[Char('?'), F(1)], "? F1", Command::Help, "this help"),
+    bind(&[Char('q'), F(10)], "q F10", Command::Quit, "quit (also Ctrl-C)"),
+];
+
+/// The command a key press is bound to.
+pub fn command(key: KeyEvent) -> Option<Command> {
+    if key.modifiers.contains(KeyModifiers::CONTROL) {
+        return (key.code == Char('c')).then_some(Command::Quit);
+    }
+    BINDINGS
+        .iter()
+        .find(|b| b.keys.contains(&key.code))
+        .map(|b| b.command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_key_has_one_meaning() {
+        let mut seen = Vec::new();
+        for binding in BINDINGS {
+            for key in binding.keys {
+                assert!(!seen.contains(key), "{key:?} bound twice");
+                seen.push(*key);
+            }
+        }
+    }
+
+    #[test]
+    fn htop_keys() {
+        let key = |code| command(KeyEvent::new(code, KeyModifiers::NONE));
+        assert_eq!(key(F(10)), Some(Command::Quit));
+        assert_eq!(key(Char('j')), Some(Command::Down));
+        assert_eq!(key(Char('x')), None);
+        let ctrl_c = KeyEvent::new(Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(command(ctrl_c), Some(Command::Quit));
+    }
+}

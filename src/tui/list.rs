@@ -1,0 +1,275 @@
+//! One screen's rows: which items, in which order, nested or flat, and where the cursor is.
+//! Rows are indices into the model, rebuilt when the model, sort, filter or folding changes;
+//! their cells are made only for the rows on screen.
+
+use std::collections::HashSet;
+
+use crate::model::Model;
+use crate::tui::panes::{RowKey, Scope, Screen, Spec};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Index into the model's list of this screen's items.
+    pub item: usize,
+    pub depth: u16,
+    pub has_children: bool,
+}
+
+#[derive(Debug)]
+pub struct ListState {
+    pub screen: Screen,
+    pub rows: Vec<Row>,
+    pub selected: usize,
+    /// First row on screen.
+    pub offset: usize,
+    pub sort: usize,
+    pub descending: bool,
+    pub tree: bool,
+    pub filter: String,
+    pub scope: Scope,
+    folded: HashSet<RowKey>,
+    /// Keys already seen, so `folded_at_start` applies to new nodes only.
+    seen: HashSet<RowKey>,
+}
+
+impl ListState {
+    pub fn new(screen: Screen) -> ListState {
+        let spec = screen.spec();
+        ListState {
+            screen,
+            rows: Vec::new(),
+            selected: 0,
+            offset: 0,
+            sort: spec.sort,
+            descending: spec.descending,
+            tree: spec.tree,
+            filter: String::new(),
+            scope: Scope::All,
+            folded: HashSet::new(),
+            seen: HashSet::new(),
+        }
+    }
+
+    pub fn spec(&self) -> &'static Spec {
+        self.screen.spec()
+    }
+
+    pub fn selected_item(&self) -> Option<usize> {
+        self.rows.get(self.selected).map(|r| r.item)
+    }
+
+    pub fn selected_key(&self, model: &Model) -> Option<RowKey> {
+        self.selected_item().map(|i| (self.spec().key)(model, i))
+    }
+
+    /// Recomputes the rows from the same model (new sort, filter or folding), cursor kept.
+    pub fn rebuild(&mut self, model: &Model) {
+        let keep = self.selected_key(model);
+        self.rebuild_at(model, keep);
+    }
+
+    /// Recomputes the rows and puts the cursor on `keep` when it is still listed, else on the
+    /// same row number.
+    pub fn rebuild_at(&mut self, model: &Model, keep: Option<RowKey>) {
+        let spec = self.spec();
+        let len = (spec.len)(model);
+        if spec.tree {
+            for i in 0..len {
+                let key = (spec.key)(model, i);
+                if !self.seen.contains(&key) {
+                    if (spec.folded_at_start)(model, i) {
+                        self.folded.insert(key.clone());
+                    }
+                    self.seen.insert(key);
+                }
+            }
+        }
+        let filter = self.filter.to_lowercase();
+        let shown: Vec<bool> = (0..len)
+            .map(|i| {
+                (spec.include)(model, i, &self.scope)
+                    && (filter.is_empty() || row_text(spec, model, i).contains(&filter))
+            })
+            .collect();
+        let column = &spec.columns[self.sort.min(spec.columns.len() - 1)];
+        let mut order: Vec<usize> = (0..len).collect();
+        order.sort_by(|&a, &b| {
+            let o = (column.order)(model, a, b);
+            if self.descending { o.reverse() } else { o }
+        });
+        self.rows = if self.tree {
+            self.tree_rows(model, &order, shown)
+        } else {
+            order
+                .into_iter()
+                .filter(|&i| shown[i])
+                .map(|item| Row {
+                    item,
+                    depth: 0,
+                    has_children: false,
+                })
+                .collect()
+        };
+        self.selected = keep
+            .and_then(|key| {
+                self.rows
+                    .iter()
+                    .position(|r| (spec.key)(model, r.item) == key)
+            })
+            .unwrap_or(self.selected)
+            .min(self.rows.len().saturating_sub(1));
+    }
+
+    /// Pre-order of the shown items and their ancestors (so a match keeps its context),
+    /// siblings in sort order, children of folded nodes left out.
+    fn tree_rows(&self, model: &Model, order: &[usize], mut shown: Vec<bool>) -> Vec<Row> {
+        let spec = self.spec();
+        let parents = (spec.parents)(model);
+        for i in 0..shown.len() {
+            if shown[i] {
+                let mut up = parents[i];
+                while let Some(p) = up {
+                    if shown[p] {
+                        break;
+                    }
+                    shown[p] = true;
+                    up = parents[p];
+                }
+            }
+        }
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); shown.len()];
+        let mut roots = Vec::new();
+        for &i in order.iter().filter(|&&i| shown[i]) {
+            match parents[i] {
+                Some(p) if shown[p] => children[p].push(i),
+                _ => roots.push(i),
+            }
+        }
+        let mut rows = Vec::with_capacity(order.len());
+        let mut stack: Vec<(usize, u16)> = roots.into_iter().rev().map(|i| (i, 0)).collect();
+        while let Some((item, depth)) = stack.pop() {
+            let has_children = !children[item].is_empty();
+            rows.push(Row {
+                item,
+                depth,
+                has_children,
+            });
+            if has_children && !self.folded.contains(&(spec.key)(model, item)) {
+                stack.extend(children[item].iter().rev().map(|&c| (c, depth + 1)));
+            }
+        }
+        rows
+    }
+
+    pub fn is_folded(&self, model: &Model, item: usize) -> bool {
+        self.folded.contains(&(self.spec().key)(model, item))
+    }
+
+    /// Folds or unfolds the selected node; `None` toggles. Returns whether anything changed.
+    pub fn fold(&mut self, model: &Model, fold: Option<bool>) -> bool {
+        let Some(row) = self.rows.get(self.selected).copied() else {
+            return false;
+        };
+        if !self.tree || !row.has_children {
+            return false;
+        }
+        let key = (self.spec().key)(model, row.item);
+        let fold = fold.unwrap_or(!self.folded.contains(&key));
+        let changed = if fold {
+            self.folded.insert(key)
+        } else {
+            self.folded.remove(&key)
+        };
+        if changed {
+            self.rebuild(model);
+        }
+        changed
+    }
+
+    pub fn select_key(&mut self, model: &Model, key: &RowKey) -> bool {
+        let spec = self.spec();
+        match self
+            .rows
+            .iter()
+            .position(|r| (spec.key)(model, r.item) == *key)
+        {
+            Some(i) => {
+                self.selected = i;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Puts the cursor on `key`, unfolding its ancestors and dropping a filter that hides it.
+    pub fn reveal(&mut self, model: &Model, key: &RowKey) {
+        let spec = self.spec();
+        let Some(item) = (0..(spec.len)(model)).find(|&i| (spec.key)(model, i) == *key) else {
+            return;
+        };
+        if self.tree {
+            let parents = (spec.parents)(model);
+            let mut up = parents[item];
+            while let Some(p) = up {
+                self.folded.remove(&(spec.key)(model, p));
+                up = parents[p];
+            }
+        }
+        self.rebuild(model);
+        if !self.select_key(model, key) && !self.filter.is_empty() {
+            self.filter.clear();
+            self.rebuild(model);
+            self.select_key(model, key);
+        }
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let last = self.rows.len().saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+    }
+
+    pub fn select(&mut self, row: usize) {
+        self.selected = row.min(self.rows.len().saturating_sub(1));
+    }
+
+    /// Scrolls so the cursor is among the `height` rows on screen.
+    pub fn follow(&mut self, height: usize) {
+        let height = height.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        self.offset = self.offset.min(self.rows.len().saturating_sub(height));
+    }
+
+    /// The next row (forwards or backwards from the cursor, wrapping) whose text contains
+    /// `query`, case-insensitively; the cursor's own row counts last.
+    pub fn find(&self, model: &Model, query: &str, forward: bool, from_next: bool) -> Option<usize> {
+        let n = self.rows.len();
+        if n == 0 || query.is_empty() {
+            return None;
+        }
+        let query = query.to_lowercase();
+        let start = usize::from(from_next);
+        (start..n + start)
+            .map(|step| {
+                if forward {
+                    (self.selected + step) % n
+                } else {
+                    (self.selected + n - step % n) % n
+                }
+            })
+            .find(|&row| row_text(self.spec(), model, self.rows[row].item).contains(&query))
+    }
+}
+
+/// What search and filter match: every column's text, lower-cased.
+pub fn row_text(spec: &Spec, model: &Model, item: usize) -> String {
+    let mut text = String::new();
+    for column in spec.columns {
+        text.push_str(&(column.cell)(model, item).text.to_lowercase());
+        text.push('\u{1f}');
+    }
+    text
+}

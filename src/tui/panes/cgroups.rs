@@ -1,0 +1,271 @@
+//! Every cgroup hierarchy as a tree, cgroup2 first: usage, limits, rates and pressure in one
+//! row, containers and units by name instead of their ids.
+
+use crate::model::Model;
+use crate::model::cgroup::{Cgroup, Stall, parents_by_depth};
+use crate::tui::panes::{Cell, Column, RowKey, Spec, Tone, all, by, bytes, severity};
+
+pub fn cgroup(model: &Model, i: usize) -> &Cgroup {
+    &model.cgroups[i]
+}
+
+fn hierarchy_label(model: &Model, c: &Cgroup) -> String {
+    model
+        .host
+        .hierarchy(c.hierarchy)
+        .map_or_else(|| c.hierarchy.to_string(), |h| h.label())
+}
+
+fn frozen(c: &Cgroup) -> &'static str {
+    if c.frozen == Some(true) {
+        "[frozen] "
+    } else {
+        ""
+    }
+}
+
+/// In the tree: the hierarchy at a root, else the container or unit, else the directory name.
+fn tree_cell(model: &Model, i: usize) -> Cell {
+    let c = cgroup(model, i);
+    if c.depth == 0 {
+        return Cell::new(format!("{} {}", hierarchy_label(model, c), c.path), Tone::Name);
+    }
+    let base = c.path.rsplit('/').next().unwrap_or(&c.path);
+    match c.workload.label() {
+        Some(label) if label != base => {
+            Cell::new(format!("{}{label}", frozen(c)), Tone::Name)
+        }
+        _ => Cell::plain(format!("{}{base}", frozen(c))),
+    }
+}
+
+/// In a flat list: `hierarchy:path`, and the container or unit when the path does not say it.
+pub fn path_cell(model: &Model, i: usize) -> Cell {
+    let c = cgroup(model, i);
+    let path = format!("{}{}:{}", frozen(c), hierarchy_label(model, c), c.path);
+    let base = c.path.rsplit('/').next().unwrap_or_default();
+    match c.workload.label() {
+        Some(label) if label != base => Cell::new(format!("{path}  {label}"), Tone::Name),
+        _ => Cell::plain(path),
+    }
+}
+
+/// cgroup2 first, then v1 hierarchies by ID (as the host lists them), then by path.
+fn place(model: &Model, i: usize) -> (Option<usize>, &str) {
+    let c = cgroup(model, i);
+    let hierarchy = model.host.hierarchies.iter().position(|h| h.id == c.hierarchy);
+    (hierarchy, &c.path)
+}
+
+fn psi_cell(c: &Cgroup) -> Cell {
+    let Some(p) = &c.pressure else {
+        return Cell::new("-", Tone::Dim);
+    };
+    let values = [&p.cpu, &p.memory, &p.io].map(|s| Stall::some_avg10(s.as_ref()));
+    let text: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Some(v) if *v >= 10.0 => format!("{v:.0}"),
+            Some(v) => format!("{v:.1}"),
+            None => "-".to_owned(),
+        })
+        .collect();
+    let worst = values.iter().flatten().copied().reduce(f64::max);
+    Cell::new(text.join("/"), severity(worst, 10.0, 40.0))
+}
+
+fn worst_psi(c: &Cgroup) -> Option<f64> {
+    let p = c.pressure.as_ref()?;
+    [&p.cpu, &p.memory, &p.io]
+        .iter()
+        .filter_map(|s| Stall::some_avg10(s.as_ref()))
+        .reduce(f64::max)
+}
+
+fn mem_current(c: &Cgroup) -> Option<u64> {
+    c.memory.as_ref()?.current
+}
+
+/// The memory limit where memory is accounted: its value, or `max` when unlimited.
+fn mem_max(c: &Cgroup) -> Option<String> {
+    let m = c.memory.as_ref().filter(|m| m.current.is_some())?;
+    Some(bytes(m.max).unwrap_or_else(|| "max".to_owned()))
+}
+
+fn percent_of_max(c: &Cgroup) -> Option<f64> {
+    c.memory.as_ref()?.percent_of_max
+}
+
+fn cpu_percent(c: &Cgroup) -> Option<f64> {
+    c.cpu.as_ref()?.usage_percent
+}
+
+fn throttled(c: &Cgroup) -> Option<f64> {
+    c.cpu.as_ref()?.throttled_percent
+}
+
+fn io_rate(c: &Cgroup) -> Option<f64> {
+    let io = c.io.as_ref()?;
+    match (io.read_bytes_per_sec, io.write_bytes_per_sec) {
+        (None, None) => None,
+        (r, w) => Some(r.unwrap_or(0.0) + w.unwrap_or(0.0)),
+    }
+}
+
+fn pids(c: &Cgroup) -> Option<String> {
+    let p = c.pids.as_ref()?;
+    let current = p.current?;
+    Some(match p.max {
+        Some(max) => format!("{current}/{max}"),
+        None => current.to_string(),
+    })
+}
+
+static COLUMNS: [Column; 11] = [
+    Column {
+        title: "CGROUP",
+        width: 0,
+        right: false,
+        drop: 0,
+        cell: path_cell,
+        order: |m, a, b| place(m, a).cmp(&place(m, b)),
+    },
+    Column {
+        title: "PROCS",
+        width: 6,
+        right: true,
+        drop: 0,
+        cell: |m, i| {
+            let c = cgroup(m, i);
+            let tone = if c.nprocs == 0 { Tone::Dim } else { Tone::Plain };
+            Cell::new(c.nprocs.to_string(), tone)
+        },
+        order: |m, a, b| cgroup(m, a).nprocs.cmp(&cgroup(m, b).nprocs),
+    },
+    Column {
+        title: "CPU%",
+        width: 6,
+        right: true,
+        drop: 0,
+        cell: |m, i| Cell::percent(cpu_percent(cgroup(m, i)), 50.0, 90.0),
+        order: |m, a, b| by(cpu_percent(cgroup(m, a)), cpu_percent(cgroup(m, b))),
+    },
+    Column {
+        title: "THR%",
+        width: 5,
+        right: true,
+        drop: 5,
+        cell: |m, i| Cell::percent(throttled(cgroup(m, i)), 5.0, 25.0),
+        order: |m, a, b| by(throttled(cgroup(m, a)), throttled(cgroup(m, b))),
+    },
+    Column {
+        title: "MEM",
+        width: 7,
+        right: true,
+        drop: 0,
+        cell: |m, i| Cell::or_dash(bytes(mem_current(cgroup(m, i))), Tone::Plain),
+        order: |m, a, b| by(mem_current(cgroup(m, a)), mem_current(cgroup(m, b))),
+    },
+    Column {
+        title: "MAX",
+        width: 7,
+        right: true,
+        drop: 0,
+        cell: |m, i| Cell::or_dash(mem_max(cgroup(m, i)), Tone::Plain),
+        order: |m, a, b| {
+            let max = |i| cgroup(m, i).memory.as_ref().map(|m| m.max.unwrap_or(u64::MAX));
+            by(max(a), max(b))
+        },
+    },
+    Column {
+        title: "%MAX",
+        width: 5,
+        right: true,
+        drop: 2,
+        cell: |m, i| Cell::percent(percent_of_max(cgroup(m, i)), 80.0, 95.0),
+        order: |m, a, b| by(percent_of_max(cgroup(m, a)), percent_of_max(cgroup(m, b))),
+    },
+    Column {
+        title: "PSI c/m/io",
+        width: 12,
+        right: true,
+        drop: 1,
+        cell: |m, i| psi_cell(cgroup(m, i)),
+        order: |m, a, b| by(worst_psi(cgroup(m, a)), worst_psi(cgroup(m, b))),
+    },
+    Column {
+        title: "PIDS",
+        width: 9,
+        right: true,
+        drop: 4,
+        cell: |m, i| Cell::or_dash(pids(cgroup(m, i)), Tone::Plain),
+        order: |m, a, b| {
+            let current = |i| cgroup(m, i).pids.as_ref().and_then(|p| p.current);
+            by(current(a), current(b))
+        },
+    },
+    Column {
+        title: "IO/s",
+        width: 7,
+        right: true,
+        drop: 3,
+        cell: |m, i| {
+            let rate = io_rate(cgroup(m, i)).map(|r| r.round() as u64);
+            Cell::or_dash(bytes(rate), Tone::Plain)
+        },
+        order: |m, a, b| by(io_rate(cgroup(m, a)), io_rate(cgroup(m, b))),
+    },
+    Column {
+        title: "OOM",
+        width: 4,
+        right: true,
+        drop: 0,
+        cell: |m, i| {
+            let kills = cgroup(m, i).oom_kills();
+            let tone = if kills > Some(0) {
+                Tone::Alert
+            } else {
+                Tone::Plain
+            };
+            Cell::or_dash(kills.map(|k| k.to_string()), tone)
+        },
+        order: |m, a, b| by(cgroup(m, a).oom_kills(), cgroup(m, b).oom_kills()),
+    },
+];
+
+pub fn parents(model: &Model) -> Vec<Option<usize>> {
+    parents_by_depth(&model.cgroups, |c| (c.hierarchy, c.depth))
+}
+
+pub fn key(model: &Model, i: usize) -> RowKey {
+    let c = cgroup(model, i);
+    RowKey::Cgroup {
+        hierarchy: c.hierarchy,
+        path: c.path.clone(),
+    }
+}
+
+/// Hierarchies that only repeat membership start folded, as `nstop cg` leaves them out.
+pub fn folded_at_start(model: &Model, i: usize) -> bool {
+    let c = cgroup(model, i);
+    c.depth == 0
+        && model
+            .host
+            .hierarchy(c.hierarchy)
+            .is_some_and(|h| !h.has_metrics())
+}
+
+pub static SPEC: Spec = Spec {
+    columns: &COLUMNS,
+    len: |m| m.cgroups.len(),
+    key,
+    parents,
+    include: all,
+    tree_column: 0,
+    tree_cell,
+    folded_at_start,
+    tree: true,
+    sort: 0,
+    descending: false,
+    empty: "No cgroup filesystem is mounted where nstop can see it",
+};

@@ -1,0 +1,216 @@
+//! Two flat views of the cgroups: who stalls most (PSI, cgroup2 only) and who ran into its
+//! memory limit (memory.events, v1 failcnt and oom_control).
+
+use crate::model::cgroup::{Cgroup, MemoryEvents, Pressure, Stall, StallLine};
+use crate::tui::panes::cgroups::{self, cgroup, path_cell};
+use crate::tui::panes::{Cell, Column, Scope, Spec, Tone, by, bytes, never, severity};
+
+fn line(
+    c: &Cgroup,
+    stall: fn(&Pressure) -> &Option<Stall>,
+    full: bool,
+) -> Option<&StallLine> {
+    let s = stall(c.pressure.as_ref()?).as_ref()?;
+    if full { s.full.as_ref() } else { s.some.as_ref() }
+}
+
+fn worst(c: &Cgroup) -> Option<f64> {
+    [
+        line(c, |p| &p.cpu, false),
+        line(c, |p| &p.memory, false),
+        line(c, |p| &p.io, false),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|l| l.avg10)
+    .reduce(f64::max)
+}
+
+/// A PSI avg10 column: yellow from 10 %, red from 40 %.
+macro_rules! stall_column {
+    ($title:expr, $resource:ident, $full:expr) => {
+        Column {
+            title: $title,
+            width: 7,
+            right: true,
+            drop: 0,
+            cell: |m, i| {
+                let avg = line(cgroup(m, i), |p| &p.$resource, $full).map(|l| l.avg10);
+                Cell::percent(avg, 10.0, 40.0)
+            },
+            order: |m, a, b| {
+                let avg = |i| line(cgroup(m, i), |p| &p.$resource, $full).map(|l| l.avg10);
+                by(avg(a), avg(b))
+            },
+        }
+    };
+}
+
+static PRESSURE_COLUMNS: [Column; 7] = [
+    Column {
+        title: "CGROUP",
+        width: 0,
+        right: false,
+        drop: 0,
+        cell: path_cell,
+        order: |m, a, b| path_cell(m, a).text.cmp(&path_cell(m, b).text),
+    },
+    Column {
+        title: "WORST",
+        width: 6,
+        right: true,
+        drop: 0,
+        cell: |m, i| Cell::percent(worst(cgroup(m, i)), 10.0, 40.0),
+        order: |m, a, b| by(worst(cgroup(m, a)), worst(cgroup(m, b))),
+    },
+    stall_column!("CPU", cpu, false),
+    stall_column!("MEM", memory, false),
+    stall_column!("MEMfull", memory, true),
+    stall_column!("IO", io, false),
+    stall_column!("IOfull", io, true),
+];
+
+pub static PRESSURE: Spec = Spec {
+    columns: &PRESSURE_COLUMNS,
+    len: |m| m.cgroups.len(),
+    key: cgroups::key,
+    parents: cgroups::parents,
+    include: |m, i, scope| *scope == Scope::All && cgroup(m, i).pressure.is_some(),
+    tree_column: 0,
+    tree_cell: path_cell,
+    folded_at_start: never,
+    tree: false,
+    sort: 1,
+    descending: true,
+    empty: "No cgroup has pressure files: PSI needs a cgroup2 hierarchy and a kernel with CONFIG_PSI",
+};
+
+fn events(c: &Cgroup) -> Option<&MemoryEvents> {
+    c.memory.as_ref()?.events.as_ref()
+}
+
+fn ooms(c: &Cgroup) -> Option<u64> {
+    events(c)?.oom
+}
+
+/// How often usage hit the limit: memory.events `max`, or v1 memory.failcnt.
+fn limit_hits(c: &Cgroup) -> Option<u64> {
+    events(c)
+        .and_then(|e| e.max)
+        .or(c.memory.as_ref()?.failcnt)
+}
+
+fn high_events(c: &Cgroup) -> Option<u64> {
+    events(c)?.high
+}
+
+fn under_oom(c: &Cgroup) -> bool {
+    c.memory.as_ref().and_then(|m| m.under_oom) == Some(true)
+}
+
+fn troubled(c: &Cgroup) -> bool {
+    [c.oom_kills(), ooms(c), limit_hits(c)]
+        .iter()
+        .any(|v| v.is_some_and(|v| v > 0))
+        || under_oom(c)
+}
+
+/// A counter that is red once it is above zero.
+macro_rules! event_column {
+    ($title:expr, $value:expr, $width:expr, $drop:expr) => {
+        Column {
+            title: $title,
+            width: $width,
+            right: true,
+            drop: $drop,
+            cell: |m, i| {
+                let v: Option<u64> = $value(cgroup(m, i));
+                Cell::or_dash(
+                    v.map(|v| v.to_string()),
+                    severity(v.map(|v| v as f64), 1.0, 1.0),
+                )
+            },
+            order: |m, a, b| by($value(cgroup(m, a)), $value(cgroup(m, b))),
+        }
+    };
+}
+
+static OOM_COLUMNS: [Column; 8] = [
+    Column {
+        title: "CGROUP",
+        width: 0,
+        right: false,
+        drop: 0,
+        cell: |m, i| {
+            let c = cgroup(m, i);
+            let cell = path_cell(m, i);
+            if under_oom(c) {
+                Cell::new(format!("[under OOM] {}", cell.text), Tone::Alert)
+            } else {
+                cell
+            }
+        },
+        order: |m, a, b| path_cell(m, a).text.cmp(&path_cell(m, b).text),
+    },
+    event_column!("KILLS", Cgroup::oom_kills, 6, 0),
+    event_column!("OOMS", ooms, 6, 0),
+    event_column!("AT MAX", limit_hits, 7, 0),
+    event_column!("HIGH", high_events, 7, 2),
+    Column {
+        title: "MEM",
+        width: 7,
+        right: true,
+        drop: 0,
+        cell: |m, i| {
+            let current = cgroup(m, i).memory.as_ref().and_then(|m| m.current);
+            Cell::or_dash(bytes(current), Tone::Plain)
+        },
+        order: |m, a, b| {
+            let current = |i| cgroup(m, i).memory.as_ref().and_then(|m| m.current);
+            by(current(a), current(b))
+        },
+    },
+    Column {
+        title: "LIMIT",
+        width: 7,
+        right: true,
+        drop: 0,
+        cell: |m, i| {
+            let max = cgroup(m, i).memory.as_ref().map(|m| m.max);
+            Cell::or_dash(max.map(|v| bytes(v).unwrap_or_else(|| "max".into())), Tone::Plain)
+        },
+        order: |m, a, b| {
+            let max = |i| cgroup(m, i).memory.as_ref().and_then(|m| m.max);
+            by(max(a), max(b))
+        },
+    },
+    Column {
+        title: "GROUP",
+        width: 5,
+        right: false,
+        drop: 1,
+        cell: |m, i| {
+            let group = cgroup(m, i).memory.as_ref().and_then(|m| m.oom_group);
+            Cell::or_dash(group.map(|g| if g { "yes" } else { "no" }.into()), Tone::Plain)
+        },
+        order: |m, a, b| {
+            let group = |i| cgroup(m, i).memory.as_ref().and_then(|m| m.oom_group);
+            by(group(a), group(b))
+        },
+    },
+];
+
+pub static OOM: Spec = Spec {
+    columns: &OOM_COLUMNS,
+    len: |m| m.cgroups.len(),
+    key: cgroups::key,
+    parents: cgroups::parents,
+    include: |m, i, scope| *scope == Scope::All && troubled(cgroup(m, i)),
+    tree_column: 0,
+    tree_cell: path_cell,
+    folded_at_start: never,
+    tree: false,
+    sort: 1,
+    descending: true,
+    empty: "No cgroup has hit its memory limit or had an OOM kill since it was created",
+};

@@ -1,0 +1,206 @@
+//! Processes as htop lists them, with where they live: their cgroup (container or unit when
+//! recognised) and a mark for each of the pid, net, user and mnt namespaces they do not share
+//! with the host. The tree view follows PPID.
+
+use crate::model::Model;
+use crate::model::process::{Process, ProcessCgroup};
+use crate::model::sample::NsType;
+use crate::model::workload;
+use crate::tui::panes::{Cell, Column, RowKey, Scope, Spec, Tone, by, bytes, never};
+
+fn process(model: &Model, i: usize) -> &Process {
+    &model.processes[i]
+}
+
+/// The namespaces marked in the NS column, with their letter.
+pub const MARKED: [(NsType, char); 4] = [
+    (NsType::Pid, 'p'),
+    (NsType::Net, 'n'),
+    (NsType::User, 'u'),
+    (NsType::Mnt, 'm'),
+];
+
+/// A letter per namespace the process does not share with the host, `.` where it does, `?`
+/// where its links were unreadable.
+fn isolation(model: &Model, p: &Process) -> String {
+    let host = model.host_namespaces();
+    MARKED
+        .iter()
+        .map(|&(kind, letter)| match (p.namespaces.get(&kind), host.get(&kind)) {
+            (Some(own), Some(host)) if own != host => letter,
+            (Some(_), _) => '.',
+            (None, _) => '?',
+        })
+        .collect()
+}
+
+/// The cgroup that says most about where the process runs: cgroup2's (systemd and runtimes
+/// name it), else the first v1 hierarchy's.
+fn main_cgroup(p: &Process) -> Option<&ProcessCgroup> {
+    p.cgroups
+        .iter()
+        .find(|c| c.hierarchy == 0)
+        .or(p.cgroups.first())
+}
+
+fn cgroup_text(p: &Process) -> Option<String> {
+    let cgroup = main_cgroup(p)?;
+    Some(workload::recognise(&cgroup.path).label().unwrap_or_else(|| cgroup.path.clone()))
+}
+
+fn user(p: &Process) -> String {
+    p.user.clone().unwrap_or_else(|| p.uid.to_string())
+}
+
+/// Kernel threads (children of kthreadd, PID 2) are dimmed as htop does.
+fn is_kernel_thread(p: &Process) -> bool {
+    p.pid == 2 || p.ppid == 2
+}
+
+static COLUMNS: [Column; 8] = [
+    Column {
+        title: "PID",
+        width: 7,
+        right: true,
+        drop: 0,
+        cell: |m, i| Cell::plain(process(m, i).pid.to_string()),
+        order: |m, a, b| process(m, a).pid.cmp(&process(m, b).pid),
+    },
+    Column {
+        title: "PPID",
+        width: 7,
+        right: true,
+        drop: 3,
+        cell: |m, i| Cell::plain(process(m, i).ppid.to_string()),
+        order: |m, a, b| process(m, a).ppid.cmp(&process(m, b).ppid),
+    },
+    Column {
+        title: "USER",
+        width: 9,
+        right: false,
+        drop: 2,
+        cell: |m, i| Cell::plain(user(process(m, i))),
+        order: |m, a, b| user(process(m, a)).cmp(&user(process(m, b))),
+    },
+    Column {
+        title: "CPU%",
+        width: 6,
+        right: true,
+        drop: 0,
+        cell: |m, i| Cell::percent(process(m, i).cpu_percent, 50.0, 90.0),
+        order: |m, a, b| by(process(m, a).cpu_percent, process(m, b).cpu_percent),
+    },
+    Column {
+        title: "RSS",
+        width: 7,
+        right: true,
+        drop: 0,
+        cell: |m, i| {
+            let rss = process(m, i).rss_bytes;
+            Cell::or_dash(bytes(Some(rss).filter(|&r| r > 0)), Tone::Plain)
+        },
+        order: |m, a, b| process(m, a).rss_bytes.cmp(&process(m, b).rss_bytes),
+    },
+    Column {
+        title: "NS",
+        width: 4,
+        right: false,
+        drop: 1,
+        cell: |m, i| {
+            let marks = isolation(m, process(m, i));
+            let tone = if marks.chars().any(|c| c.is_ascii_lowercase()) {
+                Tone::Isolated
+            } else {
+                Tone::Dim
+            };
+            Cell::new(marks, tone)
+        },
+        order: |m, a, b| isolation(m, process(m, a)).cmp(&isolation(m, process(m, b))),
+    },
+    Column {
+        title: "CGROUP",
+        width: 24,
+        right: false,
+        drop: 4,
+        cell: |m, i| Cell::or_dash(cgroup_text(process(m, i)), Tone::Name),
+        order: |m, a, b| cgroup_text(process(m, a)).cmp(&cgroup_text(process(m, b))),
+    },
+    Column {
+        title: "COMMAND",
+        width: 0,
+        right: false,
+        drop: 0,
+        cell: |m, i| {
+            let p = process(m, i);
+            let tone = if is_kernel_thread(p) {
+                Tone::Dim
+            } else {
+                Tone::Plain
+            };
+            Cell::new(p.command.clone(), tone)
+        },
+        order: |m, a, b| process(m, a).command.cmp(&process(m, b).command),
+    },
+];
+
+fn parents(model: &Model) -> Vec<Option<usize>> {
+    model
+        .processes
+        .iter()
+        .map(|p| {
+            let parent = model
+                .processes
+                .binary_search_by_key(&p.ppid, |q| q.pid)
+                .ok()?;
+            // PID 1 and kthreadd have PPID 0; a reparented orphan may point at itself never.
+            (p.ppid != p.pid).then_some(parent)
+        })
+        .collect()
+}
+
+/// Whether `path` is `root` or below it.
+pub fn within(path: &str, root: &str) -> bool {
+    root == "/"
+        || path
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+fn include(model: &Model, i: usize, scope: &Scope) -> bool {
+    let p = process(model, i);
+    match scope {
+        Scope::All => true,
+        Scope::Namespace(ns) => p.namespaces.get(&ns.kind) == Some(&ns.ino),
+        Scope::Cgroup { hierarchy, path } => p
+            .cgroups
+            .iter()
+            .any(|c| c.hierarchy == *hierarchy && within(&c.path, path)),
+    }
+}
+
+pub static SPEC: Spec = Spec {
+    columns: &COLUMNS,
+    len: |m| m.processes.len(),
+    key: |m, i| RowKey::Process {
+        pid: process(m, i).pid,
+        start_time: process(m, i).start_time,
+    },
+    parents,
+    include,
+    tree_column: 7,
+    tree_cell: COLUMNS[7].cell,
+    folded_at_start: never,
+    tree: false,
+    sort: 3,
+    descending: true,
+    empty: "No process matches",
+};
+
+/// The cgroup a process is in, in the hierarchy the Cgroups screen shows first.
+pub fn cgroup_of(p: &Process) -> Option<RowKey> {
+    main_cgroup(p).map(|c| RowKey::Cgroup {
+        hierarchy: c.hierarchy,
+        path: c.path.clone(),
+    })
+}
+

@@ -1,0 +1,187 @@
+//! Drawing: a pure function of the App. The layout is its own function so mouse clicks are
+//! mapped with the same geometry that was drawn.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::tui::app::{App, InputKind};
+use crate::tui::panes::Screen;
+use crate::tui::widgets::{header::Header, help::Help, preamble, table::ListView};
+
+pub struct Areas {
+    pub header: Rect,
+    pub tabs: Rect,
+    pub title: Rect,
+    pub preamble: Rect,
+    pub table_head: Rect,
+    pub rows: Rect,
+    pub footer: Rect,
+}
+
+impl Areas {
+    pub fn new(area: Rect, screen: Screen) -> Areas {
+        let [header, tabs, title, preamble, table_head, rows, footer] = Layout::vertical([
+            Constraint::Length(Header::HEIGHT),
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(preamble::height(screen)),
+            Constraint::Length(1),
+            Constraint::Min(0),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        Areas {
+            header,
+            tabs,
+            title,
+            preamble,
+            table_head,
+            rows,
+            footer,
+        }
+    }
+}
+
+fn tab_label(screen: Screen) -> String {
+    format!(" {} {} ", screen.index() + 1, screen.title())
+}
+
+/// The screen whose tab covers column `x`.
+pub fn tab_at(x: u16) -> Option<Screen> {
+    let mut end = 0u16;
+    Screen::ALL.into_iter().find(|&screen| {
+        end += tab_label(screen).len() as u16 + 1;
+        x < end
+    })
+}
+
+pub fn draw(frame: &mut Frame, app: &App) {
+    let areas = Areas::new(frame.area(), app.screen);
+    let theme = &app.theme;
+    frame.render_widget(Header { app }, areas.header);
+
+    let tabs: Vec<Span> = Screen::ALL
+        .into_iter()
+        .flat_map(|screen| {
+            let style = if screen == app.screen {
+                theme.selected().patch(theme.label())
+            } else {
+                theme.label()
+            };
+            [Span::styled(tab_label(screen), style), Span::raw(" ")]
+        })
+        .collect();
+    frame.render_widget(Line::from(tabs), areas.tabs);
+    frame.render_widget(title(app), areas.title);
+
+    let Some(model) = app.model.as_deref() else {
+        frame.render_widget(Paragraph::new("Reading /proc and cgroups…"), areas.rows);
+        frame.render_widget(footer(app), areas.footer);
+        return;
+    };
+    preamble::render(app.screen, model, theme, areas.preamble, frame.buffer_mut());
+    frame.render_widget(
+        ListView {
+            list: app.list(),
+            model,
+            theme,
+            search: &app.search,
+            head: areas.table_head,
+        },
+        areas.rows,
+    );
+    frame.render_widget(footer(app), areas.footer);
+    if app.help {
+        frame.render_widget(Help { theme }, frame.area());
+    }
+}
+
+/// The screen, what narrows it, its length and order.
+fn title(app: &App) -> Line<'static> {
+    let list = app.list();
+    let spec = list.spec();
+    let mut text = app.screen.title().to_owned();
+    if let crate::tui::panes::Scope::Namespace(ns) = &list.scope {
+        text += &format!(" in {}:[{}]", ns.kind, ns.ino);
+    } else if let crate::tui::panes::Scope::Cgroup { hierarchy, path } = &list.scope {
+        let label = app
+            .model
+            .as_deref()
+            .and_then(|m| m.host.hierarchy(*hierarchy))
+            .map_or_else(|| hierarchy.to_string(), |h| h.label());
+        text += &format!(" in {label}:{path} and below");
+    }
+    let column = spec.columns[list.sort.min(spec.columns.len() - 1)].title;
+    let arrow = if list.descending { "▼" } else { "▲" };
+    let mut parts = vec![
+        format!("{} rows", list.rows.len()),
+        format!("sort {column}{arrow}"),
+        if list.tree { "tree" } else { "flat" }.to_owned(),
+    ];
+    if !list.filter.is_empty() {
+        parts.push(format!("filter \"{}\"", list.filter));
+    }
+    if !app.search.is_empty() {
+        parts.push(format!("search \"{}\"", app.search));
+    }
+    if app.can_go_back() || list.scope != crate::tui::panes::Scope::All {
+        parts.push("Esc back".to_owned());
+    }
+    Line::from(vec![
+        Span::styled(text, app.theme.label()),
+        Span::raw(format!("  {}", parts.join(" · "))),
+    ])
+}
+
+fn footer(app: &App) -> Line<'static> {
+    let theme = &app.theme;
+    if let Some(input) = &app.input {
+        let prompt = match input.kind {
+            InputKind::Search => "Search: ",
+            InputKind::Filter => "Filter: ",
+        };
+        return Line::from(vec![
+            Span::styled(prompt, theme.key()),
+            Span::raw(input.text.clone()),
+            Span::styled("█", theme.key()),
+            Span::raw("   Enter keep · Esc cancel"),
+        ]);
+    }
+    if let Some(error) = &app.error {
+        return Line::styled(
+            format!("sampling failed: {error}"),
+            theme.tone(crate::tui::panes::Tone::Alert),
+        );
+    }
+    let mut spans = Vec::new();
+    for (key, what) in [
+        ("?", "help"),
+        ("/", "search"),
+        ("\\", "filter"),
+        ("s", "sort"),
+        ("t", "tree"),
+        ("Enter", "drill in"),
+        ("p", if app.paused { "resume" } else { "pause" }),
+        ("q", "quit"),
+    ] {
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
+    if let Some(model) = app.model.as_deref() {
+        let hidden = model.unreadable.processes.len();
+        if hidden > 0 {
+            let hint = if app.root {
+                ""
+            } else {
+                " (run as root to see them)"
+            };
+            spans.push(Span::styled(
+                format!("{hidden} processes unreadable: permission denied{hint}"),
+                theme.tone(crate::tui::panes::Tone::Warn),
+            ));
+        }
+    }
+    Line::from(spans)
+}

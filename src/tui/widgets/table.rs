@@ -1,0 +1,154 @@
+//! A screen's list: column titles, then only the rows that fit, their cells made on the spot.
+//! Columns that do not fit are dropped by priority; the flexible one takes the rest.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::Span;
+use ratatui::widgets::Widget;
+
+use crate::model::Model;
+use crate::tui::list::{ListState, row_text};
+use crate::tui::panes::{Cell, Column, Tone};
+use crate::tui::theme::Theme;
+
+pub struct ListView<'a> {
+    pub list: &'a ListState,
+    pub model: &'a Model,
+    pub theme: &'a Theme,
+    pub search: &'a str,
+    /// Where the column titles go (the rows go in the widget's own area).
+    pub head: Rect,
+}
+
+/// The flexible column is never narrower than this while other columns can be dropped.
+const MIN_FLEX: u16 = 16;
+
+/// Which columns to draw and how wide, at `width` cells.
+pub fn fit(columns: &[Column], width: u16) -> Vec<(usize, u16)> {
+    let mut kept: Vec<usize> = (0..columns.len()).collect();
+    loop {
+        let fixed: u16 = kept.iter().map(|&i| columns[i].width + 1).sum();
+        if fixed + MIN_FLEX <= width {
+            break;
+        }
+        let droppable = kept
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| columns[**i].drop > 0)
+            .max_by_key(|(position, i)| (columns[**i].drop, *position));
+        match droppable {
+            Some((position, _)) => {
+                kept.remove(position);
+            }
+            None => break,
+        }
+    }
+    let fixed: u16 = kept
+        .iter()
+        .filter(|&&i| columns[i].width > 0)
+        .map(|&i| columns[i].width + 1)
+        .sum();
+    let flex = width.saturating_sub(fixed);
+    kept.into_iter()
+        .map(|i| match columns[i].width {
+            0 => (i, flex),
+            w => (i, w),
+        })
+        .collect()
+}
+
+fn put(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str, right: bool, style: Style) {
+    let shown = Span::raw(text).width().min(usize::from(width)) as u16;
+    let x = if right { x + width - shown } else { x };
+    buf.set_stringn(x, y, text, usize::from(width), style);
+}
+
+impl Widget for ListView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let list = self.list;
+        let spec = list.spec();
+        let layout = fit(spec.columns, area.width);
+
+        let heading = self.theme.heading();
+        buf.set_style(self.head, heading);
+        let mut x = self.head.x;
+        for &(i, width) in &layout {
+            let column = &spec.columns[i];
+            let mut title = column.title.to_owned();
+            if i == list.sort {
+                title.push(if list.descending { '▼' } else { '▲' });
+            }
+            put(buf, x, self.head.y, width, &title, column.right, heading);
+            x += width + 1;
+        }
+
+        if list.rows.is_empty() {
+            let message = if list.filter.is_empty() {
+                spec.empty
+            } else {
+                "No row matches the filter (Esc clears it)"
+            };
+            buf.set_stringn(area.x, area.y, message, usize::from(area.width), self.theme.tone(Tone::Dim));
+            return;
+        }
+        let query = self.search.to_lowercase();
+        let visible = list.rows.iter().enumerate().skip(list.offset).take(usize::from(area.height));
+        for (y, (index, row)) in (area.y..).zip(visible) {
+            let line = Rect::new(area.x, y, area.width, 1);
+            let selected = index == list.selected;
+            if selected {
+                buf.set_style(line, self.theme.selected());
+            } else if !query.is_empty() && row_text(spec, self.model, row.item).contains(&query) {
+                buf.set_style(line, self.theme.matched());
+            }
+            let mut x = area.x;
+            for &(i, width) in &layout {
+                let column = &spec.columns[i];
+                let cell = if list.tree && i == spec.tree_column {
+                    let Cell { text, tone } = (spec.tree_cell)(self.model, row.item);
+                    let mark = match (row.has_children, list.is_folded(self.model, row.item)) {
+                        (true, true) => "▸ ",
+                        (true, false) => "▾ ",
+                        (false, _) => "  ",
+                    };
+                    let indent = "  ".repeat(usize::from(row.depth));
+                    Cell::new(format!("{indent}{mark}{text}"), tone)
+                } else {
+                    (column.cell)(self.model, row.item)
+                };
+                let mut style = self.theme.tone(cell.tone);
+                if selected {
+                    style = style.patch(self.theme.selected());
+                }
+                let right = column.right && !(list.tree && i == spec.tree_column);
+                put(buf, x, y, width, &cell.text, right, style);
+                x += width + 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::panes::Screen;
+
+    #[test]
+    fn narrow_terminals_drop_columns_by_priority() {
+        let columns = Screen::Cgroups.spec().columns;
+        let wide = fit(columns, 160);
+        assert_eq!(wide.len(), columns.len());
+        let narrow = fit(columns, 80);
+        assert!(narrow.len() < columns.len());
+        let total: u16 = narrow.iter().map(|(_, w)| w + 1).sum();
+        assert!(total <= 81, "{narrow:?}");
+        assert!(narrow.iter().any(|&(i, w)| columns[i].width == 0 && w >= MIN_FLEX));
+        // Never-dropped columns stay.
+        for (i, column) in columns.iter().enumerate() {
+            if column.drop == 0 {
+                assert!(narrow.iter().any(|&(k, _)| k == i), "{}", column.title);
+            }
+        }
+    }
+}
