@@ -1,7 +1,9 @@
 //! The TUI's state and the one function that changes it. No I/O: the model arrives in an
 //! action, and what the collector should do leaves as one.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 use ratatui::layout::{Position, Rect};
 
 use crate::collector::Control;
@@ -321,7 +323,10 @@ impl App {
         let Some(depth) = list.rows.get(list.selected).map(|r| r.depth) else {
             return;
         };
-        if let Some(parent) = list.rows[..list.selected].iter().rposition(|r| r.depth < depth) {
+        if let Some(parent) = list.rows[..list.selected]
+            .iter()
+            .rposition(|r| r.depth < depth)
+        {
             list.select(parent);
         }
     }

@@ -27,7 +27,10 @@ const fn bind(
     }
 }
 
-use KeyCode::{BackTab, Backspace, Char, Down, End, Enter, Esc, F, Home, Left, PageDown, PageUp, Right, Tab, Up};
+use KeyCode::{
+    BackTab, Backspace, Char, Down, End, Enter, Esc, F, Home, Left, PageDown, PageUp, Right, Tab,
+    Up,
+};
 
 pub static BINDINGS: &[Binding] = &[
     bind(&[Up, Char('k')], "↑ k", Command::Up, "previous row"),
@@ -37,17 +40,37 @@ pub static BINDINGS: &[Binding] = &[
     bind(&[Home, Char('g')], "Home g", Command::Top, "first row"),
     bind(&[End, Char('G')], "End G", Command::Bottom, "last row"),
     bind(&[Tab], "Tab", Command::NextScreen, "next screen"),
-    bind(&[BackTab], "S-Tab", Command::PreviousScreen, "previous screen"),
-    bind(&[Char('1')], "1", Command::Show(Screen::Namespaces), "Namespaces"),
+    bind(
+        &[BackTab],
+        "S-Tab",
+        Command::PreviousScreen,
+        "previous screen",
+    ),
+    bind(
+        &[Char('1')],
+        "1",
+        Command::Show(Screen::Namespaces),
+        "Namespaces",
+    ),
     bind(&[Char('2')], "2", Command::Show(Screen::Cgroups), "Cgroups"),
-    bind(&[Char('3')], "3", Command::Show(Screen::Processes), "Processes"),
-    bind(&[Char('4')], "4", Command::Show(Screen::Pressure), "Pressure"),
+    bind(
+        &[Char('3')],
+        "3",
+        Command::Show(Screen::Processes),
+        "Processes",
+    ),
+    bind(
+        &[Char('4')],
+        "4",
+        Command::Show(Screen::Pressure),
+        "Pressure",
+    ),
     bind(&[Char('5')], "5", Command::Show(Screen::Oom), "OOM"),
     bind(
         &[Enter],
         "Enter",
         Command::DrillIn,
-        "drill in: a namespace's or cgroup's processes, a process's cgroup",
+        "drill in: processes of a namespace or cgroup, cgroup of a process",
     ),
     bind(
         &[Esc, Backspace],
@@ -55,20 +78,55 @@ pub static BINDINGS: &[Binding] = &[
         Command::Back,
         "back where you were; else clear the filter",
     ),
-    bind(&[Char('/')], "/", Command::Search, "search (jumps to the first match)"),
+    bind(
+        &[Char('/')],
+        "/",
+        Command::Search,
+        "search (jumps to the first match)",
+    ),
     bind(&[Char('n')], "n", Command::NextMatch, "next match"),
     bind(&[Char('N')], "N", Command::PreviousMatch, "previous match"),
-    bind(&[Char('\\')], "\\", Command::Filter, "filter: show only matching rows"),
-    bind(&[Char('s'), F(6)], "s F6", Command::SortNext, "sort by the next column"),
-    bind(&[Char('S')], "S", Command::SortInvert, "invert the sort order"),
-    bind(&[Char('t'), F(5)], "t F5", Command::ToggleTree, "tree / flat table"),
-    bind(&[Char(' ')], "Space", Command::ToggleFold, "fold / unfold the node"),
+    bind(
+        &[Char('\\')],
+        "\\",
+        Command::Filter,
+        "filter: show only matching rows",
+    ),
+    bind(
+        &[Char('s'), F(6)],
+        "s F6",
+        Command::SortNext,
+        "sort by the next column",
+    ),
+    bind(
+        &[Char('S')],
+        "S",
+        Command::SortInvert,
+        "invert the sort order",
+    ),
+    bind(
+        &[Char('t'), F(5)],
+        "t F5",
+        Command::ToggleTree,
+        "tree / flat table",
+    ),
+    bind(
+        &[Char(' ')],
+        "Space",
+        Command::ToggleFold,
+        "fold / unfold the node",
+    ),
     bind(&[Char('+'), Right], "+ →", Command::Unfold, "unfold"),
     bind(&[Char('-'), Left], "- ←", Command::Fold, "fold"),
     bind(&[Char('p')], "p", Command::Pause, "pause / resume sampling"),
     bind(&[Char('r')], "r", Command::Refresh, "sample now"),
     bind(&[Char('?'), F(1)], "? F1", Command::Help, "this help"),
-    bind(&[Char('q'), F(10)], "q F10", Command::Quit, "quit (also Ctrl-C)"),
+    bind(
+        &[Char('q'), F(10)],
+        "q F10",
+        Command::Quit,
+        "quit (also Ctrl-C)",
+    ),
 ];
 
 /// The command a key press is bound to.

@@ -245,7 +245,13 @@ impl ListState {
 
     /// The next row (forwards or backwards from the cursor, wrapping) whose text contains
     /// `query`, case-insensitively; the cursor's own row counts last.
-    pub fn find(&self, model: &Model, query: &str, forward: bool, from_next: bool) -> Option<usize> {
+    pub fn find(
+        &self,
+        model: &Model,
+        query: &str,
+        forward: bool,
+        from_next: bool,
+    ) -> Option<usize> {
         let n = self.rows.len();
         if n == 0 || query.is_empty() {
             return None;

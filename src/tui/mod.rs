@@ -19,10 +19,14 @@ use std::time::Duration;
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, MouseEventKind};
-use ratatui::crossterm::execute;
-use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use ratatui::crossterm::cursor::Show;
+use ratatui::crossterm::event::{
+    self, DisableMouseCapture, EnableMouseCapture, Event as TermEvent, MouseEventKind,
+};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{
+    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+};
 use ratatui::layout::Rect;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -44,7 +48,12 @@ enum Event {
 /// Puts the terminal back as we found it; every step is tried even when one fails (after
 /// SIGHUP there may be no terminal left to write to).
 fn restore() {
-    let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen, Show);
+    let _ = execute!(
+        io::stdout(),
+        DisableMouseCapture,
+        LeaveAlternateScreen,
+        Show
+    );
     let _ = disable_raw_mode();
 }
 
@@ -147,11 +156,15 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
             for event in std::iter::once(first).chain(inbox.try_iter()) {
                 let action = match event {
                     Event::Signal(signal) => return Ok(128 + signal as u8),
-                    Event::InputFailed(e) => return Err(anyhow::anyhow!("reading the terminal: {e}")),
+                    Event::InputFailed(e) => {
+                        return Err(anyhow::anyhow!("reading the terminal: {e}"));
+                    }
                     Event::Collected(delivery) => Action::Collected(delivery),
                     Event::Terminal(TermEvent::Key(key)) => Action::Key(key),
                     Event::Terminal(TermEvent::Mouse(mouse)) => Action::Mouse(mouse),
-                    Event::Terminal(TermEvent::Resize(width, height)) => Action::Resize(width, height),
+                    Event::Terminal(TermEvent::Resize(width, height)) => {
+                        Action::Resize(width, height)
+                    }
                     Event::Terminal(_) => continue,
                 };
                 let mut next = Some(action);

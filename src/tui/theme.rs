@@ -43,7 +43,8 @@ impl Theme {
 
     /// A row whose text matches the search.
     pub fn matched(&self) -> Style {
-        self.fg(Color::LightYellow).add_modifier(Modifier::UNDERLINED)
+        self.fg(Color::LightYellow)
+            .add_modifier(Modifier::UNDERLINED)
     }
 
     pub fn heading(&self) -> Style {

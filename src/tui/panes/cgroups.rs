@@ -28,13 +28,14 @@ fn frozen(c: &Cgroup) -> &'static str {
 fn tree_cell(model: &Model, i: usize) -> Cell {
     let c = cgroup(model, i);
     if c.depth == 0 {
-        return Cell::new(format!("{} {}", hierarchy_label(model, c), c.path), Tone::Name);
+        return Cell::new(
+            format!("{} {}", hierarchy_label(model, c), c.path),
+            Tone::Name,
+        );
     }
     let base = c.path.rsplit('/').next().unwrap_or(&c.path);
     match c.workload.label() {
-        Some(label) if label != base => {
-            Cell::new(format!("{}{label}", frozen(c)), Tone::Name)
-        }
+        Some(label) if label != base => Cell::new(format!("{}{label}", frozen(c)), Tone::Name),
         _ => Cell::plain(format!("{}{base}", frozen(c))),
     }
 }
@@ -50,11 +51,14 @@ pub fn path_cell(model: &Model, i: usize) -> Cell {
     }
 }
 
-/// cgroup2 first, then v1 hierarchies by ID (as the host lists them), then by path.
-fn place(model: &Model, i: usize) -> (Option<usize>, &str) {
+/// cgroup2 first, then v1 hierarchies with values by ID (as the host lists them), then those
+/// that only repeat membership; within one, by path.
+fn place(model: &Model, i: usize) -> (bool, Option<usize>, &str) {
     let c = cgroup(model, i);
-    let hierarchy = model.host.hierarchies.iter().position(|h| h.id == c.hierarchy);
-    (hierarchy, &c.path)
+    let hierarchies = &model.host.hierarchies;
+    let position = hierarchies.iter().position(|h| h.id == c.hierarchy);
+    let membership_only = position.is_some_and(|p| !hierarchies[p].has_metrics());
+    (membership_only, position, &c.path)
 }
 
 fn psi_cell(c: &Cgroup) -> Cell {
@@ -137,7 +141,11 @@ static COLUMNS: [Column; 11] = [
         drop: 0,
         cell: |m, i| {
             let c = cgroup(m, i);
-            let tone = if c.nprocs == 0 { Tone::Dim } else { Tone::Plain };
+            let tone = if c.nprocs == 0 {
+                Tone::Dim
+            } else {
+                Tone::Plain
+            };
             Cell::new(c.nprocs.to_string(), tone)
         },
         order: |m, a, b| cgroup(m, a).nprocs.cmp(&cgroup(m, b).nprocs),
@@ -173,7 +181,12 @@ static COLUMNS: [Column; 11] = [
         drop: 0,
         cell: |m, i| Cell::or_dash(mem_max(cgroup(m, i)), Tone::Plain),
         order: |m, a, b| {
-            let max = |i| cgroup(m, i).memory.as_ref().map(|m| m.max.unwrap_or(u64::MAX));
+            let max = |i| {
+                cgroup(m, i)
+                    .memory
+                    .as_ref()
+                    .map(|m| m.max.unwrap_or(u64::MAX))
+            };
             by(max(a), max(b))
         },
     },

@@ -95,7 +95,10 @@ impl Cell {
 
     /// A percentage that turns yellow at `warn` and red at `alert`.
     pub fn percent(value: Option<f64>, warn: f64, alert: f64) -> Cell {
-        Cell::or_dash(value.map(|v| format!("{v:.1}")), severity(value, warn, alert))
+        Cell::or_dash(
+            value.map(|v| format!("{v:.1}")),
+            severity(value, warn, alert),
+        )
     }
 }
 

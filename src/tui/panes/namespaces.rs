@@ -56,7 +56,10 @@ static COLUMNS: [Column; 8] = [
         drop: 0,
         cell: |m, i| {
             let n = ns(m, i).nprocs();
-            Cell::new(n.to_string(), if n == 0 { Tone::Isolated } else { Tone::Plain })
+            Cell::new(
+                n.to_string(),
+                if n == 0 { Tone::Isolated } else { Tone::Plain },
+            )
         },
         order: |m, a, b| ns(m, a).nprocs().cmp(&ns(m, b).nprocs()),
     },
@@ -135,10 +138,12 @@ fn parents(model: &Model) -> Vec<Option<usize>> {
 pub static SPEC: Spec = Spec {
     columns: &COLUMNS,
     len: |m| m.namespaces.len(),
-    key: |m, i| RowKey::Namespace(NsRef {
-        kind: ns(m, i).kind,
-        ino: ns(m, i).ns,
-    }),
+    key: |m, i| {
+        RowKey::Namespace(NsRef {
+            kind: ns(m, i).kind,
+            ino: ns(m, i).ns,
+        })
+    },
     parents,
     include: all,
     tree_column: 0,

@@ -5,13 +5,13 @@ use crate::model::cgroup::{Cgroup, MemoryEvents, Pressure, Stall, StallLine};
 use crate::tui::panes::cgroups::{self, cgroup, path_cell};
 use crate::tui::panes::{Cell, Column, Scope, Spec, Tone, by, bytes, never, severity};
 
-fn line(
-    c: &Cgroup,
-    stall: fn(&Pressure) -> &Option<Stall>,
-    full: bool,
-) -> Option<&StallLine> {
+fn line(c: &Cgroup, stall: fn(&Pressure) -> &Option<Stall>, full: bool) -> Option<&StallLine> {
     let s = stall(c.pressure.as_ref()?).as_ref()?;
-    if full { s.full.as_ref() } else { s.some.as_ref() }
+    if full {
+        s.full.as_ref()
+    } else {
+        s.some.as_ref()
+    }
 }
 
 fn worst(c: &Cgroup) -> Option<f64> {
@@ -95,9 +95,7 @@ fn ooms(c: &Cgroup) -> Option<u64> {
 
 /// How often usage hit the limit: memory.events `max`, or v1 memory.failcnt.
 fn limit_hits(c: &Cgroup) -> Option<u64> {
-    events(c)
-        .and_then(|e| e.max)
-        .or(c.memory.as_ref()?.failcnt)
+    events(c).and_then(|e| e.max).or(c.memory.as_ref()?.failcnt)
 }
 
 fn high_events(c: &Cgroup) -> Option<u64> {
@@ -177,7 +175,10 @@ static OOM_COLUMNS: [Column; 8] = [
         drop: 0,
         cell: |m, i| {
             let max = cgroup(m, i).memory.as_ref().map(|m| m.max);
-            Cell::or_dash(max.map(|v| bytes(v).unwrap_or_else(|| "max".into())), Tone::Plain)
+            Cell::or_dash(
+                max.map(|v| bytes(v).unwrap_or_else(|| "max".into())),
+                Tone::Plain,
+            )
         },
         order: |m, a, b| {
             let max = |i| cgroup(m, i).memory.as_ref().and_then(|m| m.max);
@@ -191,7 +192,10 @@ static OOM_COLUMNS: [Column; 8] = [
         drop: 1,
         cell: |m, i| {
             let group = cgroup(m, i).memory.as_ref().and_then(|m| m.oom_group);
-            Cell::or_dash(group.map(|g| if g { "yes" } else { "no" }.into()), Tone::Plain)
+            Cell::or_dash(
+                group.map(|g| if g { "yes" } else { "no" }.into()),
+                Tone::Plain,
+            )
         },
         order: |m, a, b| {
             let group = |i| cgroup(m, i).memory.as_ref().and_then(|m| m.oom_group);

@@ -26,11 +26,13 @@ fn isolation(model: &Model, p: &Process) -> String {
     let host = model.host_namespaces();
     MARKED
         .iter()
-        .map(|&(kind, letter)| match (p.namespaces.get(&kind), host.get(&kind)) {
-            (Some(own), Some(host)) if own != host => letter,
-            (Some(_), _) => '.',
-            (None, _) => '?',
-        })
+        .map(
+            |&(kind, letter)| match (p.namespaces.get(&kind), host.get(&kind)) {
+                (Some(own), Some(host)) if own != host => letter,
+                (Some(_), _) => '.',
+                (None, _) => '?',
+            },
+        )
         .collect()
 }
 
@@ -45,7 +47,11 @@ fn main_cgroup(p: &Process) -> Option<&ProcessCgroup> {
 
 fn cgroup_text(p: &Process) -> Option<String> {
     let cgroup = main_cgroup(p)?;
-    Some(workload::recognise(&cgroup.path).label().unwrap_or_else(|| cgroup.path.clone()))
+    Some(
+        workload::recognise(&cgroup.path)
+            .label()
+            .unwrap_or_else(|| cgroup.path.clone()),
+    )
 }
 
 fn user(p: &Process) -> String {
@@ -203,4 +209,3 @@ pub fn cgroup_of(p: &Process) -> Option<RowKey> {
         path: c.path.clone(),
     })
 }
-

@@ -31,17 +31,32 @@ fn uptime(secs: f64) -> String {
 }
 
 /// `CPU [|||||      23.4%]`: the bar coloured by severity, the value inside at the right.
-fn gauge(buf: &mut Buffer, area: Rect, theme: &Theme, label: &str, share: Option<f64>, text: &str, tone: Tone) {
+fn gauge(
+    buf: &mut Buffer,
+    area: Rect,
+    theme: &Theme,
+    label: &str,
+    share: Option<f64>,
+    text: &str,
+    tone: Tone,
+) {
     let label = format!("{label:<4}[");
     buf.set_string(area.x, area.y, &label, theme.label());
     let inner = area.width.saturating_sub(label.len() as u16 + 1);
     let x = area.x + label.len() as u16;
-    let filled = share.map_or(0, |s| ((s / 100.0).clamp(0.0, 1.0) * f64::from(inner)).round() as u16);
+    let filled = share.map_or(0, |s| {
+        ((s / 100.0).clamp(0.0, 1.0) * f64::from(inner)).round() as u16
+    });
     let bar: String = "|".repeat(usize::from(filled));
     buf.set_string(x, area.y, &bar, theme.tone(tone));
     let text_width = text.chars().count() as u16;
     if text_width <= inner {
-        buf.set_string(x + inner - text_width, area.y, text, theme.tone(Tone::Dim).patch(theme.tone(tone)));
+        buf.set_string(
+            x + inner - text_width,
+            area.y,
+            text,
+            theme.tone(Tone::Dim).patch(theme.tone(tone)),
+        );
     }
     buf.set_string(x + inner, area.y, "]", theme.label());
 }
@@ -63,15 +78,16 @@ impl Widget for Header<'_> {
             HostMode::Legacy => "cgroup v1",
             HostMode::None => "no cgroups",
         };
+        let hostname = system.map_or("", |s| s.hostname.as_str());
         let mut spans = vec![Span::styled(
-            system.map_or("?".to_owned(), |s| s.hostname.clone()),
+            if hostname.is_empty() { "?" } else { hostname }.to_owned(),
             theme.label(),
         )];
         let mut add = |label: &str, value: String| {
             spans.push(Span::styled(format!("  {label}"), theme.tone(Tone::Dim)));
             spans.push(Span::raw(value));
         };
-        if let Some(s) = system {
+        if let Some(s) = system.filter(|s| !s.kernel.is_empty()) {
             add("", s.kernel.clone());
         }
         add("", mode.to_owned());
@@ -111,7 +127,15 @@ impl Widget for Header<'_> {
                 Some(format!("{}/{}", bytes(Some(used))?, bytes(Some(total))?))
             })
             .unwrap_or_else(|| "?".to_owned());
-        gauge(buf, mem, theme, "Mem", mem_share, &mem_text, severity(mem_share, 80.0, 95.0));
+        gauge(
+            buf,
+            mem,
+            theme,
+            "Mem",
+            mem_share,
+            &mem_text,
+            severity(mem_share, 80.0, 95.0),
+        );
 
         let resources = Layout::horizontal([Constraint::Ratio(1, 3); 3])
             .spacing(2)
@@ -127,7 +151,15 @@ impl Widget for Header<'_> {
         {
             let avg = Stall::some_avg10(stall);
             let text = avg.map_or("no PSI".to_owned(), |v| format!("some {v:.1}%"));
-            gauge(buf, resources[i], theme, label, avg, &text, severity(avg, 10.0, 40.0));
+            gauge(
+                buf,
+                resources[i],
+                theme,
+                label,
+                avg,
+                &text,
+                severity(avg, 10.0, 40.0),
+            );
         }
     }
 }

@@ -25,7 +25,10 @@ impl Widget for Help<'_> {
         let one_column = entries.len() as u16 + 2 <= area.height;
         let columns: u16 = if one_column { 1 } else { 2 };
         let per_column = entries.len().div_ceil(usize::from(columns));
-        let width = area.width.saturating_sub(2).min(if one_column { 70 } else { 118 });
+        let width = area
+            .width
+            .saturating_sub(2)
+            .min(if one_column { 80 } else { 118 });
         let height = (per_column as u16 + 2).min(area.height);
         let popup = Rect::new(
             area.x + (area.width - width) / 2,
@@ -48,7 +51,12 @@ impl Widget for Help<'_> {
                 Span::raw(help),
             ]);
             let x = inner.x + column as u16 * column_width;
-            buf.set_line(x, inner.y + row as u16, &line, column_width.saturating_sub(1));
+            buf.set_line(
+                x,
+                inner.y + row as u16,
+                &line,
+                column_width.saturating_sub(1),
+            );
         }
     }
 }

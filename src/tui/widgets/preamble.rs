@@ -19,7 +19,11 @@ pub fn height(screen: Screen) -> u16 {
 }
 
 fn averages(line: Option<&StallLine>) -> [Option<f64>; 3] {
-    [line.map(|l| l.avg10), line.map(|l| l.avg60), line.map(|l| l.avg300)]
+    [
+        line.map(|l| l.avg10),
+        line.map(|l| l.avg60),
+        line.map(|l| l.avg300),
+    ]
 }
 
 pub fn render(screen: Screen, model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
@@ -62,8 +66,12 @@ pub fn render(screen: Screen, model: &Model, theme: &Theme, area: Rect, buf: &mu
             lines
         }
         Screen::Oom => vec![
-            Line::raw("Cgroups that reached their memory limit or had OOM kills: memory.events (v2),"),
-            Line::raw("memory.failcnt and memory.oom_control (v1). Counts since each cgroup was created."),
+            Line::raw(
+                "Cgroups that reached their memory limit or had OOM kills: memory.events (v2),",
+            ),
+            Line::raw(
+                "memory.failcnt and memory.oom_control (v1). Counts since each cgroup was created.",
+            ),
             Line::styled(
                 "Kernel OOM reports (victim, memory breakdown, pressure before) will be joined here",
                 theme.tone(Tone::Dim),
@@ -75,4 +83,3 @@ pub fn render(screen: Screen, model: &Model, theme: &Theme, area: Rect, buf: &mu
         buf.set_line(area.x, area.y + i as u16, line, area.width);
     }
 }
-

@@ -89,11 +89,22 @@ impl Widget for ListView<'_> {
             } else {
                 "No row matches the filter (Esc clears it)"
             };
-            buf.set_stringn(area.x, area.y, message, usize::from(area.width), self.theme.tone(Tone::Dim));
+            buf.set_stringn(
+                area.x,
+                area.y,
+                message,
+                usize::from(area.width),
+                self.theme.tone(Tone::Dim),
+            );
             return;
         }
         let query = self.search.to_lowercase();
-        let visible = list.rows.iter().enumerate().skip(list.offset).take(usize::from(area.height));
+        let visible = list
+            .rows
+            .iter()
+            .enumerate()
+            .skip(list.offset)
+            .take(usize::from(area.height));
         for (y, (index, row)) in (area.y..).zip(visible) {
             let line = Rect::new(area.x, y, area.width, 1);
             let selected = index == list.selected;
@@ -143,7 +154,11 @@ mod tests {
         assert!(narrow.len() < columns.len());
         let total: u16 = narrow.iter().map(|(_, w)| w + 1).sum();
         assert!(total <= 81, "{narrow:?}");
-        assert!(narrow.iter().any(|&(i, w)| columns[i].width == 0 && w >= MIN_FLEX));
+        assert!(
+            narrow
+                .iter()
+                .any(|&(i, w)| columns[i].width == 0 && w >= MIN_FLEX)
+        );
         // Never-dropped columns stay.
         for (i, column) in columns.iter().enumerate() {
             if column.drop == 0 {

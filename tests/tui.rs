@@ -1,0 +1,459 @@
+//! The TUI on fixture models: key sequences through `App::update` (selection, sort, filter,
+//! search, drill-down, back), and insta snapshots of every screen drawn on a `TestBackend`.
+//! The fixtures are static trees, so PIDs and inodes are stable and need no masking.
+
+use std::path::Path;
+
+use nstop::collector::Control;
+use nstop::model::Model;
+use nstop::sys::{self, Collect, Roots};
+use nstop::tui::action::Action;
+use nstop::tui::app::App;
+use nstop::tui::panes::{RowKey, Scope, Screen};
+use nstop::tui::theme::Theme;
+use nstop::tui::ui;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::layout::Rect;
+
+const V2: &str = "tests/fixtures/cg-v2";
+const HOST_NS: &str = "tests/fixtures/host-ns";
+const HYBRID: &str = "tests/fixtures/cg-hybrid";
+const V1: &str = "tests/fixtures/cg-v1";
+
+fn model(dir: &str) -> Model {
+    let sample = sys::sample(&Roots::under(Path::new(dir)), Collect::Everything);
+    Model::new(&sample.expect("read fixture"), None)
+}
+
+fn app_sized(dir: &str, width: u16, height: u16) -> App {
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, width, height));
+    app.root = true;
+    app.update(Action::Collected(Ok(Box::new(model(dir)))));
+    app
+}
+
+fn app(dir: &str) -> App {
+    app_sized(dir, 120, 40)
+}
+
+/// Feeds keys; returns what was meant for the collector. A string is typed key by key;
+/// named keys are written `<Enter>`, `<Esc>`, `<Tab>`, `<Down>`, `<PgDn>`, `<Space>`.
+fn press(app: &mut App, keys: &str) -> Vec<Control> {
+    let mut controls = Vec::new();
+    let mut rest = keys;
+    while !rest.is_empty() {
+        let code = if rest.starts_with('<') {
+            let end = rest.find('>').expect("closing >");
+            let name = &rest[1..end];
+            rest = &rest[end + 1..];
+            match name {
+                "Enter" => KeyCode::Enter,
+                "Esc" => KeyCode::Esc,
+                "Tab" => KeyCode::Tab,
+                "Down" => KeyCode::Down,
+                "Up" => KeyCode::Up,
+                "PgDn" => KeyCode::PageDown,
+                "Space" => KeyCode::Char(' '),
+                "F10" => KeyCode::F(10),
+                other => panic!("unknown key <{other}>"),
+            }
+        } else {
+            let c = rest.chars().next().unwrap();
+            rest = &rest[c.len_utf8()..];
+            KeyCode::Char(c)
+        };
+        let mut next = Some(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+        while let Some(action) = next.take() {
+            match action {
+                Action::Collector(control) => controls.push(control),
+                action => next = app.update(action),
+            }
+        }
+    }
+    controls
+}
+
+fn render(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(app.size.width, app.size.height)).unwrap();
+    terminal.draw(|frame| ui::draw(frame, app)).unwrap();
+    terminal.backend().to_string()
+}
+
+fn selected(app: &App) -> RowKey {
+    app.list()
+        .selected_key(app.model.as_deref().unwrap())
+        .expect("a selection")
+}
+
+fn selected_pid(app: &App) -> i32 {
+    match selected(app) {
+        RowKey::Process { pid, .. } => pid,
+        other => panic!("not a process: {other:?}"),
+    }
+}
+
+fn listed_pids(app: &App) -> Vec<i32> {
+    let model = app.model.as_deref().unwrap();
+    app.list()
+        .rows
+        .iter()
+        .map(|r| model.processes[r.item].pid)
+        .collect()
+}
+
+#[test]
+fn moving_the_cursor() {
+    let mut app = app(V2);
+    assert_eq!(app.screen, Screen::Namespaces);
+    assert_eq!(app.list().selected, 0);
+    press(&mut app, "jjj");
+    assert_eq!(app.list().selected, 3);
+    press(&mut app, "k");
+    assert_eq!(app.list().selected, 2);
+    press(&mut app, "G");
+    assert_eq!(app.list().selected, app.list().rows.len() - 1);
+    press(&mut app, "g<PgDn>");
+    assert_eq!(app.list().selected, app.page());
+    // Past the end stays at the end; the screen scrolls to keep the cursor in view.
+    press(&mut app, "<PgDn><PgDn><PgDn><PgDn>");
+    let list = app.list();
+    assert_eq!(list.selected, list.rows.len() - 1);
+    assert!(list.offset + app.page() > list.selected && list.offset <= list.selected);
+}
+
+#[test]
+fn screens_by_number_and_tab() {
+    let mut app = app(V2);
+    press(&mut app, "2");
+    assert_eq!(app.screen, Screen::Cgroups);
+    press(&mut app, "<Tab><Tab>");
+    assert_eq!(app.screen, Screen::Pressure);
+    press(&mut app, "<Tab><Tab>");
+    assert_eq!(app.screen, Screen::Namespaces);
+    press(&mut app, "5");
+    assert_eq!(app.screen, Screen::Oom);
+}
+
+#[test]
+fn sort_by_column_and_invert() {
+    let mut app = app(V2);
+    press(&mut app, "3");
+    // Processes start by CPU % (unknown without a second sample), so PID order.
+    let pids = listed_pids(&app);
+    assert!(pids.windows(2).all(|w| w[0] < w[1]), "{pids:?}");
+    // s: RSS, largest first.
+    press(&mut app, "s");
+    let model = app.model.as_deref().unwrap();
+    let rss: Vec<u64> = app
+        .list()
+        .rows
+        .iter()
+        .map(|r| model.processes[r.item].rss_bytes)
+        .collect();
+    assert!(rss.windows(2).all(|w| w[0] >= w[1]), "{rss:?}");
+    press(&mut app, "S");
+    let model = app.model.as_deref().unwrap();
+    let rss: Vec<u64> = app
+        .list()
+        .rows
+        .iter()
+        .map(|r| model.processes[r.item].rss_bytes)
+        .collect();
+    assert!(rss.windows(2).all(|w| w[0] <= w[1]), "{rss:?}");
+    assert!(!app.list().descending);
+}
+
+#[test]
+fn filter_narrows_and_esc_restores() {
+    let mut app = app(V2);
+    press(&mut app, "3\\nginx");
+    let pids = listed_pids(&app);
+    assert_eq!(pids, vec![2231, 2290], "nginx master and worker");
+    press(&mut app, "<Enter>");
+    assert!(app.input.is_none());
+    assert_eq!(app.list().filter, "nginx");
+    assert_eq!(listed_pids(&app), vec![2231, 2290]);
+    // Esc with nowhere to go back to clears the filter.
+    press(&mut app, "<Esc>");
+    assert!(app.list().filter.is_empty());
+    assert!(listed_pids(&app).len() > 20);
+    // Esc while typing puts back what was there.
+    press(&mut app, "\\redis<Esc>");
+    assert!(app.list().filter.is_empty());
+    assert!(listed_pids(&app).len() > 20);
+}
+
+#[test]
+fn search_jumps_to_matches_forwards_and_back() {
+    let mut app = app(V2);
+    press(&mut app, "3/httpd");
+    assert_eq!(selected_pid(&app), 3320, "first httpd");
+    press(&mut app, "<Enter>n");
+    assert_eq!(selected_pid(&app), 4012, "second httpd");
+    press(&mut app, "n");
+    assert_eq!(selected_pid(&app), 3320, "wraps around");
+    press(&mut app, "N");
+    assert_eq!(selected_pid(&app), 4012, "backwards wraps too");
+    // Search does not hide rows.
+    assert!(listed_pids(&app).len() > 20);
+}
+
+#[test]
+fn search_finds_a_namespace_by_inode() {
+    let mut app = app(V2);
+    press(&mut app, "/4026532697<Enter>");
+    let RowKey::Namespace(ns) = selected(&app) else {
+        panic!("namespace row");
+    };
+    assert_eq!((ns.ino, ns.kind.name()), (4026532697, "uts"));
+    let page = app.page();
+    let list = app.list();
+    assert!(list.selected >= list.offset && list.selected < list.offset + page);
+    assert!(render(&app).contains("4026532697"));
+}
+
+#[test]
+fn drill_into_a_namespace_and_back() {
+    let mut app = app(V2);
+    press(&mut app, "/4026532410<Enter>");
+    let before = app.list().selected;
+    press(&mut app, "<Enter>");
+    assert_eq!(app.screen, Screen::Processes);
+    assert!(matches!(app.list().scope, Scope::Namespace(ns) if ns.ino == 4026532410));
+    assert_eq!(listed_pids(&app), vec![2231, 2290]);
+    assert!(render(&app).contains("Processes in net:[4026532410]"));
+    press(&mut app, "<Esc>");
+    assert_eq!(app.screen, Screen::Namespaces);
+    assert_eq!(app.list().selected, before);
+    // The processes screen is whole again.
+    assert_eq!(app.list_of(Screen::Processes).scope, Scope::All);
+}
+
+#[test]
+fn from_cgroup_to_processes_to_cgroup_and_back() {
+    let mut app = app(V2);
+    press(&mut app, "2/docker 1e2e<Enter>");
+    let docker = selected(&app);
+    assert!(matches!(&docker, RowKey::Cgroup { path, .. } if path.contains("docker-1e2e")));
+    press(&mut app, "<Enter>");
+    assert_eq!(app.screen, Screen::Processes);
+    assert_eq!(listed_pids(&app), vec![2231, 2290]);
+    press(&mut app, "j<Enter>");
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert_eq!(selected(&app), docker, "a process leads to its cgroup");
+    press(&mut app, "<Esc>");
+    assert_eq!(app.screen, Screen::Processes);
+    assert_eq!(selected_pid(&app), 2290);
+    press(&mut app, "<Esc>");
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert_eq!(selected(&app), docker);
+}
+
+#[test]
+fn a_cgroup_hidden_by_folding_is_revealed() {
+    let mut app = app(V2);
+    press(&mut app, "2");
+    let all = app.list().rows.len();
+    // Fold the root: one row left; Space again unfolds.
+    press(&mut app, "<Space>");
+    assert_eq!(app.list().rows.len(), 1);
+    press(&mut app, "<Space>");
+    assert_eq!(app.list().rows.len(), all);
+    press(&mut app, "<Space>3/redis<Enter><Enter>");
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert!(
+        matches!(selected(&app), RowKey::Cgroup { path, .. } if path.contains("docker") || path.contains("libpod") || path.contains("containerd"))
+    );
+    assert!(app.list().rows.len() > 1, "its ancestors unfolded");
+}
+
+#[test]
+fn tree_and_flat() {
+    let mut app = app(V2);
+    press(&mut app, "3t");
+    assert!(app.list().tree);
+    let model = app.model.as_deref().unwrap();
+    let rows = &app.list().rows;
+    // init first, every child right under an ancestor with a smaller depth.
+    assert_eq!(model.processes[rows[0].item].pid, 1);
+    for (i, row) in rows.iter().enumerate().skip(1) {
+        let parent = model.processes[row.item].ppid;
+        let above = rows[..i]
+            .iter()
+            .rev()
+            .find(|r| r.depth < row.depth)
+            .map(|r| model.processes[r.item].pid);
+        if row.depth > 0 {
+            assert_eq!(above, Some(parent), "row {i}");
+        }
+    }
+    let count = rows.len();
+    press(&mut app, "t");
+    assert!(count == app.list().rows.len() && !app.list().tree);
+}
+
+#[test]
+fn pause_and_refresh_go_to_the_collector() {
+    let mut app = app(V2);
+    assert_eq!(press(&mut app, "p"), vec![Control::Pause(true)]);
+    assert!(app.paused);
+    assert!(render(&app).contains("PAUSED"));
+    assert_eq!(press(&mut app, "p"), vec![Control::Pause(false)]);
+    assert_eq!(press(&mut app, "r"), vec![Control::RefreshNow]);
+}
+
+#[test]
+fn a_new_model_keeps_the_selection_on_the_same_item() {
+    let mut app = app(V2);
+    press(&mut app, "3/redis<Enter>");
+    let pid = selected_pid(&app);
+    let mut next = model(V2);
+    // A process before it exits: the cursor follows redis, not the row number.
+    next.processes.retain(|p| p.pid != 1);
+    app.update(Action::Collected(Ok(Box::new(next))));
+    assert_eq!(selected_pid(&app), pid);
+    app.update(Action::Collected(Err("reading /proc: gone".into())));
+    assert!(render(&app).contains("sampling failed: reading /proc: gone"));
+    assert_eq!(selected_pid(&app), pid, "the last model stays");
+}
+
+#[test]
+fn help_lists_every_key_and_any_key_closes_it() {
+    let mut app = app(V2);
+    press(&mut app, "?");
+    assert!(app.help);
+    let screen = render(&app);
+    for binding in nstop::tui::keymap::BINDINGS {
+        assert!(screen.contains(binding.help), "{}", binding.help);
+    }
+    // q closes the help, it does not quit.
+    press(&mut app, "q");
+    assert!(!app.help && !app.quit);
+    press(&mut app, "<F10>");
+    assert!(app.quit);
+}
+
+#[test]
+fn mouse_selects_scrolls_and_switches_tabs() {
+    let mut app = app(V2);
+    let mouse = |kind, column, row| {
+        Action::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    let rows = ui::Areas::new(app.size, app.screen).rows;
+    app.update(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        5,
+        rows.y + 4,
+    ));
+    assert_eq!(app.list().selected, 4);
+    app.update(mouse(MouseEventKind::ScrollDown, 5, rows.y));
+    assert_eq!(app.list().selected, 7);
+    app.update(mouse(MouseEventKind::ScrollUp, 5, rows.y));
+    assert_eq!(app.list().selected, 4);
+    let tabs = ui::Areas::new(app.size, app.screen).tabs;
+    let x = render(&app)
+        .lines()
+        .nth(usize::from(tabs.y))
+        .unwrap()
+        .find("Cgroups")
+        .unwrap();
+    app.update(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        x as u16 - 1,
+        tabs.y,
+    ));
+    assert_eq!(app.screen, Screen::Cgroups);
+    // Motion changes nothing and asks for no redraw.
+    app.update(mouse(MouseEventKind::Moved, 1, 1));
+    assert!(!app.dirty);
+}
+
+#[test]
+fn resize_changes_the_page() {
+    let mut app = app(V2);
+    let tall = app.page();
+    app.update(Action::Resize(80, 24));
+    assert_eq!(app.page(), tall - 16);
+}
+
+fn snapshot(name: &str, app: &App) {
+    insta::assert_snapshot!(name, render(app));
+}
+
+#[test]
+fn screens_render() {
+    let mut app = app(V2);
+    snapshot("namespaces", &app);
+    press(&mut app, "2");
+    snapshot("cgroups_tree", &app);
+    press(&mut app, "tssss");
+    snapshot("cgroups_flat_by_memory", &app);
+    press(&mut app, "3");
+    snapshot("processes", &app);
+    press(&mut app, "t");
+    snapshot("processes_tree", &app);
+    press(&mut app, "4");
+    snapshot("pressure", &app);
+    press(&mut app, "5");
+    snapshot("oom", &app);
+    press(&mut app, "1/4026532410<Enter><Enter>");
+    snapshot("processes_in_a_namespace", &app);
+}
+
+#[test]
+fn small_terminal_and_help() {
+    let mut app = app_sized(V2, 80, 24);
+    press(&mut app, "2");
+    snapshot("cgroups_80x24", &app);
+    press(&mut app, "?");
+    snapshot("help_80x24", &app);
+}
+
+#[test]
+fn namespaces_without_processes_name_their_holder() {
+    let app = app(HOST_NS);
+    let screen = render(&app);
+    assert!(screen.contains("[held by "), "{screen}");
+    snapshot("namespaces_held", &app);
+}
+
+#[test]
+fn hybrid_host_lists_every_hierarchy_cgroup2_first() {
+    let mut app = app(HYBRID);
+    press(&mut app, "2");
+    let screen = render(&app);
+    assert!(screen.contains("cgroup hybrid"));
+    let first = screen.find("cgroup2 /").expect("cgroup2 listed");
+    assert!(first < screen.find("memory /").expect("memory listed"));
+    snapshot("cgroups_hybrid", &app);
+}
+
+#[test]
+fn v1_hierarchies_that_only_repeat_membership_start_folded() {
+    let mut app = app(V1);
+    press(&mut app, "2");
+    let screen = render(&app);
+    assert!(screen.contains("cgroup v1"));
+    assert!(screen.contains("▾ memory /"), "{screen}");
+    // Listed after the hierarchies with values.
+    press(&mut app, "G");
+    let screen = render(&app);
+    for folded in ["devices /", "systemd /", "cpuset /"] {
+        assert!(
+            screen.contains(&format!("▸ {folded}")),
+            "{folded}: {screen}"
+        );
+    }
+    // Unfolding one shows its children.
+    press(&mut app, "/devices /<Enter>+");
+    assert!(render(&app).contains("▾ devices /"));
+}

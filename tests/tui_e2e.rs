@@ -1,0 +1,221 @@
+//! The real binary in a real terminal: tmux at 120×40 on the live host. Every wait polls the
+//! pane; nothing sleeps a fixed time. After q, and after SIGTERM, the shell must be back with
+//! the same `stty -a`, the alternate screen left and mouse reporting off.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Spawned, ns_of, require_root, unique_name, wait_for};
+
+/// A tmux server of our own (its own socket), killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(width: u16, height: u16) -> Tmux {
+        let tmux = Tmux {
+            socket: unique_name(),
+        };
+        let size = (width.to_string(), height.to_string());
+        tmux.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-s",
+            "main",
+            "-x",
+            &size.0,
+            "-y",
+            &size.1,
+            "bash",
+            "--norc",
+            "--noprofile",
+        ]);
+        tmux.shell("PS1='ready> '");
+        tmux.wait("the shell prompt", |screen| screen.contains("ready> "));
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux is installed (.ci/run installs it)");
+        assert!(
+            out.status.success(),
+            "tmux {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types a command line into the shell.
+    fn shell(&self, line: &str) {
+        self.run(&["send-keys", "-t", "main", "-l", line]);
+        self.keys(&["Enter"]);
+    }
+
+    /// Presses tmux key names (`Enter`, `Escape`, `Tab`) or literal characters.
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "main"];
+        args.extend(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "main"])
+    }
+
+    fn wait(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        let found = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wait_for(what, || {
+                last = self.screen();
+                done(&last).then(|| last.clone())
+            })
+        }));
+        found.unwrap_or_else(|_| panic!("timed out waiting for {what}; the pane shows:\n{last}"))
+    }
+
+    /// tmux's view of the pane's modes, e.g. `#{alternate_on}`.
+    fn pane(&self, format: &str) -> String {
+        self.run(&["display-message", "-p", "-t", "main", format])
+            .trim()
+            .to_owned()
+    }
+
+    fn terminal_modes(&self) -> String {
+        self.pane("alternate=#{alternate_on} mouse=#{mouse_any_flag}#{mouse_button_flag}#{mouse_standard_flag}#{mouse_all_flag}#{mouse_sgr_flag}")
+    }
+
+    /// The PID of the program the shell is running in the foreground.
+    fn foreground_pid(&self) -> i32 {
+        let shell: i32 = self.pane("#{pane_pid}").parse().expect("pane pid");
+        wait_for("nstop started by the shell", || {
+            common::children(shell).first().copied()
+        })
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .status();
+    }
+}
+
+/// Starts nstop from the shell, remembering `stty -a` before and after.
+fn launch(tmux: &Tmux, dir: &Path) {
+    let bin = env!("CARGO_BIN_EXE_nstop");
+    let (before, after) = (dir.join("before"), dir.join("after"));
+    tmux.shell(&format!(
+        "stty -a > {}; {bin}; echo \"exit=$?\"; stty -a > {}",
+        before.display(),
+        after.display()
+    ));
+    tmux.wait("the first frame", |s| {
+        s.contains("NPROCS") && s.contains("1 Namespaces")
+    });
+    let modes = tmux.terminal_modes();
+    assert!(
+        modes.starts_with("alternate=1 ") && modes != "alternate=1 mouse=00000",
+        "{modes}"
+    );
+}
+
+/// After nstop ended with `code`: the shell answers, the terminal is as it was.
+fn assert_restored(tmux: &Tmux, dir: &Path, code: i32) {
+    let screen = tmux.wait("nstop's exit status", |s| s.lines().any(|l| l.starts_with("exit=")));
+    let status = screen.lines().find(|l| l.starts_with("exit=")).unwrap();
+    assert_eq!(status.trim(), format!("exit={code}"), "{screen}");
+    tmux.shell("echo back-$((40+2))");
+    tmux.wait("the shell to answer", |s| s.contains("back-42"));
+    assert_eq!(tmux.terminal_modes(), "alternate=0 mouse=00000");
+    let before = std::fs::read_to_string(dir.join("before")).unwrap();
+    let after = std::fs::read_to_string(dir.join("after")).unwrap();
+    assert!(
+        before.contains("icanon") && before.contains("echo"),
+        "{before}"
+    );
+    assert_eq!(before, after, "stty -a changed");
+}
+
+#[test]
+fn explore_search_and_quit() {
+    if !require_root() {
+        return;
+    }
+    let uts = Spawned::cmd("unshare --uts sleep 600");
+    let host_uts = ns_of(std::process::id() as i32, "uts");
+    let inode = wait_for("the new uts namespace", || {
+        let ino = ns_of(uts.pid(), "uts");
+        (ino != host_uts).then_some(ino)
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(120, 40);
+    launch(&tmux, dir.path());
+
+    for (key, title) in [
+        ("2", "Cgroups  "),
+        ("3", "Processes  "),
+        ("4", "/proc/pressure"),
+        ("5", "OOM  "),
+        ("1", "Namespaces  "),
+    ] {
+        tmux.keys(&[key]);
+        tmux.wait(title, |s| s.contains(title));
+    }
+    tmux.keys(&["?"]);
+    tmux.wait("the help", |s| {
+        s.contains("Keys · any key closes") && s.contains("pause / resume sampling")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait("the help to close", |s| {
+        !s.contains("Keys · any key closes")
+    });
+
+    tmux.keys(&["/"]);
+    tmux.run(&["send-keys", "-t", "main", "-l", &inode.to_string()]);
+    tmux.keys(&["Enter"]);
+    let row = format!("{inode}   uts");
+    let screen = tmux.wait("the uts namespace's row", |s| s.contains(&row));
+    let line = screen.lines().find(|l| l.contains(&row)).unwrap();
+    assert!(
+        line.contains(&uts.pid().to_string()) && line.contains("sleep 600"),
+        "{line}"
+    );
+
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, dir.path(), 0);
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(120, 40);
+    launch(&tmux, dir.path());
+    tmux.keys(&["3"]);
+    tmux.wait("the processes screen", |s| s.contains("Processes  "));
+    // The process this test started through the shell, by PID.
+    let pid = tmux.foreground_pid();
+    assert!(
+        std::fs::read_to_string(format!("/proc/{pid}/comm"))
+            .unwrap()
+            .starts_with("nstop")
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert_restored(&tmux, dir.path(), 143);
+}
