@@ -110,6 +110,18 @@ impl Drop for Tmux {
     }
 }
 
+/// Kills the nstop this test started, by PID, should the test fail before it ended.
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.0),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
+}
+
 /// Starts nstop from the shell, remembering `stty -a` before and after.
 fn launch(tmux: &Tmux, dir: &Path) {
     let bin = env!("CARGO_BIN_EXE_nstop");
@@ -131,7 +143,9 @@ fn launch(tmux: &Tmux, dir: &Path) {
 
 /// After nstop ended with `code`: the shell answers, the terminal is as it was.
 fn assert_restored(tmux: &Tmux, dir: &Path, code: i32) {
-    let screen = tmux.wait("nstop's exit status", |s| s.lines().any(|l| l.starts_with("exit=")));
+    let screen = tmux.wait("nstop's exit status", |s| {
+        s.lines().any(|l| l.starts_with("exit="))
+    });
     let status = screen.lines().find(|l| l.starts_with("exit=")).unwrap();
     assert_eq!(status.trim(), format!("exit={code}"), "{screen}");
     tmux.shell("echo back-$((40+2))");
@@ -218,4 +232,24 @@ fn sigterm_restores_the_terminal() {
     )
     .unwrap();
     assert_restored(&tmux, dir.path(), 143);
+}
+
+#[test]
+fn hangup_ends_nstop() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(120, 40);
+    launch(&tmux, dir.path());
+    let pid = tmux.foreground_pid();
+    let _reaper = KillOnDrop(pid);
+    // The terminal goes away: tmux closes the pty and the kernel hangs up its processes.
+    drop(tmux);
+    wait_for("nstop to end after SIGHUP", || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // Gone, or a zombie waiting for init to reap it.
+        (stat.is_empty() || stat.split(") ").nth(1).is_some_and(|s| s.starts_with('Z')))
+            .then_some(())
+    });
 }

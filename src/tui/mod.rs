@@ -188,9 +188,13 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
     })();
 
     drop(mode);
-    stop_input.store(true, Ordering::Relaxed);
     signal_handle.close();
-    let _ = input.join();
+    stop_input.store(true, Ordering::Relaxed);
+    // Closing the inbox makes the collector's next delivery fail, which ends it; the join waits
+    // for the sample in progress at most. The input thread is not joined: on a terminal that
+    // went away a read may never return, and the process exit ends it.
+    drop(inbox);
     drop(collector);
+    drop(input);
     outcome
 }
