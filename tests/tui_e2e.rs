@@ -115,6 +115,10 @@ struct KillOnDrop(i32);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
+        let comm = std::fs::read_to_string(format!("/proc/{}/comm", self.0)).unwrap_or_default();
+        if comm.trim() != "nstop" {
+            return; // ended (and maybe reaped): the PID may be someone else's now
+        }
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(self.0),
             nix::sys::signal::Signal::SIGKILL,
