@@ -393,6 +393,9 @@ fn snapshot(name: &str, app: &App) {
 fn screens_render() {
     let mut app = app(V2);
     snapshot("namespaces", &app);
+    press(&mut app, "t");
+    snapshot("namespaces_tree", &app);
+    press(&mut app, "t");
     press(&mut app, "2");
     snapshot("cgroups_tree", &app);
     press(&mut app, "tssss");

@@ -1,9 +1,11 @@
 //! Every cgroup hierarchy as a tree, cgroup2 first: usage, limits, rates and pressure in one
 //! row, containers and units by name instead of their ids.
 
+use std::cmp::Ordering;
+
 use crate::model::Model;
 use crate::model::cgroup::{Cgroup, Stall, parents_by_depth};
-use crate::tui::panes::{Cell, Column, RowKey, Spec, Tone, all, by, bytes, severity};
+use crate::tui::panes::{Cell, Column, RowKey, Spec, Tone, all, by, bytes, natural, severity};
 
 pub fn cgroup(model: &Model, i: usize) -> &Cgroup {
     &model.cgroups[i]
@@ -40,14 +42,17 @@ fn tree_cell(model: &Model, i: usize) -> Cell {
     }
 }
 
-/// In a flat list: `hierarchy:path`, and the container or unit when the path does not say it.
+/// In a flat list: `hierarchy:path`, led by the container or unit when the path does not say
+/// it (long paths are cut at the right).
 pub fn path_cell(model: &Model, i: usize) -> Cell {
     let c = cgroup(model, i);
-    let path = format!("{}{}:{}", frozen(c), hierarchy_label(model, c), c.path);
+    let path = format!("{}:{}", hierarchy_label(model, c), c.path);
     let base = c.path.rsplit('/').next().unwrap_or_default();
     match c.workload.label() {
-        Some(label) if label != base => Cell::new(format!("{path}  {label}"), Tone::Name),
-        _ => Cell::plain(path),
+        Some(label) if label != base => {
+            Cell::new(format!("{}{label}  {path}", frozen(c)), Tone::Name)
+        }
+        _ => Cell::plain(format!("{}{path}", frozen(c))),
     }
 }
 
@@ -59,6 +64,12 @@ fn place(model: &Model, i: usize) -> (bool, Option<usize>, &str) {
     let position = hierarchies.iter().position(|h| h.id == c.hierarchy);
     let membership_only = position.is_some_and(|p| !hierarchies[p].has_metrics());
     (membership_only, position, &c.path)
+}
+
+/// Hierarchies as `place` orders them, paths in natural order (`g2` before `g10`).
+pub fn by_place(model: &Model, a: usize, b: usize) -> Ordering {
+    let ((ma, ha, pa), (mb, hb, pb)) = (place(model, a), place(model, b));
+    (ma, ha).cmp(&(mb, hb)).then_with(|| natural(pa, pb))
 }
 
 fn psi_cell(c: &Cgroup) -> Cell {
@@ -132,7 +143,7 @@ static COLUMNS: [Column; 11] = [
         right: false,
         drop: 0,
         cell: path_cell,
-        order: |m, a, b| place(m, a).cmp(&place(m, b)),
+        order: by_place,
     },
     Column {
         title: "PROCS",

@@ -177,8 +177,49 @@ pub fn all(_: &Model, _: usize, scope: &Scope) -> bool {
     *scope == Scope::All
 }
 
+/// Text order with digit runs compared as numbers: `g2` before `g10`.
+pub fn natural(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a.as_bytes(), b.as_bytes());
+    let digits = |s: &[u8]| s.iter().take_while(|c| c.is_ascii_digit()).count();
+    loop {
+        match (a.first(), b.first()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let (da, db) = (digits(a), digits(b));
+                let trim = |s: &[u8]| -> usize { s.iter().take_while(|&&c| c == b'0').count() };
+                let (na, nb) = (&a[trim(&a[..da])..da], &b[trim(&b[..db])..db]);
+                let order = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+                if order != Ordering::Equal {
+                    return order;
+                }
+                (a, b) = (&a[da..], &b[db..]);
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+                (a, b) = (&a[1..], &b[1..]);
+            }
+        }
+    }
+}
+
 pub fn never(_: &Model, _: usize) -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn natural_order() {
+        let mut names = vec!["g10", "g2", "g1", "g100", "a", "g02x", "g2a", ""];
+        names.sort_by(|a, b| natural(a, b));
+        assert_eq!(names, ["", "a", "g1", "g2", "g02x", "g2a", "g10", "g100"]);
+    }
 }
 
 /// Bytes in binary units as `ls -h` prints them.

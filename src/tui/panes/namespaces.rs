@@ -81,7 +81,7 @@ static COLUMNS: [Column; 8] = [
     },
     Column {
         title: "NETNSID",
-        width: 7,
+        width: 10,
         right: true,
         drop: 4,
         cell: |m, i| {
@@ -96,7 +96,7 @@ static COLUMNS: [Column; 8] = [
     },
     Column {
         title: "NSFS",
-        width: 18,
+        width: 22,
         right: false,
         drop: 3,
         cell: |m, i| {

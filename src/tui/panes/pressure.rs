@@ -53,7 +53,7 @@ static PRESSURE_COLUMNS: [Column; 7] = [
         right: false,
         drop: 0,
         cell: path_cell,
-        order: |m, a, b| path_cell(m, a).text.cmp(&path_cell(m, b).text),
+        order: cgroups::by_place,
     },
     Column {
         title: "WORST",
@@ -148,7 +148,7 @@ static OOM_COLUMNS: [Column; 8] = [
                 cell
             }
         },
-        order: |m, a, b| path_cell(m, a).text.cmp(&path_cell(m, b).text),
+        order: cgroups::by_place,
     },
     event_column!("KILLS", Cgroup::oom_kills, 6, 0),
     event_column!("OOMS", ooms, 6, 0),

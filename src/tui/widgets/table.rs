@@ -24,11 +24,17 @@ pub struct ListView<'a> {
 /// The flexible column is never narrower than this while other columns can be dropped.
 const MIN_FLEX: u16 = 16;
 
-/// Which columns to draw and how wide, at `width` cells.
-pub fn fit(columns: &[Column], width: u16) -> Vec<(usize, u16)> {
+/// Which columns to draw and how wide, at `width` cells; `wider` adds room to one fixed-width
+/// column (the tree's indentation).
+pub fn fit(columns: &[Column], width: u16, wider: (usize, u16)) -> Vec<(usize, u16)> {
+    let width_of = |i: usize| match columns[i].width {
+        0 => 0,
+        w if i == wider.0 => w + wider.1,
+        w => w,
+    };
     let mut kept: Vec<usize> = (0..columns.len()).collect();
     loop {
-        let fixed: u16 = kept.iter().map(|&i| columns[i].width + 1).sum();
+        let fixed: u16 = kept.iter().map(|&i| width_of(i) + 1).sum();
         if fixed + MIN_FLEX <= width {
             break;
         }
@@ -47,11 +53,11 @@ pub fn fit(columns: &[Column], width: u16) -> Vec<(usize, u16)> {
     let fixed: u16 = kept
         .iter()
         .filter(|&&i| columns[i].width > 0)
-        .map(|&i| columns[i].width + 1)
+        .map(|&i| width_of(i) + 1)
         .sum();
     let flex = width.saturating_sub(fixed);
     kept.into_iter()
-        .map(|i| match columns[i].width {
+        .map(|i| match width_of(i) {
             0 => (i, flex),
             w => (i, w),
         })
@@ -68,7 +74,13 @@ impl Widget for ListView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let list = self.list;
         let spec = list.spec();
-        let layout = fit(spec.columns, area.width);
+        let indent = if list.tree {
+            let deepest = list.rows.iter().map(|r| r.depth).max().unwrap_or(0);
+            2 * deepest + 2
+        } else {
+            0
+        };
+        let layout = fit(spec.columns, area.width, (spec.tree_column, indent));
 
         let heading = self.theme.heading();
         buf.set_style(self.head, heading);
@@ -148,9 +160,9 @@ mod tests {
     #[test]
     fn narrow_terminals_drop_columns_by_priority() {
         let columns = Screen::Cgroups.spec().columns;
-        let wide = fit(columns, 160);
+        let wide = fit(columns, 160, (0, 0));
         assert_eq!(wide.len(), columns.len());
-        let narrow = fit(columns, 80);
+        let narrow = fit(columns, 80, (0, 0));
         assert!(narrow.len() < columns.len());
         let total: u16 = narrow.iter().map(|(_, w)| w + 1).sum();
         assert!(total <= 81, "{narrow:?}");
