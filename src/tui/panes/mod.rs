@@ -210,6 +210,11 @@ pub fn never(_: &Model, _: usize) -> bool {
     false
 }
 
+/// Bytes in binary units as `ls -h` prints them.
+pub fn bytes(value: Option<u64>) -> Option<String> {
+    value.map(|v| crate::cli::cg::human_bytes(v as f64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,9 +225,4 @@ mod tests {
         names.sort_by(|a, b| natural(a, b));
         assert_eq!(names, ["", "a", "g1", "g2", "g02x", "g2a", "g10", "g100"]);
     }
-}
-
-/// Bytes in binary units as `ls -h` prints them.
-pub fn bytes(value: Option<u64>) -> Option<String> {
-    value.map(|v| crate::cli::cg::human_bytes(v as f64))
 }
