@@ -223,6 +223,6 @@ mod tests {
     fn natural_order() {
         let mut names = vec!["g10", "g2", "g1", "g100", "a", "g02x", "g2a", ""];
         names.sort_by(|a, b| natural(a, b));
-        assert_eq!(names, ["", "a", "g1", "g2", "g02x", "g2a", "g10", "g100"]);
+        assert_eq!(names, ["", "a", "g1", "g2", "g2a", "g02x", "g10", "g100"]);
     }
 }
