@@ -1,5 +1,6 @@
 //! The background sampler: reads the kernel every interval, joins each sample with the previous
-//! one, and hands the boxed `Model` over. Its sleep ends early on any control message.
+//! one, and hands the boxed `Model` over. A refresh, a new interval or a closed channel ends its
+//! sleep early.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
@@ -72,43 +73,40 @@ fn run(
 ) {
     let mut prev: Option<Sample> = None;
     let mut paused = false;
-    let mut sample_now = true;
-    let mut sampled_at = Instant::now();
     loop {
-        if sample_now {
-            sampled_at = Instant::now();
-            let delivery = match sys::sample(roots, Collect::Everything) {
-                Ok(sample) => {
-                    let model = Model::new(&sample, prev.as_ref());
-                    prev = Some(sample);
-                    Ok(Box::new(model))
-                }
-                Err(e) => Err(format!("reading {}: {e}", roots.proc.display())),
-            };
-            if !deliver(delivery) {
-                return;
+        let sampled_at = Instant::now();
+        let delivery = match sys::sample(roots, Collect::Everything) {
+            Ok(sample) => {
+                let model = Model::new(&sample, prev.as_ref());
+                prev = Some(sample);
+                Ok(Box::new(model))
             }
+            Err(e) => Err(format!("reading {}: {e}", roots.proc.display())),
+        };
+        if !deliver(delivery) {
+            return;
         }
-        sample_now = loop {
-            let deadline = sampled_at + interval;
+        // Never busier than half the time: a sample slower than half the interval stretches it.
+        let earliest = Instant::now() + sampled_at.elapsed();
+        loop {
+            let deadline = (sampled_at + interval).max(earliest);
             let message = if paused {
                 commands.recv().map_err(|_| RecvTimeoutError::Disconnected)
             } else {
                 commands.recv_timeout(deadline.saturating_duration_since(Instant::now()))
             };
             match message {
-                Ok(Control::RefreshNow) => break true,
+                Ok(Control::RefreshNow) | Err(RecvTimeoutError::Timeout) => break,
                 Ok(Control::Pause(pause)) => paused = pause,
                 Ok(Control::Interval(new)) => {
                     interval = new;
                     if !paused {
-                        break true;
+                        break;
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => break true,
                 Err(RecvTimeoutError::Disconnected) => return,
             }
-        };
+        }
     }
 }
 
@@ -153,9 +151,20 @@ mod tests {
 
     #[test]
     fn ends_when_dropped_during_a_long_sleep() {
-        let collector = Collector::spawn(fixture(), Duration::from_secs(3600), |_| true);
-        let started = Instant::now();
-        drop(collector);
-        assert!(started.elapsed() < Duration::from_secs(30));
+        let (tx, rx) = mpsc::channel();
+        let collector = Collector::spawn(fixture(), Duration::from_secs(3600), move |d| {
+            tx.send(d).is_ok()
+        });
+        let first = rx.recv_timeout(Duration::from_secs(10));
+        assert!(first.expect("first model").is_ok());
+        // Now it sleeps for an hour; dropping it must end the thread at once.
+        let (done, dropped) = mpsc::channel();
+        std::thread::spawn(move || {
+            drop(collector);
+            let _ = done.send(());
+        });
+        dropped
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the drop ends the sleeping thread");
     }
 }

@@ -179,12 +179,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(lsns_style_args());
     match run(cli) {
         Ok(code) => code,
+        // Written without eprintln!, which panics when stderr is gone (a hung-up terminal).
         Err(e) if e.is::<UsageError>() => {
-            eprintln!("nstop: {e}");
+            let _ = writeln!(std::io::stderr(), "nstop: {e}");
             ExitCode::from(2)
         }
         Err(e) => {
-            eprintln!("nstop: {e:#}");
+            let _ = writeln!(std::io::stderr(), "nstop: {e:#}");
             ExitCode::FAILURE
         }
     }

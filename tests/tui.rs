@@ -359,19 +359,17 @@ fn mouse_selects_scrolls_and_switches_tabs() {
     assert_eq!(app.list().selected, 7);
     app.update(mouse(MouseEventKind::ScrollUp, 5, rows.y));
     assert_eq!(app.list().selected, 4);
+    // Tabs are " 1 Namespaces " and a space (columns 0-14), then " 2 Cgroups " from 15.
     let tabs = ui::Areas::new(app.size, app.screen).tabs;
-    let x = render(&app)
-        .lines()
-        .nth(usize::from(tabs.y))
-        .unwrap()
-        .find("Cgroups")
-        .unwrap();
-    app.update(mouse(
-        MouseEventKind::Down(MouseButton::Left),
-        x as u16 - 1,
-        tabs.y,
-    ));
+    app.update(mouse(MouseEventKind::Down(MouseButton::Left), 14, tabs.y));
+    assert_eq!(app.screen, Screen::Namespaces);
+    app.update(mouse(MouseEventKind::Down(MouseButton::Left), 15, tabs.y));
     assert_eq!(app.screen, Screen::Cgroups);
+    // Not while a filter is being typed: it belongs to this screen.
+    press(&mut app, "\\sys");
+    app.update(mouse(MouseEventKind::Down(MouseButton::Left), 0, tabs.y));
+    assert_eq!(app.screen, Screen::Cgroups);
+    press(&mut app, "<Esc>");
     // Motion changes nothing and asks for no redraw.
     app.update(mouse(MouseEventKind::Moved, 1, 1));
     assert!(!app.dirty);
@@ -383,6 +381,31 @@ fn resize_changes_the_page() {
     let tall = app.page();
     app.update(Action::Resize(80, 24));
     assert_eq!(app.page(), tall - 16);
+}
+
+#[test]
+fn any_terminal_size_draws_without_panicking() {
+    for dir in [V2, HOST_NS] {
+        let mut app = app(dir);
+        for screen in ["1", "2", "3", "4", "5"] {
+            press(&mut app, screen);
+            for help in [false, true] {
+                app.help = help;
+                // Around the minimum (60×16) and each layout boundary, and common sizes.
+                for height in [0, 1, 2, 5, 13, 15, 16, 17, 24, 40] {
+                    for width in [0, 1, 10, 59, 60, 61, 80, 120] {
+                        app.update(Action::Resize(width, height));
+                        let backend = TestBackend::new(width, height);
+                        let mut terminal = Terminal::new(backend).unwrap();
+                        terminal.draw(|frame| ui::draw(frame, &app)).unwrap();
+                    }
+                }
+            }
+        }
+    }
+    let mut app = app(V2);
+    app.update(Action::Resize(40, 10));
+    assert!(render(&app).contains("needs a terminal of at least 60×16"));
 }
 
 fn snapshot(name: &str, app: &App) {
@@ -456,7 +479,13 @@ fn v1_hierarchies_that_only_repeat_membership_start_folded() {
             "{folded}: {screen}"
         );
     }
-    // Unfolding one shows its children.
+    // Search finds a root by its name in the tree; unfolding it shows its children.
+    press(&mut app, "g/cpuset /<Enter>");
+    let RowKey::Cgroup { path, .. } = selected(&app) else {
+        panic!("a cgroup");
+    };
+    assert_eq!(path, "/");
     press(&mut app, "/devices /<Enter>+");
-    assert!(render(&app).contains("▾ devices /"));
+    let screen = render(&app);
+    assert!(screen.contains("▾ devices /"), "{screen}");
 }

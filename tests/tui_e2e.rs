@@ -68,7 +68,8 @@ impl Tmux {
     }
 
     fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "main"])
+        // -J joins wrapped lines, so a long command line stays one line.
+        self.run(&["capture-pane", "-p", "-J", "-t", "main"])
     }
 
     fn wait(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
@@ -179,16 +180,18 @@ fn explore_search_and_quit() {
     let tmux = Tmux::start(120, 40);
     launch(&tmux, dir.path());
 
+    // Each screen's title line starts at column 0 (the tab labels start with a space).
     for (key, title) in [
         ("2", "Cgroups  "),
         ("3", "Processes  "),
-        ("4", "/proc/pressure"),
+        ("4", "Pressure  "),
         ("5", "OOM  "),
         ("1", "Namespaces  "),
     ] {
         tmux.keys(&[key]);
-        tmux.wait(title, |s| s.contains(title));
+        tmux.wait(title, |s| s.lines().any(|l| l.starts_with(title)));
     }
+    assert!(tmux.screen().contains("NPROCS"));
     tmux.keys(&["?"]);
     tmux.wait("the help", |s| {
         s.contains("Keys · any key closes") && s.contains("pause / resume sampling")
@@ -222,7 +225,9 @@ fn sigterm_restores_the_terminal() {
     let tmux = Tmux::start(120, 40);
     launch(&tmux, dir.path());
     tmux.keys(&["3"]);
-    tmux.wait("the processes screen", |s| s.contains("Processes  "));
+    tmux.wait("the processes screen", |s| {
+        s.lines().any(|l| l.starts_with("Processes  "))
+    });
     // The process this test started through the shell, by PID.
     let pid = tmux.foreground_pid();
     assert!(
@@ -239,21 +244,29 @@ fn sigterm_restores_the_terminal() {
 }
 
 #[test]
-fn hangup_ends_nstop() {
+fn hangup_ends_nstop_with_status_129() {
     if !require_root() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
+    let status = dir.path().join("status");
     let tmux = Tmux::start(120, 40);
-    launch(&tmux, dir.path());
-    let pid = tmux.foreground_pid();
+    // sh ignores SIGHUP so it outlives the terminal and records nstop's status.
+    tmux.shell(&format!(
+        "sh -c 'trap \"\" HUP; {}; echo $? > {}'",
+        env!("CARGO_BIN_EXE_nstop"),
+        status.display()
+    ));
+    tmux.wait("the first frame", |s| s.contains("NPROCS"));
+    let sh = tmux.foreground_pid();
+    let pid = wait_for("nstop under sh", || common::children(sh).first().copied());
     let _reaper = KillOnDrop(pid);
     // The terminal goes away: tmux closes the pty and the kernel hangs up its processes.
     drop(tmux);
-    wait_for("nstop to end after SIGHUP", || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        // Gone, or a zombie waiting for init to reap it.
-        (stat.is_empty() || stat.split(") ").nth(1).is_some_and(|s| s.starts_with('Z')))
-            .then_some(())
+    let code = wait_for("nstop's status after SIGHUP", || {
+        std::fs::read_to_string(&status)
+            .ok()
+            .filter(|s| s.ends_with('\n'))
     });
+    assert_eq!(code.trim(), "129");
 }

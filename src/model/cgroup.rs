@@ -42,6 +42,15 @@ impl Cgroup {
     pub fn oom_kills(&self) -> Option<u64> {
         self.memory.as_ref()?.events.as_ref()?.oom_kill
     }
+
+    /// The largest `some` avg10 of cpu, memory and io: how stalled the cgroup is at worst.
+    pub fn worst_stall(&self) -> Option<f64> {
+        let p = self.pressure.as_ref()?;
+        [&p.cpu, &p.memory, &p.io]
+            .into_iter()
+            .filter_map(|s| Stall::some_avg10(s.as_ref()))
+            .reduce(f64::max)
+    }
 }
 
 /// Memory in bytes; `max`/`high`/`swap_max` are `None` when unlimited.

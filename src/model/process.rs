@@ -38,6 +38,13 @@ pub struct Process {
     pub cgroups: Vec<ProcessCgroup>,
 }
 
+impl Process {
+    /// The user name, or the UID where /etc/passwd has none.
+    pub fn user_name(&self) -> String {
+        self.user.clone().unwrap_or_else(|| self.uid.to_string())
+    }
+}
+
 /// Processes sorted by PID; CPU rates against the same process (PID and start time) in `prev`.
 pub fn build(sample: &Sample, prev: Option<&Sample>) -> Vec<Process> {
     let system = &sample.system;

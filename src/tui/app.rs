@@ -28,7 +28,7 @@ pub struct Input {
     pub kind: InputKind,
     pub text: String,
     before: String,
-    selected_before: usize,
+    selected_before: Option<RowKey>,
 }
 
 /// Where Enter came from, for Esc to return to.
@@ -36,8 +36,15 @@ pub struct Input {
 struct Place {
     screen: Screen,
     key: Option<RowKey>,
+    /// What the Processes screen showed, which drilling in replaces.
     processes_scope: Scope,
+    processes_filter: String,
 }
+
+/// Esc goes back this many drill-ins at most; older places are forgotten.
+const BACK_LIMIT: usize = 64;
+
+const SCREENS: usize = Screen::ALL.len();
 
 /// Wheel steps move the cursor this many rows.
 const WHEEL_ROWS: isize = 3;
@@ -141,8 +148,11 @@ impl App {
 
     fn key(&mut self, key: KeyEvent) -> Option<Action> {
         if self.help {
+            // Any key closes the help; Ctrl-C still quits.
             self.help = false;
-            return None;
+            let quit =
+                keymap::command(key) == Some(Command::Quit) && key.code != KeyCode::Char('q');
+            return quit.then_some(Action::Command(Command::Quit));
         }
         if self.input.is_some() {
             self.type_key(key);
@@ -171,7 +181,9 @@ impl App {
             KeyCode::Esc => {
                 let input = self.input.take().expect("input is open");
                 self.apply_input(input.kind, input.before);
-                self.list_mut().select(input.selected_before);
+                if let (Some(model), Some(key)) = (&self.model, input.selected_before) {
+                    self.lists[self.screen.index()].select_key(model, &key);
+                }
                 return;
             }
             KeyCode::Char('c') if ctrl => {
@@ -225,11 +237,19 @@ impl App {
             InputKind::Search => self.search.clone(),
             InputKind::Filter => self.list().filter.clone(),
         };
+        // A search starts afresh (as in vim and less); a filter is edited in place.
+        let text = match kind {
+            InputKind::Search => String::new(),
+            InputKind::Filter => before.clone(),
+        };
         self.input = Some(Input {
             kind,
-            text: before.clone(),
+            text,
             before,
-            selected_before: self.list().selected,
+            selected_before: self
+                .model
+                .as_deref()
+                .and_then(|m| self.list().selected_key(m)),
         });
     }
 
@@ -237,10 +257,14 @@ impl App {
         let at = Position::new(mouse.column, mouse.row);
         let areas = Areas::new(self.size, self.screen);
         match mouse.kind {
+            MouseEventKind::Down(MouseButton::Left) if self.help => self.help = false,
+            _ if self.help => self.dirty = false,
             MouseEventKind::ScrollDown => self.list_mut().move_by(WHEEL_ROWS),
             MouseEventKind::ScrollUp => self.list_mut().move_by(-WHEEL_ROWS),
-            MouseEventKind::Down(MouseButton::Left) if self.help => self.help = false,
-            MouseEventKind::Down(MouseButton::Left) if areas.tabs.contains(at) => {
+            // While a search or filter is typed, it belongs to this screen.
+            MouseEventKind::Down(MouseButton::Left)
+                if areas.tabs.contains(at) && self.input.is_none() =>
+            {
                 if let Some(screen) = crate::tui::ui::tab_at(mouse.column) {
                     self.screen = screen;
                 }
@@ -265,8 +289,10 @@ impl App {
             Command::PageDown => self.list_mut().move_by(page),
             Command::Top => self.list_mut().select(0),
             Command::Bottom => self.list_mut().select(usize::MAX),
-            Command::NextScreen => self.screen = Screen::ALL[(self.screen.index() + 1) % 5],
-            Command::PreviousScreen => self.screen = Screen::ALL[(self.screen.index() + 4) % 5],
+            Command::NextScreen => self.screen = Screen::ALL[(self.screen.index() + 1) % SCREENS],
+            Command::PreviousScreen => {
+                self.screen = Screen::ALL[(self.screen.index() + SCREENS - 1) % SCREENS]
+            }
             Command::Show(screen) => self.screen = screen,
             Command::DrillIn => self.drill_in(),
             Command::Back => self.go_back(),
@@ -341,7 +367,11 @@ impl App {
                 screen: self.screen,
                 key: list.selected_key(&model),
                 processes_scope: self.list_of(Screen::Processes).scope.clone(),
+                processes_filter: self.list_of(Screen::Processes).filter.clone(),
             };
+            if self.back.len() == BACK_LIMIT {
+                self.back.remove(0);
+            }
             let target = match self.screen {
                 Screen::Namespaces => {
                     let n = &model.namespaces[item];
@@ -358,7 +388,7 @@ impl App {
                     }))
                 }
                 Screen::Processes => {
-                    processes::cgroup_of(&model.processes[item]).map(Target::Cgroup)
+                    processes::cgroup_of(&model, &model.processes[item]).map(Target::Cgroup)
                 }
                 Screen::Pressure | Screen::Oom => Some(Target::Cgroup(cgroups::key(&model, item))),
             };
@@ -388,8 +418,11 @@ impl App {
             self.screen = place.screen;
             if let Some(model) = &self.model {
                 let processes = &mut self.lists[Screen::Processes.index()];
-                if processes.scope != place.processes_scope {
+                if processes.scope != place.processes_scope
+                    || processes.filter != place.processes_filter
+                {
                     processes.scope = place.processes_scope;
+                    processes.filter = place.processes_filter;
                     processes.rebuild_at(model, None);
                 }
                 if let Some(key) = place.key {

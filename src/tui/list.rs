@@ -13,6 +13,8 @@ pub struct Row {
     pub item: usize,
     pub depth: u16,
     pub has_children: bool,
+    /// Shown only as the ancestor of a row that is (tree view with a filter or scope).
+    pub context: bool,
 }
 
 #[derive(Debug)]
@@ -54,6 +56,13 @@ impl ListState {
         self.screen.spec()
     }
 
+    /// The sort column's title with its direction: `RSS▼`.
+    pub fn sort_title(&self) -> String {
+        let columns = self.spec().columns;
+        let arrow = if self.descending { '▼' } else { '▲' };
+        format!("{}{arrow}", columns[self.sort.min(columns.len() - 1)].title)
+    }
+
     pub fn selected_item(&self) -> Option<usize> {
         self.rows.get(self.selected).map(|r| r.item)
     }
@@ -73,16 +82,18 @@ impl ListState {
     pub fn rebuild_at(&mut self, model: &Model, keep: Option<RowKey>) {
         let spec = self.spec();
         let len = (spec.len)(model);
-        if spec.tree {
+        if spec.tree || !self.folded.is_empty() {
+            // Fold new nodes as the screen starts them; forget nodes that are gone, so a long
+            // session's churn of units and containers does not pile up here.
+            let keys: HashSet<RowKey> = (0..len).map(|i| (spec.key)(model, i)).collect();
             for i in 0..len {
                 let key = (spec.key)(model, i);
-                if !self.seen.contains(&key) {
-                    if (spec.folded_at_start)(model, i) {
-                        self.folded.insert(key.clone());
-                    }
-                    self.seen.insert(key);
+                if !self.seen.contains(&key) && (spec.folded_at_start)(model, i) {
+                    self.folded.insert(key);
                 }
             }
+            self.folded.retain(|k| keys.contains(k));
+            self.seen = keys;
         }
         let filter = self.filter.to_lowercase();
         let shown: Vec<bool> = (0..len)
@@ -107,6 +118,7 @@ impl ListState {
                     item,
                     depth: 0,
                     has_children: false,
+                    context: false,
                 })
                 .collect()
         };
@@ -122,11 +134,12 @@ impl ListState {
 
     /// Pre-order of the shown items and their ancestors (so a match keeps its context),
     /// siblings in sort order, children of folded nodes left out.
-    fn tree_rows(&self, model: &Model, order: &[usize], mut shown: Vec<bool>) -> Vec<Row> {
+    fn tree_rows(&self, model: &Model, order: &[usize], matched: Vec<bool>) -> Vec<Row> {
         let spec = self.spec();
         let parents = (spec.parents)(model);
+        let mut shown = matched.clone();
         for i in 0..shown.len() {
-            if shown[i] {
+            if matched[i] {
                 let mut up = parents[i];
                 while let Some(p) = up {
                     if shown[p] {
@@ -153,6 +166,7 @@ impl ListState {
                 item,
                 depth,
                 has_children,
+                context: !matched[item],
             });
             if has_children && !self.folded.contains(&(spec.key)(model, item)) {
                 stack.extend(children[item].iter().rev().map(|&c| (c, depth + 1)));
@@ -210,7 +224,9 @@ impl ListState {
         if self.tree {
             let parents = (spec.parents)(model);
             let mut up = parents[item];
-            while let Some(p) = up {
+            // Bounded: a parent cycle in inconsistent data must not hang the UI.
+            for _ in 0..parents.len() {
+                let Some(p) = up else { break };
                 self.folded.remove(&(spec.key)(model, p));
                 up = parents[p];
             }
@@ -244,7 +260,8 @@ impl ListState {
     }
 
     /// The next row (forwards or backwards from the cursor, wrapping) whose text contains
-    /// `query`, case-insensitively; the cursor's own row counts last.
+    /// `query`, case-insensitively; `from_next` skips the cursor's own row until last, else it
+    /// is tried first (typing a search keeps a row that still matches).
     pub fn find(
         &self,
         model: &Model,
@@ -270,11 +287,13 @@ impl ListState {
     }
 }
 
-/// What search and filter match: every column's text, lower-cased.
+/// What search and filter match: every column's text and the tree's name for the item
+/// (which may differ: `memory /` in the tree is `memory:/` in the table), lower-cased.
 pub fn row_text(spec: &Spec, model: &Model, item: usize) -> String {
     let mut text = String::new();
-    for column in spec.columns {
-        text.push_str(&(column.cell)(model, item).text.to_lowercase());
+    let cells = spec.columns.iter().map(|c| c.cell).chain([spec.tree_cell]);
+    for cell in cells {
+        text.push_str(&cell(model, item).text.to_lowercase());
         text.push('\u{1f}');
     }
     text

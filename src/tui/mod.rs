@@ -12,6 +12,7 @@ pub mod ui;
 pub mod widgets;
 
 use std::io::{self, IsTerminal};
+use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -113,7 +114,9 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
     });
 
     let mode = TerminalMode::enter()?;
-    let mut terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    // Never dropped: its Drop shows the cursor and, when the terminal hung up, panics printing
+    // that it could not; `restore` shows the cursor instead.
+    let mut terminal = ManuallyDrop::new(Terminal::new(CrosstermBackend::new(io::stdout()))?);
     terminal.hide_cursor()?;
     terminal.clear()?;
 
@@ -151,9 +154,15 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
     let outcome = (|| -> anyhow::Result<u8> {
         terminal.draw(|frame| ui::draw(frame, &app))?;
         loop {
-            let first = inbox.recv()?;
+            let mut batch: Vec<Event> = vec![inbox.recv()?];
+            batch.extend(inbox.try_iter());
+            // A model that a newer one in the same batch replaces is not worth sorting.
+            let newest = batch.iter().rposition(|e| matches!(e, Event::Collected(_)));
             let mut redraw = false;
-            for event in std::iter::once(first).chain(inbox.try_iter()) {
+            for (i, event) in batch.into_iter().enumerate() {
+                if matches!(event, Event::Collected(_)) && Some(i) != newest {
+                    continue;
+                }
                 let action = match event {
                     Event::Signal(signal) => return Ok(128 + signal as u8),
                     Event::InputFailed(e) => {
@@ -187,14 +196,19 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
         }
     })();
 
+    // The input thread stops reading before the shell gets the terminal back, so keys typed
+    // right after quitting reach the shell; it is not waited for beyond that: on a terminal that
+    // went away a read may never return, and the process exit ends it.
+    stop_input.store(true, Ordering::Relaxed);
+    let deadline = std::time::Instant::now() + Duration::from_millis(200);
+    while !input.is_finished() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     drop(mode);
     signal_handle.close();
-    stop_input.store(true, Ordering::Relaxed);
     // Closing the inbox makes the collector's next delivery fail, which ends it; the join waits
-    // for the sample in progress at most. The input thread is not joined: on a terminal that
-    // went away a read may never return, and the process exit ends it.
+    // for the sample in progress at most.
     drop(inbox);
     drop(collector);
-    drop(input);
     outcome
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::tui::app::{App, InputKind};
-use crate::tui::panes::Screen;
+use crate::tui::panes::{Scope, Screen, Tone, cgroups};
 use crate::tui::widgets::{header::Header, help::Help, preamble, table::ListView};
 
 pub struct Areas {
@@ -57,8 +57,23 @@ pub fn tab_at(x: u16) -> Option<Screen> {
     })
 }
 
+/// Below this the layout cannot hold a header, a table and a footer.
+pub const MIN_SIZE: (u16, u16) = (60, 16);
+
 pub fn draw(frame: &mut Frame, app: &App) {
-    let areas = Areas::new(frame.area(), app.screen);
+    let area = frame.area();
+    if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
+        let message = format!(
+            "nstop needs a terminal of at least {}×{} (this one is {}×{}); q quits",
+            MIN_SIZE.0, MIN_SIZE.1, area.width, area.height
+        );
+        frame.render_widget(
+            Paragraph::new(message).wrap(ratatui::widgets::Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let areas = Areas::new(area, app.screen);
     let theme = &app.theme;
     frame.render_widget(Header { app }, areas.header);
 
@@ -101,23 +116,16 @@ pub fn draw(frame: &mut Frame, app: &App) {
 /// The screen, what narrows it, its length and order.
 fn title(app: &App) -> Line<'static> {
     let list = app.list();
-    let spec = list.spec();
     let mut text = app.screen.title().to_owned();
-    if let crate::tui::panes::Scope::Namespace(ns) = &list.scope {
+    if let Scope::Namespace(ns) = &list.scope {
         text += &format!(" in {}:[{}]", ns.kind, ns.ino);
-    } else if let crate::tui::panes::Scope::Cgroup { hierarchy, path } = &list.scope {
-        let label = app
-            .model
-            .as_deref()
-            .and_then(|m| m.host.hierarchy(*hierarchy))
-            .map_or_else(|| hierarchy.to_string(), |h| h.label());
+    } else if let (Scope::Cgroup { hierarchy, path }, Some(model)) = (&list.scope, &app.model) {
+        let label = cgroups::hierarchy_label(model, *hierarchy);
         text += &format!(" in {label}:{path} and below");
     }
-    let column = spec.columns[list.sort.min(spec.columns.len() - 1)].title;
-    let arrow = if list.descending { "▼" } else { "▲" };
     let mut parts = vec![
         format!("{} rows", list.rows.len()),
-        format!("sort {column}{arrow}"),
+        format!("sort {}", list.sort_title()),
         if list.tree { "tree" } else { "flat" }.to_owned(),
     ];
     if !list.filter.is_empty() {
@@ -126,7 +134,7 @@ fn title(app: &App) -> Line<'static> {
     if !app.search.is_empty() {
         parts.push(format!("search \"{}\"", app.search));
     }
-    if app.can_go_back() || list.scope != crate::tui::panes::Scope::All {
+    if app.can_go_back() || list.scope != Scope::All {
         parts.push("Esc back".to_owned());
     }
     Line::from(vec![
@@ -150,10 +158,7 @@ fn footer(app: &App) -> Line<'static> {
         ]);
     }
     if let Some(error) = &app.error {
-        return Line::styled(
-            format!("sampling failed: {error}"),
-            theme.tone(crate::tui::panes::Tone::Alert),
-        );
+        return Line::styled(format!("sampling failed: {error}"), theme.tone(Tone::Alert));
     }
     let mut spans = Vec::new();
     for (key, what) in [
@@ -179,7 +184,7 @@ fn footer(app: &App) -> Line<'static> {
             };
             spans.push(Span::styled(
                 format!("{hidden} processes unreadable: permission denied{hint}"),
-                theme.tone(crate::tui::panes::Tone::Warn),
+                theme.tone(Tone::Warn),
             ));
         }
     }

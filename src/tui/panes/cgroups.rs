@@ -11,11 +11,12 @@ pub fn cgroup(model: &Model, i: usize) -> &Cgroup {
     &model.cgroups[i]
 }
 
-fn hierarchy_label(model: &Model, c: &Cgroup) -> String {
+/// `cgroup2`, `memory`, `cpu,cpuacct`...; the ID where the host no longer lists it.
+pub fn hierarchy_label(model: &Model, hierarchy: u32) -> String {
     model
         .host
-        .hierarchy(c.hierarchy)
-        .map_or_else(|| c.hierarchy.to_string(), |h| h.label())
+        .hierarchy(hierarchy)
+        .map_or_else(|| hierarchy.to_string(), |h| h.label())
 }
 
 fn frozen(c: &Cgroup) -> &'static str {
@@ -31,7 +32,7 @@ fn tree_cell(model: &Model, i: usize) -> Cell {
     let c = cgroup(model, i);
     if c.depth == 0 {
         return Cell::new(
-            format!("{} {}", hierarchy_label(model, c), c.path),
+            format!("{} {}", hierarchy_label(model, c.hierarchy), c.path),
             Tone::Name,
         );
     }
@@ -46,7 +47,7 @@ fn tree_cell(model: &Model, i: usize) -> Cell {
 /// it (long paths are cut at the right).
 pub fn path_cell(model: &Model, i: usize) -> Cell {
     let c = cgroup(model, i);
-    let path = format!("{}:{}", hierarchy_label(model, c), c.path);
+    let path = format!("{}:{}", hierarchy_label(model, c.hierarchy), c.path);
     let base = c.path.rsplit('/').next().unwrap_or_default();
     match c.workload.label() {
         Some(label) if label != base => {
@@ -85,24 +86,15 @@ fn psi_cell(c: &Cgroup) -> Cell {
             None => "-".to_owned(),
         })
         .collect();
-    let worst = values.iter().flatten().copied().reduce(f64::max);
-    Cell::new(text.join("/"), severity(worst, 10.0, 40.0))
+    Cell::new(text.join("/"), severity(c.worst_stall(), 10.0, 40.0))
 }
 
-fn worst_psi(c: &Cgroup) -> Option<f64> {
-    let p = c.pressure.as_ref()?;
-    [&p.cpu, &p.memory, &p.io]
-        .iter()
-        .filter_map(|s| Stall::some_avg10(s.as_ref()))
-        .reduce(f64::max)
-}
-
-fn mem_current(c: &Cgroup) -> Option<u64> {
+pub fn mem_current(c: &Cgroup) -> Option<u64> {
     c.memory.as_ref()?.current
 }
 
 /// The memory limit where memory is accounted: its value, or `max` when unlimited.
-fn mem_max(c: &Cgroup) -> Option<String> {
+pub fn mem_max(c: &Cgroup) -> Option<String> {
     let m = c.memory.as_ref().filter(|m| m.current.is_some())?;
     Some(bytes(m.max).unwrap_or_else(|| "max".to_owned()))
 }
@@ -135,6 +127,33 @@ fn pids(c: &Cgroup) -> Option<String> {
         None => current.to_string(),
     })
 }
+
+/// Memory use and limit, shared with the OOM screen.
+pub const MEM_COLUMN: Column = Column {
+    title: "MEM",
+    width: 7,
+    right: true,
+    drop: 0,
+    cell: |m, i| Cell::or_dash(bytes(mem_current(cgroup(m, i))), Tone::Plain),
+    order: |m, a, b| by(mem_current(cgroup(m, a)), mem_current(cgroup(m, b))),
+};
+
+pub const MAX_COLUMN: Column = Column {
+    title: "MAX",
+    width: 7,
+    right: true,
+    drop: 0,
+    cell: |m, i| Cell::or_dash(mem_max(cgroup(m, i)), Tone::Plain),
+    order: |m, a, b| {
+        let max = |i| {
+            cgroup(m, i)
+                .memory
+                .as_ref()
+                .map(|m| m.max.unwrap_or(u64::MAX))
+        };
+        by(max(a), max(b))
+    },
+};
 
 static COLUMNS: [Column; 11] = [
     Column {
@@ -177,30 +196,8 @@ static COLUMNS: [Column; 11] = [
         cell: |m, i| Cell::percent(throttled(cgroup(m, i)), 5.0, 25.0),
         order: |m, a, b| by(throttled(cgroup(m, a)), throttled(cgroup(m, b))),
     },
-    Column {
-        title: "MEM",
-        width: 7,
-        right: true,
-        drop: 0,
-        cell: |m, i| Cell::or_dash(bytes(mem_current(cgroup(m, i))), Tone::Plain),
-        order: |m, a, b| by(mem_current(cgroup(m, a)), mem_current(cgroup(m, b))),
-    },
-    Column {
-        title: "MAX",
-        width: 7,
-        right: true,
-        drop: 0,
-        cell: |m, i| Cell::or_dash(mem_max(cgroup(m, i)), Tone::Plain),
-        order: |m, a, b| {
-            let max = |i| {
-                cgroup(m, i)
-                    .memory
-                    .as_ref()
-                    .map(|m| m.max.unwrap_or(u64::MAX))
-            };
-            by(max(a), max(b))
-        },
-    },
+    MEM_COLUMN,
+    MAX_COLUMN,
     Column {
         title: "%MAX",
         width: 5,
@@ -215,7 +212,7 @@ static COLUMNS: [Column; 11] = [
         right: true,
         drop: 1,
         cell: |m, i| psi_cell(cgroup(m, i)),
-        order: |m, a, b| by(worst_psi(cgroup(m, a)), worst_psi(cgroup(m, b))),
+        order: |m, a, b| by(cgroup(m, a).worst_stall(), cgroup(m, b).worst_stall()),
     },
     Column {
         title: "PIDS",

@@ -28,8 +28,7 @@ fn command_cell(model: &Model, i: usize) -> Cell {
 }
 
 fn user(model: &Model, n: &Namespace) -> Option<String> {
-    let p = model.process(n.pid?)?;
-    Some(p.user.clone().unwrap_or_else(|| p.uid.to_string()))
+    Some(model.process(n.pid?)?.user_name())
 }
 
 static COLUMNS: [Column; 8] = [

@@ -3,7 +3,7 @@
 
 use crate::model::cgroup::{Cgroup, MemoryEvents, Pressure, Stall, StallLine};
 use crate::tui::panes::cgroups::{self, cgroup, path_cell};
-use crate::tui::panes::{Cell, Column, Scope, Spec, Tone, by, bytes, never, severity};
+use crate::tui::panes::{Cell, Column, Scope, Spec, Tone, by, never, severity};
 
 fn line(c: &Cgroup, stall: fn(&Pressure) -> &Option<Stall>, full: bool) -> Option<&StallLine> {
     let s = stall(c.pressure.as_ref()?).as_ref()?;
@@ -12,18 +12,6 @@ fn line(c: &Cgroup, stall: fn(&Pressure) -> &Option<Stall>, full: bool) -> Optio
     } else {
         s.some.as_ref()
     }
-}
-
-fn worst(c: &Cgroup) -> Option<f64> {
-    [
-        line(c, |p| &p.cpu, false),
-        line(c, |p| &p.memory, false),
-        line(c, |p| &p.io, false),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|l| l.avg10)
-    .reduce(f64::max)
 }
 
 /// A PSI avg10 column: yellow from 10 %, red from 40 %.
@@ -60,8 +48,8 @@ static PRESSURE_COLUMNS: [Column; 7] = [
         width: 6,
         right: true,
         drop: 0,
-        cell: |m, i| Cell::percent(worst(cgroup(m, i)), 10.0, 40.0),
-        order: |m, a, b| by(worst(cgroup(m, a)), worst(cgroup(m, b))),
+        cell: |m, i| Cell::percent(cgroup(m, i).worst_stall(), 10.0, 40.0),
+        order: |m, a, b| by(cgroup(m, a).worst_stall(), cgroup(m, b).worst_stall()),
     },
     stall_column!("CPU", cpu, false),
     stall_column!("MEM", memory, false),
@@ -154,37 +142,8 @@ static OOM_COLUMNS: [Column; 8] = [
     event_column!("OOMS", ooms, 6, 0),
     event_column!("AT MAX", limit_hits, 7, 0),
     event_column!("HIGH", high_events, 7, 2),
-    Column {
-        title: "MEM",
-        width: 7,
-        right: true,
-        drop: 0,
-        cell: |m, i| {
-            let current = cgroup(m, i).memory.as_ref().and_then(|m| m.current);
-            Cell::or_dash(bytes(current), Tone::Plain)
-        },
-        order: |m, a, b| {
-            let current = |i| cgroup(m, i).memory.as_ref().and_then(|m| m.current);
-            by(current(a), current(b))
-        },
-    },
-    Column {
-        title: "LIMIT",
-        width: 7,
-        right: true,
-        drop: 0,
-        cell: |m, i| {
-            let max = cgroup(m, i).memory.as_ref().map(|m| m.max);
-            Cell::or_dash(
-                max.map(|v| bytes(v).unwrap_or_else(|| "max".into())),
-                Tone::Plain,
-            )
-        },
-        order: |m, a, b| {
-            let max = |i| cgroup(m, i).memory.as_ref().and_then(|m| m.max);
-            by(max(a), max(b))
-        },
-    },
+    cgroups::MEM_COLUMN,
+    cgroups::MAX_COLUMN,
     Column {
         title: "GROUP",
         width: 5,

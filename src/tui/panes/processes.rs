@@ -36,26 +36,25 @@ fn isolation(model: &Model, p: &Process) -> String {
         .collect()
 }
 
-/// The cgroup that says most about where the process runs: cgroup2's (systemd and runtimes
-/// name it), else the first v1 hierarchy's.
-fn main_cgroup(p: &Process) -> Option<&ProcessCgroup> {
-    p.cgroups
+/// The cgroup that says most about where the process runs, in the hierarchy the Cgroups
+/// screen lists first: cgroup2's (systemd and runtimes name it), else the first v1 hierarchy
+/// with values.
+fn main_cgroup<'p>(model: &Model, p: &'p Process) -> Option<&'p ProcessCgroup> {
+    let hierarchies = &model.host.hierarchies;
+    hierarchies
         .iter()
-        .find(|c| c.hierarchy == 0)
-        .or(p.cgroups.first())
+        .filter(|h| h.has_metrics())
+        .chain(hierarchies.iter().filter(|h| !h.has_metrics()))
+        .find_map(|h| p.cgroups.iter().find(|c| c.hierarchy == h.id))
 }
 
-fn cgroup_text(p: &Process) -> Option<String> {
-    let cgroup = main_cgroup(p)?;
+fn cgroup_text(model: &Model, p: &Process) -> Option<String> {
+    let cgroup = main_cgroup(model, p)?;
     Some(
         workload::recognise(&cgroup.path)
             .label()
             .unwrap_or_else(|| cgroup.path.clone()),
     )
-}
-
-fn user(p: &Process) -> String {
-    p.user.clone().unwrap_or_else(|| p.uid.to_string())
 }
 
 /// Kernel threads (children of kthreadd, PID 2) are dimmed as htop does.
@@ -85,8 +84,8 @@ static COLUMNS: [Column; 8] = [
         width: 9,
         right: false,
         drop: 2,
-        cell: |m, i| Cell::plain(user(process(m, i))),
-        order: |m, a, b| user(process(m, a)).cmp(&user(process(m, b))),
+        cell: |m, i| Cell::plain(process(m, i).user_name()),
+        order: |m, a, b| process(m, a).user_name().cmp(&process(m, b).user_name()),
     },
     Column {
         title: "CPU%",
@@ -128,8 +127,8 @@ static COLUMNS: [Column; 8] = [
         width: 24,
         right: false,
         drop: 4,
-        cell: |m, i| Cell::or_dash(cgroup_text(process(m, i)), Tone::Name),
-        order: |m, a, b| cgroup_text(process(m, a)).cmp(&cgroup_text(process(m, b))),
+        cell: |m, i| Cell::or_dash(cgroup_text(m, process(m, i)), Tone::Name),
+        order: |m, a, b| cgroup_text(m, process(m, a)).cmp(&cgroup_text(m, process(m, b))),
     },
     Column {
         title: "COMMAND",
@@ -158,8 +157,10 @@ fn parents(model: &Model) -> Vec<Option<usize>> {
                 .processes
                 .binary_search_by_key(&p.ppid, |q| q.pid)
                 .ok()?;
-            // PID 1 and kthreadd have PPID 0; a reparented orphan may point at itself never.
-            (p.ppid != p.pid).then_some(parent)
+            // A parent starts before its child: a PPID whose PID was reused by a younger
+            // process (the scan is not atomic) must not make a cycle.
+            let q = &model.processes[parent];
+            (q.pid != p.pid && q.start_time <= p.start_time).then_some(parent)
         })
         .collect()
 }
@@ -203,8 +204,8 @@ pub static SPEC: Spec = Spec {
 };
 
 /// The cgroup a process is in, in the hierarchy the Cgroups screen shows first.
-pub fn cgroup_of(p: &Process) -> Option<RowKey> {
-    main_cgroup(p).map(|c| RowKey::Cgroup {
+pub fn cgroup_of(model: &Model, p: &Process) -> Option<RowKey> {
+    main_cgroup(model, p).map(|c| RowKey::Cgroup {
         hierarchy: c.hierarchy,
         path: c.path.clone(),
     })

@@ -87,10 +87,11 @@ impl Widget for ListView<'_> {
         let mut x = self.head.x;
         for &(i, width) in &layout {
             let column = &spec.columns[i];
-            let mut title = column.title.to_owned();
-            if i == list.sort {
-                title.push(if list.descending { '▼' } else { '▲' });
-            }
+            let title = if i == list.sort {
+                list.sort_title()
+            } else {
+                column.title.to_owned()
+            };
             put(buf, x, self.head.y, width, &title, column.right, heading);
             x += width + 1;
         }
@@ -140,7 +141,8 @@ impl Widget for ListView<'_> {
                 } else {
                     (column.cell)(self.model, row.item)
                 };
-                let mut style = self.theme.tone(cell.tone);
+                let tone = if row.context { Tone::Dim } else { cell.tone };
+                let mut style = self.theme.tone(tone);
                 if selected {
                     style = style.patch(self.theme.selected());
                 }
