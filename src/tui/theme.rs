@@ -63,3 +63,27 @@ impl Theme {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_colour_only_modifiers_remain() {
+        let plain = Theme { color: false };
+        let coloured = Theme { color: true };
+        for tone in [
+            Tone::Dim,
+            Tone::Name,
+            Tone::Isolated,
+            Tone::Warn,
+            Tone::Alert,
+        ] {
+            assert_eq!(plain.tone(tone).fg, None, "{tone:?}");
+            assert!(coloured.tone(tone).fg.is_some(), "{tone:?}");
+        }
+        assert!(plain.selected().add_modifier.contains(Modifier::REVERSED));
+        assert_eq!(plain.heading().bg, None);
+        assert!(plain.heading().add_modifier.contains(Modifier::BOLD));
+    }
+}
