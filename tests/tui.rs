@@ -335,6 +335,37 @@ fn help_lists_every_key_and_any_key_closes_it() {
     assert!(!app.help && !app.quit);
     press(&mut app, "<F10>");
     assert!(app.quit);
+    // Ctrl-C quits even with the help or a search open.
+    for open in ["?", "/sea"] {
+        let mut fresh = self::app(V2);
+        press(&mut fresh, open);
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        let next = fresh.update(Action::Key(ctrl_c)).expect("a command");
+        fresh.update(next);
+        assert!(fresh.quit, "{open}");
+    }
+}
+
+#[test]
+fn a_v1_cgroup_under_oom_is_marked_wherever_it_is_listed() {
+    let mut model = model(V1);
+    let c = model
+        .cgroups
+        .iter_mut()
+        .find(|c| c.path.starts_with("/docker/1d08") && c.memory.is_some())
+        .expect("the docker memory cgroup");
+    c.memory.as_mut().unwrap().under_oom = Some(true);
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 120, 40));
+    app.update(Action::Collected(Ok(Box::new(model))));
+    press(&mut app, "5");
+    let oom = render(&app);
+    assert!(
+        oom.contains("[under OOM] docker 1d08f128163c  memory:/docker/1d08"),
+        "{oom}"
+    );
+    press(&mut app, "2/under oom<Enter>");
+    let tree = render(&app);
+    assert!(tree.contains("[under OOM] docker 1d08f128163c"), "{tree}");
 }
 
 #[test]

@@ -43,6 +43,11 @@ impl Cgroup {
         self.memory.as_ref()?.events.as_ref()?.oom_kill
     }
 
+    /// v1 memory.oom_control under_oom: its tasks wait for memory (the OOM killer is off).
+    pub fn under_oom(&self) -> bool {
+        self.memory.as_ref().and_then(|m| m.under_oom) == Some(true)
+    }
+
     /// The largest `some` avg10 of cpu, memory and io: how stalled the cgroup is at worst.
     pub fn worst_stall(&self) -> Option<f64> {
         let p = self.pressure.as_ref()?;

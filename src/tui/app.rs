@@ -147,12 +147,13 @@ impl App {
     }
 
     fn key(&mut self, key: KeyEvent) -> Option<Action> {
+        // Ctrl-C quits whatever is open; any other key closes the help.
+        if keymap::is_interrupt(key) {
+            return Some(Action::Command(Command::Quit));
+        }
         if self.help {
-            // Any key closes the help; Ctrl-C still quits.
             self.help = false;
-            let quit =
-                keymap::command(key) == Some(Command::Quit) && key.code != KeyCode::Char('q');
-            return quit.then_some(Action::Command(Command::Quit));
+            return None;
         }
         if self.input.is_some() {
             self.type_key(key);
@@ -184,10 +185,6 @@ impl App {
                 if let (Some(model), Some(key)) = (&self.model, input.selected_before) {
                     self.lists[self.screen.index()].select_key(model, &key);
                 }
-                return;
-            }
-            KeyCode::Char('c') if ctrl => {
-                self.quit = true;
                 return;
             }
             KeyCode::Char('u') if ctrl => input.text.clear(),

@@ -129,10 +129,18 @@ pub static BINDINGS: &[Binding] = &[
     ),
 ];
 
+/// Ctrl-C: in raw mode it arrives as a key, not as SIGINT.
+pub fn is_interrupt(key: KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && key.code == Char('c')
+}
+
 /// The command a key press is bound to.
 pub fn command(key: KeyEvent) -> Option<Command> {
+    if is_interrupt(key) {
+        return Some(Command::Quit);
+    }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return (key.code == Char('c')).then_some(Command::Quit);
+        return None;
     }
     BINDINGS
         .iter()

@@ -85,12 +85,13 @@ impl ListState {
         if spec.tree || !self.folded.is_empty() {
             // Fold new nodes as the screen starts them; forget nodes that are gone, so a long
             // session's churn of units and containers does not pile up here.
-            let keys: HashSet<RowKey> = (0..len).map(|i| (spec.key)(model, i)).collect();
+            let mut keys = HashSet::with_capacity(len);
             for i in 0..len {
                 let key = (spec.key)(model, i);
                 if !self.seen.contains(&key) && (spec.folded_at_start)(model, i) {
-                    self.folded.insert(key);
+                    self.folded.insert(key.clone());
                 }
+                keys.insert(key);
             }
             self.folded.retain(|k| keys.contains(k));
             self.seen = keys;

@@ -5,7 +5,9 @@ use std::cmp::Ordering;
 
 use crate::model::Model;
 use crate::model::cgroup::{Cgroup, Stall, parents_by_depth};
-use crate::tui::panes::{Cell, Column, RowKey, Spec, Tone, all, by, bytes, natural, severity};
+use crate::tui::panes::{
+    Cell, Column, RowKey, Scope, Spec, Tone, all, by, bytes, natural, never, severity,
+};
 
 pub fn cgroup(model: &Model, i: usize) -> &Cgroup {
     &model.cgroups[i]
@@ -19,41 +21,87 @@ pub fn hierarchy_label(model: &Model, hierarchy: u32) -> String {
         .map_or_else(|| hierarchy.to_string(), |h| h.label())
 }
 
-fn frozen(c: &Cgroup) -> &'static str {
-    if c.frozen == Some(true) {
-        "[frozen] "
-    } else {
-        ""
+/// A cgroup's name led by its state (`[under OOM]` in red, `[frozen]`); a recognised container
+/// or unit in its own colour.
+fn with_state(c: &Cgroup, name: String, recognised: bool) -> Cell {
+    let mut text = String::new();
+    if c.under_oom() {
+        text.push_str("[under OOM] ");
     }
+    if c.frozen == Some(true) {
+        text.push_str("[frozen] ");
+    }
+    text.push_str(&name);
+    let tone = match (c.under_oom(), recognised) {
+        (true, _) => Tone::Alert,
+        (false, true) => Tone::Name,
+        (false, false) => Tone::Plain,
+    };
+    Cell::new(text, tone)
+}
+
+fn base_name(c: &Cgroup) -> &str {
+    c.path.rsplit('/').next().unwrap_or(&c.path)
+}
+
+/// The container or unit, when the directory name does not already say it.
+fn label(c: &Cgroup) -> Option<String> {
+    c.workload.label().filter(|label| label != base_name(c))
 }
 
 /// In the tree: the hierarchy at a root, else the container or unit, else the directory name.
 fn tree_cell(model: &Model, i: usize) -> Cell {
     let c = cgroup(model, i);
     if c.depth == 0 {
-        return Cell::new(
-            format!("{} {}", hierarchy_label(model, c.hierarchy), c.path),
-            Tone::Name,
-        );
+        let root = format!("{} {}", hierarchy_label(model, c.hierarchy), c.path);
+        return Cell::new(root, Tone::Name);
     }
-    let base = c.path.rsplit('/').next().unwrap_or(&c.path);
-    match c.workload.label() {
-        Some(label) if label != base => Cell::new(format!("{}{label}", frozen(c)), Tone::Name),
-        _ => Cell::plain(format!("{}{base}", frozen(c))),
+    match label(c) {
+        Some(label) => with_state(c, label, true),
+        None => with_state(c, base_name(c).to_owned(), false),
     }
 }
 
 /// In a flat list: `hierarchy:path`, led by the container or unit when the path does not say
 /// it (long paths are cut at the right).
-pub fn path_cell(model: &Model, i: usize) -> Cell {
+fn path_cell(model: &Model, i: usize) -> Cell {
     let c = cgroup(model, i);
     let path = format!("{}:{}", hierarchy_label(model, c.hierarchy), c.path);
-    let base = c.path.rsplit('/').next().unwrap_or_default();
-    match c.workload.label() {
-        Some(label) if label != base => {
-            Cell::new(format!("{}{label}  {path}", frozen(c)), Tone::Name)
-        }
-        _ => Cell::plain(format!("{}{path}", frozen(c))),
+    match label(c) {
+        Some(label) => with_state(c, format!("{label}  {path}"), true),
+        None => with_state(c, path, false),
+    }
+}
+
+/// The cgroup as flat lists name it; shared by every screen that lists cgroups.
+pub const PATH_COLUMN: Column = Column {
+    title: "CGROUP",
+    width: 0,
+    right: false,
+    drop: 0,
+    cell: path_cell,
+    order: by_place,
+};
+
+/// A flat list of the cgroups `include` picks, for the Pressure and OOM screens.
+pub const fn flat_list(
+    columns: &'static [Column],
+    include: fn(&Model, usize, &Scope) -> bool,
+    empty: &'static str,
+) -> Spec {
+    Spec {
+        columns,
+        len: |m| m.cgroups.len(),
+        key,
+        parents,
+        include,
+        tree_column: 0,
+        tree_cell: path_cell,
+        folded_at_start: never,
+        tree: false,
+        sort: 1,
+        descending: true,
+        empty,
     }
 }
 
@@ -156,14 +204,7 @@ pub const MAX_COLUMN: Column = Column {
 };
 
 static COLUMNS: [Column; 11] = [
-    Column {
-        title: "CGROUP",
-        width: 0,
-        right: false,
-        drop: 0,
-        cell: path_cell,
-        order: by_place,
-    },
+    PATH_COLUMN,
     Column {
         title: "PROCS",
         width: 6,

@@ -2,8 +2,8 @@
 //! memory limit (memory.events, v1 failcnt and oom_control).
 
 use crate::model::cgroup::{Cgroup, MemoryEvents, Pressure, Stall, StallLine};
-use crate::tui::panes::cgroups::{self, cgroup, path_cell};
-use crate::tui::panes::{Cell, Column, Scope, Spec, Tone, by, never, severity};
+use crate::tui::panes::cgroups::{self, cgroup};
+use crate::tui::panes::{Cell, Column, Scope, Spec, Tone, by, severity};
 
 fn line(c: &Cgroup, stall: fn(&Pressure) -> &Option<Stall>, full: bool) -> Option<&StallLine> {
     let s = stall(c.pressure.as_ref()?).as_ref()?;
@@ -35,14 +35,7 @@ macro_rules! stall_column {
 }
 
 static PRESSURE_COLUMNS: [Column; 7] = [
-    Column {
-        title: "CGROUP",
-        width: 0,
-        right: false,
-        drop: 0,
-        cell: path_cell,
-        order: cgroups::by_place,
-    },
+    cgroups::PATH_COLUMN,
     Column {
         title: "WORST",
         width: 6,
@@ -58,20 +51,11 @@ static PRESSURE_COLUMNS: [Column; 7] = [
     stall_column!("IOfull", io, true),
 ];
 
-pub static PRESSURE: Spec = Spec {
-    columns: &PRESSURE_COLUMNS,
-    len: |m| m.cgroups.len(),
-    key: cgroups::key,
-    parents: cgroups::parents,
-    include: |m, i, scope| *scope == Scope::All && cgroup(m, i).pressure.is_some(),
-    tree_column: 0,
-    tree_cell: path_cell,
-    folded_at_start: never,
-    tree: false,
-    sort: 1,
-    descending: true,
-    empty: "No cgroup has pressure files: PSI needs a cgroup2 hierarchy and a kernel with CONFIG_PSI",
-};
+pub static PRESSURE: Spec = cgroups::flat_list(
+    &PRESSURE_COLUMNS,
+    |m, i, scope| *scope == Scope::All && cgroup(m, i).pressure.is_some(),
+    "No cgroup has pressure files: PSI needs a cgroup2 hierarchy and a kernel with CONFIG_PSI",
+);
 
 fn events(c: &Cgroup) -> Option<&MemoryEvents> {
     c.memory.as_ref()?.events.as_ref()
@@ -90,15 +74,11 @@ fn high_events(c: &Cgroup) -> Option<u64> {
     events(c)?.high
 }
 
-fn under_oom(c: &Cgroup) -> bool {
-    c.memory.as_ref().and_then(|m| m.under_oom) == Some(true)
-}
-
 fn troubled(c: &Cgroup) -> bool {
     [c.oom_kills(), ooms(c), limit_hits(c)]
         .iter()
         .any(|v| v.is_some_and(|v| v > 0))
-        || under_oom(c)
+        || c.under_oom()
 }
 
 /// A counter that is red once it is above zero.
@@ -122,22 +102,7 @@ macro_rules! event_column {
 }
 
 static OOM_COLUMNS: [Column; 8] = [
-    Column {
-        title: "CGROUP",
-        width: 0,
-        right: false,
-        drop: 0,
-        cell: |m, i| {
-            let c = cgroup(m, i);
-            let cell = path_cell(m, i);
-            if under_oom(c) {
-                Cell::new(format!("[under OOM] {}", cell.text), Tone::Alert)
-            } else {
-                cell
-            }
-        },
-        order: cgroups::by_place,
-    },
+    cgroups::PATH_COLUMN,
     event_column!("KILLS", Cgroup::oom_kills, 6, 0),
     event_column!("OOMS", ooms, 6, 0),
     event_column!("AT MAX", limit_hits, 7, 0),
@@ -163,17 +128,8 @@ static OOM_COLUMNS: [Column; 8] = [
     },
 ];
 
-pub static OOM: Spec = Spec {
-    columns: &OOM_COLUMNS,
-    len: |m| m.cgroups.len(),
-    key: cgroups::key,
-    parents: cgroups::parents,
-    include: |m, i, scope| *scope == Scope::All && troubled(cgroup(m, i)),
-    tree_column: 0,
-    tree_cell: path_cell,
-    folded_at_start: never,
-    tree: false,
-    sort: 1,
-    descending: true,
-    empty: "No cgroup has hit its memory limit or had an OOM kill since it was created",
-};
+pub static OOM: Spec = cgroups::flat_list(
+    &OOM_COLUMNS,
+    |m, i, scope| *scope == Scope::All && troubled(cgroup(m, i)),
+    "No cgroup has hit its memory limit or had an OOM kill since it was created",
+);
