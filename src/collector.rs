@@ -7,8 +7,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::model::Model;
-use crate::model::sample::Sample;
-use crate::sys::{self, Collect, Roots};
+use crate::model::sample::{NsDetail, NsRef, Sample};
+use crate::sys::{self, Collect, Roots, detail};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
@@ -17,10 +17,17 @@ pub enum Control {
     /// Stop or resume sampling; the last model stays on screen.
     Pause(bool),
     Interval(Duration),
+    /// Describe this namespace from inside (sys::detail) now and after every sample, until
+    /// told `None`: what a detail view shows that the model does not hold.
+    Describe(Option<NsRef>),
 }
 
-/// What one tick produced: a model, or why reading failed (the previous model stays).
-pub type Delivery = Result<Box<Model>, String>;
+#[derive(Debug)]
+pub enum Delivery {
+    /// What one tick produced: a model, or why reading failed (the previous model stays).
+    Model(Result<Box<Model>, String>),
+    Described(NsRef, Result<NsDetail, String>),
+}
 
 pub struct Collector {
     control: Option<Sender<Control>>,
@@ -73,6 +80,14 @@ fn run(
 ) {
     let mut prev: Option<Sample> = None;
     let mut paused = false;
+    let mut described: Option<NsRef> = None;
+    // Reads the described namespace through the newest sample's processes.
+    let describe = |prev: &Option<Sample>, ns: Option<NsRef>| match (prev, ns) {
+        (Some(sample), Some(ns)) => {
+            deliver(Delivery::Described(ns, detail::describe(roots, sample, ns)))
+        }
+        _ => true,
+    };
     loop {
         let sampled_at = Instant::now();
         let delivery = match sys::sample(roots, Collect::Everything) {
@@ -83,7 +98,7 @@ fn run(
             }
             Err(e) => Err(format!("reading {}: {e}", roots.proc.display())),
         };
-        if !deliver(delivery) {
+        if !deliver(Delivery::Model(delivery)) || !describe(&prev, described) {
             return;
         }
         // Never busier than half the time: a sample slower than half the interval stretches it.
@@ -98,6 +113,12 @@ fn run(
             match message {
                 Ok(Control::RefreshNow) | Err(RecvTimeoutError::Timeout) => break,
                 Ok(Control::Pause(pause)) => paused = pause,
+                Ok(Control::Describe(ns)) => {
+                    described = ns;
+                    if !describe(&prev, described) {
+                        return;
+                    }
+                }
                 Ok(Control::Interval(new)) => {
                     interval = new;
                     if !paused {
@@ -128,6 +149,9 @@ mod tests {
         let first = rx
             .recv_timeout(Duration::from_secs(10))
             .expect("first model");
+        let Delivery::Model(first) = first else {
+            panic!("a model comes first")
+        };
         assert!(!first.expect("fixture reads").cgroups.is_empty());
         // The hour-long sleep is cut short by a refresh.
         collector.send(Control::RefreshNow);
@@ -156,7 +180,7 @@ mod tests {
             tx.send(d).is_ok()
         });
         let first = rx.recv_timeout(Duration::from_secs(10));
-        assert!(first.expect("first model").is_ok());
+        assert!(matches!(first, Ok(Delivery::Model(Ok(_)))));
         // Now it sleeps for an hour; dropping it must end the thread at once.
         let (done, dropped) = mpsc::channel();
         std::thread::spawn(move || {

@@ -520,3 +520,312 @@ fn v1_hierarchies_that_only_repeat_membership_start_folded() {
     let screen = render(&app);
     assert!(screen.contains("▾ devices /"), "{screen}");
 }
+
+// Detail views, the teaching view, joins through links and the back stack.
+
+use nstop::model::sample::{ClockOffset, IdMap, Interface, NsDetail, NsRef, NsType};
+use nstop::tui::detail::{Link, Subject};
+
+fn detail_title(app: &App) -> String {
+    app.detail
+        .as_ref()
+        .expect("a detail is open")
+        .page
+        .title
+        .clone()
+}
+
+/// Every line of the open detail's page, not only those on screen.
+fn page_text(app: &App) -> String {
+    let detail = app.detail.as_ref().expect("a detail is open");
+    let lines: Vec<String> = detail
+        .page
+        .entries
+        .iter()
+        .map(|e| e.line.to_string())
+        .collect();
+    lines.join("\n")
+}
+
+/// Moves the detail's cursor to the first link whose line contains `text`.
+fn select_link(app: &mut App, text: &str) {
+    let detail = app.detail.as_mut().expect("a detail is open");
+    let line = detail
+        .page
+        .entries
+        .iter()
+        .position(|e| e.link.is_some() && e.line.to_string().contains(text))
+        .unwrap_or_else(|| panic!("no link with {text:?}"));
+    detail.selected = line;
+}
+
+#[test]
+fn details_of_each_namespace_kind() {
+    let net = NsDetail::Net {
+        interfaces: vec![
+            Interface {
+                index: 1,
+                name: "lo".into(),
+                up: true,
+                state: "UNKNOWN".into(),
+                mtu: Some(65536),
+                mac: None,
+                addresses: vec!["127.0.0.1/8".into(), "::1/128".into()],
+            },
+            Interface {
+                index: 4,
+                name: "eth0".into(),
+                up: false,
+                state: "DOWN".into(),
+                mtu: Some(1500),
+                mac: Some("02:42:ac:11:00:02".into()),
+                addresses: vec![],
+            },
+        ],
+    };
+    let cases = [
+        ("net", 4026541646, Some(net)),
+        (
+            "user",
+            4026541786,
+            Some(NsDetail::User {
+                uid_map: vec![IdMap {
+                    inside: 0,
+                    outside: 65534,
+                    count: 1,
+                }],
+                gid_map: vec![],
+                setgroups: Some("allow".into()),
+            }),
+        ),
+        (
+            "uts",
+            4026541784,
+            Some(NsDetail::Uts {
+                hostname: "class-demo".into(),
+                domainname: "(none)".into(),
+            }),
+        ),
+        (
+            "time",
+            4026541785,
+            Some(NsDetail::Time {
+                monotonic: ClockOffset {
+                    seconds: 86400,
+                    nanoseconds: 0,
+                },
+                boottime: ClockOffset::default(),
+            }),
+        ),
+        (
+            "mnt",
+            4026531832,
+            Some(NsDetail::Mnt {
+                root_source: "/dev/vda".into(),
+                root_fstype: "ext4".into(),
+                root: "/".into(),
+                mounts: 42,
+            }),
+        ),
+        ("pid", 4026541644, None),
+        ("ipc", 4026531839, None),
+    ];
+    for (kind, ino, inside) in cases {
+        let mut app = app(HOST_NS);
+        let ns = NsRef {
+            kind: kind.parse().unwrap(),
+            ino,
+        };
+        let controls = press(&mut app, &format!("/{ino}<Enter>d"));
+        assert_eq!(detail_title(&app), format!("{kind}:[{ino}]"));
+        // The collector is asked to look inside where there is something to read.
+        let wants = inside.is_some().then_some(ns);
+        assert_eq!(
+            controls.last().copied(),
+            wants.map(|ns| Control::Describe(Some(ns)))
+        );
+        if let Some(inside) = inside {
+            assert!(render(&app).contains("reading…"));
+            app.update(Action::Described(ns, Ok(inside)));
+        }
+        snapshot(&format!("detail_{kind}"), &app);
+        // Esc closes it and tells the collector to stop reading.
+        let controls = press(&mut app, "<Esc>");
+        assert!(app.detail.is_none());
+        assert_eq!(controls.is_empty(), wants.is_none());
+    }
+}
+
+#[test]
+fn a_refused_look_inside_is_said_plainly() {
+    let mut app = app(HOST_NS);
+    press(&mut app, "/4026541784<Enter>d");
+    let uts = NsRef {
+        kind: NsType::Uts,
+        ino: 4026541784,
+    };
+    app.update(Action::Described(
+        uts,
+        Err("uts:[4026541784] can no longer be opened (gone, or permission denied)".into()),
+    ));
+    assert!(render(&app).contains("could not look inside: uts:[4026541784] can no longer"));
+    // A late answer about another namespace is ignored.
+    let other = NsRef {
+        kind: NsType::Uts,
+        ino: 1,
+    };
+    app.update(Action::Described(other, Ok(NsDetail::Ipc)));
+    assert!(render(&app).contains("could not look inside"));
+}
+
+#[test]
+fn process_detail_joins_its_namespaces_and_cgroups() {
+    let mut app = app(HOST_NS);
+    press(&mut app, "3/sleep 600<Enter>");
+    // Two sleeps: the nested one is 17162.
+    while selected_pid(&app) != 17162 {
+        press(&mut app, "n");
+    }
+    press(&mut app, "d");
+    assert_eq!(detail_title(&app), "PID 17162 sleep");
+    let screen = render(&app);
+    assert!(screen.contains(
+        "host PID 17162 = PID 3 in pid:[4026541643] = PID 2 in pid:[4026541644] = PID 1 in pid:[4026541645]"
+    ));
+    snapshot("detail_process", &app);
+    // To its pid namespace, to that namespace's parent, then back twice.
+    select_link(&mut app, "pid:[4026541645]");
+    press(&mut app, "<Enter>");
+    assert_eq!(detail_title(&app), "pid:[4026541645]");
+    select_link(&mut app, "pid:[4026541644]");
+    press(&mut app, "<Enter>");
+    assert_eq!(detail_title(&app), "pid:[4026541644]");
+    press(&mut app, "<Esc>");
+    assert_eq!(detail_title(&app), "pid:[4026541645]");
+    press(&mut app, "<Esc>");
+    assert_eq!(detail_title(&app), "PID 17162 sleep");
+    let detail = app.detail.as_ref().unwrap();
+    assert!(
+        detail.link().unwrap()
+            == &Link::Open(Subject::Namespace(NsRef {
+                kind: NsType::Pid,
+                ino: 4026541645
+            })),
+        "the cursor is back on the link it followed"
+    );
+    press(&mut app, "<Esc>");
+    assert!(app.detail.is_none());
+    assert_eq!(app.screen, Screen::Processes);
+    assert_eq!(selected_pid(&app), 17162);
+}
+
+#[test]
+fn teaching_view_shows_every_pid_at_every_level() {
+    let mut app = app(HOST_NS);
+    press(&mut app, "3/sleep 600<Enter>");
+    while selected_pid(&app) != 17162 {
+        press(&mut app, "n");
+    }
+    press(&mut app, "P");
+    assert_eq!(detail_title(&app), "PID namespaces: pid:[4026541645]");
+    let screen = render(&app);
+    for line in [
+        "17156  unshare",
+        "17158 › 1  unshare",
+        "17159 › 2 › 1  unshare",
+        "17162 › 3 › 2 › 1  sleep 600  ◀",
+    ] {
+        assert!(screen.contains(line), "{line}\n{screen}");
+    }
+    snapshot("pid_tree_from_a_process", &app);
+    // From the host's pid namespace: the whole nesting, each level indented.
+    press(&mut app, "<Esc>1/4026531836<Enter>P");
+    assert_eq!(detail_title(&app), "PID namespaces: pid:[4026531836]");
+    snapshot("pid_tree_of_the_host", &app);
+}
+
+#[test]
+fn links_lead_to_lists_and_esc_comes_back_to_the_detail() {
+    let mut app = app(V2);
+    press(&mut app, "/4026532410<Enter>d");
+    select_link(&mut app, "(list them)");
+    press(&mut app, "<Enter>");
+    assert!(app.detail.is_none());
+    assert_eq!(app.screen, Screen::Processes);
+    assert_eq!(listed_pids(&app), vec![2231, 2290]);
+    // From a listed process to its details, then to its cgroup.
+    press(&mut app, "d");
+    assert_eq!(detail_title(&app), "PID 2231 nginx");
+    select_link(&mut app, "docker-1e2e");
+    press(&mut app, "<Enter>");
+    assert!(detail_title(&app).contains("docker-1e2e"));
+    // The cgroup lists its processes' namespaces: the way back to the one we started from.
+    assert!(page_text(&app).contains("net:[4026532410]"));
+    press(&mut app, "<Esc><Esc><Esc>");
+    assert_eq!(detail_title(&app), "net:[4026532410]");
+    press(&mut app, "<Esc>");
+    assert_eq!(app.screen, Screen::Namespaces);
+    assert_eq!(app.list_of(Screen::Processes).scope, Scope::All);
+}
+
+#[test]
+fn cgroup_detail_charts_its_history() {
+    let mut app = app(V2);
+    let base = model(V2);
+    let docker = base
+        .cgroups
+        .iter()
+        .position(|c| c.path.contains("docker-1e2e"))
+        .unwrap();
+    // Ten samples a second apart, memory climbing towards the limit, pressure rising.
+    for t in 0..10u64 {
+        let mut m = model(V2);
+        m.host.system.as_mut().unwrap().uptime_secs = Some(1000.0 + t as f64);
+        let memory = m.cgroups[docker].memory.as_mut().unwrap();
+        memory.current = Some((100 + 40 * t) << 20);
+        memory.percent_of_max = None;
+        let pressure = m.cgroups[docker].pressure.as_mut().unwrap();
+        pressure
+            .memory
+            .as_mut()
+            .unwrap()
+            .some
+            .as_mut()
+            .unwrap()
+            .avg10 = t as f64 * 5.0;
+        app.update(Action::Collected(Ok(Box::new(m))));
+    }
+    press(&mut app, "2/docker 1e2e<Enter>d");
+    let screen = render(&app);
+    assert!(screen.contains("memory "), "{screen}");
+    assert!(screen.contains("pressure"), "{screen}");
+    snapshot("detail_cgroup", &app);
+}
+
+#[test]
+fn namespaces_one_type_at_a_time() {
+    let mut app = app(HOST_NS);
+    press(&mut app, "t");
+    let mut seen = Vec::new();
+    for _ in 0..NsType::ALL.len() {
+        press(&mut app, "y");
+        let Scope::Kind(kind) = app.list().scope else {
+            panic!("a type is shown")
+        };
+        let model = app.model.as_deref().unwrap();
+        assert!(
+            app.list()
+                .rows
+                .iter()
+                .filter(|r| !r.context)
+                .all(|r| model.namespaces[r.item].kind == kind)
+        );
+        seen.push(kind);
+        if kind == NsType::Pid {
+            snapshot("namespaces_pid_tree", &app);
+        }
+    }
+    assert_eq!(seen, NsType::ALL);
+    press(&mut app, "y");
+    assert_eq!(app.list().scope, Scope::All);
+}

@@ -1,6 +1,7 @@
 //! Pure joins over a `Sample`: no I/O here. The serialized `Model` is the CLI's JSON contract.
 
 pub mod cgroup;
+pub mod history;
 pub mod host;
 pub mod kernel_text;
 pub mod namespace;
@@ -111,6 +112,42 @@ impl Model {
             .iter()
             .find(|p| !p.namespaces.is_empty())
             .map_or(&NONE, |p| &p.namespaces)
+    }
+
+    /// Each pid namespace's parent: NS_GET_PARENT where the kernel answered, else read off the
+    /// process list (a member whose parent process is one level up has it there; a process
+    /// whose pid_for_children is the namespace is in its parent).
+    pub fn pid_parents(&self) -> std::collections::HashMap<u64, u64> {
+        let pid_ns = |p: &Process| p.namespaces.get(&sample::NsType::Pid).copied();
+        self.namespaces
+            .iter()
+            .filter(|n| n.kind == sample::NsType::Pid)
+            .filter_map(|n| {
+                let from_members = || {
+                    n.pids.iter().find_map(|&pid| {
+                        let p = self.process(pid)?;
+                        let up = self.process(p.ppid)?;
+                        (up.nspid.len() + 1 == p.nspid.len())
+                            .then(|| pid_ns(up))
+                            .flatten()
+                    })
+                };
+                let from_holders = || {
+                    n.holders.iter().find_map(|h| match h {
+                        sample::HolderSample::ForChildren { pid } => pid_ns(self.process(*pid)?),
+                        _ => None,
+                    })
+                };
+                let parent = n.parent.or_else(from_members).or_else(from_holders)?;
+                (parent != n.ns).then_some((n.ns, parent))
+            })
+            .collect()
+    }
+
+    pub fn cgroup(&self, hierarchy: u32, path: &str) -> Option<&Cgroup> {
+        self.cgroups
+            .iter()
+            .find(|c| c.hierarchy == hierarchy && c.path == path)
     }
 
     pub fn process(&self, pid: i32) -> Option<&Process> {

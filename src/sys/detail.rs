@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use nix::libc;
 
 use crate::model::kernel_text::proc_cgroup;
-use crate::model::sample::{ClockOffset, HolderSample, IdMap, NsDetail, NsRef, NsType};
+use crate::model::sample::{ClockOffset, HolderSample, IdMap, NsDetail, NsRef, NsType, Sample};
 use crate::sys::ns::{open_ns, open_paths};
 use crate::sys::nsexec::{self, NsExecError, run_in_namespace};
 use crate::sys::roots::Roots;
@@ -313,6 +313,30 @@ pub fn read_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
         NsType::Ipc => Ok(NsDetail::Ipc),
         NsType::Pid => Err("pid namespaces are described from the process list".into()),
     }
+}
+
+/// Describes `ns`, reached through the processes and holders one sample found in it.
+pub fn describe(roots: &Roots, sample: &Sample, ns: NsRef) -> Result<NsDetail, String> {
+    let members: Vec<i32> = sample
+        .procs
+        .iter()
+        .filter(|p| p.ns[ns.kind.index()] == Some(ns.ino))
+        .map(|p| p.pid)
+        .collect();
+    let holders: Vec<HolderSample> = sample
+        .held
+        .iter()
+        .filter(|h| h.ns == ns)
+        .map(|h| h.holder.clone())
+        .collect();
+    read_detail(
+        roots,
+        &Access {
+            ns,
+            members: &members,
+            holders: &holders,
+        },
+    )
 }
 
 #[cfg(test)]

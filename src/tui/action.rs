@@ -3,7 +3,9 @@
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::collector::{Control, Delivery};
+use crate::collector::Control;
+use crate::model::Model;
+use crate::model::sample::{NsDetail, NsRef};
 use crate::tui::panes::Screen;
 
 #[derive(Debug)]
@@ -11,8 +13,10 @@ pub enum Action {
     Key(KeyEvent),
     Mouse(MouseEvent),
     Resize(u16, u16),
-    /// What the collector delivered.
-    Collected(Delivery),
+    /// A new model from the collector, or why sampling failed.
+    Collected(Result<Box<Model>, String>),
+    /// What a namespace looks like from inside, for its detail view.
+    Described(NsRef, Result<NsDetail, String>),
     Command(Command),
     /// For the main loop: pass this on to the collector.
     Collector(Control),
@@ -31,6 +35,12 @@ pub enum Command {
     PreviousScreen,
     Show(Screen),
     DrillIn,
+    /// Everything known about the selection, with links to what it joins.
+    Describe,
+    /// The PID-namespace view of the selection: nested namespaces, each PID at every level.
+    PidTree,
+    /// Namespaces screen: show one type only, cycling through them.
+    NextType,
     Back,
     Search,
     NextMatch,

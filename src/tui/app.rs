@@ -8,8 +8,10 @@ use ratatui::layout::{Position, Rect};
 
 use crate::collector::Control;
 use crate::model::Model;
-use crate::model::sample::NsRef;
+use crate::model::history::History;
+use crate::model::sample::{NsDetail, NsRef, NsType};
 use crate::tui::action::{Action, Command};
+use crate::tui::detail::{DetailState, Link, Sources, Subject};
 use crate::tui::keymap;
 use crate::tui::list::ListState;
 use crate::tui::panes::{RowKey, Scope, Screen, cgroups, processes};
@@ -39,6 +41,8 @@ struct Place {
     /// What the Processes screen showed, which drilling in replaces.
     processes_scope: Scope,
     processes_filter: String,
+    /// The detail that was open, and the line its cursor was on.
+    detail: Option<(Subject, usize)>,
 }
 
 /// Esc goes back this many drill-ins at most; older places are forgotten.
@@ -69,6 +73,12 @@ pub struct App {
     /// Whether the last action changed what is on screen.
     pub dirty: bool,
     back: Vec<Place>,
+    /// The detail view over the screen, when open.
+    pub detail: Option<DetailState>,
+    /// The last minutes, for the charts.
+    pub history: History,
+    /// What the collector read inside the detail's namespace.
+    described: Option<(NsRef, Result<NsDetail, String>)>,
 }
 
 impl App {
@@ -88,6 +98,9 @@ impl App {
             quit: false,
             dirty: true,
             back: Vec::new(),
+            detail: None,
+            history: History::new(crate::model::history::MAX_SAMPLES),
+            described: None,
         }
     }
 
@@ -108,16 +121,43 @@ impl App {
         !self.back.is_empty()
     }
 
-    /// Rows of the current list that fit on screen.
+    /// Rows of the current list (or lines of the detail) that fit on screen.
     pub fn page(&self) -> usize {
-        usize::from(Areas::new(self.size, self.screen).rows.height).max(1)
+        let areas = Areas::new(self.size, self.screen);
+        let height = match &self.detail {
+            Some(detail) => {
+                crate::tui::widgets::detail::split(detail, areas.body)
+                    .1
+                    .height
+            }
+            None => areas.rows.height,
+        };
+        usize::from(height).max(1)
     }
 
     pub fn update(&mut self, action: Action) -> Option<Action> {
+        let described = self.wanted_description();
+        let next = self.handle(action);
+        let wanted = self.wanted_description();
+        if wanted != described && next.is_none() {
+            return Some(Action::Collector(Control::Describe(wanted)));
+        }
+        next
+    }
+
+    fn handle(&mut self, action: Action) -> Option<Action> {
         self.dirty = true;
         match action {
             Action::Collected(Ok(model)) => self.accept(model),
             Action::Collected(Err(error)) => self.error = Some(error),
+            Action::Described(ns, detail) => {
+                if self.wanted_description() != Some(ns) {
+                    self.dirty = false;
+                    return None;
+                }
+                self.described = Some((ns, detail));
+                self.refresh_detail();
+            }
             Action::Resize(width, height) => self.size = Rect::new(0, 0, width, height),
             Action::Key(key) => return self.key(key),
             Action::Mouse(mouse) => self.mouse(mouse),
@@ -128,12 +168,79 @@ impl App {
         None
     }
 
+    /// The namespace whose inside the open detail shows.
+    fn wanted_description(&self) -> Option<NsRef> {
+        self.detail.as_ref().and_then(|d| d.subject.described())
+    }
+
     fn follow(&mut self) {
         let page = self.page();
-        self.list_mut().follow(page);
+        match &mut self.detail {
+            Some(detail) => detail.follow(page),
+            None => self.list_mut().follow(page),
+        }
+    }
+
+    /// What `subject`'s page is built from.
+    fn sources(&self, subject: &Subject) -> Option<Sources<'_>> {
+        let wanted = subject.described();
+        Some(Sources {
+            model: self.model.as_deref()?,
+            history: &self.history,
+            described: self
+                .described
+                .as_ref()
+                .filter(|(ns, _)| Some(*ns) == wanted)
+                .map(|(_, d)| d),
+            theme: &self.theme,
+        })
+    }
+
+    fn refresh_detail(&mut self) {
+        if let Some(mut detail) = self.detail.take() {
+            if let Some(sources) = self.sources(&detail.subject) {
+                detail.refresh(&sources);
+            }
+            self.detail = Some(detail);
+        }
+    }
+
+    /// Shows `subject`'s detail, its cursor on line `selected` (else the first link).
+    fn open_detail(&mut self, subject: Subject, selected: Option<usize>) {
+        if subject.described() != self.described.as_ref().map(|(ns, _)| *ns) {
+            self.described = None;
+        }
+        let Some(sources) = self.sources(&subject) else {
+            return;
+        };
+        let mut detail = DetailState::new(subject, &sources);
+        if let Some(line) = selected {
+            detail.selected = line.min(detail.page.entries.len().saturating_sub(1));
+        }
+        self.detail = Some(detail);
+    }
+
+    /// Remembers where we are, for Esc.
+    fn push_place(&mut self) {
+        let model = self.model.as_deref();
+        let place = Place {
+            screen: self.screen,
+            key: model.and_then(|m| self.list().selected_key(m)),
+            processes_scope: self.list_of(Screen::Processes).scope.clone(),
+            processes_filter: self.list_of(Screen::Processes).filter.clone(),
+            detail: self
+                .detail
+                .as_ref()
+                .map(|d| (d.subject.clone(), d.selected)),
+        };
+        if self.back.len() == BACK_LIMIT {
+            self.back.remove(0);
+        }
+        self.back.push(place);
     }
 
     fn accept(&mut self, model: Box<Model>) {
+        self.history.record(&model);
         let keys: Vec<Option<RowKey>> = self
             .lists
             .iter()
@@ -144,6 +251,7 @@ impl App {
         }
         self.model = Some(model);
         self.error = None;
+        self.refresh_detail();
     }
 
     fn key(&mut self, key: KeyEvent) -> Option<Action> {
@@ -256,6 +364,30 @@ impl App {
         match mouse.kind {
             MouseEventKind::Down(MouseButton::Left) if self.help => self.help = false,
             _ if self.help => self.dirty = false,
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp if self.detail.is_some() => {
+                let delta = if mouse.kind == MouseEventKind::ScrollDown {
+                    WHEEL_ROWS
+                } else {
+                    -WHEEL_ROWS
+                };
+                if let Some(detail) = &mut self.detail {
+                    detail.move_by(delta);
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left)
+                if self.detail.is_some() && areas.body.contains(at) =>
+            {
+                let lines = self.page();
+                if let Some(detail) = &mut self.detail {
+                    let top = areas.body.bottom().saturating_sub(lines as u16);
+                    if mouse.row >= top {
+                        let line = detail.offset + usize::from(mouse.row - top);
+                        if line < detail.page.entries.len() {
+                            detail.selected = line;
+                        }
+                    }
+                }
+            }
             MouseEventKind::ScrollDown => self.list_mut().move_by(WHEEL_ROWS),
             MouseEventKind::ScrollUp => self.list_mut().move_by(-WHEEL_ROWS),
             // While a search or filter is typed, it belongs to this screen.
@@ -279,6 +411,43 @@ impl App {
 
     fn command(&mut self, command: Command) -> Option<Action> {
         let page = self.page() as isize;
+        if let Some(detail) = &mut self.detail {
+            match command {
+                Command::Up => detail.step(false),
+                Command::Down => detail.step(true),
+                Command::PageUp => detail.move_by(-page),
+                Command::PageDown => detail.move_by(page),
+                Command::Top => detail.selected = 0,
+                Command::Bottom => detail.move_by(isize::MAX),
+                Command::DrillIn => self.follow_link(),
+                Command::Describe
+                | Command::Search
+                | Command::Filter
+                | Command::NextMatch
+                | Command::PreviousMatch
+                | Command::SortNext
+                | Command::SortInvert
+                | Command::ToggleTree
+                | Command::ToggleFold
+                | Command::Unfold
+                | Command::Fold
+                | Command::NextType => self.dirty = false,
+                // Another screen: the detail closes; Esc still leads back through it.
+                Command::NextScreen | Command::PreviousScreen | Command::Show(_) => {
+                    self.push_place();
+                    self.detail = None;
+                    return self.command(command);
+                }
+                _ => return self.list_command(command),
+            }
+            self.follow();
+            return None;
+        }
+        self.list_command(command)
+    }
+
+    fn list_command(&mut self, command: Command) -> Option<Action> {
+        let page = self.page() as isize;
         match command {
             Command::Up => self.list_mut().move_by(-1),
             Command::Down => self.list_mut().move_by(1),
@@ -292,6 +461,9 @@ impl App {
             }
             Command::Show(screen) => self.screen = screen,
             Command::DrillIn => self.drill_in(),
+            Command::Describe => self.describe_selection(),
+            Command::PidTree => self.pid_tree(),
+            Command::NextType => self.next_type(),
             Command::Back => self.go_back(),
             Command::Search => self.open_input(InputKind::Search),
             Command::Filter => self.open_input(InputKind::Filter),
@@ -325,6 +497,92 @@ impl App {
         None
     }
 
+    /// The selection's subject: the row under the cursor, or the open detail's.
+    fn selected_subject(&self) -> Option<Subject> {
+        if let Some(detail) = &self.detail {
+            return Some(detail.subject.clone());
+        }
+        let model = self.model.as_deref()?;
+        self.list().selected_key(model).map(Subject::of)
+    }
+
+    fn describe_selection(&mut self) {
+        match self.selected_subject() {
+            Some(subject) => {
+                self.push_place();
+                self.open_detail(subject, None);
+            }
+            None => self.dirty = false,
+        }
+    }
+
+    /// The teaching view of the selection's pid namespace: a process's (on its own line), or
+    /// a pid namespace itself.
+    fn pid_tree(&mut self) {
+        let subject = match (self.selected_subject(), self.model.as_deref()) {
+            (Some(Subject::Process { pid, .. }), Some(model)) => model
+                .process(pid)
+                .and_then(|p| p.namespaces.get(&NsType::Pid))
+                .map(|&ns| Subject::PidTree {
+                    ns,
+                    focus: Some(pid),
+                }),
+            (Some(Subject::Namespace(ns)), _) if ns.kind == NsType::Pid => Some(Subject::PidTree {
+                ns: ns.ino,
+                focus: None,
+            }),
+            _ => None,
+        };
+        match subject {
+            Some(subject) => {
+                self.push_place();
+                self.open_detail(subject, None);
+            }
+            None => self.dirty = false,
+        }
+    }
+
+    /// Namespaces screen: all types, then each type alone, in turn.
+    fn next_type(&mut self) {
+        if self.screen != Screen::Namespaces {
+            self.dirty = false;
+            return;
+        }
+        let next = match self.list().scope {
+            Scope::Kind(kind) => NsType::ALL.get(kind.index() + 1).copied(),
+            _ => Some(NsType::ALL[0]),
+        };
+        self.rebuild_with(|l| l.scope = next.map_or(Scope::All, Scope::Kind));
+    }
+
+    fn follow_link(&mut self) {
+        let Some(link) = self.detail.as_ref().and_then(|d| d.link()).cloned() else {
+            self.dirty = false;
+            return;
+        };
+        self.push_place();
+        match link {
+            Link::Open(subject) => self.open_detail(subject, None),
+            Link::Processes(scope) => {
+                self.detail = None;
+                self.show_processes(scope);
+            }
+        }
+    }
+
+    fn show_processes(&mut self, scope: Scope) {
+        let Some(model) = self.model.take() else {
+            return;
+        };
+        self.screen = Screen::Processes;
+        let list = self.list_mut();
+        list.scope = scope;
+        list.filter.clear();
+        list.rebuild_at(&model, None);
+        list.select(0);
+        self.model = Some(model);
+    }
+
     fn rebuild_with(&mut self, change: impl FnOnce(&mut ListState)) {
         let index = self.screen.index();
         change(&mut self.lists[index]);
@@ -355,64 +613,51 @@ impl App {
     }
 
     fn drill_in(&mut self) {
-        let Some(model) = self.model.take() else {
+        let Some(model) = self.model.as_deref() else {
             return;
         };
-        let list = self.list();
-        if let Some(item) = list.selected_item() {
-            let here = Place {
-                screen: self.screen,
-                key: list.selected_key(&model),
-                processes_scope: self.list_of(Screen::Processes).scope.clone(),
-                processes_filter: self.list_of(Screen::Processes).filter.clone(),
-            };
-            if self.back.len() == BACK_LIMIT {
-                self.back.remove(0);
+        let Some(item) = self.list().selected_item() else {
+            return;
+        };
+        let target = match self.screen {
+            Screen::Namespaces => Some(Target::Processes(Scope::Namespace(
+                model.namespaces[item].ns_ref(),
+            ))),
+            Screen::Cgroups => {
+                let c = &model.cgroups[item];
+                Some(Target::Processes(Scope::Cgroup {
+                    hierarchy: c.hierarchy,
+                    path: c.path.clone(),
+                }))
             }
-            let target = match self.screen {
-                Screen::Namespaces => {
-                    let n = &model.namespaces[item];
-                    Some(Target::Processes(Scope::Namespace(NsRef {
-                        kind: n.kind,
-                        ino: n.ns,
-                    })))
-                }
-                Screen::Cgroups => {
-                    let c = &model.cgroups[item];
-                    Some(Target::Processes(Scope::Cgroup {
-                        hierarchy: c.hierarchy,
-                        path: c.path.clone(),
-                    }))
-                }
-                Screen::Processes => {
-                    processes::cgroup_of(&model, &model.processes[item]).map(Target::Cgroup)
-                }
-                Screen::Pressure | Screen::Oom => Some(Target::Cgroup(cgroups::key(&model, item))),
-            };
-            match target {
-                Some(Target::Processes(scope)) => {
-                    self.back.push(here);
-                    self.screen = Screen::Processes;
-                    let list = self.list_mut();
-                    list.scope = scope;
-                    list.filter.clear();
-                    list.rebuild_at(&model, None);
-                    list.select(0);
-                }
-                Some(Target::Cgroup(key)) => {
-                    self.back.push(here);
-                    self.screen = Screen::Cgroups;
-                    self.list_mut().reveal(&model, &key);
-                }
-                None => {}
+            Screen::Processes => {
+                processes::cgroup_of(model, &model.processes[item]).map(Target::Cgroup)
             }
+            Screen::Pressure | Screen::Oom => Some(Target::Cgroup(cgroups::key(model, item))),
+        };
+        match target {
+            Some(Target::Processes(scope)) => {
+                self.push_place();
+                self.show_processes(scope);
+            }
+            Some(Target::Cgroup(key)) => {
+                self.push_place();
+                self.screen = Screen::Cgroups;
+                let model = self.model.take().expect("checked above");
+                self.list_mut().reveal(&model, &key);
+                self.model = Some(model);
+            }
+            None => self.dirty = false,
         }
-        self.model = Some(model);
     }
 
     fn go_back(&mut self) {
         if let Some(place) = self.back.pop() {
             self.screen = place.screen;
+            self.detail = None;
+            if let Some((subject, line)) = place.detail {
+                self.open_detail(subject, Some(line));
+            }
             if let Some(model) = &self.model {
                 let processes = &mut self.lists[Screen::Processes.index()];
                 if processes.scope != place.processes_scope
@@ -426,6 +671,9 @@ impl App {
                     self.lists[self.screen.index()].reveal(model, &key);
                 }
             }
+            return;
+        }
+        if self.detail.take().is_some() {
             return;
         }
         let Some(model) = self.model.take() else {

@@ -70,7 +70,25 @@ pub static BINDINGS: &[Binding] = &[
         &[Enter],
         "Enter",
         Command::DrillIn,
-        "drill in: processes of a namespace or cgroup, cgroup of a process",
+        "drill in (processes, or a process's cgroup); follow a link",
+    ),
+    bind(
+        &[Char('d')],
+        "d",
+        Command::Describe,
+        "details: everything known, with links and charts",
+    ),
+    bind(
+        &[Char('P')],
+        "P",
+        Command::PidTree,
+        "PID levels: nested pid namespaces, a PID at each level",
+    ),
+    bind(
+        &[Char('y')],
+        "y",
+        Command::NextType,
+        "Namespaces: one type at a time (pid, user trees)",
     ),
     bind(
         &[Esc, Backspace],

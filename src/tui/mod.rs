@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod app;
+pub mod detail;
 pub mod keymap;
 pub mod list;
 pub mod panes;
@@ -34,10 +35,14 @@ use signal_hook::iterator::Signals;
 
 use crate::cli::UsageError;
 use crate::collector::{Collector, Delivery};
+use crate::model::history::History;
 use crate::sys::{self, Roots};
 use action::Action;
 use app::App;
 use theme::Theme;
+
+/// How far back the charts reach.
+const HISTORY_WINDOW: Duration = Duration::from_secs(600);
 
 enum Event {
     Terminal(TermEvent),
@@ -151,16 +156,18 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
     let size = terminal.size()?;
     let mut app = App::new(Theme::from_env(), Rect::new(0, 0, size.width, size.height));
     app.root = sys::is_root();
+    app.history = History::covering(HISTORY_WINDOW, interval);
     let outcome = (|| -> anyhow::Result<u8> {
         terminal.draw(|frame| ui::draw(frame, &app))?;
         loop {
             let mut batch: Vec<Event> = vec![inbox.recv()?];
             batch.extend(inbox.try_iter());
             // A model that a newer one in the same batch replaces is not worth sorting.
-            let newest = batch.iter().rposition(|e| matches!(e, Event::Collected(_)));
+            let is_model = |e: &Event| matches!(e, Event::Collected(Delivery::Model(_)));
+            let newest = batch.iter().rposition(is_model);
             let mut redraw = false;
             for (i, event) in batch.into_iter().enumerate() {
-                if matches!(event, Event::Collected(_)) && Some(i) != newest {
+                if is_model(&event) && Some(i) != newest {
                     continue;
                 }
                 let action = match event {
@@ -168,7 +175,10 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
                     Event::InputFailed(e) => {
                         return Err(anyhow::anyhow!("reading the terminal: {e}"));
                     }
-                    Event::Collected(delivery) => Action::Collected(delivery),
+                    Event::Collected(Delivery::Model(model)) => Action::Collected(model),
+                    Event::Collected(Delivery::Described(ns, detail)) => {
+                        Action::Described(ns, detail)
+                    }
                     Event::Terminal(TermEvent::Key(key)) => Action::Key(key),
                     Event::Terminal(TermEvent::Mouse(mouse)) => Action::Mouse(mouse),
                     Event::Terminal(TermEvent::Resize(width, height)) => {

@@ -8,7 +8,9 @@ use ratatui::widgets::Paragraph;
 
 use crate::tui::app::{App, InputKind};
 use crate::tui::panes::{Scope, Screen, Tone, cgroups};
-use crate::tui::widgets::{header::Header, help::Help, preamble, table::ListView};
+use crate::tui::widgets::{
+    detail::DetailView, header::Header, help::Help, preamble, table::ListView,
+};
 
 pub struct Areas {
     pub header: Rect,
@@ -17,6 +19,8 @@ pub struct Areas {
     pub preamble: Rect,
     pub table_head: Rect,
     pub rows: Rect,
+    /// Preamble, table head and rows together: where the detail view goes.
+    pub body: Rect,
     pub footer: Rect,
 }
 
@@ -26,7 +30,7 @@ impl Areas {
             Constraint::Length(Header::HEIGHT),
             Constraint::Length(1),
             Constraint::Length(1),
-            Constraint::Length(preamble::height(screen)),
+            Constraint::Length(preamble::height(screen, area.height)),
             Constraint::Length(1),
             Constraint::Min(0),
             Constraint::Length(1),
@@ -39,6 +43,7 @@ impl Areas {
             preamble,
             table_head,
             rows,
+            body: preamble.union(table_head).union(rows),
             footer,
         }
     }
@@ -96,7 +101,12 @@ pub fn draw(frame: &mut Frame, app: &App) {
         frame.render_widget(footer(app), areas.footer);
         return;
     };
-    preamble::render(app.screen, model, theme, areas.preamble, frame.buffer_mut());
+    if let Some(detail) = &app.detail {
+        frame.render_widget(DetailView { detail, theme }, areas.body);
+        frame.render_widget(footer(app), areas.footer);
+        return;
+    }
+    preamble::render(app, model, areas.preamble, frame.buffer_mut());
     frame.render_widget(
         ListView {
             list: app.list(),
@@ -113,12 +123,29 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
 }
 
-/// The screen, what narrows it, its length and order.
+/// The screen, what narrows it, its length and order; or the detail's subject.
 fn title(app: &App) -> Line<'static> {
+    if let Some(detail) = &app.detail {
+        let mut parts = vec![format!(
+            "line {} of {}",
+            detail.selected + 1,
+            detail.page.entries.len()
+        )];
+        if detail.link().is_some() {
+            parts.push("Enter follows →".to_owned());
+        }
+        parts.push("Esc back".to_owned());
+        return Line::from(vec![
+            Span::styled(detail.page.title.clone(), app.theme.label()),
+            Span::raw(format!("  {}", parts.join(" · "))),
+        ]);
+    }
     let list = app.list();
     let mut text = app.screen.title().to_owned();
     if let Scope::Namespace(ns) = &list.scope {
         text += &format!(" in {}:[{}]", ns.kind, ns.ino);
+    } else if let Scope::Kind(kind) = &list.scope {
+        text += &format!(" of type {kind}");
     } else if let (Scope::Cgroup { hierarchy, path }, Some(model)) = (&list.scope, &app.model) {
         let label = cgroups::hierarchy_label(model, *hierarchy);
         text += &format!(" in {label}:{path} and below");
@@ -161,16 +188,29 @@ fn footer(app: &App) -> Line<'static> {
         return Line::styled(format!("sampling failed: {error}"), theme.tone(Tone::Alert));
     }
     let mut spans = Vec::new();
-    for (key, what) in [
-        ("?", "help"),
-        ("/", "search"),
-        ("\\", "filter"),
-        ("s", "sort"),
-        ("t", "tree"),
-        ("Enter", "drill in"),
-        ("p", if app.paused { "resume" } else { "pause" }),
-        ("q", "quit"),
-    ] {
+    let pause = if app.paused { "resume" } else { "pause" };
+    let keys: &[(&str, &str)] = if app.detail.is_some() {
+        &[
+            ("?", "help"),
+            ("↑↓", "links"),
+            ("Enter", "follow"),
+            ("Esc", "back"),
+            ("P", "PID levels"),
+            ("p", pause),
+            ("q", "quit"),
+        ]
+    } else {
+        &[
+            ("?", "help"),
+            ("/", "search"),
+            ("\\", "filter"),
+            ("Enter", "drill in"),
+            ("d", "details"),
+            ("p", pause),
+            ("q", "quit"),
+        ]
+    };
+    for &(key, what) in keys {
         spans.push(Span::styled(key, theme.key()));
         spans.push(Span::raw(format!(" {what}  ")));
     }

@@ -9,7 +9,7 @@ pub mod processes;
 use std::cmp::Ordering;
 
 use crate::model::Model;
-use crate::model::sample::NsRef;
+use crate::model::sample::{NsRef, NsType};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Screen {
@@ -132,6 +132,8 @@ pub enum Scope {
         hierarchy: u32,
         path: String,
     },
+    /// Namespaces of one type (the Namespaces screen's `y`).
+    Kind(NsType),
 }
 
 /// What identifies an item across samples, so selection and collapsed nodes survive a refresh.

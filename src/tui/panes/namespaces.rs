@@ -5,7 +5,7 @@
 use crate::model::Model;
 use crate::model::namespace::Namespace;
 use crate::model::sample::{NsRef, NsType};
-use crate::tui::panes::{Cell, Column, RowKey, Spec, Tone, all, by, never};
+use crate::tui::panes::{Cell, Column, RowKey, Scope, Spec, Tone, by, never};
 
 fn ns(model: &Model, i: usize) -> &Namespace {
     &model.namespaces[i]
@@ -144,7 +144,10 @@ pub static SPEC: Spec = Spec {
         })
     },
     parents,
-    include: all,
+    include: |m, i, scope| match scope {
+        Scope::Kind(kind) => m.namespaces[i].kind == *kind,
+        other => *other == Scope::All,
+    },
     tree_column: 0,
     tree_cell: COLUMNS[0].cell,
     folded_at_start: never,

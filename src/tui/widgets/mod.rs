@@ -1,5 +1,7 @@
 //! The parts of a frame, each a widget over borrowed state.
 
+pub mod chart;
+pub mod detail;
 pub mod header;
 pub mod help;
 pub mod preamble;

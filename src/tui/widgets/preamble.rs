@@ -1,21 +1,106 @@
-//! What the Pressure and OOM screens show above their lists: system-wide PSI, and where the
-//! OOM events come from.
+//! What the Pressure and OOM screens show above their lists: system-wide PSI with charts of it
+//! and of the most stalled cgroups, and where the OOM events come from.
 
 use ratatui::buffer::Buffer;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
+use ratatui::widgets::Widget;
 
 use crate::model::Model;
-use crate::model::cgroup::StallLine;
-use crate::tui::panes::{Screen, Tone, severity};
-use crate::tui::theme::Theme;
+use crate::model::cgroup::{Cgroup, Stall, StallLine};
+use crate::model::history::{History, Metric};
+use crate::tui::app::App;
+use crate::tui::detail::{Chart, Plot, Unit};
+use crate::tui::panes::{Screen, Tone, by, severity};
+use crate::tui::widgets::chart::TimeChart;
+use crate::tui::widgets::detail::CHART_HEIGHT;
 
-pub fn height(screen: Screen) -> u16 {
+/// The PSI table's lines.
+const TABLE: u16 = 6;
+/// Terminals this tall or more get the Pressure charts.
+const CHARTS_FROM: u16 = 36;
+/// Cgroups charted beside the system.
+const TOP_CGROUPS: usize = 4;
+
+pub fn height(screen: Screen, terminal_height: u16) -> u16 {
     match screen {
-        Screen::Pressure => 6,
+        Screen::Pressure if terminal_height >= CHARTS_FROM => TABLE + CHART_HEIGHT,
+        Screen::Pressure => TABLE,
         Screen::Oom => 3,
         _ => 0,
     }
+}
+
+/// A legend-sized name: the recognised workload, else the last part of the path.
+fn short_name(c: &Cgroup) -> String {
+    c.workload
+        .label()
+        .unwrap_or_else(|| c.path.rsplit('/').next().unwrap_or("/").to_owned())
+}
+
+/// The system's PSI, and the cgroups stalled most now, each by its worst resource.
+fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
+    let system = Chart {
+        title: "system pressure (some avg10 %)".into(),
+        unit: Unit::Percent,
+        legend: false,
+        plots: [
+            ("cpu", Metric::PressureCpu, Tone::Name),
+            ("memory", Metric::PressureMemory, Tone::Warn),
+            ("io", Metric::PressureIo, Tone::Isolated),
+        ]
+        .into_iter()
+        .map(|(name, metric, tone)| Plot {
+            name: name.into(),
+            tone,
+            points: history.host(metric),
+        })
+        .collect(),
+    };
+    let mut stalled: Vec<&Cgroup> = model
+        .cgroups
+        .iter()
+        .filter(|c| c.worst_stall().is_some_and(|s| s > 0.0))
+        .collect();
+    stalled.sort_by(|a, b| {
+        b.worst_stall()
+            .partial_cmp(&a.worst_stall())
+            .expect("finite")
+    });
+    let tones = [Tone::Alert, Tone::Warn, Tone::Name, Tone::Isolated];
+    let plots = stalled
+        .into_iter()
+        .take(TOP_CGROUPS)
+        .zip(tones)
+        .map(|(c, tone)| {
+            let psi = c.pressure.as_ref();
+            let (metric, resource) = [
+                (Metric::PressureCpu, "cpu", psi.and_then(|p| p.cpu.as_ref())),
+                (
+                    Metric::PressureMemory,
+                    "memory",
+                    psi.and_then(|p| p.memory.as_ref()),
+                ),
+                (Metric::PressureIo, "io", psi.and_then(|p| p.io.as_ref())),
+            ]
+            .into_iter()
+            .max_by(|a, b| by(Stall::some_avg10(a.2), Stall::some_avg10(b.2)))
+            .map(|(metric, name, _)| (metric, name))
+            .expect("three resources");
+            Plot {
+                name: format!("{} {resource}", short_name(c)),
+                tone,
+                points: history.cgroup(c.hierarchy, &c.path, metric),
+            }
+        })
+        .collect();
+    let top = Chart {
+        title: "most stalled cgroups (some avg10 %)".into(),
+        unit: Unit::Percent,
+        legend: true,
+        plots,
+    };
+    [system, top]
 }
 
 fn averages(line: Option<&StallLine>) -> [Option<f64>; 3] {
@@ -26,8 +111,26 @@ fn averages(line: Option<&StallLine>) -> [Option<f64>; 3] {
     ]
 }
 
-pub fn render(screen: Screen, model: &Model, theme: &Theme, area: Rect, buf: &mut Buffer) {
-    let lines: Vec<Line> = match screen {
+pub fn render(app: &App, model: &Model, area: Rect, buf: &mut Buffer) {
+    let theme = &app.theme;
+    let [area, band] = Layout::vertical([
+        Constraint::Length(TABLE.min(area.height)),
+        Constraint::Min(0),
+    ])
+    .areas(area);
+    if app.screen == Screen::Pressure && band.height > 0 {
+        let charts = pressure_charts(model, &app.history);
+        let cells: [Rect; 2] = Layout::horizontal([Constraint::Ratio(1, 2); 2]).areas(band);
+        for (chart, cell) in charts.iter().zip(cells) {
+            TimeChart {
+                spec: chart,
+                span: app.history.span(),
+                theme,
+            }
+            .render(cell, buf);
+        }
+    }
+    let lines: Vec<Line> = match app.screen {
         Screen::Pressure => {
             let head = format!(
                 "{:<22}{:>8}{:>8}{:>8}   {:>8}{:>8}{:>8}",
@@ -60,7 +163,7 @@ pub fn render(screen: Screen, model: &Model, theme: &Theme, area: Rect, buf: &mu
                 ));
             }
             lines.push(Line::styled(
-                "Per cgroup (cgroup2 only), % of the last 10 s stalled; charts over time will join them",
+                "Per cgroup (cgroup2 only), % of the last 10 s stalled; d opens a cgroup's charts",
                 theme.tone(Tone::Dim),
             ));
             lines

@@ -1,0 +1,458 @@
+//! A cgroup: charts of memory against its limit, CPU and pressure over the last minutes; every
+//! limit, counter and the memory.stat breakdown; its place in the tree and in the other
+//! hierarchies; its processes and the namespaces they are in.
+
+use std::collections::BTreeSet;
+
+use crate::model::cgroup::{Cgroup, Stall};
+use crate::model::history::Metric;
+use crate::model::sample::NsRef;
+use crate::tui::detail::{
+    Chart, Link, Plot, Sources, Subject, Unit, Writer, ns_name, process_links,
+};
+use crate::tui::panes::{Scope, Tone, bytes, cgroups::hierarchy_label, severity};
+
+const PROCESSES_SHOWN: usize = 30;
+const CHILDREN_SHOWN: usize = 40;
+
+fn open(c: &Cgroup) -> Link {
+    Link::Open(Subject::Cgroup {
+        hierarchy: c.hierarchy,
+        path: c.path.clone(),
+    })
+}
+
+fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "-".to_owned())
+}
+
+/// A limit: its value, or "max" when the file says unlimited.
+fn limit(value: Option<u64>) -> String {
+    bytes(value).unwrap_or_else(|| "max".to_owned())
+}
+
+pub(super) fn write(
+    hierarchy: u32,
+    path: &str,
+    sources: &Sources,
+    page: &mut Writer,
+) -> (String, Vec<Chart>) {
+    let model = sources.model;
+    let title = format!("{}:{path}", hierarchy_label(model, hierarchy));
+    let Some(c) = model.cgroup(hierarchy, path) else {
+        page.note(format!("{title} is gone (removed)"), Tone::Warn);
+        return (title, Vec::new());
+    };
+    // A v1 cgroup has no PSI; the same path in cgroup2 (a hybrid host's systemd keeps the
+    // trees alike) stalls for the same processes.
+    let psi_source = if c.pressure.is_some() {
+        Some(c)
+    } else {
+        model
+            .cgroups
+            .iter()
+            .find(|o| o.path == c.path && o.pressure.is_some())
+    };
+    let charts = charts(c, psi_source, sources);
+
+    page.section("Cgroup");
+    if let Some(label) = c.workload.label() {
+        page.field_tone("workload", label, Tone::Name);
+    }
+    page.link(
+        "processes",
+        format!("{} here and below (list them)", processes_below(c, sources)),
+        Tone::Plain,
+        Link::Processes(Scope::Cgroup {
+            hierarchy,
+            path: path.to_owned(),
+        }),
+    );
+    page.field("directly here", format!("{} processes", c.nprocs));
+    if let Some(threads) = c.nthreads {
+        page.field("threads", threads.to_string());
+    }
+    page.field("descendants", c.nr_descendants.to_string());
+    if c.frozen == Some(true) {
+        page.field_tone("state", "frozen", Tone::Warn);
+    }
+    let parent = path
+        .rsplit_once('/')
+        .map(|(up, _)| if up.is_empty() { "/" } else { up })
+        .filter(|_| path != "/")
+        .and_then(|up| model.cgroup(hierarchy, up));
+    if let Some(parent) = parent {
+        page.link("parent", parent.path.clone(), Tone::Plain, open(parent));
+    }
+    let children: Vec<&Cgroup> = model
+        .cgroups
+        .iter()
+        .filter(|o| o.hierarchy == hierarchy && o.depth == c.depth + 1)
+        .filter(|o| {
+            o.path
+                .strip_prefix(path)
+                .is_some_and(|rest| path == "/" || rest.starts_with('/'))
+        })
+        .collect();
+    for (i, child) in children.iter().take(CHILDREN_SHOWN).enumerate() {
+        let name = child.path.rsplit('/').next().unwrap_or(&child.path);
+        let label = if i == 0 { "children" } else { "" };
+        page.link(label, name.to_owned(), Tone::Name, open(child));
+    }
+    if children.len() > CHILDREN_SHOWN {
+        page.note(
+            format!("… and {} more children", children.len() - CHILDREN_SHOWN),
+            Tone::Dim,
+        );
+    }
+    let twins: Vec<&Cgroup> = model
+        .cgroups
+        .iter()
+        .filter(|o| o.path == c.path && o.hierarchy != hierarchy)
+        .collect();
+    for (i, twin) in twins.iter().enumerate() {
+        let label = if i == 0 { "same path in" } else { "" };
+        page.link(
+            label,
+            hierarchy_label(model, twin.hierarchy),
+            Tone::Plain,
+            open(twin),
+        );
+    }
+
+    write_memory(c, page);
+    write_cpu(c, page);
+    write_io_pids(c, page);
+    if let Some(psi) = psi_source.and_then(|s| s.pressure.as_ref()) {
+        let from = if psi_source.map(|s| s.hierarchy) == Some(hierarchy) {
+            String::new()
+        } else {
+            " (of the same path in cgroup2)".to_owned()
+        };
+        page.section(&format!("Pressure, % of time stalled{from}"));
+        page.note(
+            "            some 10s   60s  300s   full 10s   60s  300s",
+            Tone::Dim,
+        );
+        for (name, stall) in [
+            ("cpu", &psi.cpu),
+            ("memory", &psi.memory),
+            ("io", &psi.io),
+            ("irq", &psi.irq),
+        ] {
+            let Some(stall) = stall else { continue };
+            page.field_tone(
+                name,
+                stall_row(stall),
+                severity(Stall::some_avg10(Some(stall)), 10.0, 40.0),
+            );
+        }
+    }
+
+    page.section("Processes");
+    if c.procs.is_empty() {
+        page.note("none directly here", Tone::Dim);
+    }
+    let scope = Scope::Cgroup {
+        hierarchy,
+        path: path.to_owned(),
+    };
+    process_links(page, model, &c.procs, PROCESSES_SHOWN, Some(scope));
+    write_namespaces(c, sources, page);
+    (title, charts)
+}
+
+fn stall_row(stall: &Stall) -> String {
+    let three = |line: &Option<crate::model::cgroup::StallLine>| match line {
+        Some(l) => format!("{:>8.2}{:>6.2}{:>6.2}", l.avg10, l.avg60, l.avg300),
+        None => format!("{:>8}{:>6}{:>6}", "-", "-", "-"),
+    };
+    format!("{}  {}", three(&stall.some), three(&stall.full))
+}
+
+/// Processes in this cgroup and below, as the Processes screen's scope counts them.
+fn processes_below(c: &Cgroup, sources: &Sources) -> usize {
+    sources
+        .model
+        .processes
+        .iter()
+        .filter(|p| {
+            p.cgroups.iter().any(|pc| {
+                pc.hierarchy == c.hierarchy
+                    && crate::tui::panes::processes::within(&pc.path, &c.path)
+            })
+        })
+        .count()
+}
+
+fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
+    let history = sources.history;
+    let series = |c: &Cgroup, metric| history.cgroup(c.hierarchy, &c.path, metric);
+    let mut charts = Vec::new();
+    if let Some(m) = &c.memory {
+        let mut title = format!("memory {}", or_dash(bytes(m.current)));
+        if let Some(max) = m.max {
+            title += &format!(" of {}", limit(Some(max)));
+        }
+        let mut plots = vec![Plot {
+            name: "used".into(),
+            tone: Tone::Name,
+            points: series(c, Metric::Memory),
+        }];
+        if m.max.is_some() {
+            plots.push(Plot {
+                name: "limit".into(),
+                tone: Tone::Alert,
+                points: series(c, Metric::MemoryMax),
+            });
+        }
+        charts.push(Chart {
+            title,
+            unit: Unit::Bytes,
+            legend: false,
+            plots,
+        });
+    }
+    if let Some(cpu) = &c.cpu {
+        charts.push(Chart {
+            title: format!(
+                "CPU {}",
+                cpu.usage_percent
+                    .map_or("-".to_owned(), |p| format!("{p:.1}%"))
+            ),
+            unit: Unit::Percent,
+            legend: false,
+            plots: vec![Plot {
+                name: "% of a CPU".into(),
+                tone: Tone::Name,
+                points: series(c, Metric::Cpu),
+            }],
+        });
+    }
+    if let Some(psi) = psi {
+        charts.push(Chart {
+            title: "pressure (some avg10 %)".into(),
+            unit: Unit::Percent,
+            legend: false,
+            plots: [
+                ("cpu", Metric::PressureCpu, Tone::Name),
+                ("memory", Metric::PressureMemory, Tone::Warn),
+                ("io", Metric::PressureIo, Tone::Isolated),
+            ]
+            .into_iter()
+            .map(|(name, metric, tone)| Plot {
+                name: name.into(),
+                tone,
+                points: series(psi, metric),
+            })
+            .collect(),
+        });
+    }
+    charts
+}
+
+fn write_memory(c: &Cgroup, page: &mut Writer) {
+    let Some(m) = &c.memory else { return };
+    page.section("Memory");
+    let percent = m
+        .percent_of_max
+        .map_or(String::new(), |p| format!("  ({p:.1}% of the limit)"));
+    page.field_tone(
+        "in use",
+        format!("{}{percent}", or_dash(bytes(m.current))),
+        severity(m.percent_of_max, 80.0, 95.0),
+    );
+    page.field("max", limit(m.max));
+    for (label, value) in [("high", m.high), ("low", m.low), ("min", m.min)] {
+        if value.is_some() {
+            page.field(label, limit(value));
+        }
+    }
+    for (label, value) in [
+        ("peak", m.peak),
+        ("swap", m.swap_current),
+        ("memory+swap", m.memsw_current),
+    ] {
+        if value.is_some() {
+            page.field(label, or_dash(bytes(value)));
+        }
+    }
+    if m.swap_max.is_some() || m.swap_current.is_some() {
+        page.field("swap max", limit(m.swap_max));
+    }
+    if m.memsw_current.is_some() {
+        page.field("memory+swap max", limit(m.memsw_max));
+    }
+    if let Some(failcnt) = m.failcnt {
+        page.field_tone(
+            "hit the limit",
+            format!("{failcnt} times (failcnt)"),
+            if failcnt > 0 { Tone::Warn } else { Tone::Plain },
+        );
+    }
+    if m.under_oom == Some(true) {
+        page.field_tone(
+            "under OOM",
+            "its tasks wait for memory: the OOM killer is disabled",
+            Tone::Alert,
+        );
+    }
+    if let Some(group) = m.oom_group {
+        page.field("oom.group", if group { "kill all together" } else { "0" });
+    }
+    if let Some(e) = &m.events {
+        let counts: Vec<String> = [
+            ("low", e.low),
+            ("high", e.high),
+            ("max", e.max),
+            ("oom", e.oom),
+            ("oom_kill", e.oom_kill),
+            ("oom_group_kill", e.oom_group_kill),
+        ]
+        .into_iter()
+        .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
+        .collect();
+        let tone = if e.oom_kill.unwrap_or(0) > 0 {
+            Tone::Alert
+        } else {
+            Tone::Plain
+        };
+        page.field_tone("events", counts.join(" · "), tone);
+    }
+    if let Some(s) = &m.stat {
+        for (label, value) in [
+            ("anon", s.anon),
+            ("page cache", s.file),
+            ("kernel", s.kernel),
+            ("shmem", s.shmem),
+            ("sock", s.sock),
+            ("slab", s.slab),
+        ] {
+            if value.is_some() {
+                page.field(label, or_dash(bytes(value)));
+            }
+        }
+        for (label, value) in [
+            ("refaults", s.workingset_refault),
+            ("pages scanned", s.pgscan),
+        ] {
+            if let Some(v) = value {
+                page.field(label, v.to_string());
+            }
+        }
+    }
+}
+
+fn write_cpu(c: &Cgroup, page: &mut Writer) {
+    let Some(cpu) = &c.cpu else { return };
+    page.section("CPU");
+    page.field(
+        "usage",
+        cpu.usage_percent
+            .map_or("-".to_owned(), |p| format!("{p:.1}% of one CPU")),
+    );
+    let secs = |usec: Option<u64>| usec.map(|u| format!("{:.1} s", u as f64 / 1e6));
+    if let Some(total) = secs(cpu.usage_usec) {
+        let split = secs(cpu.user_usec)
+            .zip(secs(cpu.system_usec))
+            .map_or(String::new(), |(u, s)| format!(" (user {u}, system {s})"));
+        page.field("since created", format!("{total}{split}"));
+    }
+    let quota = match (cpu.quota_usec, cpu.period_usec) {
+        (Some(q), Some(p)) if p > 0 => {
+            format!(
+                "{q} per {p} µs = {:.0}% of a CPU",
+                q as f64 * 100.0 / p as f64
+            )
+        }
+        _ => "max (no quota)".to_owned(),
+    };
+    page.field("quota", quota);
+    if let Some(weight) = cpu.weight {
+        let shares = cpu
+            .shares
+            .map_or(String::new(), |s| format!(" (cpu.shares {s})"));
+        page.field("weight", format!("{weight}{shares}"));
+    }
+    if let Some(t) = cpu.throttled_percent {
+        page.field_tone(
+            "throttled",
+            format!("{t:.1}% of periods"),
+            severity(Some(t), 10.0, 50.0),
+        );
+    }
+    if let (Some(n), Some(usec)) = (cpu.nr_throttled, cpu.throttled_usec) {
+        page.field(
+            "throttled total",
+            format!("{n} periods, {:.1} s", usec as f64 / 1e6),
+        );
+    }
+}
+
+fn write_io_pids(c: &Cgroup, page: &mut Writer) {
+    if let Some(io) = &c.io {
+        page.section("IO");
+        let rate = |v: Option<f64>| {
+            v.map_or("-".to_owned(), |v| {
+                format!("{}/s", or_dash(bytes(Some(v as u64))))
+            })
+        };
+        page.field(
+            "read / write",
+            format!(
+                "{} / {}",
+                rate(io.read_bytes_per_sec),
+                rate(io.write_bytes_per_sec)
+            ),
+        );
+        for d in &io.devices {
+            page.field(
+                &d.device,
+                format!(
+                    "read {} ({} ios) · written {} ({} ios)",
+                    or_dash(bytes(Some(d.rbytes))),
+                    d.rios,
+                    or_dash(bytes(Some(d.wbytes))),
+                    d.wios
+                ),
+            );
+        }
+    }
+    if let Some(pids) = &c.pids {
+        page.section("Tasks");
+        let max = pids.max.map_or("max".to_owned(), |m| m.to_string());
+        page.field(
+            "pids",
+            format!("{} of {max}", or_dash(pids.current.map(|c| c.to_string()))),
+        );
+        if let Some(refused) = pids.events_max.filter(|&n| n > 0) {
+            page.field_tone("forks refused", refused.to_string(), Tone::Warn);
+        }
+    }
+}
+
+/// The namespaces its processes are in, other than the host's: what isolates them.
+fn write_namespaces(c: &Cgroup, sources: &Sources, page: &mut Writer) {
+    let model = sources.model;
+    let host = model.host_namespaces();
+    let own: BTreeSet<NsRef> = c
+        .procs
+        .iter()
+        .filter_map(|&pid| model.process(pid))
+        .flat_map(|p| p.namespaces.iter())
+        .filter(|(kind, ino)| host.get(kind) != Some(ino))
+        .map(|(&kind, &ino)| NsRef { kind, ino })
+        .collect();
+    page.section("Namespaces of its processes");
+    if own.is_empty() {
+        page.note("the host's only", Tone::Dim);
+    }
+    for ns in own {
+        page.link(
+            ns.kind.name(),
+            ns_name(ns),
+            Tone::Isolated,
+            Link::Open(Subject::Namespace(ns)),
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! The detail view: everything known about one namespace, cgroup or process, and the
+//! PID-namespace teaching view. A page is built from the model, the history and what the
+//! collector read inside a namespace, once per change (not per frame); its lines link to what
+//! the subject joins, and Enter follows a link.
+
+mod cgroup;
+mod namespace;
+mod pid_tree;
+mod process;
+
+use ratatui::text::{Line, Span};
+
+use crate::model::Model;
+use crate::model::history::History;
+use crate::model::sample::{NsDetail, NsRef, NsType};
+use crate::tui::panes::{RowKey, Scope, Tone};
+use crate::tui::theme::Theme;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    Namespace(NsRef),
+    Cgroup {
+        hierarchy: u32,
+        path: String,
+    },
+    Process {
+        pid: i32,
+        start_time: u64,
+    },
+    /// The teaching view: pid namespaces from ours down to `ns` and all below it, every
+    /// process with its PID at each level; `focus` is the process it was opened on.
+    PidTree {
+        ns: u64,
+        focus: Option<i32>,
+    },
+}
+
+impl Subject {
+    pub fn of(key: RowKey) -> Subject {
+        match key {
+            RowKey::Namespace(ns) => Subject::Namespace(ns),
+            RowKey::Cgroup { hierarchy, path } => Subject::Cgroup { hierarchy, path },
+            RowKey::Process { pid, start_time } => Subject::Process { pid, start_time },
+        }
+    }
+
+    /// The namespace the collector must read from inside for this page (pid and ipc
+    /// namespaces have nothing more to read there).
+    pub fn described(&self) -> Option<NsRef> {
+        match self {
+            Subject::Namespace(ns) if !matches!(ns.kind, NsType::Pid | NsType::Ipc) => Some(*ns),
+            _ => None,
+        }
+    }
+}
+
+/// Where a line leads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Link {
+    Open(Subject),
+    /// The Processes screen narrowed to this.
+    Processes(Scope),
+}
+
+#[derive(Debug)]
+pub struct Entry {
+    pub line: Line<'static>,
+    pub link: Option<Link>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    Bytes,
+    Percent,
+}
+
+#[derive(Debug)]
+pub struct Plot {
+    pub name: String,
+    pub tone: Tone,
+    /// (seconds before now, value).
+    pub points: Vec<(f64, f64)>,
+}
+
+#[derive(Debug)]
+pub struct Chart {
+    pub title: String,
+    pub unit: Unit,
+    pub plots: Vec<Plot>,
+    /// Names too long for the title go in a legend box.
+    pub legend: bool,
+}
+
+#[derive(Debug)]
+pub struct Page {
+    pub title: String,
+    pub charts: Vec<Chart>,
+    /// Seconds the charts' time axis covers.
+    pub span: f64,
+    pub entries: Vec<Entry>,
+}
+
+/// What a page is built from.
+pub struct Sources<'a> {
+    pub model: &'a Model,
+    pub history: &'a History,
+    /// The collector's reading of the described namespace, once it arrived.
+    pub described: Option<&'a Result<NsDetail, String>>,
+    pub theme: &'a Theme,
+}
+
+pub fn build(subject: &Subject, sources: &Sources) -> Page {
+    let mut page = Writer::new(sources.theme);
+    let (title, charts) = match subject {
+        Subject::Namespace(ns) => (namespace::write(*ns, sources, &mut page), Vec::new()),
+        Subject::Cgroup { hierarchy, path } => cgroup::write(*hierarchy, path, sources, &mut page),
+        Subject::Process { pid, start_time } => (
+            process::write(*pid, *start_time, sources, &mut page),
+            Vec::new(),
+        ),
+        Subject::PidTree { ns, focus } => {
+            (pid_tree::write(*ns, *focus, sources, &mut page), Vec::new())
+        }
+    };
+    Page {
+        title,
+        charts,
+        span: sources.history.span(),
+        entries: page.entries,
+    }
+}
+
+/// Lines of a page: sections, labelled fields and links, styled by meaning.
+struct Writer<'a> {
+    theme: &'a Theme,
+    entries: Vec<Entry>,
+}
+
+/// Field labels are padded to this.
+const LABEL: usize = 18;
+
+impl<'a> Writer<'a> {
+    fn new(theme: &'a Theme) -> Writer<'a> {
+        Writer {
+            theme,
+            entries: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, line: Line<'static>, link: Option<Link>) {
+        self.entries.push(Entry { line, link });
+    }
+
+    fn section(&mut self, title: &str) {
+        if !self.entries.is_empty() {
+            self.push(Line::raw(""), None);
+        }
+        self.push(Line::styled(title.to_owned(), self.theme.label()), None);
+    }
+
+    fn field(&mut self, label: &str, value: impl Into<String>) {
+        self.field_tone(label, value, Tone::Plain);
+    }
+
+    fn field_tone(&mut self, label: &str, value: impl Into<String>, tone: Tone) {
+        let line = Line::from(vec![
+            Span::raw(format!("  {label:<LABEL$} ")),
+            Span::styled(value.into(), self.theme.tone(tone)),
+        ]);
+        self.push(line, None);
+    }
+
+    /// A field whose value leads somewhere: drawn with an arrow.
+    fn link(&mut self, label: &str, value: impl Into<String>, tone: Tone, link: Link) {
+        let line = Line::from(vec![
+            Span::raw(format!("  {label:<LABEL$} ")),
+            Span::styled("→ ", self.theme.key()),
+            Span::styled(value.into(), self.theme.tone(tone)),
+        ]);
+        self.push(line, Some(link));
+    }
+
+    fn note(&mut self, text: impl Into<String>, tone: Tone) {
+        self.push(
+            Line::styled(format!("  {}", text.into()), self.theme.tone(tone)),
+            None,
+        );
+    }
+}
+
+/// `name:[inode]`, as lsns and the kernel's link text write a namespace.
+fn ns_name(ns: NsRef) -> String {
+    format!("{}:[{}]", ns.kind, ns.ino)
+}
+
+/// The process links of a list of PIDs, the first `limit` of them, then a link to the list
+/// of all when a scope shows exactly them.
+fn process_links(page: &mut Writer, model: &Model, pids: &[i32], limit: usize, all: Option<Scope>) {
+    for &pid in pids.iter().take(limit) {
+        let Some(p) = model.process(pid) else {
+            continue;
+        };
+        let tone = if p.command.starts_with('[') {
+            Tone::Dim
+        } else {
+            Tone::Plain
+        };
+        page.link(
+            &format!("PID {pid}"),
+            format!("{:<10} {}", p.user_name(), p.command),
+            tone,
+            Link::Open(Subject::Process {
+                pid,
+                start_time: p.start_time,
+            }),
+        );
+    }
+    let more = format!("all {} in the Processes screen", pids.len());
+    match all {
+        Some(scope) if pids.len() > limit => {
+            page.link("", more, Tone::Name, Link::Processes(scope))
+        }
+        None if pids.len() > limit => {
+            page.note(format!("… and {} more", pids.len() - limit), Tone::Dim)
+        }
+        _ => {}
+    }
+}
+
+/// Where the view is and what it shows: the page, the line under the cursor, the first line
+/// drawn.
+#[derive(Debug)]
+pub struct DetailState {
+    pub subject: Subject,
+    pub page: Page,
+    pub selected: usize,
+    pub offset: usize,
+}
+
+impl DetailState {
+    pub fn new(subject: Subject, sources: &Sources) -> DetailState {
+        let page = build(&subject, sources);
+        let first_link = page.entries.iter().position(|e| e.link.is_some());
+        DetailState {
+            subject,
+            page,
+            selected: first_link.unwrap_or(0),
+            offset: 0,
+        }
+    }
+
+    /// Rebuilds the page from new sources, keeping the cursor on the same line.
+    pub fn refresh(&mut self, sources: &Sources) {
+        self.page = build(&self.subject, sources);
+        self.selected = self.selected.min(self.page.entries.len().saturating_sub(1));
+    }
+
+    pub fn link(&self) -> Option<&Link> {
+        self.page.entries.get(self.selected)?.link.as_ref()
+    }
+
+    /// Up and down go from link to link; past the last one (or on a page without links) they
+    /// move line by line, so everything can still be scrolled to.
+    pub fn step(&mut self, down: bool) {
+        let entries = &self.page.entries;
+        let next = if down {
+            entries
+                .iter()
+                .enumerate()
+                .skip(self.selected + 1)
+                .find(|(_, e)| e.link.is_some())
+                .map(|(i, _)| i)
+        } else {
+            entries[..self.selected.min(entries.len())]
+                .iter()
+                .rposition(|e| e.link.is_some())
+        };
+        self.selected = match next {
+            Some(i) => i,
+            None if down => (self.selected + 1).min(entries.len().saturating_sub(1)),
+            None => self.selected.saturating_sub(1),
+        };
+    }
+
+    pub fn move_by(&mut self, delta: isize) {
+        let last = self.page.entries.len().saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+    }
+
+    /// Keeps the cursor within the `height` lines drawn.
+    pub fn follow(&mut self, height: usize) {
+        let height = height.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + height {
+            self.offset = self.selected + 1 - height;
+        }
+        let last_page = self.page.entries.len().saturating_sub(height);
+        self.offset = self.offset.min(last_page);
+    }
+}

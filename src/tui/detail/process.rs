@@ -1,0 +1,107 @@
+//! A process: who it is, its PID at every level, and links to each of its namespaces and
+//! cgroups, its parent and its children.
+
+use crate::model::sample::{NsRef, NsType};
+use crate::tui::detail::{Link, Sources, Subject, Writer, ns_name, pid_tree, process_links};
+use crate::tui::panes::{Tone, bytes, cgroups::hierarchy_label};
+
+const CHILDREN_SHOWN: usize = 30;
+
+pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Writer) -> String {
+    let model = sources.model;
+    let Some(p) = model.process(pid).filter(|p| p.start_time == start_time) else {
+        page.note(format!("PID {pid} has exited"), Tone::Warn);
+        return format!("PID {pid}");
+    };
+    let title = format!("PID {pid} {}", p.comm);
+
+    page.section("Process");
+    page.field("command", p.command.clone());
+    page.field("user", format!("{} (uid {})", p.user_name(), p.uid));
+    match model.process(p.ppid) {
+        Some(parent) => page.link(
+            "parent",
+            format!("PID {}  {}", parent.pid, parent.command),
+            Tone::Plain,
+            Link::Open(Subject::Process {
+                pid: parent.pid,
+                start_time: parent.start_time,
+            }),
+        ),
+        None => page.field("parent", format!("PID {}", p.ppid)),
+    }
+    page.field("threads", p.threads.to_string());
+    page.field(
+        "CPU",
+        p.cpu_percent
+            .map_or("-".into(), |c| format!("{c:.1}% of one CPU")),
+    );
+    page.field(
+        "resident memory",
+        bytes(Some(p.rss_bytes)).unwrap_or_default(),
+    );
+
+    let parents = model.pid_parents();
+    if let Some(&own) = p.namespaces.get(&NsType::Pid) {
+        let chain = pid_tree::chain(&parents, own);
+        page.section("PID at every level");
+        page.note(pid_tree::levels(&p.nspid, &chain), Tone::Isolated);
+        page.link(
+            "",
+            "the nested PID namespaces (teaching view)",
+            Tone::Name,
+            Link::Open(Subject::PidTree {
+                ns: own,
+                focus: Some(pid),
+            }),
+        );
+    }
+
+    page.section("Namespaces");
+    if p.namespaces.is_empty() {
+        page.note("unreadable (permission denied)", Tone::Warn);
+    }
+    let host = model.host_namespaces();
+    for (&kind, &ino) in &p.namespaces {
+        let ns = NsRef { kind, ino };
+        let (what, tone) = if host.get(&kind) == Some(&ino) {
+            ("host", Tone::Dim)
+        } else {
+            ("own", Tone::Isolated)
+        };
+        page.link(
+            kind.name(),
+            format!("{:<22} {what}", ns_name(ns)),
+            tone,
+            Link::Open(Subject::Namespace(ns)),
+        );
+    }
+
+    page.section("Cgroups");
+    if p.cgroups.is_empty() {
+        page.note("not known (no cgroup filesystem read)", Tone::Dim);
+    }
+    for c in &p.cgroups {
+        let label = hierarchy_label(model, c.hierarchy);
+        let subject = Subject::Cgroup {
+            hierarchy: c.hierarchy,
+            path: c.path.clone(),
+        };
+        match model.cgroup(c.hierarchy, &c.path) {
+            Some(_) => page.link(&label, c.path.clone(), Tone::Name, Link::Open(subject)),
+            None => page.field(&label, c.path.clone()),
+        }
+    }
+
+    let children: Vec<i32> = model
+        .processes
+        .iter()
+        .filter(|c| c.ppid == pid && c.start_time >= p.start_time)
+        .map(|c| c.pid)
+        .collect();
+    if !children.is_empty() {
+        page.section(&format!("Children ({})", children.len()));
+        process_links(page, model, &children, CHILDREN_SHOWN, None);
+    }
+    title
+}
