@@ -174,6 +174,37 @@ mod tests {
     }
 
     #[test]
+    fn describes_the_asked_namespace_at_once_and_after_each_sample() {
+        let roots =
+            Roots::under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/host-ns"));
+        let (tx, rx) = mpsc::channel();
+        let collector = Collector::spawn(roots, Duration::from_secs(3600), move |d| {
+            tx.send(d).is_ok()
+        });
+        let next = || {
+            rx.recv_timeout(Duration::from_secs(10))
+                .expect("a delivery")
+        };
+        assert!(matches!(next(), Delivery::Model(Ok(_))));
+        // The fixture's unshared user namespace: its maps are not in the fixture, so the answer
+        // is a reason; what matters is that it comes without waiting for the hour.
+        let user = NsRef {
+            kind: crate::model::sample::NsType::User,
+            ino: 4026541786,
+        };
+        collector.send(Control::Describe(Some(user)));
+        assert!(matches!(next(), Delivery::Described(ns, _) if ns == user));
+        collector.send(Control::RefreshNow);
+        assert!(matches!(next(), Delivery::Model(Ok(_))));
+        assert!(matches!(next(), Delivery::Described(ns, _) if ns == user));
+        // Told to stop: a sample comes alone.
+        collector.send(Control::Describe(None));
+        collector.send(Control::RefreshNow);
+        assert!(matches!(next(), Delivery::Model(Ok(_))));
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+    }
+
+    #[test]
     fn ends_when_dropped_during_a_long_sleep() {
         let (tx, rx) = mpsc::channel();
         let collector = Collector::spawn(fixture(), Duration::from_secs(3600), move |d| {

@@ -270,3 +270,79 @@ fn hangup_ends_nstop_with_status_129() {
     });
     assert_eq!(code.trim(), "129");
 }
+
+/// The PIDs of `pid` at every level, outermost first (/proc/PID/status NSpid).
+fn nspid(pid: i32) -> Vec<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("NSpid:"))
+        .map(|l| l.split_whitespace().map(|v| v.parse().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn teaching_view_finds_a_pid_at_every_level() {
+    if !require_root() {
+        return;
+    }
+    // Three nested pid namespaces, a sleep in the innermost; a unique duration names it.
+    let tag = format!("{}.{}", 600 + std::process::id() % 1000, std::process::id());
+    let outer = Spawned::cmd(&format!(
+        "unshare --pid --fork --kill-child unshare --pid --fork --kill-child unshare --pid --fork --kill-child sleep {tag}"
+    ));
+    // outer → its child (PID 1 of level 1) → PID 1 of level 2 → the sleep, PID 1 of level 3.
+    let chain: Vec<i32> = wait_for("three nested pid namespaces", || {
+        let mut chain = vec![outer.pid()];
+        for _ in 0..3 {
+            chain.push(*common::children(*chain.last().unwrap()).first()?);
+        }
+        let sleep = *chain.last().unwrap();
+        (nspid(sleep).len() == 4
+            && std::fs::read_to_string(format!("/proc/{sleep}/comm")).ok()? == "sleep\n")
+            .then_some(chain)
+    });
+    let sleep = chain[3];
+    let pids = nspid(sleep);
+    let levels: Vec<u64> = chain[1..].iter().map(|&p| ns_of(p, "pid")).collect();
+    let expected = format!(
+        "host PID {} = PID {} in pid:[{}] = PID {} in pid:[{}] = PID 1 in pid:[{}]",
+        pids[0], pids[1], levels[0], pids[2], levels[1], levels[2]
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(140, 40);
+    launch(&tmux, dir.path());
+    // Processes, only ours, as a tree (under their ancestors): the sleep is the last row.
+    tmux.keys(&["3", "\\"]);
+    tmux.run(&["send-keys", "-t", "main", "-l", &tag]);
+    tmux.keys(&["Enter", "t"]);
+    tmux.wait("our processes as a tree", |s| {
+        s.lines()
+            .any(|l| l.starts_with("Processes ") && l.contains("· tree ·"))
+    });
+    tmux.keys(&["G", "P"]);
+    // The sentence, each level's namespace, and the sleep's PIDs aligned, outermost first;
+    // all in one capture (one taken while a frame is being written shows only part of it).
+    let row = format!("{} › {} › {} › 1  sleep {tag}", pids[0], pids[1], pids[2]);
+    tmux.wait("the PID at every level", |s| {
+        s.contains(&expected)
+            && s.contains(&row)
+            && levels
+                .iter()
+                .all(|ns| s.contains(&format!("pid:[{ns}]  level")))
+    });
+
+    // Live: a process a class starts in the innermost namespace appears with its PIDs.
+    let tag2 = format!("{tag}1");
+    let joined = Spawned::cmd(&format!("nsenter -t {sleep} --pid -- sleep {tag2}"));
+    let second = wait_for("the process started inside", || {
+        let child = *common::children(joined.pid()).first()?;
+        (nspid(child).len() == 4).then_some(child)
+    });
+    let p = nspid(second);
+    let row = format!("{} › {} › {} › {}  sleep {tag2}", p[0], p[1], p[2], p[3]);
+    tmux.wait("the new process in the tree", |s| s.contains(&row));
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, dir.path(), 0);
+}

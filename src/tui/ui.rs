@@ -223,7 +223,10 @@ fn footer(app: &App) -> Line<'static> {
                 " (run as root to see them)"
             };
             spans.push(Span::styled(
-                format!("{hidden} processes unreadable: permission denied{hint}"),
+                format!(
+                    "{hidden} process{} unreadable: permission denied{hint}",
+                    if hidden == 1 { "" } else { "es" }
+                ),
                 theme.tone(Tone::Warn),
             ));
         }
