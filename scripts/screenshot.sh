@@ -136,7 +136,63 @@ capture() {
     log "$png ($((w * SCALE))x$((h * SCALE)), $(($(stat -c %s "$png") / 1024)) KiB)"
 }
 
+# What the shots show, made beneath this script's own cgroups and ended by PID at exit:
+# a v1 memory cgroup (64 MiB limit) plus a cgroup2 cgroup for PSI, with a shell that
+# reads a 96 MiB file over and over in them (page-cache thrashing: memory pressure,
+# no OOM); and three nested pid namespaces with a few sleeps at each level.
+DEMO=nstop-shot-$$
+NESTED_TAG=$((700 + $$ % 100)).$$
+DEMO_DIRS=()
+DEMO_PIDS=()
+
+own_cgroup() { awk -F: -v h="$1" '$2 == h { print $3 }' /proc/self/cgroup; }
+
+cgroup2_mount() {
+    local m
+    for m in /sys/fs/cgroup/unified /sys/fs/cgroup; do
+        [[ $(stat -f -c %T "$m" 2>/dev/null) == cgroup2fs ]] && { echo "$m"; return; }
+    done
+    return 1
+}
+
+start_demo() {
+    local v1 v2
+    v1=/sys/fs/cgroup/memory$(own_cgroup memory)/$DEMO
+    v2=$(cgroup2_mount)$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)/$DEMO
+    v1=${v1//\/\//\/}
+    v2=${v2//\/\//\/}
+    mkdir "$v1" && DEMO_DIRS+=("$v1")
+    mkdir "$v2" && DEMO_DIRS+=("$v2")
+    echo $((64 << 20)) >"$v1/memory.limit_in_bytes"
+    # A working set half again the limit; written past the page cache, so reading it
+    # charges the cache to the demo cgroup, not to this script's.
+    dd if=/dev/urandom of="$WORK/big" bs=1M count=96 oflag=direct status=none
+    # The shell moves itself in before it starts reading, so every cat is in too.
+    setsid bash -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/cgroup.procs";
+        while :; do cat "$3" > /dev/null; done' thrash "$v1" "$v2" "$WORK/big" &
+    DEMO_PIDS+=($!)
+    # Nested pid namespaces; --kill-child ends each level with the one above.
+    local n=unshare\ --pid\ --fork\ --kill-child
+    setsid $n bash -c "sleep $NESTED_TAG & $n bash -c 'sleep $NESTED_TAG & $n bash -c \"sleep $NESTED_TAG & sleep $NESTED_TAG\"'" &
+    DEMO_PIDS+=($!)
+}
+
+stop_demo() {
+    local pid dir
+    # Each demo leader is a session leader (setsid): its group is ours to end.
+    for pid in "${DEMO_PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+    for pid in "${DEMO_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for dir in "${DEMO_DIRS[@]}"; do
+        local tries=50
+        until rmdir "$dir" 2>/dev/null; do
+            ((--tries > 0)) || { log "could not remove $dir"; break; }
+            sleep 0.1
+        done
+    done
+}
+
 cleanup() {
+    stop_demo
     stop_tmux
     [[ -n $WORK ]] && rm -rf "$WORK"
     return 0
@@ -151,6 +207,7 @@ main() {
     trap 'exit 143' TERM HUP
     log "chromium: $(chromium --version 2>/dev/null)"
 
+    start_demo
     start_tmux
     keys -l "exec $(printf '%q' "$NSTOP")"
     keys Enter
@@ -166,23 +223,32 @@ main() {
     settle 1
     capture cgroups
 
-    # TODO(session): a cgroup under memory pressure, with its detail chart. Needs a
-    #   cgroup made for it (say, a memory.max a little above what a stress process
-    #   touches, so memory PSI climbs), selected on the Cgroups screen before `d`:
-    #     keys / ; keys -l 'CGROUP-NAME' ; keys Enter Escape   # select it
-    #     keys d
-    #     wait_for 'DETAIL-TITLE'; settle 5    # let the chart fill up
-    #     capture cgroup-pressure
-    #     keys Escape
-    #   and remove the cgroup and the stress process (by their PIDs) afterwards.
+    # A cgroup under memory pressure, its detail with the charts filled for a while.
+    # Search finds the cgroup2 twin first (cgroup2 is listed first), n the v1 memory one.
+    keys /
+    keys -l "$DEMO"
+    keys Enter n d
+    wait_for -E "^memory:.*$DEMO"
+    settle "${PRESSURE_SECONDS:-40}"
+    capture cgroup-pressure
+    keys Escape
 
-    # TODO(session): the PID-namespace teaching view. Needs a PID namespace with a
-    #   few processes in it (say, `unshare --pid --fork --mount-proc sleep ...` with
-    #   children), started here and ended by PID at exit:
-    #     keys 1; wait_for -E '^Namespaces +[0-9]+ rows'
-    #     keys P
-    #     wait_for 'VIEW-TITLE'; settle 1
-    #     capture pid-namespaces
+    # The PID-namespace teaching view on the innermost process of the nested namespaces:
+    # Processes, only the demo's, as a tree; the last row is the innermost sleep.
+    keys 3 '\'
+    keys -l "$NESTED_TAG"
+    keys Enter t
+    wait_for -E '^Processes .* tree '
+    keys G P
+    wait_for -E '^PID namespaces: '
+    settle 1
+    capture pid-namespaces
+    keys Escape
+
+    # The Pressure screen with its charts, after all that.
+    keys 4
+    wait_for -E '^Pressure +[0-9]+ rows'
+    capture pressure
 
     keys q
     # nstop was exec'd by the pane's shell: the pane is dead once it has exited

@@ -43,16 +43,7 @@ pub(super) fn write(
         page.note(format!("{title} is gone (removed)"), Tone::Warn);
         return (title, Vec::new());
     };
-    // A v1 cgroup has no PSI; the same path in cgroup2 (a hybrid host's systemd keeps the
-    // trees alike) stalls for the same processes.
-    let psi_source = if c.pressure.is_some() {
-        Some(c)
-    } else {
-        model
-            .cgroups
-            .iter()
-            .find(|o| o.path == c.path && o.pressure.is_some())
-    };
+    let psi_source = pressure_source(c, sources);
     let charts = charts(c, psi_source, sources);
 
     page.section("Cgroup");
@@ -124,10 +115,9 @@ pub(super) fn write(
     write_cpu(c, page);
     write_io_pids(c, page);
     if let Some(psi) = psi_source.and_then(|s| s.pressure.as_ref()) {
-        let from = if psi_source.map(|s| s.hierarchy) == Some(hierarchy) {
-            String::new()
-        } else {
-            " (of the same path in cgroup2)".to_owned()
+        let from = match psi_source {
+            Some(s) if s.hierarchy != hierarchy => format!(" (cgroup2:{}, its processes' cgroup)", s.path),
+            _ => String::new(),
         };
         page.section(&format!("Pressure, % of time stalled{from}"));
         page.note(
@@ -162,6 +152,31 @@ pub(super) fn write(
     (title, charts)
 }
 
+/// Where the pressure of a cgroup's processes is read: its own PSI, else (a v1 cgroup) the
+/// cgroup2 cgroup of the same path (systemd keeps hybrid trees alike), else the one cgroup2
+/// cgroup all its processes are in.
+fn pressure_source<'a>(c: &'a Cgroup, sources: &Sources<'a>) -> Option<&'a Cgroup> {
+    if c.pressure.is_some() {
+        return Some(c);
+    }
+    let model = sources.model;
+    let v2 = |path: &str| {
+        model
+            .cgroups
+            .iter()
+            .find(|o| o.hierarchy == 0 && o.path == path && o.pressure.is_some())
+    };
+    if let Some(twin) = v2(&c.path) {
+        return Some(twin);
+    }
+    let mut paths = c.procs.iter().filter_map(|&pid| {
+        let p = model.process(pid)?;
+        p.cgroups.iter().find(|pc| pc.hierarchy == 0).map(|pc| pc.path.as_str())
+    });
+    let first = paths.next()?;
+    paths.all(|p| p == first).then(|| v2(first)).flatten()
+}
+
 fn stall_row(stall: &Stall) -> String {
     let three = |line: &Option<crate::model::cgroup::StallLine>| match line {
         Some(l) => format!("{:>8.2}{:>6.2}{:>6.2}", l.avg10, l.avg60, l.avg300),
@@ -194,11 +209,8 @@ fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
         if let Some(max) = m.max {
             title += &format!(" of {}", limit(Some(max)));
         }
-        let mut plots = vec![Plot {
-            name: "used".into(),
-            tone: Tone::Name,
-            points: series(c, Metric::Memory),
-        }];
+        // The limit first, so usage is drawn over it where they meet.
+        let mut plots = Vec::new();
         if m.max.is_some() {
             plots.push(Plot {
                 name: "limit".into(),
@@ -206,6 +218,11 @@ fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
                 points: series(c, Metric::MemoryMax),
             });
         }
+        plots.push(Plot {
+            name: "used".into(),
+            tone: Tone::Name,
+            points: series(c, Metric::Memory),
+        });
         charts.push(Chart {
             title,
             unit: Unit::Bytes,

@@ -98,6 +98,8 @@ pub struct Page {
     /// Seconds the charts' time axis covers.
     pub span: f64,
     pub entries: Vec<Entry>,
+    /// Where the cursor starts: the line the page is about, else the first link.
+    pub start: Option<usize>,
 }
 
 /// What a page is built from.
@@ -126,6 +128,7 @@ pub fn build(subject: &Subject, sources: &Sources) -> Page {
         title,
         charts,
         span: sources.history.span(),
+        start: page.start.or_else(|| page.entries.iter().position(|e| e.link.is_some())),
         entries: page.entries,
     }
 }
@@ -134,6 +137,7 @@ pub fn build(subject: &Subject, sources: &Sources) -> Page {
 struct Writer<'a> {
     theme: &'a Theme,
     entries: Vec<Entry>,
+    start: Option<usize>,
 }
 
 /// Field labels are padded to this.
@@ -144,6 +148,7 @@ impl<'a> Writer<'a> {
         Writer {
             theme,
             entries: Vec::new(),
+            start: None,
         }
     }
 
@@ -240,11 +245,10 @@ pub struct DetailState {
 impl DetailState {
     pub fn new(subject: Subject, sources: &Sources) -> DetailState {
         let page = build(&subject, sources);
-        let first_link = page.entries.iter().position(|e| e.link.is_some());
         DetailState {
             subject,
+            selected: page.start.unwrap_or(0),
             page,
-            selected: first_link.unwrap_or(0),
             offset: 0,
         }
     }

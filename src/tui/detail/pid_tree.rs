@@ -15,8 +15,9 @@ use crate::tui::panes::{Scope, Tone};
 /// Pid namespaces nest at most 32 deep (the kernel's MAX_PID_NS_LEVEL).
 const MAX_LEVELS: usize = 33;
 
-/// Processes of an ancestor namespace shown on the way down; the rest are counted.
-const ON_THE_WAY: usize = 5;
+/// An ancestor namespace with this many processes or fewer shows them all; a larger one
+/// (the host's) only those on the way down, up to this many, and counts the rest.
+const ON_THE_WAY: usize = 8;
 
 /// The view stops listing after this many lines (the host's namespace on a large host).
 const MAX_LINES: usize = 20_000;
@@ -158,8 +159,13 @@ impl Tree<'_> {
         self.lines += 1;
     }
 
-    /// An ancestor's processes that lead to `next`: the PPID chain of `next`'s members.
+    /// An ancestor's processes: all of a few, else those that lead to `next` (the PPID chain
+    /// of `next`'s members).
     fn on_the_way(&mut self, page: &mut Writer, ino: u64, next: u64, depth: usize) {
+        let members = self.members.get(&ino).cloned().unwrap_or_default();
+        if members.len() <= ON_THE_WAY {
+            return self.processes(page, &members, depth);
+        }
         let mut shown: Vec<&Process> = Vec::new();
         for member in self.members.get(&next).into_iter().flatten() {
             let mut ppid = member.ppid;
@@ -245,6 +251,7 @@ impl Tree<'_> {
             ];
             if focused {
                 spans.push(Span::styled("  ◀", page.theme.key()));
+                page.start = Some(page.entries.len());
             }
             page.push(
                 Line::from(spans),

@@ -35,7 +35,10 @@ pub fn height(screen: Screen, terminal_height: u16) -> u16 {
 fn short_name(c: &Cgroup) -> String {
     c.workload
         .label()
-        .unwrap_or_else(|| c.path.rsplit('/').next().unwrap_or("/").to_owned())
+        .unwrap_or_else(|| match c.path.rsplit('/').next() {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => c.path.clone(),
+        })
 }
 
 /// The system's PSI, and the cgroups stalled most now, each by its worst resource.
@@ -60,7 +63,8 @@ fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
     let mut stalled: Vec<&Cgroup> = model
         .cgroups
         .iter()
-        .filter(|c| c.worst_stall().is_some_and(|s| s > 0.0))
+        // A root's pressure is the system's, charted beside.
+        .filter(|c| c.depth > 0 && c.worst_stall().is_some_and(|s| s > 0.0))
         .collect();
     stalled.sort_by(|a, b| {
         b.worst_stall()
