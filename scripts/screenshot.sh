@@ -25,7 +25,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SOCK=${SOCK:-nstop-shots-$$}
+SOCK=nstop-shots-$$
 COLS=${COLS:-120}
 ROWS=${ROWS:-40}
 OUT_DIR=${OUT_DIR:-$ROOT/screenshots}
@@ -64,6 +64,7 @@ ensure_deps() {
 t() { tmux -L "$SOCK" "$@"; }
 
 start_tmux() {
+    ! t has-session 2>/dev/null || die "a tmux server on socket $SOCK exists already"
     t -f /dev/null new-session -d -s main -x "$COLS" -y "$ROWS" \
         "env -u NO_COLOR TERM=tmux-256color bash --norc --noprofile" \; \
         set-option -g status off \; set-option -g remain-on-exit on
@@ -121,9 +122,9 @@ capture() {
     # The page is cols x rows cells plus the padding; round the width up.
     w=$(((COLS * FONT_PX * 1233 + 2047) / 2048 + 2 * PAD_PX))
     h=$((ROWS * LINE_PX + 2 * PAD_PX))
-    profile=$(mktemp -d "${TMPDIR:-/tmp}/nstop-shots-chromium.XXXXXX")
+    profile=$(mktemp -d "$WORK/chromium.XXXXXX")
     rm -f "$png"
-    timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    timeout -k 5 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
         --user-data-dir="$profile" --hide-scrollbars --force-device-scale-factor="$SCALE" \
         --window-size="$w,$h" --screenshot="$png" "file://$html" \
@@ -144,8 +145,27 @@ DEMO=nstop-shot-$$
 NESTED_TAG=$((700 + $$ % 100)).$$
 DEMO_DIRS=()
 DEMO_PIDS=()
+BIG=
 
-own_cgroup() { awk -F: -v h="$1" '$2 == h { print $3 }' /proc/self/cgroup; }
+# This script's cgroup in the v1 hierarchy with controller $1 (co-mounted ones too), or in
+# cgroup2 for "".
+own_cgroup() {
+    awk -F: -v c="$1" '
+        c == "" && $1 == "0" { print $3 }
+        c != "" && $1 != "0" { n = split($2, cs, ","); for (i = 1; i <= n; i++) if (cs[i] == c) print $3 }
+    ' /proc/self/cgroup
+}
+
+# mkdir beneath our own cgroup $2 of the cgroup filesystem at $1 (of type $3), or fail:
+# nothing is made anywhere else, nor reused.
+make_cgroup() {
+    local mount=$1 own=$2 type=$3 dir
+    [[ -n $own ]] || die "no own cgroup under $mount"
+    dir=$mount${own%/}/$DEMO
+    [[ $(stat -f -c %T "$mount$own") == "$type" ]] || die "$mount$own is not a $type directory"
+    mkdir "$dir" || die "cannot make $dir"
+    DEMO_DIRS+=("$dir")
+}
 
 cgroup2_mount() {
     local m
@@ -156,20 +176,22 @@ cgroup2_mount() {
 }
 
 start_demo() {
-    local v1 v2
-    v1=/sys/fs/cgroup/memory$(own_cgroup memory)/$DEMO
-    v2=$(cgroup2_mount)$(awk -F: '$1 == "0" { print $3 }' /proc/self/cgroup)/$DEMO
-    v1=${v1//\/\//\/}
-    v2=${v2//\/\//\/}
-    mkdir "$v1" && DEMO_DIRS+=("$v1")
-    mkdir "$v2" && DEMO_DIRS+=("$v2")
+    local v1 v2 v2mount
+    v2mount=$(cgroup2_mount) || die "no cgroup2 mount: the pressure shot needs PSI"
+    [[ -d /sys/fs/cgroup/memory ]] || die "no v1 memory hierarchy at /sys/fs/cgroup/memory"
+    # Made in the parent shell (not in $(...)), so DEMO_DIRS records them for cleanup.
+    make_cgroup /sys/fs/cgroup/memory "$(own_cgroup memory)" cgroupfs
+    v1=${DEMO_DIRS[-1]}
+    make_cgroup "$v2mount" "$(own_cgroup "")" cgroup2fs
+    v2=${DEMO_DIRS[-1]}
     echo $((64 << 20)) >"$v1/memory.limit_in_bytes"
-    # A working set half again the limit; written past the page cache, so reading it
-    # charges the cache to the demo cgroup, not to this script's.
-    dd if=/dev/urandom of="$WORK/big" bs=1M count=96 oflag=direct status=none
+    # A working set half again the limit, on disk (target/, not a tmpfs /tmp) and written
+    # past the page cache, so reading it charges the cache to the demo cgroup.
+    BIG=$ROOT/target/nstop-shot-$$.data
+    dd if=/dev/urandom of="$BIG" bs=1M count=96 oflag=direct status=none
     # The shell moves itself in before it starts reading, so every cat is in too.
     setsid bash -c 'echo $$ > "$1/cgroup.procs"; echo $$ > "$2/cgroup.procs";
-        while :; do cat "$3" > /dev/null; done' thrash "$v1" "$v2" "$WORK/big" &
+        while :; do cat "$3" > /dev/null; done' thrash "$v1" "$v2" "$BIG" &
     DEMO_PIDS+=($!)
     # Nested pid namespaces; --kill-child ends each level with the one above.
     local n=unshare\ --pid\ --fork\ --kill-child
@@ -179,9 +201,18 @@ start_demo() {
 
 stop_demo() {
     local pid dir
-    # Each demo leader is a session leader (setsid): its group is ours to end.
-    for pid in "${DEMO_PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+    # Each demo leader is a session leader (setsid): its group is ours to end; the leader
+    # itself too, in case it had not called setsid yet; then whatever is left in the
+    # cgroups we made.
+    for pid in "${DEMO_PIDS[@]}"; do
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    for dir in "${DEMO_DIRS[@]}"; do
+        while read -r pid; do kill -KILL "$pid" 2>/dev/null || true; done <"$dir/cgroup.procs"
+    done
     for pid in "${DEMO_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    [[ -n $BIG ]] && rm -f "$BIG"
     for dir in "${DEMO_DIRS[@]}"; do
         local tries=50
         until rmdir "$dir" 2>/dev/null; do

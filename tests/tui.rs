@@ -368,17 +368,18 @@ fn a_v1_cgroup_under_oom_is_marked_wherever_it_is_listed() {
     assert!(tree.contains("[under OOM] docker 1d08f128163c"), "{tree}");
 }
 
+fn mouse(kind: MouseEventKind, column: u16, row: u16) -> Action {
+    Action::Mouse(MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    })
+}
+
 #[test]
 fn mouse_selects_scrolls_and_switches_tabs() {
     let mut app = app(V2);
-    let mouse = |kind, column, row| {
-        Action::Mouse(MouseEvent {
-            kind,
-            column,
-            row,
-            modifiers: KeyModifiers::NONE,
-        })
-    };
     let rows = ui::Areas::new(app.size, app.screen).rows;
     app.update(mouse(
         MouseEventKind::Down(MouseButton::Left),
@@ -828,4 +829,63 @@ fn namespaces_one_type_at_a_time() {
     assert_eq!(seen, NsType::ALL);
     press(&mut app, "y");
     assert_eq!(app.list().scope, Scope::All);
+}
+
+#[test]
+fn mouse_in_a_detail_and_a_tab_click_that_leaves_it() {
+    let mut app = app(HOST_NS);
+    press(&mut app, "/4026531836<Enter>d");
+    // The detail's lines start right under the title (no charts on a namespace page).
+    let body = ui::Areas::new(app.size, app.screen).body;
+    let line = |app: &App| app.detail.as_ref().unwrap().selected;
+    app.update(mouse(
+        MouseEventKind::Down(MouseButton::Left),
+        5,
+        body.y + 2,
+    ));
+    assert_eq!(line(&app), 2);
+    let text = app.detail.as_ref().unwrap().page.entries[2]
+        .line
+        .to_string();
+    assert!(
+        render(&app)
+            .lines()
+            .nth(usize::from(body.y) + 2)
+            .unwrap()
+            .contains(text.trim())
+    );
+    app.update(mouse(MouseEventKind::ScrollDown, 5, body.y));
+    assert_eq!(line(&app), 5);
+    // A click on another tab leaves the detail; Esc comes back to it.
+    let tabs = ui::Areas::new(app.size, app.screen).tabs;
+    app.update(mouse(MouseEventKind::Down(MouseButton::Left), 15, tabs.y));
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert!(app.detail.is_none());
+    press(&mut app, "<Esc>");
+    assert_eq!(app.screen, Screen::Namespaces);
+    assert_eq!(detail_title(&app), "pid:[4026531836]");
+    assert_eq!(line(&app), 5);
+}
+
+#[test]
+fn the_cursor_stays_on_its_link_when_lines_come_and_go() {
+    let mut app = app(HOST_NS);
+    press(&mut app, "/4026531836<Enter>d");
+    select_link(&mut app, "PID 17255");
+    let before = app.detail.as_ref().unwrap().link().cloned();
+    // The next sample lost a process listed above it.
+    let mut next = model(HOST_NS);
+    next.processes.retain(|p| p.pid != 17145);
+    for n in &mut next.namespaces {
+        n.pids.retain(|&pid| pid != 17145);
+    }
+    app.update(Action::Collected(Ok(Box::new(next))));
+    let detail = app.detail.as_ref().unwrap();
+    assert_eq!(detail.link().cloned(), before);
+    assert!(
+        detail.page.entries[detail.selected]
+            .line
+            .to_string()
+            .contains("PID 17255")
+    );
 }

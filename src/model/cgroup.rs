@@ -50,11 +50,16 @@ impl Cgroup {
 
     /// The largest `some` avg10 of cpu, memory and io: how stalled the cgroup is at worst.
     pub fn worst_stall(&self) -> Option<f64> {
+        self.worst_resource().map(|(_, stall)| stall)
+    }
+
+    /// Which of cpu, memory and io stalls the cgroup most (`some` avg10), and how much.
+    pub fn worst_resource(&self) -> Option<(&'static str, f64)> {
         let p = self.pressure.as_ref()?;
-        [&p.cpu, &p.memory, &p.io]
+        [("cpu", &p.cpu), ("memory", &p.memory), ("io", &p.io)]
             .into_iter()
-            .filter_map(|s| Stall::some_avg10(s.as_ref()))
-            .reduce(f64::max)
+            .filter_map(|(name, s)| Some((name, Stall::some_avg10(s.as_ref())?)))
+            .reduce(|worst, next| if next.1 > worst.1 { next } else { worst })
     }
 }
 

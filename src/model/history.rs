@@ -1,7 +1,7 @@
 //! What the last minutes looked like: per-cgroup and system ring buffers of the values charts
 //! draw, one point per sample. Memory is bounded by the capacity, and only series that ever
-//! had a value take any (a v1 cpu cgroup has no memory series): at most `capacity` × 4 bytes
-//! per present series.
+//! had a value take any (a v1 cpu cgroup has no memory series; an idle or never stalled one no
+//! CPU or pressure series): at most `capacity` × 4 bytes per present series.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -32,6 +32,24 @@ impl Metric {
         Metric::PressureMemory,
         Metric::PressureIo,
     ];
+
+    /// The PSI metric of `cpu`, `memory` or `io` (else io).
+    pub fn pressure(resource: &str) -> Metric {
+        match resource {
+            "cpu" => Metric::PressureCpu,
+            "memory" => Metric::PressureMemory,
+            _ => Metric::PressureIo,
+        }
+    }
+
+    /// Rates and stalls are 0 for most cgroups most of the time: their series start at the
+    /// first other value, the samples before it known to have been 0.
+    fn zero_until_seen(self) -> bool {
+        matches!(
+            self,
+            Metric::Cpu | Metric::PressureCpu | Metric::PressureMemory | Metric::PressureIo
+        )
+    }
 
     fn of_cgroup(self, c: &Cgroup) -> Option<f64> {
         let memory = c.memory.as_ref();
@@ -68,17 +86,31 @@ impl Metric {
 struct Series {
     /// The cgroup's inode: one removed and made again under the same path starts afresh.
     inode: u64,
+    /// Samples taken since the subject appeared (up to the capacity).
+    seen: usize,
     values: [Option<VecDeque<f32>>; Metric::ALL.len()],
 }
 
 impl Series {
-    /// Appends this sample's values; a series appears (padded with gaps) on its first value.
+    /// Appends this sample's values. A series appears on its first value (or first non-zero
+    /// one), padded with gaps before the subject was seen, and zeros since where that is known.
     fn push(&mut self, len: usize, capacity: usize, value: impl Fn(Metric) -> Option<f64>) {
+        self.seen = (self.seen + 1).min(capacity);
         for (metric, slot) in Metric::ALL.into_iter().zip(&mut self.values) {
             let v = value(metric);
-            if slot.is_none() && v.is_some() {
+            let starts = match v {
+                Some(v) if metric.zero_until_seen() => v != 0.0,
+                other => other.is_some(),
+            };
+            if slot.is_none() && starts {
+                let zeros = if metric.zero_until_seen() {
+                    self.seen - 1
+                } else {
+                    0
+                };
                 let mut padded = VecDeque::with_capacity(capacity);
-                padded.resize(len - 1, f32::NAN);
+                padded.resize(len - 1 - zeros, f32::NAN);
+                padded.resize(len - 1, 0.0);
                 *slot = Some(padded);
             }
             if let Some(series) = slot {
@@ -132,10 +164,6 @@ impl History {
     pub fn covering(window: std::time::Duration, interval: std::time::Duration) -> History {
         let samples = window.as_secs_f64() / interval.as_secs_f64().max(1e-3);
         History::new((samples.ceil() as usize).min(MAX_SAMPLES))
-    }
-
-    pub fn capacity(&self) -> usize {
-        self.capacity
     }
 
     /// Appends one model. Its time is the host's uptime, else one second after the last.
@@ -293,16 +321,39 @@ mod tests {
     }
 
     #[test]
+    fn idle_series_take_no_memory_until_they_move() {
+        let busy = |t: f64, cpu: Option<f64>| {
+            let mut c = cgroup("/a", 7, Some(1));
+            c.cpu = Some(crate::model::cgroup::Cpu {
+                usage_percent: cpu,
+                ..Default::default()
+            });
+            model(t, vec![c])
+        };
+        let mut history = History::new(10);
+        history.record(&busy(1.0, None));
+        history.record(&busy(2.0, Some(0.0)));
+        history.record(&busy(3.0, Some(0.0)));
+        assert!(history.cgroups[&(0, "/a".into())].values[Metric::Cpu as usize].is_none());
+        history.record(&busy(4.0, Some(25.0)));
+        // Zeros back to when the cgroup appeared.
+        assert_eq!(
+            history.cgroup(0, "/a", Metric::Cpu),
+            vec![(-3.0, 0.0), (-2.0, 0.0), (-1.0, 0.0), (0.0, 25.0)]
+        );
+    }
+
+    #[test]
     fn capacity_covers_the_window() {
         let h = History::covering(
             std::time::Duration::from_secs(600),
             std::time::Duration::from_secs(1),
         );
-        assert_eq!(h.capacity(), 600);
+        assert_eq!(h.capacity, 600);
         let h = History::covering(
             std::time::Duration::from_secs(600),
             std::time::Duration::from_millis(10),
         );
-        assert_eq!(h.capacity(), MAX_SAMPLES);
+        assert_eq!(h.capacity, MAX_SAMPLES);
     }
 }

@@ -77,18 +77,15 @@ impl Model {
             self.process(pid)
                 .is_some_and(|p| p.nspid.last() == Some(&1))
         });
+        let parents = self.pid_parents();
         let below_or_at = |mut ino: u64| {
             // Bounded: pid namespaces nest at most 32 deep.
             for _ in 0..=32 {
                 if ino == ns.ns {
                     return true;
                 }
-                let parent = self.namespace(sample::NsRef {
-                    kind: sample::NsType::Pid,
-                    ino,
-                });
-                match parent.and_then(|p| p.parent) {
-                    Some(up) => ino = up,
+                match parents.get(&ino) {
+                    Some(&up) => ino = up,
                     None => return false,
                 }
             }
@@ -97,7 +94,7 @@ impl Model {
         let processes = self
             .processes
             .iter()
-            .filter_map(|p| p.namespaces.get(&sample::NsType::Pid).copied())
+            .filter_map(Process::pid_ns)
             .filter(|&ino| below_or_at(ino))
             .count();
         sample::NsDetail::Pid { init, processes }
@@ -115,10 +112,9 @@ impl Model {
     }
 
     /// Each pid namespace's parent: NS_GET_PARENT where the kernel answered, else read off the
-    /// process list (a member whose parent process is one level up has it there; a process
-    /// whose pid_for_children is the namespace is in its parent).
+    /// process list: a member whose parent process is one level up has it there. (A holder's
+    /// pid_for_children proves nothing: after setns it may be any level below the holder.)
     pub fn pid_parents(&self) -> std::collections::HashMap<u64, u64> {
-        let pid_ns = |p: &Process| p.namespaces.get(&sample::NsType::Pid).copied();
         self.namespaces
             .iter()
             .filter(|n| n.kind == sample::NsType::Pid)
@@ -128,17 +124,11 @@ impl Model {
                         let p = self.process(pid)?;
                         let up = self.process(p.ppid)?;
                         (up.nspid.len() + 1 == p.nspid.len())
-                            .then(|| pid_ns(up))
+                            .then(|| up.pid_ns())
                             .flatten()
                     })
                 };
-                let from_holders = || {
-                    n.holders.iter().find_map(|h| match h {
-                        sample::HolderSample::ForChildren { pid } => pid_ns(self.process(*pid)?),
-                        _ => None,
-                    })
-                };
-                let parent = n.parent.or_else(from_members).or_else(from_holders)?;
+                let parent = n.parent.or_else(from_members)?;
                 (parent != n.ns).then_some((n.ns, parent))
             })
             .collect()

@@ -39,6 +39,11 @@ pub struct Process {
 }
 
 impl Process {
+    /// The inode of its pid namespace, when its links were readable.
+    pub fn pid_ns(&self) -> Option<u64> {
+        self.namespaces.get(&NsType::Pid).copied()
+    }
+
     /// The user name, or the UID where /etc/passwd has none.
     pub fn user_name(&self) -> String {
         self.user.clone().unwrap_or_else(|| self.uid.to_string())

@@ -151,7 +151,11 @@ impl App {
             Action::Collected(Ok(model)) => self.accept(model),
             Action::Collected(Err(error)) => self.error = Some(error),
             Action::Described(ns, detail) => {
-                if self.wanted_description() != Some(ns) {
+                let known = self
+                    .described
+                    .as_ref()
+                    .is_some_and(|d| d.0 == ns && d.1 == detail);
+                if self.wanted_description() != Some(ns) || known {
                     self.dirty = false;
                     return None;
                 }
@@ -374,30 +378,30 @@ impl App {
                     detail.move_by(delta);
                 }
             }
-            MouseEventKind::Down(MouseButton::Left)
-                if self.detail.is_some() && areas.body.contains(at) =>
-            {
-                let lines = self.page();
-                if let Some(detail) = &mut self.detail {
-                    let top = areas.body.bottom().saturating_sub(lines as u16);
-                    if mouse.row >= top {
-                        let line = detail.offset + usize::from(mouse.row - top);
-                        if line < detail.page.entries.len() {
-                            detail.selected = line;
-                        }
-                    }
-                }
-            }
-            MouseEventKind::ScrollDown => self.list_mut().move_by(WHEEL_ROWS),
-            MouseEventKind::ScrollUp => self.list_mut().move_by(-WHEEL_ROWS),
             // While a search or filter is typed, it belongs to this screen.
             MouseEventKind::Down(MouseButton::Left)
                 if areas.tabs.contains(at) && self.input.is_none() =>
             {
                 if let Some(screen) = crate::tui::ui::tab_at(mouse.column) {
+                    if self.detail.is_some() {
+                        self.push_place();
+                        self.detail = None;
+                    }
                     self.screen = screen;
                 }
             }
+            MouseEventKind::Down(MouseButton::Left) if self.detail.is_some() => {
+                let detail = self.detail.as_mut().expect("checked");
+                let lines = crate::tui::widgets::detail::split(detail, areas.body).1;
+                let line = detail.offset + usize::from(mouse.row.saturating_sub(lines.y));
+                if lines.contains(at) && line < detail.page.entries.len() {
+                    detail.selected = line;
+                } else {
+                    self.dirty = false;
+                }
+            }
+            MouseEventKind::ScrollDown => self.list_mut().move_by(WHEEL_ROWS),
+            MouseEventKind::ScrollUp => self.list_mut().move_by(-WHEEL_ROWS),
             MouseEventKind::Down(MouseButton::Left) if areas.rows.contains(at) => {
                 let list = self.list_mut();
                 let row = list.offset + usize::from(mouse.row - areas.rows.y);
@@ -522,8 +526,8 @@ impl App {
         let subject = match (self.selected_subject(), self.model.as_deref()) {
             (Some(Subject::Process { pid, .. }), Some(model)) => model
                 .process(pid)
-                .and_then(|p| p.namespaces.get(&NsType::Pid))
-                .map(|&ns| Subject::PidTree {
+                .and_then(|p| p.pid_ns())
+                .map(|ns| Subject::PidTree {
                     ns,
                     focus: Some(pid),
                 }),

@@ -241,8 +241,7 @@ impl ListState {
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let last = self.rows.len().saturating_sub(1);
-        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.selected = moved(self.selected, delta, self.rows.len());
     }
 
     pub fn select(&mut self, row: usize) {
@@ -251,13 +250,7 @@ impl ListState {
 
     /// Scrolls so the cursor is among the `height` rows on screen.
     pub fn follow(&mut self, height: usize) {
-        let height = height.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
-        }
-        self.offset = self.offset.min(self.rows.len().saturating_sub(height));
+        self.offset = scrolled(self.selected, self.offset, height, self.rows.len());
     }
 
     /// The next row (forwards or backwards from the cursor, wrapping) whose text contains
@@ -290,6 +283,27 @@ impl ListState {
 
 /// What search and filter match: every column's text and the tree's name for the item
 /// (which may differ: `memory /` in the tree is `memory:/` in the table), lower-cased.
+/// The cursor `delta` lines on, within `len` lines.
+pub fn moved(selected: usize, delta: isize, len: usize) -> usize {
+    selected
+        .saturating_add_signed(delta)
+        .min(len.saturating_sub(1))
+}
+
+/// The first line drawn so that `selected` is among the `height` lines shown, moving `offset`
+/// as little as possible and never past the last page.
+pub fn scrolled(selected: usize, offset: usize, height: usize, len: usize) -> usize {
+    let height = height.max(1);
+    let offset = if selected < offset {
+        selected
+    } else if selected >= offset + height {
+        selected + 1 - height
+    } else {
+        offset
+    };
+    offset.min(len.saturating_sub(height))
+}
+
 pub fn row_text(spec: &Spec, model: &Model, item: usize) -> String {
     let mut text = String::new();
     let cells = spec.columns.iter().map(|c| c.cell).chain([spec.tree_cell]);

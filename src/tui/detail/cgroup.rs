@@ -8,7 +8,7 @@ use crate::model::cgroup::{Cgroup, Stall};
 use crate::model::history::Metric;
 use crate::model::sample::NsRef;
 use crate::tui::detail::{
-    Chart, Link, Plot, Sources, Subject, Unit, Writer, ns_name, process_links,
+    Chart, Link, Plot, Sources, Subject, Unit, Writer, ns_name, pressure_plots, process_links,
 };
 use crate::tui::panes::{Scope, Tone, bytes, cgroups::hierarchy_label, severity};
 
@@ -44,7 +44,8 @@ pub(super) fn write(
         return (title, Vec::new());
     };
     let psi_source = pressure_source(c, sources);
-    let charts = charts(c, psi_source, sources);
+    let psi_cgroup = psi_source.map(|(s, _)| s);
+    let charts = charts(c, psi_cgroup, sources);
 
     page.section("Cgroup");
     if let Some(label) = c.workload.label() {
@@ -114,9 +115,9 @@ pub(super) fn write(
     write_memory(c, page);
     write_cpu(c, page);
     write_io_pids(c, page);
-    if let Some(psi) = psi_source.and_then(|s| s.pressure.as_ref()) {
+    if let Some(psi) = psi_cgroup.and_then(|s| s.pressure.as_ref()) {
         let from = match psi_source {
-            Some(s) if s.hierarchy != hierarchy => format!(" (cgroup2:{}, its processes' cgroup)", s.path),
+            Some((s, why)) if s.hierarchy != hierarchy => format!(" (cgroup2:{}, {why})", s.path),
             _ => String::new(),
         };
         page.section(&format!("Pressure, % of time stalled{from}"));
@@ -152,12 +153,12 @@ pub(super) fn write(
     (title, charts)
 }
 
-/// Where the pressure of a cgroup's processes is read: its own PSI, else (a v1 cgroup) the
-/// cgroup2 cgroup of the same path (systemd keeps hybrid trees alike), else the one cgroup2
-/// cgroup all its processes are in.
-fn pressure_source<'a>(c: &'a Cgroup, sources: &Sources<'a>) -> Option<&'a Cgroup> {
+/// Where the pressure of a cgroup's processes is read, and why there: its own PSI, else (a
+/// v1 cgroup) the cgroup2 cgroup of the same path (systemd keeps hybrid trees alike), else the
+/// one cgroup2 cgroup all its processes are in.
+fn pressure_source<'a>(c: &'a Cgroup, sources: &Sources<'a>) -> Option<(&'a Cgroup, &'static str)> {
     if c.pressure.is_some() {
-        return Some(c);
+        return Some((c, ""));
     }
     let model = sources.model;
     let v2 = |path: &str| {
@@ -167,14 +168,18 @@ fn pressure_source<'a>(c: &'a Cgroup, sources: &Sources<'a>) -> Option<&'a Cgrou
             .find(|o| o.hierarchy == 0 && o.path == path && o.pressure.is_some())
     };
     if let Some(twin) = v2(&c.path) {
-        return Some(twin);
+        return Some((twin, "the same path"));
     }
     let mut paths = c.procs.iter().filter_map(|&pid| {
         let p = model.process(pid)?;
-        p.cgroups.iter().find(|pc| pc.hierarchy == 0).map(|pc| pc.path.as_str())
+        p.cgroups
+            .iter()
+            .find(|pc| pc.hierarchy == 0)
+            .map(|pc| pc.path.as_str())
     });
     let first = paths.next()?;
-    paths.all(|p| p == first).then(|| v2(first)).flatten()
+    let shared = paths.all(|p| p == first).then(|| v2(first)).flatten();
+    shared.map(|v2| (v2, "where its processes are"))
 }
 
 fn stall_row(stall: &Stall) -> String {
@@ -251,18 +256,7 @@ fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
             title: "pressure (some avg10 %)".into(),
             unit: Unit::Percent,
             legend: false,
-            plots: [
-                ("cpu", Metric::PressureCpu, Tone::Name),
-                ("memory", Metric::PressureMemory, Tone::Warn),
-                ("io", Metric::PressureIo, Tone::Isolated),
-            ]
-            .into_iter()
-            .map(|(name, metric, tone)| Plot {
-                name: name.into(),
-                tone,
-                points: series(psi, metric),
-            })
-            .collect(),
+            plots: pressure_plots(|metric| series(psi, metric)),
         });
     }
     charts

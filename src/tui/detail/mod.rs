@@ -11,8 +11,9 @@ mod process;
 use ratatui::text::{Line, Span};
 
 use crate::model::Model;
-use crate::model::history::History;
+use crate::model::history::{History, Metric};
 use crate::model::sample::{NsDetail, NsRef, NsType};
+use crate::tui::list::{moved, scrolled};
 use crate::tui::panes::{RowKey, Scope, Tone};
 use crate::tui::theme::Theme;
 
@@ -102,6 +103,22 @@ pub struct Page {
     pub start: Option<usize>,
 }
 
+/// The cpu, memory and io `some` avg10 plots of a pressure chart, from `points` per metric.
+pub fn pressure_plots(points: impl Fn(Metric) -> Vec<(f64, f64)>) -> Vec<Plot> {
+    [
+        ("cpu", Metric::PressureCpu, Tone::Name),
+        ("memory", Metric::PressureMemory, Tone::Warn),
+        ("io", Metric::PressureIo, Tone::Isolated),
+    ]
+    .into_iter()
+    .map(|(name, metric, tone)| Plot {
+        name: name.into(),
+        tone,
+        points: points(metric),
+    })
+    .collect()
+}
+
 /// What a page is built from.
 pub struct Sources<'a> {
     pub model: &'a Model,
@@ -128,7 +145,9 @@ pub fn build(subject: &Subject, sources: &Sources) -> Page {
         title,
         charts,
         span: sources.history.span(),
-        start: page.start.or_else(|| page.entries.iter().position(|e| e.link.is_some())),
+        start: page
+            .start
+            .or_else(|| page.entries.iter().position(|e| e.link.is_some())),
         entries: page.entries,
     }
 }
@@ -253,10 +272,24 @@ impl DetailState {
         }
     }
 
-    /// Rebuilds the page from new sources, keeping the cursor on the same line.
+    /// Rebuilds the page from new sources. Lines come and go above the cursor (processes,
+    /// interfaces), so it stays on the same link, the nearest one if it appears twice, and the
+    /// view scrolls with it.
     pub fn refresh(&mut self, sources: &Sources) {
+        let link = self.link().cloned();
         self.page = build(&self.subject, sources);
-        self.selected = self.selected.min(self.page.entries.len().saturating_sub(1));
+        let len = self.page.entries.len();
+        let same = link.and_then(|link| {
+            let entries = &self.page.entries;
+            (0..len)
+                .filter(|&i| entries[i].link.as_ref() == Some(&link))
+                .min_by_key(|&i| i.abs_diff(self.selected))
+        });
+        let target = same.unwrap_or(self.selected.min(len.saturating_sub(1)));
+        self.offset = self
+            .offset
+            .saturating_add_signed(target as isize - self.selected as isize);
+        self.selected = target;
     }
 
     pub fn link(&self) -> Option<&Link> {
@@ -287,19 +320,11 @@ impl DetailState {
     }
 
     pub fn move_by(&mut self, delta: isize) {
-        let last = self.page.entries.len().saturating_sub(1);
-        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.selected = moved(self.selected, delta, self.page.entries.len());
     }
 
     /// Keeps the cursor within the `height` lines drawn.
     pub fn follow(&mut self, height: usize) {
-        let height = height.max(1);
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + height {
-            self.offset = self.selected + 1 - height;
-        }
-        let last_page = self.page.entries.len().saturating_sub(height);
-        self.offset = self.offset.min(last_page);
+        self.offset = scrolled(self.selected, self.offset, height, self.page.entries.len());
     }
 }

@@ -152,7 +152,8 @@ fn write_pid(ns: NsRef, sources: &Sources, page: &mut Writer) {
         ),
         None => page.field_tone("init (PID 1)", "not alive", Tone::Dim),
     }
-    page.field("here and below", format!("{processes} processes"));
+    let plural = if processes == 1 { "" } else { "es" };
+    page.field("here and below", format!("{processes} process{plural}"));
     page.link(
         "PID levels",
         "every process with its PID at each level (teaching view)",
@@ -277,8 +278,16 @@ fn write_inside(ns: NsRef, sources: &Sources, page: &mut Writer) {
             }
         }
         NsDetail::Cgroup { root } => {
-            let hierarchy = sources.model.host.hierarchies.first().map(|h| h.id);
-            match hierarchy.filter(|&h| sources.model.cgroup(h, root).is_some()) {
+            // The root is read from cgroup2's line, else a v1 line: the first hierarchy that
+            // has the path (cgroup2 is listed first).
+            let hierarchy = sources
+                .model
+                .host
+                .hierarchies
+                .iter()
+                .map(|h| h.id)
+                .find(|&h| sources.model.cgroup(h, root).is_some());
+            match hierarchy {
                 Some(hierarchy) => page.link(
                     "root (its /)",
                     root.clone(),

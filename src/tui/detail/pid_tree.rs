@@ -61,11 +61,8 @@ struct Tree<'a> {
     children: HashMap<u64, Vec<u64>>,
     members: HashMap<u64, Vec<&'a Process>>,
     focus: Option<i32>,
+    host: Option<u64>,
     lines: usize,
-}
-
-fn pid_ns(p: &Process) -> Option<u64> {
-    p.namespaces.get(&NsType::Pid).copied()
 }
 
 pub(super) fn write(ns: u64, focus: Option<i32>, sources: &Sources, page: &mut Writer) -> String {
@@ -79,7 +76,7 @@ pub(super) fn write(ns: u64, focus: Option<i32>, sources: &Sources, page: &mut W
     children.values_mut().for_each(|c| c.sort_unstable());
     let mut members: HashMap<u64, Vec<&Process>> = HashMap::new();
     for p in &model.processes {
-        if let Some(ino) = pid_ns(p) {
+        if let Some(ino) = p.pid_ns() {
             members.entry(ino).or_default().push(p);
         }
     }
@@ -113,6 +110,7 @@ pub(super) fn write(ns: u64, focus: Option<i32>, sources: &Sources, page: &mut W
         children,
         members,
         focus,
+        host: model.host_namespaces().get(&NsType::Pid).copied(),
         lines: 0,
     };
     let (above, _) = chain.split_at(chain.len() - 1);
@@ -129,7 +127,7 @@ impl Tree<'_> {
     fn header(&mut self, page: &mut Writer, ino: u64, depth: usize) {
         let members = self.members.get(&ino).map_or(&[][..], Vec::as_slice);
         let mut text = format!("pid:[{ino}]  level {depth}");
-        if self.model.host_namespaces().get(&NsType::Pid) == Some(&ino) {
+        if self.host == Some(ino) {
             text += " (the host's)";
         }
         if let Some(init) = members.iter().find(|p| p.nspid.last() == Some(&1)) {
@@ -173,7 +171,7 @@ impl Tree<'_> {
                 let Some(up) = self.model.process(ppid) else {
                     break;
                 };
-                if pid_ns(up) == Some(ino) && !shown.iter().any(|s| s.pid == up.pid) {
+                if up.pid_ns() == Some(ino) && !shown.iter().any(|s| s.pid == up.pid) {
                     shown.push(up);
                 }
                 ppid = up.ppid;
@@ -202,7 +200,8 @@ impl Tree<'_> {
     }
 
     fn subtree(&mut self, page: &mut Writer, ino: u64, depth: usize) {
-        if self.lines >= MAX_LINES {
+        // A sample taken while PIDs were reused could make a cycle: the depth bounds it.
+        if self.lines >= MAX_LINES || depth > MAX_LEVELS {
             return;
         }
         self.header(page, ino, depth);

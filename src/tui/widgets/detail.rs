@@ -11,11 +11,11 @@ use crate::tui::widgets::chart::TimeChart;
 
 /// Chart band height, and the body height below which charts give way to lines.
 pub const CHART_HEIGHT: u16 = 10;
-const CHARTS_FROM: u16 = 22;
+const CHARTS_MIN_BODY_ROWS: u16 = 22;
 
 /// The band for charts and the lines' area, for drawing and for paging alike.
 pub fn split(detail: &DetailState, area: Rect) -> (Rect, Rect) {
-    if detail.page.charts.is_empty() || area.height < CHARTS_FROM {
+    if detail.page.charts.is_empty() || area.height < CHARTS_MIN_BODY_ROWS {
         return (Rect::new(area.x, area.y, area.width, 0), area);
     }
     let [charts, lines] =

@@ -7,10 +7,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Widget;
 
 use crate::model::Model;
-use crate::model::cgroup::{Cgroup, Stall, StallLine};
+use crate::model::cgroup::{Cgroup, StallLine};
 use crate::model::history::{History, Metric};
 use crate::tui::app::App;
-use crate::tui::detail::{Chart, Plot, Unit};
+use crate::tui::detail::{Chart, Plot, Unit, pressure_plots};
 use crate::tui::panes::{Screen, Tone, by, severity};
 use crate::tui::widgets::chart::TimeChart;
 use crate::tui::widgets::detail::CHART_HEIGHT;
@@ -18,13 +18,13 @@ use crate::tui::widgets::detail::CHART_HEIGHT;
 /// The PSI table's lines.
 const TABLE: u16 = 6;
 /// Terminals this tall or more get the Pressure charts.
-const CHARTS_FROM: u16 = 36;
+const PRESSURE_CHARTS_MIN_ROWS: u16 = 36;
 /// Cgroups charted beside the system.
 const TOP_CGROUPS: usize = 4;
 
 pub fn height(screen: Screen, terminal_height: u16) -> u16 {
     match screen {
-        Screen::Pressure if terminal_height >= CHARTS_FROM => TABLE + CHART_HEIGHT,
+        Screen::Pressure if terminal_height >= PRESSURE_CHARTS_MIN_ROWS => TABLE + CHART_HEIGHT,
         Screen::Pressure => TABLE,
         Screen::Oom => 3,
         _ => 0,
@@ -47,55 +47,26 @@ fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
         title: "system pressure (some avg10 %)".into(),
         unit: Unit::Percent,
         legend: false,
-        plots: [
-            ("cpu", Metric::PressureCpu, Tone::Name),
-            ("memory", Metric::PressureMemory, Tone::Warn),
-            ("io", Metric::PressureIo, Tone::Isolated),
-        ]
-        .into_iter()
-        .map(|(name, metric, tone)| Plot {
-            name: name.into(),
-            tone,
-            points: history.host(metric),
-        })
-        .collect(),
+        plots: pressure_plots(|metric| history.host(metric)),
     };
-    let mut stalled: Vec<&Cgroup> = model
+    // A root's pressure is the system's, charted beside.
+    let mut stalled: Vec<(&Cgroup, (&str, f64))> = model
         .cgroups
         .iter()
-        // A root's pressure is the system's, charted beside.
-        .filter(|c| c.depth > 0 && c.worst_stall().is_some_and(|s| s > 0.0))
+        .filter(|c| c.depth > 0)
+        .filter_map(|c| Some((c, c.worst_resource()?)))
+        .filter(|(_, (_, stall))| *stall > 0.0)
         .collect();
-    stalled.sort_by(|a, b| {
-        b.worst_stall()
-            .partial_cmp(&a.worst_stall())
-            .expect("finite")
-    });
+    stalled.sort_by(|a, b| by(Some(b.1.1), Some(a.1.1)));
     let tones = [Tone::Alert, Tone::Warn, Tone::Name, Tone::Isolated];
     let plots = stalled
         .into_iter()
         .take(TOP_CGROUPS)
         .zip(tones)
-        .map(|(c, tone)| {
-            let psi = c.pressure.as_ref();
-            let (metric, resource) = [
-                (Metric::PressureCpu, "cpu", psi.and_then(|p| p.cpu.as_ref())),
-                (
-                    Metric::PressureMemory,
-                    "memory",
-                    psi.and_then(|p| p.memory.as_ref()),
-                ),
-                (Metric::PressureIo, "io", psi.and_then(|p| p.io.as_ref())),
-            ]
-            .into_iter()
-            .max_by(|a, b| by(Stall::some_avg10(a.2), Stall::some_avg10(b.2)))
-            .map(|(metric, name, _)| (metric, name))
-            .expect("three resources");
-            Plot {
-                name: format!("{} {resource}", short_name(c)),
-                tone,
-                points: history.cgroup(c.hierarchy, &c.path, metric),
-            }
+        .map(|((c, (resource, _)), tone)| Plot {
+            name: format!("{} {resource}", short_name(c)),
+            tone,
+            points: history.cgroup(c.hierarchy, &c.path, Metric::pressure(resource)),
         })
         .collect();
     let top = Chart {
