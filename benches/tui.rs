@@ -1,5 +1,6 @@
 //! What the TUI costs per tick and per frame on the live host: a new model re-sorting every
-//! screen's rows, and drawing each screen at 120×40 (only the rows on screen are built).
+//! screen's rows, and drawing each screen at 120×40 (only the rows on screen are built); the
+//! same with the largest detail pages open, which are rebuilt from each model.
 //! `cargo bench --bench tui` (as root, after `scripts/populate.sh start 10000` for scale).
 
 use std::hint::black_box;
@@ -76,4 +77,30 @@ fn main() {
         "page down + frame on Processes: {:.3} ms",
         scroll.as_secs_f64() * 1e3
     );
+
+    // Detail pages are rebuilt with every model: the teaching view of the host's pid namespace
+    // (every process) is the largest; a cgroup's detail carries three charts.
+    for (screen, command, what) in [
+        (Screen::Processes, Command::PidTree, "PID-namespace view"),
+        (Screen::Cgroups, Command::Describe, "cgroup detail"),
+    ] {
+        app.update(Action::Command(Command::Show(screen)));
+        app.update(Action::Command(Command::Top));
+        app.update(Action::Command(command));
+        let lines = app.detail.as_ref().map_or(0, |d| d.page.entries.len());
+        let mut models: Vec<Box<Model>> = (0..21).map(|_| Box::new(model.clone())).collect();
+        let accept = time(21, || {
+            let model = models.pop().expect("one per run");
+            black_box(app.update(Action::Collected(Ok(model))));
+        });
+        let frame = time(51, || {
+            terminal.draw(|f| ui::draw(f, &app)).unwrap();
+        });
+        println!(
+            "{what} open ({lines} lines): new model {:.2} ms, frame {:.3} ms",
+            accept.as_secs_f64() * 1e3,
+            frame.as_secs_f64() * 1e3
+        );
+        app.update(Action::Command(Command::Back));
+    }
 }
