@@ -6,5 +6,6 @@
 pub mod cli;
 pub mod collector;
 pub mod model;
+pub mod ops;
 pub mod sys;
 pub mod tui;

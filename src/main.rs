@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use nstop::cli::ops::{CgAction, EnterArgs, KillArgs, UnshareArgs};
 use nstop::cli::{self, UsageError, cg::CgArgs, ns::NsArgs};
 use nstop::model::Model;
 use nstop::model::sample::NsType;
@@ -14,7 +15,7 @@ use nstop::sys::{self, Collect, Roots};
 #[command(name = "nstop", version)]
 struct Cli {
     /// Read a fixture tree laid out like / (DIR/proc, DIR/etc) instead of the live host
-    #[arg(long, global = true, value_name = "DIR", hide = true)]
+    #[arg(long, value_name = "DIR", hide = true)]
     root: Option<PathBuf>,
     /// How often the explorer samples: `1s` (default), `500ms`, `2m`, or seconds
     #[arg(short = 'i', long, value_name = "DURATION", value_parser = cli::cg::parse_duration)]
@@ -28,8 +29,21 @@ enum Command {
     /// List namespaces (lsns-compatible flags, columns and JSON)
     #[command(after_help = cli::ns::columns_help())]
     Ns(NsArgs),
-    /// List cgroups of every hierarchy (v1, v2, hybrid) with limits, usage, events and pressure
-    Cg(CgArgs),
+    /// List cgroups of every hierarchy (v1, v2, hybrid) with limits, usage, events and pressure;
+    /// or change them: mk, rm, move, set, freeze, thaw, kill, exec
+    #[command(args_conflicts_with_subcommands = true)]
+    Cg {
+        #[command(subcommand)]
+        action: Option<CgAction>,
+        #[command(flatten)]
+        list: CgArgs,
+    },
+    /// Run a command in new namespaces (like unshare(1))
+    Unshare(UnshareArgs),
+    /// Run a command in the namespaces of a process (like nsenter(1))
+    Enter(EnterArgs),
+    /// Signal processes, each pinned by a pidfd (PID 1, kernel threads and nstop refused)
+    Kill(KillArgs),
     /// The whole model (host, namespaces, processes with NSpid chains and cgroups, cgroups) as
     /// one JSON document
     Snapshot {
@@ -70,7 +84,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let json = serde_json::to_string(&model)? + "\n";
             return write_stdout(&json).map(|()| ExitCode::SUCCESS);
         }
-        Some(Command::Cg(args)) => {
+        Some(Command::Cg {
+            action: Some(action),
+            ..
+        }) => return Ok(ExitCode::from(cli::ops::cg(action, roots)?)),
+        Some(Command::Unshare(args)) => return Ok(ExitCode::from(cli::ops::unshare(args, roots)?)),
+        Some(Command::Enter(args)) => return Ok(ExitCode::from(cli::ops::enter(args)?)),
+        Some(Command::Kill(args)) => return Ok(ExitCode::from(cli::ops::kill(args)?)),
+        Some(Command::Cg {
+            action: None,
+            list: args,
+        }) => {
             cli::cg::validate(&args)?;
             let model = sampled_model(&roots, Collect::Cgroups, args.interval, |m| {
                 cli::cg::check_cgroup(&args, m)

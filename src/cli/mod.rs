@@ -2,6 +2,7 @@
 
 pub mod cg;
 pub mod ns;
+pub mod ops;
 pub mod render;
 
 /// Bad input from the user: printed as is, exit code 2, nothing done.

@@ -412,6 +412,11 @@ fn rebase_in_namespace(hierarchy: &HierarchySample, cgroups: &mut [CgroupSample]
     }
 }
 
+/// The hierarchies mounted in our mount namespace, cgroup2 first.
+pub fn mounted_hierarchies(roots: &Roots) -> Vec<HierarchySample> {
+    hierarchies(roots).into_iter().map(|h| h.sample).collect()
+}
+
 /// Every cgroup of every hierarchy, read on all cores, and the system-wide pressure.
 pub fn sample(roots: &Roots) -> CgroupsSample {
     let taken_at = super::boot_time();

@@ -1,0 +1,428 @@
+//! The commands that change the system: `unshare`, `enter`, `kill` and `cg mk|rm|move|set|
+//! freeze|thaw|kill|exec`. Each resolves into an ops::Plan first (bad input: exit 2, nothing
+//! done); `--dry-run` prints the plan and exits 0; otherwise it is executed and logged.
+
+use std::io::Write;
+
+use clap::{Args, Subcommand};
+
+use crate::cli::UsageError;
+use crate::model::sample::NsType;
+use crate::ops::cgroup::{self, Granularity, Host};
+use crate::ops::process::{Pinned, parse_signal};
+use crate::ops::spawn::{self, Enter, Unshare};
+use crate::ops::{self, LiveOps, Plan, Refused};
+use crate::sys::Roots;
+
+/// Namespace types, as unshare(1) and nsenter(1) spell them.
+#[derive(Args, Debug, Default, Clone)]
+pub struct NsFlags {
+    /// Mount namespace
+    #[arg(short = 'm', long)]
+    pub mount: bool,
+    /// UTS namespace (hostname, domain name)
+    #[arg(short = 'u', long)]
+    pub uts: bool,
+    /// IPC namespace
+    #[arg(short = 'i', long)]
+    pub ipc: bool,
+    /// Network namespace
+    #[arg(short = 'n', long)]
+    pub net: bool,
+    /// PID namespace
+    #[arg(short = 'p', long)]
+    pub pid: bool,
+    /// User namespace
+    #[arg(short = 'U', long)]
+    pub user: bool,
+    /// Time namespace
+    #[arg(short = 'T', long)]
+    pub time: bool,
+    /// Every type
+    #[arg(short = 'a', long)]
+    pub all: bool,
+}
+
+impl NsFlags {
+    fn kinds(&self, cgroup: bool) -> Vec<NsType> {
+        if self.all {
+            return NsType::ALL.to_vec();
+        }
+        [
+            (self.mount, NsType::Mnt),
+            (self.uts, NsType::Uts),
+            (self.ipc, NsType::Ipc),
+            (self.net, NsType::Net),
+            (self.pid, NsType::Pid),
+            (self.user, NsType::User),
+            (self.time, NsType::Time),
+            (cgroup, NsType::Cgroup),
+        ]
+        .into_iter()
+        .filter_map(|(on, kind)| on.then_some(kind))
+        .collect()
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct UnshareArgs {
+    #[command(flatten)]
+    pub ns: NsFlags,
+    /// Cgroup namespace; with `=CGROUP` ([controllers:]path) the command first moves into
+    /// that cgroup, which becomes the new namespace's root
+    #[arg(short = 'C', long, value_name = "CGROUP", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub cgroup: Option<String>,
+    /// Run the command as a child (implied by --pid and --time: they apply to children)
+    #[arg(short = 'f', long)]
+    pub fork: bool,
+    /// Map the caller's uid and gid to root in a new user namespace (implies --user)
+    #[arg(short = 'r', long)]
+    pub map_root_user: bool,
+    /// Mount a /proc of the new pid namespace, after making mounts private (implies --mount)
+    #[arg(long)]
+    pub mount_proc: bool,
+    /// Print what would be done and exit
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The command (default: $SHELL)
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct EnterArgs {
+    /// The process whose namespaces to enter
+    #[arg(short = 't', long, value_name = "PID")]
+    pub target: i32,
+    #[command(flatten)]
+    pub ns: NsFlags,
+    /// Cgroup namespace
+    #[arg(short = 'C', long)]
+    pub cgroup: bool,
+    /// Take the target's root directory
+    #[arg(long)]
+    pub root: bool,
+    /// Take the target's working directory
+    #[arg(long)]
+    pub wd: bool,
+    /// Also move into the target's cgroups, as `docker exec` does
+    #[arg(long)]
+    pub join_cgroup: bool,
+    /// Take the target's environment instead of ours
+    #[arg(long)]
+    pub env: bool,
+    /// Print what would be done and exit
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The command (default: $SHELL)
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Signal name or number: TERM (default), KILL, HUP, 9...
+    #[arg(short = 's', long, default_value = "TERM")]
+    pub signal: String,
+    /// Print what would be done and exit
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(required = true, value_name = "PID")]
+    pub pids: Vec<i32>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CgAction {
+    /// Make a cgroup (one level), in cgroup2 or the v1 hierarchies named
+    Mk {
+        #[arg(value_name = "CGROUP")]
+        cgroup: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove an empty cgroup
+    Rm {
+        #[arg(value_name = "CGROUP")]
+        cgroup: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Move processes into a cgroup: PID... CGROUP
+    Move {
+        /// Move the threads named, not whole processes (cgroup.threads, v1 tasks)
+        #[arg(long)]
+        threads: bool,
+        /// Also every descendant of each PID
+        #[arg(long)]
+        tree: bool,
+        #[arg(long)]
+        dry_run: bool,
+        /// PIDs, then the cgroup
+        #[arg(required = true, num_args = 2.., value_name = "PID... CGROUP")]
+        args: Vec<String>,
+    },
+    /// Set limits: memory.max=512M memory.high=1.5G cpu.max=50% cpu.weight=200 pids.max=100
+    /// io.max="8:0 rbps=1M" (v1 hierarchies get the same keys in their files and units)
+    Set {
+        #[arg(value_name = "CGROUP")]
+        cgroup: String,
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        limits: Vec<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Freeze every process in the cgroup (cgroup.freeze, or freezer:/path on v1)
+    Freeze {
+        #[arg(value_name = "CGROUP")]
+        cgroup: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Thaw a frozen cgroup
+    Thaw {
+        #[arg(value_name = "CGROUP")]
+        cgroup: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Signal every process in the cgroup and below (SIGKILL on cgroup2: cgroup.kill)
+    Kill {
+        #[arg(short = 's', long, default_value = "KILL")]
+        signal: String,
+        #[arg(value_name = "CGROUP")]
+        cgroup: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Run a command inside a cgroup (like cgexec)
+    Exec {
+        #[arg(value_name = "CGROUP")]
+        cgroup: String,
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
+}
+
+fn usage(text: String) -> anyhow::Error {
+    UsageError(text).into()
+}
+
+fn refused(Refused(why): Refused) -> anyhow::Error {
+    anyhow::anyhow!(why)
+}
+
+fn say(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+fn warn(plan: &Plan) {
+    for w in &plan.warnings {
+        let _ = writeln!(std::io::stderr(), "nstop: warning: {w}");
+    }
+}
+
+/// Prints or executes a plan of cgroup changes; each done change is printed with the value it
+/// replaced.
+fn carry_out(plan: Plan, dry_run: bool) -> anyhow::Result<u8> {
+    if dry_run {
+        say(&plan.to_string());
+        return Ok(0);
+    }
+    warn(&plan);
+    let done = ops::execute(&plan, &mut LiveOps).map_err(refused)?;
+    for (change, applied) in plan.changes.iter().zip(done) {
+        // A file's old value; a move's old cgroups are in the audit log.
+        let was = applied
+            .before
+            .filter(|b| {
+                matches!(change, ops::Change::Write { .. }) && Some(b) != applied.after.as_ref()
+            })
+            .map_or(String::new(), |b| format!(" (was \"{b}\")"));
+        say(&format!("{change}{was}\n"));
+    }
+    Ok(0)
+}
+
+pub fn cg(action: CgAction, roots: Roots) -> anyhow::Result<u8> {
+    let host = Host::read(roots);
+    let (plan, dry_run) = match action {
+        CgAction::Mk { cgroup, dry_run } => (cgroup::mk(&host, &cgroup), dry_run),
+        CgAction::Rm { cgroup, dry_run } => (cgroup::rm(&host, &cgroup), dry_run),
+        CgAction::Move {
+            threads,
+            tree,
+            dry_run,
+            mut args,
+        } => {
+            let spec = args.pop().expect("clap requires two");
+            let pids: Vec<i32> = args
+                .iter()
+                .map(|a| {
+                    a.parse()
+                        .map_err(|_| usage(format!("'{a}' is not a PID (cg move PID... CGROUP)")))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let granularity = if threads {
+                Granularity::Threads
+            } else {
+                Granularity::Processes
+            };
+            (
+                cgroup::move_pids(&host, &pids, &spec, granularity, tree),
+                dry_run,
+            )
+        }
+        CgAction::Set {
+            cgroup,
+            limits,
+            dry_run,
+        } => (cgroup::set(&host, &cgroup, &limits), dry_run),
+        CgAction::Freeze { cgroup, dry_run } => (cgroup::freeze(&host, &cgroup, true), dry_run),
+        CgAction::Thaw { cgroup, dry_run } => (cgroup::freeze(&host, &cgroup, false), dry_run),
+        CgAction::Kill {
+            signal,
+            cgroup,
+            dry_run,
+        } => {
+            let signal = parse_signal(&signal).map_err(usage)?;
+            (cgroup::kill(&host, &cgroup, signal), dry_run)
+        }
+        CgAction::Exec {
+            cgroup,
+            dry_run,
+            command,
+        } => {
+            let plan = cgroup::exec(&host, &cgroup).map_err(usage)?;
+            if dry_run {
+                say(&format!("{plan}execvp {}\n", command.join(" ")));
+                return Ok(0);
+            }
+            ops::execute(&plan, &mut LiveOps).map_err(refused)?;
+            return Err(refused(spawn::exec(&command)));
+        }
+    };
+    carry_out(plan.map_err(usage)?, dry_run)
+}
+
+pub fn kill(args: KillArgs) -> anyhow::Result<u8> {
+    let signal = parse_signal(&args.signal).map_err(usage)?;
+    let plan = cgroup::kill_pids(&args.pids, signal).map_err(usage)?;
+    carry_out(plan, args.dry_run)
+}
+
+pub fn unshare(args: UnshareArgs, roots: Roots) -> anyhow::Result<u8> {
+    let into_cgroup = match args.cgroup.as_deref() {
+        Some(spec) if !spec.is_empty() => {
+            Some(cgroup::exec(&Host::read(roots), spec).map_err(usage)?)
+        }
+        _ => None,
+    };
+    let mut unshare = Unshare {
+        namespaces: args.ns.kinds(args.cgroup.is_some()),
+        fork: args.fork,
+        map_root_user: args.map_root_user,
+        mount_proc: args.mount_proc,
+        command: args.command,
+    };
+    let plan = unshare.plan(into_cgroup).map_err(usage)?;
+    if args.dry_run {
+        let run = spawn::command_or_shell(&unshare.command).join(" ");
+        let how = if unshare.fork {
+            "fork, then execvp"
+        } else {
+            "execvp"
+        };
+        say(&format!("{plan}{how} {run}\n"));
+        return Ok(0);
+    }
+    warn(&plan);
+    ops::execute(&plan, &mut LiveOps).map_err(refused)?;
+    unshare.run().map_err(refused)
+}
+
+pub fn enter(args: EnterArgs) -> anyhow::Result<u8> {
+    let target = Pinned::pin(args.target).map_err(|Refused(why)| usage(why))?;
+    let wanted = args.ns.kinds(args.cgroup);
+    let wanted = if wanted.is_empty() {
+        NsType::ALL.to_vec()
+    } else {
+        wanted
+    };
+    let namespaces = spawn::different_namespaces(target.pid, &wanted);
+    if namespaces.is_empty() {
+        return Err(usage(format!(
+            "PID {} is in the same namespaces as nstop (of those chosen): nothing to enter",
+            target.pid
+        )));
+    }
+    let open = |what: &str| {
+        std::fs::File::open(format!("/proc/{}/{what}", target.pid))
+            .map(std::os::fd::OwnedFd::from)
+            .map_err(|e| usage(format!("PID {}'s {what}: {e}", target.pid)))
+    };
+    let root = args.root.then(|| open("root")).transpose()?;
+    let wd = args.wd.then(|| open("cwd")).transpose()?;
+    let env = if args.env {
+        let raw = std::fs::read(format!("/proc/{}/environ", target.pid))
+            .map_err(|e| usage(format!("PID {}'s environment: {e}", target.pid)))?;
+        Some(
+            raw.split(|&b| b == 0)
+                .filter(|v| !v.is_empty())
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect(),
+        )
+    } else {
+        None
+    };
+    let join = if args.join_cgroup {
+        Some(join_plan(target.pid)?)
+    } else {
+        None
+    };
+    let enter = Enter {
+        target,
+        namespaces,
+        root,
+        wd,
+        env,
+        command: args.command,
+    };
+    let plan = enter.plan(join);
+    if args.dry_run {
+        let run = spawn::command_or_shell(&enter.command).join(" ");
+        say(&format!("{plan}fork, then execvp {run}\n"));
+        return Ok(0);
+    }
+    warn(&plan);
+    ops::execute(&plan, &mut LiveOps).map_err(refused)?;
+    enter.run().map_err(refused)
+}
+
+/// Moves nstop into every cgroup of the target, each hierarchy's own path.
+fn join_plan(pid: i32) -> anyhow::Result<Plan> {
+    let host = Host::read(Roots::default());
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .map_err(|e| usage(format!("PID {pid}'s cgroups: {e}")))?;
+    let mut plan = Plan::default();
+    for line in crate::model::kernel_text::proc_cgroup(&text) {
+        let Some(h) = host.hierarchies.iter().find(|h| h.id == line.hierarchy) else {
+            continue;
+        };
+        let spec = if h.version == 2 {
+            format!("cgroup2:{}", line.path)
+        } else {
+            let first = h
+                .controllers
+                .first()
+                .map_or("", |c| c.trim_start_matches("name="));
+            format!("{first}:{}", line.path)
+        };
+        // A path above our cgroup namespace (`/..`) cannot be joined from here.
+        if let Ok(p) = cgroup::exec(&host, &spec) {
+            plan.changes.extend(p.changes);
+        }
+    }
+    Ok(plan)
+}

@@ -1,0 +1,117 @@
+//! Every executed change, appended as one JSON line to `$NSTOP_AUDIT_LOG`, else
+//! `$XDG_STATE_HOME/nstop/audit.jsonl`, else `~/.local/state/nstop/audit.jsonl`: time, uid,
+//! action, the change, the value before and after, and the result. Each line is one write(2)
+//! to a file opened with O_APPEND, so concurrent nstops never interleave within a line.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::ops::{Applied, Change, Refused};
+
+#[derive(Serialize)]
+struct Entry<'a> {
+    time: String,
+    uid: u32,
+    action: &'a str,
+    change: &'a Change,
+    /// What the change says in words (the dry-run line).
+    what: String,
+    before: Option<&'a str>,
+    after: Option<&'a str>,
+    result: String,
+}
+
+pub fn path() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(path) = var("NSTOP_AUDIT_LOG") {
+        return Some(PathBuf::from(path));
+    }
+    let state = var("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".local/state")))?;
+    Some(state.join("nstop/audit.jsonl"))
+}
+
+/// `2026-11-23T18:36:51Z` from seconds since the epoch (civil-from-days, proleptic Gregorian).
+pub fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Appends one line; a log that cannot be written is reported on stderr, not fatal (the
+/// change itself already happened or failed).
+pub fn record(action: &str, change: &Change, result: Result<&Applied, &Refused>) {
+    let Some(path) = path() else {
+        return;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (before, after) = match result {
+        Ok(applied) => (applied.before.as_deref(), applied.after.as_deref()),
+        Err(_) => (None, None),
+    };
+    let entry = Entry {
+        time: utc(now),
+        uid: nix::unistd::getuid().as_raw(),
+        action,
+        change,
+        what: change.to_string(),
+        before,
+        after,
+        result: match result {
+            Ok(_) => "ok".to_owned(),
+            Err(Refused(why)) => why.clone(),
+        },
+    };
+    let mut line = serde_json::to_string(&entry).expect("plain data serializes");
+    line.push('\n');
+    let written = path
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(&path)
+        })
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        let _ = writeln!(
+            std::io::stderr(),
+            "nstop: could not append to the audit log {}: {e}",
+            path.display()
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc(1_795_459_011), "2026-11-23T18:36:51Z");
+        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

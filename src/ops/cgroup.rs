@@ -1,0 +1,663 @@
+//! Cgroup changes planned from what the user typed: `[controllers:]path` resolved to the
+//! directories of the hierarchies it names, every check done before a plan exists (the path's
+//! shape, that it exists or not, limits parsed, processes pinned), and the kernel's refusals
+//! put in words.
+
+use std::path::{Path, PathBuf};
+
+use nix::libc;
+
+use crate::model::sample::HierarchySample;
+use crate::ops::limits::{self, Key, Limit};
+use crate::ops::process::{self, Pinned};
+use crate::ops::{Change, Plan, Refused};
+use crate::sys::Roots;
+
+/// What the commands work on: the hierarchies mounted here, under which roots.
+pub struct Host {
+    pub roots: Roots,
+    pub hierarchies: Vec<HierarchySample>,
+    pub cpus: usize,
+}
+
+impl Host {
+    pub fn read(roots: Roots) -> Host {
+        let hierarchies = crate::sys::cgroupfs::mounted_hierarchies(&roots);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Host {
+            roots,
+            hierarchies,
+            cpus,
+        }
+    }
+}
+
+/// One cgroup in one hierarchy.
+#[derive(Clone, Debug)]
+pub struct Target<'h> {
+    pub hierarchy: &'h HierarchySample,
+    /// As /proc/PID/cgroup writes it.
+    pub path: String,
+    pub dir: PathBuf,
+}
+
+impl Target<'_> {
+    fn label(&self) -> String {
+        format!("{}:{}", self.hierarchy.label(), self.path)
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+const SPEC: &str = "accepted: /path (cgroup2), controllers:/path such as memory:/a or memory,pids:/a (v1), cgroup2:/path, *:/path (every hierarchy)";
+
+/// `[controllers:]path` → the controllers named (`None`: cgroup2, or the keys' own) and the
+/// path, refused when it is not absolute or could leave its hierarchy.
+pub fn parse_spec(spec: &str) -> Result<(Option<Vec<String>>, String), String> {
+    let (controllers, path) = match spec.split_once(':') {
+        Some((c, p)) if !spec.starts_with('/') => (Some(c), p),
+        _ => (None, spec),
+    };
+    if !path.starts_with('/') {
+        return Err(format!(
+            "cgroup '{spec}': the path must be absolute ({SPEC})"
+        ));
+    }
+    if path.contains(['\n', '\0']) {
+        return Err(format!("cgroup '{spec}': a newline or NUL in the path"));
+    }
+    if path.split('/').any(|c| c == ".." || c == ".") {
+        return Err(format!(
+            "cgroup '{spec}': '.' and '..' are refused (a path may not leave its hierarchy)"
+        ));
+    }
+    let path = match path.trim_end_matches('/') {
+        "" => "/".to_owned(),
+        p => {
+            let mut clean = String::new();
+            for part in p.split('/').filter(|c| !c.is_empty()) {
+                clean.push('/');
+                clean.push_str(part);
+            }
+            clean
+        }
+    };
+    let controllers = controllers.map(|c| {
+        c.split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect()
+    });
+    Ok((controllers, path))
+}
+
+impl Host {
+    fn cgroup2(&self) -> Option<&HierarchySample> {
+        self.hierarchies.iter().find(|h| h.version == 2)
+    }
+
+    fn with_controller(&self, controller: &str) -> Option<&HierarchySample> {
+        self.hierarchies.iter().find(|h| {
+            h.version == 1
+                && h.controllers
+                    .iter()
+                    .any(|c| c == controller || c.strip_prefix("name=") == Some(controller))
+        })
+    }
+
+    fn known(&self) -> String {
+        let names: Vec<String> = self.hierarchies.iter().map(|h| h.label()).collect();
+        format!("this host has: {}", names.join(", "))
+    }
+
+    /// The hierarchies a spec names; `default` picks them when it names none.
+    fn hierarchies<'h>(
+        &'h self,
+        spec: &str,
+        named: &Option<Vec<String>>,
+        default: impl Fn() -> Option<&'h HierarchySample>,
+    ) -> Result<Vec<&'h HierarchySample>, String> {
+        let mut out: Vec<&HierarchySample> = Vec::new();
+        match named.as_deref() {
+            None | Some([]) => out.extend(default()),
+            Some([all]) if all == "*" => out.extend(self.hierarchies.iter()),
+            Some(list) => {
+                for name in list {
+                    let h = if name == "cgroup2" {
+                        self.cgroup2()
+                    } else {
+                        self.with_controller(name)
+                    };
+                    let h = h.ok_or_else(|| {
+                        format!(
+                            "cgroup '{spec}': no hierarchy has '{name}' ({})",
+                            self.known()
+                        )
+                    })?;
+                    if !out.iter().any(|o| o.id == h.id) {
+                        out.push(h);
+                    }
+                }
+            }
+        }
+        if out.is_empty() {
+            return Err(format!(
+                "cgroup '{spec}': no cgroup2 hierarchy is mounted: name the v1 controllers ({SPEC}; {})",
+                self.known()
+            ));
+        }
+        Ok(out)
+    }
+
+    fn target<'h>(&self, h: &'h HierarchySample, path: &str) -> Target<'h> {
+        let root = h.root.trim_end_matches('/');
+        let within = path
+            .strip_prefix(root)
+            .filter(|_| !root.is_empty())
+            .unwrap_or(path);
+        Target {
+            hierarchy: h,
+            path: path.to_owned(),
+            dir: self
+                .roots
+                .resolve(&h.mount)
+                .join(within.trim_start_matches('/')),
+        }
+    }
+
+    /// Existing cgroups the spec names (cgroup2 by default, else `default`'s pick).
+    fn existing<'h>(
+        &'h self,
+        spec: &str,
+        default: impl Fn() -> Option<&'h HierarchySample>,
+    ) -> Result<Vec<Target<'h>>, String> {
+        let (named, path) = parse_spec(spec)?;
+        let targets: Vec<Target> = self
+            .hierarchies(spec, &named, default)?
+            .into_iter()
+            .map(|h| self.target(h, &path))
+            .collect();
+        for t in &targets {
+            if !t.dir.is_dir() {
+                return Err(format!(
+                    "cgroup '{spec}': no cgroup {} in {}",
+                    t.path,
+                    t.hierarchy.label()
+                ));
+            }
+        }
+        Ok(targets)
+    }
+}
+
+fn plan(action: String, changes: Vec<Change>) -> Plan {
+    Plan {
+        action,
+        changes,
+        warnings: Vec::new(),
+    }
+}
+
+/// `cg mk`: mkdir in each hierarchy named; the parent must exist, the cgroup must not.
+pub fn mk(host: &Host, spec: &str) -> Result<Plan, String> {
+    let (named, path) = parse_spec(spec)?;
+    if path == "/" {
+        return Err(format!("cgroup '{spec}': the root exists already"));
+    }
+    let mut changes = Vec::new();
+    for h in host.hierarchies(spec, &named, || host.cgroup2())? {
+        let t = host.target(h, &path);
+        if t.dir.exists() {
+            return Err(format!("cgroup {} exists already", t.label()));
+        }
+        if !t.dir.parent().is_some_and(Path::is_dir) {
+            return Err(format!(
+                "cgroup {}: its parent does not exist (nstop makes one level at a time)",
+                t.label()
+            ));
+        }
+        changes.push(Change::Mkdir { path: t.dir });
+    }
+    Ok(plan(format!("cg mk {spec}"), changes))
+}
+
+/// PIDs in a cgroup and below (cgroup.procs of each directory).
+fn members(dir: &Path) -> (Vec<i32>, usize) {
+    let mut pids = Vec::new();
+    let mut children = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let text = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+        pids.extend(text.lines().filter_map(|l| l.parse::<i32>().ok()));
+        if let Ok(entries) = std::fs::read_dir(&d) {
+            for e in entries.flatten().filter(|e| e.path().is_dir()) {
+                if d == dir {
+                    children += 1;
+                }
+                stack.push(e.path());
+            }
+        }
+    }
+    pids.sort_unstable();
+    pids.dedup();
+    (pids, children)
+}
+
+/// `cg rm`: refuses a cgroup with processes (says how many) or child cgroups.
+pub fn rm(host: &Host, spec: &str) -> Result<Plan, String> {
+    let mut changes = Vec::new();
+    for t in host.existing(spec, || host.cgroup2())? {
+        if t.path == "/" {
+            return Err(format!(
+                "cgroup {}: a hierarchy's root cannot be removed",
+                t.label()
+            ));
+        }
+        let (pids, children) = members(&t.dir);
+        if !pids.is_empty() {
+            let shown: Vec<String> = pids.iter().take(10).map(ToString::to_string).collect();
+            return Err(format!(
+                "cgroup {} is not empty: {} process{} in it or below (PIDs {}{}); move or kill them first",
+                t.label(),
+                pids.len(),
+                if pids.len() == 1 { "" } else { "es" },
+                shown.join(", "),
+                if pids.len() > 10 { ", ..." } else { "" }
+            ));
+        }
+        if children > 0 {
+            return Err(format!(
+                "cgroup {} has {children} child cgroup{}: remove them first",
+                t.label(),
+                if children == 1 { "" } else { "s" }
+            ));
+        }
+        changes.push(Change::Rmdir { path: t.dir });
+    }
+    Ok(plan(format!("cg rm {spec}"), changes))
+}
+
+/// How a move is written: whole processes, or single threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Granularity {
+    Processes,
+    Threads,
+}
+
+/// `cg move`: each PID (and with `tree` its descendants) pinned, then written to the target's
+/// cgroup.procs (threads: cgroup.threads, or v1 tasks) in each hierarchy named.
+pub fn move_pids(
+    host: &Host,
+    pids: &[i32],
+    spec: &str,
+    granularity: Granularity,
+    tree: bool,
+) -> Result<Plan, String> {
+    let targets = host.existing(spec, || host.cgroup2())?;
+    let mut pinned: Vec<Pinned> = Vec::new();
+    for &pid in pids {
+        let all = if tree {
+            process::with_descendants(pid)
+        } else {
+            vec![pid]
+        };
+        for p in all {
+            if pinned.iter().any(|q| q.pid == p) {
+                continue;
+            }
+            pinned.push(Pinned::pin(p).map_err(|Refused(why)| why)?);
+        }
+    }
+    let mut changes = Vec::new();
+    for t in &targets {
+        let file = match (granularity, t.hierarchy.version) {
+            (Granularity::Processes, _) => "cgroup.procs",
+            (Granularity::Threads, 2) => "cgroup.threads",
+            (Granularity::Threads, _) => "tasks",
+        };
+        for p in &pinned {
+            changes.push(Change::Move {
+                pid: p.pid,
+                start_time: p.start_time,
+                procs: t.file(file),
+            });
+        }
+    }
+    let mut plan = plan(format!("cg move {spec}"), changes);
+    plan.warnings.push(
+        "memory already used stays charged to the old cgroup; only new allocations are charged to the new one"
+            .into(),
+    );
+    Ok(plan)
+}
+
+/// The hierarchy that takes a limit: the one named, else cgroup2 where it has the controller,
+/// else the v1 hierarchy of the controller.
+fn limit_target<'h>(host: &'h Host, spec: &str, limit: &Limit) -> Result<Target<'h>, String> {
+    let controller = limit.key.controller();
+    let v1_name = if controller == "io" {
+        "blkio"
+    } else {
+        controller
+    };
+    let (named, path) = parse_spec(spec)?;
+    let h = match named.as_deref() {
+        None | Some([]) => host
+            .cgroup2()
+            .filter(|h| h.controllers.iter().any(|c| c == controller))
+            .or_else(|| host.with_controller(v1_name))
+            .ok_or_else(|| {
+                format!(
+                    "{}: no hierarchy has the {controller} controller ({})",
+                    limit.key,
+                    host.known()
+                )
+            })?,
+        Some(_) => {
+            let chosen = host.hierarchies(spec, &named, || None)?;
+            *chosen
+                .iter()
+                .find(|h| h.version == 2 || h.controllers.iter().any(|c| c == v1_name))
+                .ok_or_else(|| {
+                    format!(
+                        "{}: '{spec}' names no hierarchy with the {controller} controller",
+                        limit.key
+                    )
+                })?
+        }
+    };
+    let t = host.target(h, &path);
+    if !t.dir.is_dir() {
+        return Err(format!(
+            "cgroup '{spec}': no cgroup {} in {}",
+            t.path,
+            h.label()
+        ));
+    }
+    Ok(t)
+}
+
+/// A limit's bytes when it is a memory limit below what the cgroup uses now.
+fn below_usage(t: &Target, limit: &Limit) -> Option<(u64, u64)> {
+    let limits::Value::Bytes(Some(new)) = limit.value else {
+        return None;
+    };
+    if !matches!(limit.key, Key::MemoryMax | Key::MemoryHigh) {
+        return None;
+    }
+    let usage_file = if t.hierarchy.version == 2 {
+        "memory.current"
+    } else {
+        "memory.usage_in_bytes"
+    };
+    let usage: u64 = std::fs::read_to_string(t.file(usage_file))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    (new < usage).then_some((new, usage))
+}
+
+/// The systemd unit owning a cgroup path (`/system.slice/x.service` → `x.service`), when
+/// systemd runs: it rewrites the unit's limits on every reload.
+fn systemd_unit(roots: &Roots, path: &str) -> Option<String> {
+    if !roots.resolve("/run/systemd/system").is_dir() {
+        return None;
+    }
+    path.rsplit('/')
+        .find(|c| {
+            [".slice", ".service", ".scope"]
+                .iter()
+                .any(|s| c.ends_with(s))
+        })
+        .map(str::to_owned)
+}
+
+fn systemd_property(key: Key) -> Option<&'static str> {
+    Some(match key {
+        Key::MemoryMax => "MemoryMax",
+        Key::MemoryHigh => "MemoryHigh",
+        Key::MemoryLow => "MemoryLow",
+        Key::MemoryMin => "MemoryMin",
+        Key::MemorySwapMax => "MemorySwapMax",
+        Key::CpuMax => "CPUQuota",
+        Key::CpuWeight => "CPUWeight",
+        Key::PidsMax => "TasksMax",
+        Key::IoMax => return None,
+    })
+}
+
+/// `cg set`: every KEY=VALUE parsed and placed before anything is planned.
+pub fn set(host: &Host, spec: &str, assignments: &[String]) -> Result<Plan, String> {
+    if assignments.is_empty() {
+        return Err("cg set: give at least one KEY=VALUE (e.g. memory.max=512M)".into());
+    }
+    let limits: Vec<Limit> = assignments
+        .iter()
+        .map(|a| limits::parse(a, host.cpus))
+        .collect::<Result<_, _>>()?;
+    let mut plan = plan(
+        format!("cg set {spec} {}", assignments.join(" ")),
+        Vec::new(),
+    );
+    for (limit, typed) in limits.iter().zip(assignments) {
+        let t = limit_target(host, spec, limit)?;
+        let writes = if t.hierarchy.version == 2 {
+            limit.v2()
+        } else {
+            limit.v1()?
+        };
+        for w in writes {
+            let path = t.file(w.file);
+            if !path.is_file() {
+                return Err(if t.hierarchy.version == 2 {
+                    format!(
+                        "{}: {} has no {} file: the {} controller is not enabled in the parent's cgroup.subtree_control",
+                        limit.key,
+                        t.label(),
+                        w.file,
+                        limit.key.controller()
+                    )
+                } else {
+                    format!("{}: {} has no {} file", limit.key, t.label(), w.file)
+                });
+            }
+            plan.changes.push(Change::Write {
+                path,
+                value: w.value,
+            });
+        }
+        if let Some((new, usage)) = below_usage(&t, limit) {
+            plan.warnings.push(format!(
+                "{typed} is below what {} uses now ({} bytes > {new}): the kernel will reclaim, and may OOM-kill its processes",
+                t.label(),
+                usage
+            ));
+        }
+        if let (Some(unit), Some(property)) = (
+            systemd_unit(&host.roots, &t.path),
+            systemd_property(limit.key),
+        ) {
+            plan.warnings.push(format!(
+                "{unit} is managed by systemd, which will put its own value back on the next reload: \
+                 `systemctl set-property --runtime {unit} {property}=...` keeps it until reboot"
+            ));
+        }
+    }
+    Ok(plan)
+}
+
+/// `cg freeze` / `cg thaw`: cgroup2's cgroup.freeze, or (`freezer:/path`) the v1 freezer's
+/// freezer.state.
+pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
+    let mut changes = Vec::new();
+    for t in host.existing(spec, || host.cgroup2())? {
+        let (file, value) = match t.hierarchy.version {
+            2 => ("cgroup.freeze", if frozen { "1" } else { "0" }),
+            _ if t.hierarchy.controllers.iter().any(|c| c == "freezer") => {
+                ("freezer.state", if frozen { "FROZEN" } else { "THAWED" })
+            }
+            _ => {
+                return Err(format!(
+                    "cgroup {}: freezing needs cgroup2 or the v1 freezer hierarchy",
+                    t.label()
+                ));
+            }
+        };
+        changes.push(Change::Write {
+            path: t.file(file),
+            value: value.to_owned(),
+        });
+    }
+    let verb = if frozen { "freeze" } else { "thaw" };
+    Ok(plan(format!("cg {verb} {spec}"), changes))
+}
+
+/// `cg kill`: cgroup2's cgroup.kill for SIGKILL; otherwise the signal to every process in it
+/// and below, each pinned.
+pub fn kill(host: &Host, spec: &str, signal: i32) -> Result<Plan, String> {
+    let mut changes = Vec::new();
+    for t in host.existing(spec, || host.cgroup2())? {
+        if t.path == "/" {
+            return Err(format!(
+                "cgroup {}: refusing to kill a hierarchy's root",
+                t.label()
+            ));
+        }
+        let kill_file = t.file("cgroup.kill");
+        if signal == libc::SIGKILL && t.hierarchy.version == 2 && kill_file.is_file() {
+            changes.push(Change::Write {
+                path: kill_file,
+                value: "1".into(),
+            });
+            continue;
+        }
+        for pid in members(&t.dir).0 {
+            // One that exited since the listing is not an error; one that is PID 1, a kernel
+            // thread or us is.
+            match Pinned::pin(pid) {
+                Ok(p) => changes.push(Change::Signal {
+                    pid,
+                    start_time: p.start_time,
+                    signal,
+                }),
+                Err(Refused(why)) if why.ends_with("does not exist") => {}
+                Err(Refused(why)) => return Err(format!("cgroup {}: {why}", t.label())),
+            }
+        }
+    }
+    if changes.is_empty() {
+        return Err(format!("cgroup '{spec}': no process to signal"));
+    }
+    Ok(plan(format!("cg kill {spec}"), changes))
+}
+
+/// `kill [-s SIG] PID...`: each pinned now.
+pub fn kill_pids(pids: &[i32], signal: i32) -> Result<Plan, String> {
+    let mut changes = Vec::new();
+    for &pid in pids {
+        let p = Pinned::pin(pid).map_err(|Refused(why)| why)?;
+        changes.push(Change::Signal {
+            pid,
+            start_time: p.start_time,
+            signal,
+        });
+    }
+    Ok(plan(
+        format!("kill -s {} {pids:?}", process::signal_name(signal)),
+        changes,
+    ))
+}
+
+/// `cg exec`: nstop writes 0 (itself) to the cgroup.procs of each cgroup named, then becomes
+/// the command.
+pub fn exec(host: &Host, spec: &str) -> Result<Plan, String> {
+    let changes = host
+        .existing(spec, || host.cgroup2())?
+        .into_iter()
+        .map(|t| Change::Write {
+            path: t.file("cgroup.procs"),
+            value: "0".into(),
+        })
+        .collect();
+    Ok(plan(format!("cg exec {spec}"), changes))
+}
+
+/// The kernel's refusal of `change`, in words.
+pub fn explain(change: &Change, e: &std::io::Error) -> String {
+    let errno = e.raw_os_error().unwrap_or(0);
+    let (verb, path) = match change {
+        Change::Mkdir { path } => ("mkdir", path),
+        Change::Rmdir { path } => ("rmdir", path),
+        Change::Write { path, .. } | Change::Move { procs: path, .. } => ("write", path),
+        Change::Signal { pid, .. } | Change::Setns { pid, .. } => {
+            return format!("PID {pid}: {e}");
+        }
+        Change::Unshare { .. } => return format!("unshare: {e}"),
+    };
+    let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let value = match change {
+        Change::Write { value, .. } => value.clone(),
+        Change::Move { pid, .. } => pid.to_string(),
+        _ => String::new(),
+    };
+    let at = path.display();
+    match (verb, errno) {
+        (_, libc::EACCES | libc::EPERM) => format!(
+            "{verb} {at}: permission denied: needs root (CAP_SYS_ADMIN), or a cgroup delegated to this user"
+        ),
+        ("mkdir", libc::EEXIST) => format!("{at} exists already"),
+        ("rmdir", libc::EBUSY | libc::ENOTEMPTY) => {
+            format!("{at} is not empty: processes or child cgroups were added meanwhile")
+        }
+        (_, libc::ENOENT) if file == "cgroup.procs" || verb != "write" => {
+            format!("{at} no longer exists")
+        }
+        ("write", libc::ENOENT) => format!(
+            "{at} does not exist: the controller is not enabled in the parent's cgroup.subtree_control"
+        ),
+        ("write", libc::ELOOP) => format!("{at} is a symlink: refused"),
+        ("write", libc::ESRCH) => format!("PID {value} has exited"),
+        ("write", libc::EBUSY)
+            if file == "memory.limit_in_bytes" || file == "memory.memsw.limit_in_bytes" =>
+        {
+            format!(
+                "{file}: the limit {value} is below current usage, and the kernel could not reclaim enough"
+            )
+        }
+        ("write", libc::EBUSY) if file.starts_with("cgroup.") => format!(
+            "{at}: cgroup2 keeps processes only in leaf cgroups (this one has controllers enabled for its children)"
+        ),
+        ("write", libc::EOPNOTSUPP) => format!("{at}: not possible in a threaded cgroup"),
+        ("write", libc::ENODEV) => format!("{file} \"{value}\": no such block device"),
+        ("write", libc::EINVAL) => {
+            format!("the kernel refused \"{value}\" for {at} (invalid value)")
+        }
+        _ => format!("{verb} {at}: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_are_checked_before_anything_is_read() {
+        assert_eq!(parse_spec("/a/b/").unwrap(), (None, "/a/b".to_owned()));
+        assert_eq!(
+            parse_spec("memory,pids:/a//b").unwrap(),
+            (
+                Some(vec!["memory".into(), "pids".into()]),
+                "/a/b".to_owned()
+            )
+        );
+        assert_eq!(parse_spec("/").unwrap().1, "/");
+        for bad in ["a/b", "memory:a", "/a/../b", "/a/./b", "/a\nb", "/a\0b"] {
+            assert!(parse_spec(bad).is_err(), "{bad:?}");
+        }
+        // A unit name with ':' after an absolute path is a path.
+        assert_eq!(parse_spec("/a:b").unwrap().1, "/a:b");
+    }
+}

@@ -1,0 +1,237 @@
+//! The only code that changes the system. A command is first resolved into a `Plan` of
+//! `Change`s (everything checked, nothing done): that is what `--dry-run` prints, the TUI
+//! confirms and the audit log records. `execute` then applies the changes in order through an
+//! `Ops` (the live kernel, or a recording fake in tests), stopping at the first refusal.
+
+pub mod audit;
+pub mod cgroup;
+pub mod limits;
+pub mod process;
+pub mod spawn;
+
+use std::fmt;
+use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nix::libc;
+use serde::Serialize;
+
+use crate::model::sample::NsType;
+use crate::ops::process::Pinned;
+
+/// One change to the system, fully resolved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    Mkdir {
+        path: PathBuf,
+    },
+    Rmdir {
+        path: PathBuf,
+    },
+    /// Write `value` to an existing file (cgroupfs: never created, never through a symlink).
+    Write {
+        path: PathBuf,
+        value: String,
+    },
+    /// A signal through a pidfd, to the process that has this start time.
+    Signal {
+        pid: i32,
+        start_time: u64,
+        signal: i32,
+    },
+    /// Write the PID into `procs` (cgroup.procs, cgroup.threads or tasks), if it is still the
+    /// process with this start time.
+    Move {
+        pid: i32,
+        start_time: u64,
+        procs: PathBuf,
+    },
+    /// unshare(2) of this nstop, before it runs the command.
+    Unshare {
+        namespaces: Vec<NsType>,
+        map_root_user: bool,
+    },
+    /// setns(2) of this nstop into the namespaces of the process with this start time.
+    Setns {
+        pid: i32,
+        start_time: u64,
+        namespaces: Vec<NsType>,
+    },
+}
+
+fn clone_names(namespaces: &[NsType]) -> String {
+    let names: Vec<&str> = namespaces.iter().map(|&k| spawn::clone_name(k)).collect();
+    names.join("|")
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Change::Mkdir { path } => write!(f, "mkdir {}", path.display()),
+            Change::Rmdir { path } => write!(f, "rmdir {}", path.display()),
+            Change::Write { path, value } => write!(f, "write \"{value}\" to {}", path.display()),
+            Change::Signal { pid, signal, .. } => {
+                write!(
+                    f,
+                    "pidfd_send_signal({pid}, {})",
+                    process::signal_name(*signal)
+                )
+            }
+            Change::Move { pid, procs, .. } => write!(f, "write {pid} to {}", procs.display()),
+            Change::Unshare {
+                namespaces,
+                map_root_user,
+            } => {
+                write!(f, "unshare({})", clone_names(namespaces))?;
+                if *map_root_user {
+                    write!(
+                        f,
+                        ", then map root to the caller (uid_map, gid_map, setgroups deny)"
+                    )?;
+                }
+                Ok(())
+            }
+            Change::Setns {
+                pid, namespaces, ..
+            } => write!(f, "setns(pidfd of {pid}, {})", clone_names(namespaces)),
+        }
+    }
+}
+
+/// A command resolved: what it will do, and what the user should know first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The command as the audit log names it, e.g. `cg set memory:/x memory.max=512M`.
+    pub action: String,
+    pub changes: Vec<Change>,
+    /// Consequences worth a second look (reclaim, OOM risk, systemd reverting it...).
+    pub warnings: Vec<String>,
+}
+
+impl fmt::Display for Plan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for change in &self.changes {
+            writeln!(f, "{change}")?;
+        }
+        for warning in &self.warnings {
+            writeln!(f, "warning: {warning}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A change the kernel refused, said in words (DESIGN.md's errno meanings).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+/// What one applied change read before and after.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// Applies changes: the live kernel, or a recording fake.
+pub trait Ops {
+    fn apply(&mut self, change: &Change) -> Result<Applied, Refused>;
+}
+
+/// The live kernel.
+pub struct LiveOps;
+
+/// Reads a cgroup file as it is now (for the audit log's before and after).
+fn read_file(path: &Path) -> Option<String> {
+    let mut text = String::new();
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?
+        .read_to_string(&mut text)
+        .ok()?;
+    Some(text.trim_end().to_owned())
+}
+
+/// One write(2) of the whole value to an existing file, not through a symlink.
+fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    file.write_all(value.as_bytes())
+}
+
+impl Ops for LiveOps {
+    fn apply(&mut self, change: &Change) -> Result<Applied, Refused> {
+        let explain = |e: std::io::Error| Refused(cgroup::explain(change, &e));
+        match change {
+            Change::Mkdir { path } => std::fs::create_dir(path).map_err(explain)?,
+            Change::Rmdir { path } => std::fs::remove_dir(path).map_err(explain)?,
+            Change::Write { path, value } => {
+                let before = read_file(path);
+                write_file(path, value).map_err(explain)?;
+                return Ok(Applied {
+                    before,
+                    after: read_file(path),
+                });
+            }
+            Change::Signal {
+                pid,
+                start_time,
+                signal,
+            } => Pinned::check(*pid, *start_time)?.signal(*signal)?,
+            Change::Move {
+                pid,
+                start_time,
+                procs,
+            } => {
+                let pinned = Pinned::check(*pid, *start_time)?;
+                let before = process::cgroup_text(*pid);
+                pinned.alive()?;
+                write_file(procs, &pid.to_string()).map_err(explain)?;
+                return Ok(Applied {
+                    before,
+                    after: process::cgroup_text(*pid),
+                });
+            }
+            Change::Unshare {
+                namespaces,
+                map_root_user,
+            } => spawn::unshare(namespaces, *map_root_user)?,
+            Change::Setns {
+                pid,
+                start_time,
+                namespaces,
+            } => spawn::setns(*pid, *start_time, namespaces)?,
+        }
+        Ok(Applied::default())
+    }
+}
+
+/// Applies `plan` in order, recording each change in the audit log; stops at the first
+/// refusal, which names what was done before it.
+pub fn execute(plan: &Plan, ops: &mut dyn Ops) -> Result<Vec<Applied>, Refused> {
+    let mut done = Vec::new();
+    for change in &plan.changes {
+        let result = ops.apply(change);
+        audit::record(&plan.action, change, result.as_ref());
+        match result {
+            Ok(applied) => done.push(applied),
+            Err(Refused(why)) if done.is_empty() => return Err(Refused(why)),
+            Err(Refused(why)) => {
+                let finished: Vec<String> = plan.changes[..done.len()]
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                return Err(Refused(format!(
+                    "{why}\n(done before that: {})",
+                    finished.join("; ")
+                )));
+            }
+        }
+    }
+    Ok(done)
+}

@@ -1,0 +1,346 @@
+//! Commands run in other namespaces or cgroups: `unshare`, `enter` and `cg exec`. They run in
+//! a single-threaded nstop (the CLI, or a child forked from the TUI before it execs): the
+//! kernel refuses mnt, user and time setns to a multi-threaded process. The namespace changes
+//! are planned like every other change (dry-run, audit log), then nstop forks where a pid or
+//! time namespace needs it and the child becomes the command.
+
+use std::ffi::CString;
+use std::os::fd::{AsFd, OwnedFd};
+
+use nix::libc;
+use nix::mount::{MsFlags, mount};
+use nix::sched::CloneFlags;
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, execvp, fork};
+
+use crate::model::sample::NsType;
+use crate::ops::process::Pinned;
+use crate::ops::{Change, Plan, Refused};
+
+pub fn clone_flag(kind: NsType) -> CloneFlags {
+    match kind {
+        NsType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        NsType::Ipc => CloneFlags::CLONE_NEWIPC,
+        NsType::Mnt => CloneFlags::CLONE_NEWNS,
+        NsType::Net => CloneFlags::CLONE_NEWNET,
+        NsType::Pid => CloneFlags::CLONE_NEWPID,
+        // nix names no CLONE_NEWTIME; the kernel's value.
+        NsType::Time => CloneFlags::from_bits_retain(0x80),
+        NsType::User => CloneFlags::CLONE_NEWUSER,
+        NsType::Uts => CloneFlags::CLONE_NEWUTS,
+    }
+}
+
+pub fn clone_name(kind: NsType) -> &'static str {
+    match kind {
+        NsType::Cgroup => "CLONE_NEWCGROUP",
+        NsType::Ipc => "CLONE_NEWIPC",
+        NsType::Mnt => "CLONE_NEWNS",
+        NsType::Net => "CLONE_NEWNET",
+        NsType::Pid => "CLONE_NEWPID",
+        NsType::Time => "CLONE_NEWTIME",
+        NsType::User => "CLONE_NEWUSER",
+        NsType::Uts => "CLONE_NEWUTS",
+    }
+}
+
+fn flags(kinds: &[NsType]) -> CloneFlags {
+    kinds
+        .iter()
+        .fold(CloneFlags::empty(), |f, &k| f | clone_flag(k))
+}
+
+/// The command to run: what was given, else the user's shell.
+pub fn command_or_shell(command: &[String]) -> Vec<String> {
+    if command.is_empty() {
+        vec![
+            std::env::var("SHELL")
+                .ok()
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "/bin/sh".into()),
+        ]
+    } else {
+        command.to_vec()
+    }
+}
+
+/// Replaces this process with `command` (searched in PATH); returns only on failure.
+pub fn exec(command: &[String]) -> Refused {
+    let args: Result<Vec<CString>, _> =
+        command.iter().map(|a| CString::new(a.as_bytes())).collect();
+    let Ok(args) = args else {
+        return Refused("the command contains a NUL byte".into());
+    };
+    match execvp(&args[0], &args) {
+        Err(nix::errno::Errno::ENOENT) => Refused(format!("{}: command not found", command[0])),
+        Err(e) => Refused(format!("cannot run {}: {e}", command[0])),
+        Ok(never) => match never {},
+    }
+}
+
+/// Forks; the child runs `child` (which execs, or returns why it could not), the parent waits
+/// and returns the exit status to pass on (128 + signal when the child was killed).
+pub fn fork_and_wait(child: impl FnOnce() -> Refused) -> Result<u8, Refused> {
+    // SAFETY: nstop is single-threaded here (the CLI), so the child may do anything.
+    match unsafe { fork() }.map_err(|e| Refused(format!("fork: {e}")))? {
+        ForkResult::Child => {
+            let Refused(why) = child();
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                format!("nstop: {why}\n").as_bytes(),
+            );
+            // SAFETY: leaves the child without running the parent's destructors twice.
+            unsafe { libc::_exit(127) }
+        }
+        ForkResult::Parent { child } => loop {
+            match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, code)) => return Ok(code as u8),
+                Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(128 + signal as u8),
+                Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(Refused(format!("waitpid: {e}"))),
+            }
+        },
+    }
+}
+
+/// What `unshare` does, checked.
+pub struct Unshare {
+    pub namespaces: Vec<NsType>,
+    pub fork: bool,
+    pub map_root_user: bool,
+    pub mount_proc: bool,
+    pub command: Vec<String>,
+}
+
+impl Unshare {
+    /// The plan: the unshare itself (after moving into a cgroup, for `--cgroup=PATH`).
+    pub fn plan(&mut self, into_cgroup: Option<Plan>) -> Result<Plan, String> {
+        if self.mount_proc && !self.namespaces.contains(&NsType::Mnt) {
+            self.namespaces.push(NsType::Mnt);
+        }
+        if self.mount_proc && !self.namespaces.contains(&NsType::Pid) {
+            return Err("--mount-proc mounts the /proc of a new pid namespace: add --pid".into());
+        }
+        if self.map_root_user && !self.namespaces.contains(&NsType::User) {
+            self.namespaces.push(NsType::User);
+        }
+        // A new pid or time namespace takes effect for children only: the command is one.
+        if self
+            .namespaces
+            .iter()
+            .any(|k| matches!(k, NsType::Pid | NsType::Time))
+        {
+            self.fork = true;
+        }
+        if self.namespaces.is_empty() {
+            return Err(
+                "unshare: name the namespaces to create (--mount --uts --ipc --net --pid --user --cgroup --time, or --all)"
+                    .into(),
+            );
+        }
+        self.namespaces.sort();
+        self.namespaces.dedup();
+        let mut plan = into_cgroup.unwrap_or_default();
+        plan.action = format!(
+            "unshare {} -- {}",
+            self.namespaces
+                .iter()
+                .map(|k| format!("--{k}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            command_or_shell(&self.command).join(" ")
+        );
+        plan.changes.push(Change::Unshare {
+            namespaces: self.namespaces.clone(),
+            map_root_user: self.map_root_user,
+        });
+        if self.mount_proc {
+            plan.warnings.push(
+                "mounts become private first, so the new /proc does not propagate to the host"
+                    .into(),
+            );
+        }
+        Ok(plan)
+    }
+
+    /// After the plan was executed (we are in the new namespaces): run the command, in a child
+    /// when forking, and return its status.
+    pub fn run(&self) -> Result<u8, Refused> {
+        let command = command_or_shell(&self.command);
+        let mount_proc = self.mount_proc;
+        let child = move || {
+            if mount_proc && let Err(e) = private_proc() {
+                return e;
+            }
+            exec(&command)
+        };
+        if self.fork {
+            fork_and_wait(child)
+        } else {
+            Err(child())
+        }
+    }
+}
+
+/// In a new mount and pid namespace: mounts private (or systemd's shared / would carry the
+/// new /proc back to the host), then a /proc of this pid namespace.
+fn private_proc() -> Result<(), Refused> {
+    mount(
+        None::<&str>,
+        "/",
+        None::<&str>,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None::<&str>,
+    )
+    .map_err(|e| Refused(format!("making mounts private: {e}")))?;
+    mount(
+        Some("proc"),
+        "/proc",
+        Some("proc"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    )
+    .map_err(|e| Refused(format!("mounting /proc: {e}")))
+}
+
+/// Applies a planned unshare to this process.
+pub fn unshare(namespaces: &[NsType], map_root_user: bool) -> Result<(), Refused> {
+    let (uid, gid) = (nix::unistd::getuid(), nix::unistd::getgid());
+    nix::sched::unshare(flags(namespaces)).map_err(|e| {
+        Refused(match e {
+            nix::errno::Errno::EPERM => "unshare: creating these namespaces needs root (CAP_SYS_ADMIN), or add --user".into(),
+            nix::errno::Errno::EINVAL => "unshare: the kernel refused these namespaces together (a multi-threaded caller, or a type it lacks)".into(),
+            e => format!("unshare: {e}"),
+        })
+    })?;
+    if map_root_user {
+        let write = |file: &str, text: String| {
+            std::fs::write(format!("/proc/self/{file}"), text)
+                .map_err(|e| Refused(format!("writing /proc/self/{file}: {e}")))
+        };
+        write("setgroups", "deny".into())?;
+        write("uid_map", format!("0 {uid} 1"))?;
+        write("gid_map", format!("0 {gid} 1"))?;
+    }
+    Ok(())
+}
+
+/// What `enter` does, checked: the target pinned, its root and working directory held open.
+pub struct Enter {
+    pub target: Pinned,
+    pub namespaces: Vec<NsType>,
+    pub root: Option<OwnedFd>,
+    pub wd: Option<OwnedFd>,
+    pub env: Option<Vec<String>>,
+    pub command: Vec<String>,
+}
+
+/// The target's namespaces that differ from ours (entering one we are in already is refused
+/// for user namespaces and pointless for the others).
+pub fn different_namespaces(pid: i32, wanted: &[NsType]) -> Vec<NsType> {
+    let link = |p: &str, k: NsType| std::fs::read_link(format!("/proc/{p}/ns/{k}")).ok();
+    wanted
+        .iter()
+        .copied()
+        .filter(|&k| link(&pid.to_string(), k) != link("self", k))
+        .collect()
+}
+
+/// What the command keeps from nstop rather than the target: said before it starts.
+pub const KEPT: &str = "the command keeps nstop's credentials, capabilities, security profile (AppArmor/SELinux label) and seccomp filter, not the target's";
+
+impl Enter {
+    pub fn plan(&self, join_cgroup: Option<Plan>) -> Plan {
+        let mut plan = join_cgroup.unwrap_or_default();
+        plan.action = format!(
+            "enter -t {} {} -- {}",
+            self.target.pid,
+            self.namespaces
+                .iter()
+                .map(|k| format!("--{k}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            command_or_shell(&self.command).join(" ")
+        );
+        plan.changes.push(Change::Setns {
+            pid: self.target.pid,
+            start_time: self.target.start_time,
+            namespaces: self.namespaces.clone(),
+        });
+        plan.warnings.push(KEPT.into());
+        plan
+    }
+
+    /// After the setns: fork (a pid namespace applies to children), then the child takes the
+    /// target's root and working directory and becomes the command.
+    pub fn run(self) -> Result<u8, Refused> {
+        let command = command_or_shell(&self.command);
+        fork_and_wait(move || {
+            if let Some(root) = &self.root {
+                if let Err(e) =
+                    nix::unistd::fchdir(root.as_fd()).and_then(|()| nix::unistd::chroot("."))
+                {
+                    return Refused(format!("entering the target's root: {e}"));
+                }
+                if self.wd.is_none() && nix::unistd::chdir("/").is_err() {
+                    return Refused("chdir / in the target's root".into());
+                }
+            }
+            if let Some(wd) = &self.wd
+                && let Err(e) = nix::unistd::fchdir(wd.as_fd())
+            {
+                return Refused(format!("entering the target's working directory: {e}"));
+            }
+            if let Some(env) = &self.env {
+                // SAFETY: the forked child is single-threaded.
+                unsafe {
+                    for (key, _) in std::env::vars_os() {
+                        std::env::remove_var(key);
+                    }
+                    for pair in env {
+                        if let Some((k, v)) = pair.split_once('=') {
+                            std::env::set_var(k, v);
+                        }
+                    }
+                }
+            }
+            exec(&command)
+        })
+    }
+}
+
+/// Applies a planned setns: all the namespaces at once through a pidfd (5.8+), else one by
+/// one through /proc/PID/ns links, the user namespace first (it grants the rights for the
+/// others).
+pub fn setns(pid: i32, start_time: u64, namespaces: &[NsType]) -> Result<(), Refused> {
+    let target = Pinned::check(pid, start_time)?;
+    let all = flags(namespaces);
+    let refused = |e: nix::errno::Errno| {
+        Refused(match e {
+            nix::errno::Errno::EPERM => format!(
+                "setns into PID {pid}'s namespaces needs root (CAP_SYS_ADMIN in their owner user namespace)"
+            ),
+            e => format!("setns into PID {pid}'s namespaces: {e}"),
+        })
+    };
+    match nix::sched::setns(target.fd(), all) {
+        Ok(()) => return Ok(()),
+        Err(nix::errno::Errno::EINVAL) => {}
+        Err(e) => return Err(refused(e)),
+    }
+    let mut ordered = namespaces.to_vec();
+    ordered.sort_by_key(|&k| k != NsType::User);
+    let fds: Vec<(NsType, std::fs::File)> = ordered
+        .iter()
+        .map(|&k| {
+            std::fs::File::open(format!("/proc/{pid}/ns/{k}"))
+                .map(|f| (k, f))
+                .map_err(|e| Refused(format!("opening /proc/{pid}/ns/{k}: {e}")))
+        })
+        .collect::<Result<_, _>>()?;
+    target.alive()?;
+    for (kind, fd) in &fds {
+        nix::sched::setns(fd, clone_flag(*kind)).map_err(refused)?;
+    }
+    Ok(())
+}
