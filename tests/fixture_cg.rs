@@ -374,3 +374,103 @@ fn rates_between_two_samples_and_none_for_a_recreated_cgroup() {
             .is_some()
     );
 }
+
+/// `nstop --root COPY cg set` on copies of the fixture trees: every key lands in its file in
+/// the kernel's form, v2 and v1 alike, and a refused set writes nothing.
+#[test]
+fn limits_are_written_in_each_layout() {
+    let copy = |fixture: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("cp")
+            .args(["-a", &format!("{fixture}/."), dir.path().to_str().unwrap()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        dir
+    };
+    let run = |root: &Path, args: &[&str]| {
+        let audit = root.join("audit.jsonl");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nstop"))
+            .arg("--root")
+            .arg(root)
+            .args(args)
+            .env("NSTOP_AUDIT_LOG", &audit)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let read = |path: PathBuf| std::fs::read_to_string(path).unwrap().trim().to_owned();
+
+    let v2 = copy(V2);
+    let (code, err) = run(
+        v2.path(),
+        &[
+            "cg",
+            "set",
+            DOCKER_V2,
+            "memory.max=512M",
+            "memory.high=1.5G",
+            "memory.low=64M",
+            "memory.swap.max=max",
+            "cpu.max=150%",
+            "cpu.weight=200",
+            "pids.max=100",
+            "io.max=8:0 rbps=1M wiops=120",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let dir = v2.path().join(format!("sys/fs/cgroup{DOCKER_V2}"));
+    for (file, value) in [
+        ("memory.max", "536870912"),
+        ("memory.high", "1610612736"),
+        ("memory.low", "67108864"),
+        ("memory.swap.max", "max"),
+        ("cpu.max", "150000 100000"),
+        ("cpu.weight", "200"),
+        ("pids.max", "100"),
+        ("io.max", "8:0 rbps=1048576 wiops=120"),
+    ] {
+        assert_eq!(read(dir.join(file)), value, "{file}");
+    }
+    // One bad value among good ones: nothing is written.
+    let before = read(dir.join("memory.max"));
+    let (code, err) = run(
+        v2.path(),
+        &["cg", "set", DOCKER_V2, "memory.max=1G", "cpu.weight=0"],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(read(dir.join("memory.max")), before, "nothing written");
+
+    let v1 = copy(V1);
+    let (code, err) = run(
+        v1.path(),
+        &[
+            "cg",
+            "set",
+            &format!("memory:{DOCKER_V1}"),
+            "memory.max=256M",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let memory = v1.path().join(format!("sys/fs/cgroup/memory{DOCKER_V1}"));
+    assert_eq!(read(memory.join("memory.limit_in_bytes")), "268435456");
+    let (code, err) = run(
+        v1.path(),
+        &[
+            "cg",
+            "set",
+            &format!("cpu:{DOCKER_V1}"),
+            "cpu.max=50%",
+            "cpu.weight=50",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let cpu = v1
+        .path()
+        .join(format!("sys/fs/cgroup/cpu,cpuacct{DOCKER_V1}"));
+    assert_eq!(read(cpu.join("cpu.cfs_quota_us")), "50000");
+    assert_eq!(read(cpu.join("cpu.shares")), "512");
+}

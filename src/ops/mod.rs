@@ -155,10 +155,12 @@ fn read_file(path: &Path) -> Option<String> {
     Some(text.trim_end().to_owned())
 }
 
-/// One write(2) of the whole value to an existing file, not through a symlink.
+/// One write(2) of the whole value to an existing file, not through a symlink (O_TRUNC as a
+/// shell's `>` does: cgroupfs ignores it, a fixture file needs it).
 fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
+        .truncate(true)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)?;
     file.write_all(value.as_bytes())

@@ -239,11 +239,13 @@ pub struct Enter {
 /// for user namespaces and pointless for the others).
 pub fn different_namespaces(pid: i32, wanted: &[NsType]) -> Vec<NsType> {
     let link = |p: &str, k: NsType| std::fs::read_link(format!("/proc/{p}/ns/{k}")).ok();
-    wanted
+    let mut different: Vec<NsType> = wanted
         .iter()
         .copied()
         .filter(|&k| link(&pid.to_string(), k) != link("self", k))
-        .collect()
+        .collect();
+    different.sort();
+    different
 }
 
 /// What the command keeps from nstop rather than the target: said before it starts.

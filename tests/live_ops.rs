@@ -1,0 +1,602 @@
+//! Changes made through the real binary on the live kernel (root), confined to cgroups beneath
+//! the test's own and to processes the test started: every round trip is checked by reading the
+//! kernel's files, every refusal by checking nothing changed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Spawned, TestCgroup, require_root, wait_for};
+
+/// Runs nstop with an audit log of the test's own; returns (exit code, stdout, stderr).
+fn nstop(audit: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nstop"))
+        .args(args)
+        .env("NSTOP_AUDIT_LOG", audit)
+        .output()
+        .expect("run nstop");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A cgroup directory nstop is asked to make, removed on drop should the test fail first.
+struct Made(PathBuf);
+
+impl Drop for Made {
+    fn drop(&mut self) {
+        for _ in 0..100 {
+            if !self.0.exists() || std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .to_owned()
+}
+
+fn audit_lines(audit: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(audit)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+fn ok(result: (i32, String, String)) -> String {
+    assert_eq!(result.0, 0, "stdout: {}\nstderr: {}", result.1, result.2);
+    result.1
+}
+
+#[test]
+fn v1_memory_round_trip_with_audit() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let parent = TestCgroup::new("memory");
+    let path = format!("{}/child", parent.path);
+    let spec = format!("memory:{path}");
+    let made = Made(parent.dir.join("child"));
+    ok(nstop(&audit, &["cg", "mk", &spec]));
+    assert!(made.0.is_dir());
+    let out = ok(nstop(&audit, &["cg", "set", &spec, "memory.max=64M"]));
+    assert!(out.contains("memory.limit_in_bytes"), "{out}");
+    assert_eq!(read(&made.0.join("memory.limit_in_bytes")), "67108864");
+
+    let sleep = Spawned::cmd("sleep 300");
+    ok(nstop(
+        &audit,
+        &["cg", "move", &sleep.pid().to_string(), &spec],
+    ));
+    let cgroups = read(Path::new(&format!("/proc/{}/cgroup", sleep.pid())));
+    assert!(
+        cgroups
+            .lines()
+            .any(|l| l.ends_with(&format!("memory:{path}"))),
+        "{cgroups}"
+    );
+
+    // Populated: refused, saying how many, nothing removed.
+    let (code, _, err) = nstop(&audit, &["cg", "rm", &spec]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not empty: 1 process"), "{err}");
+    assert!(made.0.is_dir());
+
+    // v1 has no cgroup.kill: the signal goes to each member through a pidfd.
+    let out = ok(nstop(&audit, &["cg", "kill", &spec]));
+    assert!(
+        out.contains(&format!("pidfd_send_signal({}, SIGKILL)", sleep.pid())),
+        "{out}"
+    );
+    wait_for("the sleep to die", || {
+        read(&made.0.join("cgroup.procs")).is_empty().then_some(())
+    });
+    ok(nstop(&audit, &["cg", "rm", &spec]));
+    assert!(!made.0.exists());
+
+    // Every executed change is a line: the limit with its value before and after.
+    let lines = audit_lines(&audit);
+    let set = lines
+        .iter()
+        .find(|l| l["change"]["op"] == "write")
+        .expect("the limit write");
+    assert_eq!(set["before"], "9223372036854771712");
+    assert_eq!(set["after"], "67108864");
+    assert_eq!(set["result"], "ok");
+    assert_eq!(set["uid"], 0);
+    let ops: Vec<&str> = lines
+        .iter()
+        .map(|l| l["change"]["op"].as_str().unwrap())
+        .collect();
+    assert_eq!(ops, ["mkdir", "write", "move", "signal", "rmdir"]);
+    assert!(lines[2]["after"].as_str().unwrap().contains(&path));
+}
+
+#[test]
+fn v1_pids_and_cpu_limits_in_their_units() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let pids = TestCgroup::new("pids");
+    let cpu = TestCgroup::new("cpu");
+    ok(nstop(
+        &audit,
+        &["cg", "set", &format!("pids:{}", pids.path), "pids.max=5"],
+    ));
+    assert_eq!(read(&pids.dir.join("pids.max")), "5");
+    ok(nstop(
+        &audit,
+        &["cg", "set", &format!("pids:{}", pids.path), "pids.max=max"],
+    ));
+    assert_eq!(read(&pids.dir.join("pids.max")), "max");
+    let spec = format!("cpu:{}", cpu.path);
+    ok(nstop(
+        &audit,
+        &["cg", "set", &spec, "cpu.max=50%", "cpu.weight=200"],
+    ));
+    assert_eq!(read(&cpu.dir.join("cpu.cfs_quota_us")), "50000");
+    assert_eq!(read(&cpu.dir.join("cpu.cfs_period_us")), "100000");
+    assert_eq!(read(&cpu.dir.join("cpu.shares")), "2048");
+    ok(nstop(&audit, &["cg", "set", &spec, "cpu.max=20000 50000"]));
+    assert_eq!(read(&cpu.dir.join("cpu.cfs_quota_us")), "20000");
+    assert_eq!(read(&cpu.dir.join("cpu.cfs_period_us")), "50000");
+    ok(nstop(&audit, &["cg", "set", &spec, "cpu.max=max"]));
+    assert_eq!(read(&cpu.dir.join("cpu.cfs_quota_us")), "-1");
+    // A key v1 does not have is refused with the reason.
+    let memory = TestCgroup::new("memory");
+    let (code, _, err) = nstop(
+        &audit,
+        &[
+            "cg",
+            "set",
+            &format!("memory:{}", memory.path),
+            "memory.high=1G",
+        ],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("no equivalent"), "{err}");
+}
+
+#[test]
+fn cgroup2_move_freeze_thaw_kill() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let parent = TestCgroup::new("");
+    let path = format!("{}/child", parent.path);
+    let made = Made(parent.dir.join("child"));
+    ok(nstop(&audit, &["cg", "mk", &path]));
+    let sleep = Spawned::cmd("sleep 300");
+    ok(nstop(
+        &audit,
+        &["cg", "move", &sleep.pid().to_string(), &path],
+    ));
+    assert_eq!(read(&made.0.join("cgroup.procs")), sleep.pid().to_string());
+    let events = || read(&made.0.join("cgroup.events"));
+    ok(nstop(&audit, &["cg", "freeze", &path]));
+    wait_for("frozen", || events().contains("frozen 1").then_some(()));
+    ok(nstop(&audit, &["cg", "thaw", &path]));
+    wait_for("thawed", || events().contains("frozen 0").then_some(()));
+    let out = ok(nstop(&audit, &["cg", "kill", &path]));
+    assert!(out.contains("cgroup.kill"), "{out}");
+    let mut sleep = sleep;
+    let status = sleep.0.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9)
+    );
+    wait_for("empty", || events().contains("populated 0").then_some(()));
+    ok(nstop(&audit, &["cg", "rm", &path]));
+    assert!(!made.0.exists());
+}
+
+#[test]
+fn bad_input_is_refused_and_nothing_changes() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let memory = TestCgroup::new("memory");
+    let spec = format!("memory:{}", memory.path);
+    let limit = memory.dir.join("memory.limit_in_bytes");
+    let before = read(&limit);
+    let children = || {
+        std::fs::read_dir(&memory.dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().is_dir())
+            .count()
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "cg".into(),
+                "set".into(),
+                spec.clone(),
+                "memory.max=-5M".into(),
+            ],
+            "not a size",
+        ),
+        (
+            vec![
+                "cg".into(),
+                "set".into(),
+                spec.clone(),
+                "memory.maxx=5M".into(),
+            ],
+            "accepted: memory.max",
+        ),
+        (
+            vec![
+                "cg".into(),
+                "set".into(),
+                spec.clone(),
+                "memory.max=99999999P".into(),
+            ],
+            "too large",
+        ),
+        (
+            vec![
+                "cg".into(),
+                "set".into(),
+                spec.clone(),
+                "cpu.max=99999%".into(),
+            ],
+            "CPUs",
+        ),
+        // One good limit and one bad: neither is written.
+        (
+            vec![
+                "cg".into(),
+                "set".into(),
+                spec.clone(),
+                "memory.max=64M".into(),
+                "pids.max=-1".into(),
+            ],
+            "whole number",
+        ),
+        (
+            vec!["cg".into(), "mk".into(), format!("{spec}/../escape")],
+            "'..' are refused",
+        ),
+        (
+            vec![
+                "cg".into(),
+                "mk".into(),
+                format!("memory:{}/a\nb", memory.path),
+            ],
+            "newline",
+        ),
+        (
+            vec!["cg".into(), "mk".into(), "memory:relative".into()],
+            "must be absolute",
+        ),
+        (
+            vec![
+                "cg".into(),
+                "mk".into(),
+                format!("nosuchcontroller:{}/x", memory.path),
+            ],
+            "no hierarchy has",
+        ),
+        (
+            vec!["cg".into(), "move".into(), "999999999".into(), spec.clone()],
+            "does not exist",
+        ),
+        (
+            vec!["cg".into(), "move".into(), "1".into(), spec.clone()],
+            "PID 1",
+        ),
+        (
+            vec!["cg".into(), "move".into(), "2".into(), spec.clone()],
+            "kernel thread",
+        ),
+        (
+            vec!["cg".into(), "move".into(), "abc".into(), spec.clone()],
+            "not a PID",
+        ),
+        (
+            vec!["cg".into(), "rm".into(), format!("{spec}/nosuch")],
+            "no cgroup",
+        ),
+        (
+            vec!["kill".into(), "-s".into(), "NOPE".into(), "12345".into()],
+            "unknown signal",
+        ),
+        (vec!["kill".into(), "1".into()], "PID 1"),
+    ];
+    for (args, expected) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (code, out, err) = nstop(&audit, &args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert_eq!(read(&limit), before, "{args:?} changed the limit");
+        assert_eq!(children(), 0, "{args:?} made a cgroup");
+    }
+    assert!(audit_lines(&audit).is_empty(), "nothing was executed");
+}
+
+#[test]
+fn dry_run_prints_and_changes_nothing() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let memory = TestCgroup::new("memory");
+    let spec = format!("memory:{}", memory.path);
+    let out = ok(nstop(
+        &audit,
+        &["cg", "mk", "--dry-run", &format!("{spec}/x")],
+    ));
+    assert_eq!(
+        out.trim(),
+        format!("mkdir {}", memory.dir.join("x").display())
+    );
+    assert!(!memory.dir.join("x").exists());
+    let before = read(&memory.dir.join("memory.limit_in_bytes"));
+    let out = ok(nstop(
+        &audit,
+        &["cg", "set", "--dry-run", &spec, "memory.max=1G"],
+    ));
+    assert!(
+        out.contains(&format!(
+            "write \"1073741824\" to {}",
+            memory.dir.join("memory.limit_in_bytes").display()
+        )),
+        "{out}"
+    );
+    assert_eq!(read(&memory.dir.join("memory.limit_in_bytes")), before);
+    let sleep = Spawned::cmd("sleep 300");
+    let out = ok(nstop(
+        &audit,
+        &["kill", "--dry-run", "-s", "KILL", &sleep.pid().to_string()],
+    ));
+    assert!(out.contains("SIGKILL"), "{out}");
+    assert!(Path::new(&format!("/proc/{}", sleep.pid())).exists());
+    let out = ok(nstop(
+        &audit,
+        &[
+            "unshare",
+            "--dry-run",
+            "--pid",
+            "--mount-proc",
+            "--",
+            "true",
+        ],
+    ));
+    assert!(out.contains("unshare(CLONE_NEWNS|CLONE_NEWPID)"), "{out}");
+    assert!(audit_lines(&audit).is_empty());
+}
+
+#[test]
+fn a_reused_pid_is_never_hit() {
+    if !require_root() {
+        return;
+    }
+    use nstop::ops::{Change, LiveOps, Ops};
+    let memory = TestCgroup::new("memory");
+    let sleep = Spawned::cmd("sleep 300");
+    let start = nstop::ops::process::start_time(sleep.pid()).unwrap();
+    // The PID as it was seen, but the process there now started at another time.
+    let stale = Change::Move {
+        pid: sleep.pid(),
+        start_time: start + 1,
+        procs: memory.dir.join("cgroup.procs"),
+    };
+    let err = LiveOps.apply(&stale).unwrap_err();
+    assert!(err.0.contains("another process"), "{err}");
+    assert!(read(&memory.dir.join("cgroup.procs")).is_empty());
+    let stale_signal = Change::Signal {
+        pid: sleep.pid(),
+        start_time: start + 1,
+        signal: 9,
+    };
+    assert!(LiveOps.apply(&stale_signal).is_err());
+    assert!(
+        Path::new(&format!("/proc/{}", sleep.pid())).exists(),
+        "not signalled"
+    );
+}
+
+#[test]
+fn kill_signals_through_a_pidfd() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let mut sleep = Spawned::cmd("sleep 300");
+    ok(nstop(
+        &audit,
+        &["kill", "-s", "USR1", &sleep.pid().to_string()],
+    ));
+    let status = sleep.0.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(10)
+    );
+}
+
+#[test]
+fn cg_exec_starts_the_command_inside() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let memory = TestCgroup::new("memory");
+    let out = ok(nstop(
+        &audit,
+        &[
+            "cg",
+            "exec",
+            &format!("memory:{}", memory.path),
+            "--",
+            "cat",
+            "/proc/self/cgroup",
+        ],
+    ));
+    assert!(
+        out.lines()
+            .any(|l| l.ends_with(&format!("memory:{}", memory.path))),
+        "{out}"
+    );
+}
+
+#[test]
+fn unshare_then_nstop_ns_finds_the_new_namespaces() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    // Without --fork the command is nstop itself, exec'd: its PID is the one started.
+    let held = Spawned::new(
+        env!("CARGO_BIN_EXE_nstop"),
+        &["unshare", "--uts", "--net", "--ipc", "--", "sleep", "300"],
+    );
+    let host_uts = common::ns_of(std::process::id() as i32, "uts");
+    let uts = wait_for("the new uts namespace", || {
+        let ino = common::ns_of(held.pid(), "uts");
+        (ino != 0 && ino != host_uts).then_some(ino)
+    });
+    let (_, json, _) = common::nstop(&["ns", "-J", "-t", "uts"]);
+    let found: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let row = found["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["ns"] == uts)
+        .expect("nstop ns lists it");
+    assert_eq!(row["pid"], held.pid());
+    assert_ne!(
+        common::ns_of(held.pid(), "net"),
+        common::ns_of(std::process::id() as i32, "net")
+    );
+
+    // A new pid namespace with its own /proc: the command is PID 1 there and sees only itself.
+    let out = ok(nstop(
+        &audit,
+        &[
+            "unshare",
+            "--pid",
+            "--mount-proc",
+            "--",
+            "sh",
+            "-c",
+            "echo $$; ls /proc | grep -c '^[0-9]'",
+        ],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1", "{out}");
+    assert!(lines[1].parse::<u32>().unwrap() <= 3, "{out}");
+    let ops: Vec<String> = audit_lines(&audit)
+        .iter()
+        .map(|l| l["what"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ops, ["unshare(CLONE_NEWNS|CLONE_NEWPID)"]);
+}
+
+#[test]
+fn enter_uts_net_pid_of_a_test_process() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let name = format!("inner-{}", std::process::id());
+    // The target: its own uts, net and pid namespaces, a hostname of its own.
+    let target = Spawned::new(
+        "unshare",
+        &[
+            "--uts",
+            "--net",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "sh",
+            "-c",
+            &format!("hostname {name}; sleep 300"),
+        ],
+    );
+    let inner = wait_for("the target's shell", || {
+        common::children(target.pid())
+            .first()
+            .copied()
+            .filter(|&p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim() == "sleep")
+                    || common::children(p).iter().any(|&c| {
+                        std::fs::read_to_string(format!("/proc/{c}/comm"))
+                            .is_ok_and(|c| c.trim() == "sleep")
+                    })
+            })
+    });
+    // Inside an outer `unshare -u`, so a bug cannot rename the host.
+    let out = Command::new("unshare")
+        .args([
+            "--uts",
+            env!("CARGO_BIN_EXE_nstop"),
+            "enter",
+            "-t",
+            &inner.to_string(),
+            "--uts",
+            "--net",
+            "--pid",
+            "--",
+            "sh",
+            "-c",
+            "hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1; echo pid=$$",
+        ])
+        .env("NSTOP_AUDIT_LOG", &audit)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}{err}");
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    assert_eq!(lines[0], name, "{text}");
+    assert_eq!(
+        &lines[1..lines.len() - 1],
+        ["lo"],
+        "only the target's loopback: {text}"
+    );
+    let pid: i32 = lines
+        .last()
+        .unwrap()
+        .strip_prefix("pid=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(pid < 10, "a PID of the target's namespace: {text}");
+    assert!(
+        err.contains("keeps nstop's credentials, capabilities"),
+        "{err}"
+    );
+    let what: Vec<String> = audit_lines(&audit)
+        .iter()
+        .map(|l| l["what"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        what,
+        [format!(
+            "setns(pidfd of {inner}, CLONE_NEWNET|CLONE_NEWPID|CLONE_NEWUTS)"
+        )]
+    );
+}
