@@ -6,10 +6,13 @@ use std::path::Path;
 
 use nstop::collector::Control;
 use nstop::model::Model;
+use nstop::ops::{Applied, Change, Plan, Request};
 use nstop::sys::{self, Collect, Roots};
+use nstop::tui::Operator;
 use nstop::tui::action::Action;
 use nstop::tui::app::App;
 use nstop::tui::panes::{RowKey, Scope, Screen};
+use nstop::tui::popup::Popup;
 use nstop::tui::theme::Theme;
 use nstop::tui::ui;
 use ratatui::Terminal;
@@ -40,10 +43,65 @@ fn app(dir: &str) -> App {
     app_sized(dir, 120, 40)
 }
 
+/// The ops layer as the explorer sees it: plans made for real against a fixture tree (nothing
+/// there is live), signals planned without pinning (the fixture's PIDs are not running), and
+/// every executed plan recorded instead of applied, each write reading back "before".
+#[derive(Default)]
+struct Recorder {
+    requests: Vec<Request>,
+    executed: Vec<Plan>,
+}
+
+impl Operator for Recorder {
+    fn plan(&mut self, request: &Request) -> Result<Plan, String> {
+        self.requests.push(request.clone());
+        match request {
+            Request::Signal {
+                pid,
+                start_time,
+                signal,
+            } => Ok(Plan {
+                action: format!("kill {pid}"),
+                changes: vec![Change::Signal {
+                    pid: *pid,
+                    start_time: *start_time,
+                    signal: *signal,
+                }],
+                warnings: Vec::new(),
+            }),
+            request => nstop::ops::plan(request, &Roots::under(Path::new(V2))),
+        }
+    }
+
+    fn execute(&mut self, plan: &Plan) -> Result<Vec<Applied>, String> {
+        self.executed.push(plan.clone());
+        Ok(plan
+            .changes
+            .iter()
+            .map(|_| Applied {
+                before: Some("before".into()),
+                after: None,
+            })
+            .collect())
+    }
+}
+
 /// Feeds keys; returns what was meant for the collector. A string is typed key by key;
 /// named keys are written `<Enter>`, `<Esc>`, `<Tab>`, `<Down>`, `<PgDn>`, `<Space>`.
 fn press(app: &mut App, keys: &str) -> Vec<Control> {
-    let mut controls = Vec::new();
+    press_with(app, keys, &mut Recorder::default())
+        .into_iter()
+        .filter_map(|a| match a {
+            Action::Collector(control) => Some(control),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `press` with an ops layer; returns what is left for the main loop (collector controls,
+/// terminal hand-overs).
+fn press_with(app: &mut App, keys: &str, operator: &mut dyn Operator) -> Vec<Action> {
+    let mut left = Vec::new();
     let mut rest = keys;
     while !rest.is_empty() {
         let code = if rest.starts_with('<') {
@@ -66,15 +124,10 @@ fn press(app: &mut App, keys: &str) -> Vec<Control> {
             rest = &rest[c.len_utf8()..];
             KeyCode::Char(c)
         };
-        let mut next = Some(Action::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-        while let Some(action) = next.take() {
-            match action {
-                Action::Collector(control) => controls.push(control),
-                action => next = app.update(action),
-            }
-        }
+        let key = Action::Key(KeyEvent::new(code, KeyModifiers::NONE));
+        left.extend(nstop::tui::settle(app, key, operator));
     }
-    controls
+    left
 }
 
 fn render(app: &App) -> String {
@@ -888,4 +941,114 @@ fn the_cursor_stays_on_its_link_when_lines_come_and_go() {
             .to_string()
             .contains("PID 17255")
     );
+}
+
+// Changes: forms, confirmations and the ops layer behind them (recorded, not applied).
+
+const DOCKER: &str =
+    "/system.slice/docker-1e2e793e926d876fdfe63d8e43ecd7f65a38337bc950184e93c1fd67820e63ac.scope";
+
+#[test]
+fn a_limit_is_typed_confirmed_applied_and_undone() {
+    let mut app = app(V2);
+    let mut ops = Recorder::default();
+    press_with(&mut app, "2/docker 1e2e<Enter>e", &mut ops);
+    assert!(matches!(app.popup, Some(Popup::Limits(_))));
+    snapshot("limits_form", &app);
+    // Typing goes into the form, not to the screen's keys.
+    press_with(&mut app, "256M<Enter>", &mut ops);
+    assert_eq!(
+        ops.requests,
+        [Request::Limits {
+            spec: format!("cgroup2:{DOCKER}"),
+            assignments: vec!["memory.max=256M".into()],
+        }]
+    );
+    assert!(ops.executed.is_empty(), "nothing is done before y");
+    let screen = render(&app);
+    let file = format!("{V2}/sys/fs/cgroup{DOCKER}/memory.max");
+    assert!(screen.contains("write \"268435456\" to"), "{screen}");
+    assert!(
+        screen.contains("is below the 504M that"),
+        "the warning about usage: {screen}"
+    );
+    snapshot("limits_confirm", &app);
+    let left = press_with(&mut app, "y", &mut ops);
+    assert_eq!(ops.executed.len(), 1);
+    assert_eq!(
+        ops.executed[0].changes,
+        [Change::Write {
+            path: file.clone().into(),
+            value: "268435456".into()
+        }]
+    );
+    assert!(matches!(left[..], [Action::Collector(Control::RefreshNow)]));
+    assert!(render(&app).contains("done: write"));
+    // u puts back what the write replaced, after the same confirmation.
+    press_with(&mut app, "u", &mut ops);
+    assert!(render(&app).contains("undo the last limit change?"));
+    press_with(&mut app, "y", &mut ops);
+    assert_eq!(
+        ops.executed[1].changes,
+        [Change::Write {
+            path: file.into(),
+            value: "before".into()
+        }]
+    );
+    press_with(&mut app, "u", &mut ops);
+    assert!(render(&app).contains("no limit change to undo"));
+}
+
+#[test]
+fn cancelled_or_refused_changes_do_nothing() {
+    let mut app = app(V2);
+    let mut ops = Recorder::default();
+    press_with(&mut app, "2/docker 1e2e<Enter>e512M<Enter>n", &mut ops);
+    assert!(app.popup.is_none());
+    assert!(render(&app).contains("cancelled: nothing changed"));
+    // A bad value is refused by the plan, with what is accepted, before any confirmation.
+    press_with(&mut app, "e<Down>99999%<Enter>", &mut ops);
+    assert!(app.popup.is_none());
+    let screen = render(&app);
+    assert!(
+        screen.contains("memory.high: '99999%' is not a size"),
+        "{screen}"
+    );
+    // Esc leaves a form without a plan.
+    press_with(&mut app, "e1G<Esc>", &mut ops);
+    assert!(app.popup.is_none());
+    assert!(ops.executed.is_empty());
+}
+
+#[test]
+fn signals_freeze_move_and_shell_are_asked_for_by_what_is_selected() {
+    let mut app = app(V2);
+    let mut ops = Recorder::default();
+    press_with(&mut app, "3/nginx<Enter>", &mut ops);
+    let pid = selected_pid(&app);
+    press_with(&mut app, "K", &mut ops);
+    assert!(render(&app).contains(&format!("Send SIGTERM to PID {pid}?")));
+    press_with(&mut app, "s", &mut ops);
+    assert!(render(&app).contains(&format!("Send SIGKILL to PID {pid}?")));
+    press_with(&mut app, "y", &mut ops);
+    assert!(matches!(
+        ops.executed[0].changes[..],
+        [Change::Signal { signal: 9, pid: p, .. }] if p == pid
+    ));
+    // A move's target is typed; the fixture has no such cgroup, and the plan says so.
+    press_with(&mut app, "mmemory:/nowhere<Enter>", &mut ops);
+    assert!(
+        matches!(&ops.requests.last(), Some(Request::Move { spec, .. }) if spec == "memory:/nowhere")
+    );
+    assert!(render(&app).contains("no hierarchy has 'memory'"));
+    // A shell in its namespaces is for the main loop: nstop enter, re-executed.
+    let left = press_with(&mut app, "x", &mut ops);
+    assert!(matches!(&left[..], [Action::Run(args)] if args == &["enter", "-t", &pid.to_string()]));
+    // Freezing is for cgroups.
+    press_with(&mut app, "2/docker 1e2e<Enter>f", &mut ops);
+    assert!(matches!(
+        ops.requests.last(),
+        Some(Request::Freeze { frozen: true, spec }) if spec == &format!("cgroup2:{DOCKER}")
+    ));
+    assert!(render(&app).contains("cgroup.freeze"));
 }

@@ -8,10 +8,10 @@ use serde::Serialize;
 
 use crate::cli::UsageError;
 use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree, table_width, utf8_locale};
-use crate::model::Model;
 use crate::model::cgroup::{Cgroup, Stall, parents_by_depth};
 use crate::model::host::HostMode;
 use crate::model::sample::HierarchySample;
+use crate::model::{Model, human_bytes};
 
 #[derive(Args, Debug, Default)]
 pub struct CgArgs {
@@ -293,22 +293,6 @@ const COLUMNS: [ColumnSpec; 15] = [
     ColumnSpec::new("OOMK", true, false),
     ColumnSpec::new("WORKLOAD", false, true),
 ];
-
-/// Bytes with binary units, as htop shows memory: `512M`, `1.5G`.
-pub fn human_bytes(bytes: f64) -> String {
-    const UNITS: [&str; 6] = ["B", "K", "M", "G", "T", "P"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 || value >= 100.0 || value.fract() == 0.0 {
-        format!("{value:.0}{}", UNITS[unit])
-    } else {
-        format!("{value:.1}{}", UNITS[unit])
-    }
-}
 
 fn text_or_dash(value: Option<String>) -> Cell {
     Cell::text(value.unwrap_or_else(|| "-".to_owned()))

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use nix::libc;
 
+use crate::model::human_bytes;
 use crate::model::sample::HierarchySample;
 use crate::ops::limits::{self, Key, Limit};
 use crate::ops::process::{self, Pinned};
@@ -379,8 +380,8 @@ fn limit_target<'h>(host: &'h Host, spec: &str, limit: &Limit) -> Result<Target<
     Ok(t)
 }
 
-/// A limit's bytes when it is a memory limit below what the cgroup uses now.
-fn below_usage(t: &Target, limit: &Limit) -> Option<(u64, u64)> {
+/// What the cgroup uses now, when a new memory limit is below it.
+fn below_usage(t: &Target, limit: &Limit) -> Option<u64> {
     let limits::Value::Bytes(Some(new)) = limit.value else {
         return None;
     };
@@ -397,7 +398,7 @@ fn below_usage(t: &Target, limit: &Limit) -> Option<(u64, u64)> {
         .trim()
         .parse()
         .ok()?;
-    (new < usage).then_some((new, usage))
+    (new < usage).then_some(usage)
 }
 
 /// The systemd unit owning a cgroup path (`/system.slice/x.service` → `x.service`), when
@@ -469,11 +470,11 @@ pub fn set(host: &Host, spec: &str, assignments: &[String]) -> Result<Plan, Stri
                 value: w.value,
             });
         }
-        if let Some((new, usage)) = below_usage(&t, limit) {
+        if let Some(usage) = below_usage(&t, limit) {
             plan.warnings.push(format!(
-                "{typed} is below what {} uses now ({} bytes > {new}): the kernel will reclaim, and may OOM-kill its processes",
+                "{typed} is below the {} that {} uses now: the kernel will reclaim, and may OOM-kill its processes",
+                human_bytes(usage as f64),
                 t.label(),
-                usage
             ));
         }
         if let (Some(unit), Some(property)) = (

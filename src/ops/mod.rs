@@ -213,6 +213,114 @@ impl Ops for LiveOps {
     }
 }
 
+/// What the explorer asks for, by what it shows (PIDs with their start times, cgroups by
+/// hierarchy and path); `plan` turns it into checked changes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Request {
+    Signal {
+        pid: i32,
+        start_time: u64,
+        signal: i32,
+    },
+    /// `[controllers:]path` and `KEY=VALUE`s, as `nstop cg set` takes them.
+    Limits {
+        spec: String,
+        assignments: Vec<String>,
+    },
+    Freeze {
+        spec: String,
+        frozen: bool,
+    },
+    KillCgroup {
+        spec: String,
+    },
+    Move {
+        pid: i32,
+        start_time: u64,
+        spec: String,
+    },
+    /// Put back what a limit change replaced (the TUI's undo).
+    Restore {
+        writes: Vec<(PathBuf, String)>,
+    },
+}
+
+/// The action name of an undo plan.
+pub const UNDO: &str = "undo the last limit change";
+
+/// Resolves a request against the system as it is now (files, processes).
+pub fn plan(request: &Request, roots: &crate::sys::Roots) -> Result<Plan, String> {
+    let host = || cgroup::Host::read(roots.clone());
+    match request {
+        Request::Signal {
+            pid,
+            start_time,
+            signal,
+        } => {
+            Pinned::check(*pid, *start_time).map_err(|Refused(why)| why)?;
+            Ok(Plan {
+                action: format!("kill -s {} {pid}", process::signal_name(*signal)),
+                changes: vec![Change::Signal {
+                    pid: *pid,
+                    start_time: *start_time,
+                    signal: *signal,
+                }],
+                warnings: Vec::new(),
+            })
+        }
+        Request::Limits { spec, assignments } => cgroup::set(&host(), spec, assignments),
+        Request::Freeze { spec, frozen } => cgroup::freeze(&host(), spec, *frozen),
+        Request::KillCgroup { spec } => cgroup::kill(&host(), spec, libc::SIGKILL),
+        Request::Move {
+            pid,
+            start_time,
+            spec,
+        } => {
+            let mut plan = cgroup::move_pids(
+                &host(),
+                &[*pid],
+                spec,
+                cgroup::Granularity::Processes,
+                false,
+            )?;
+            if plan
+                .changes
+                .iter()
+                .any(|c| matches!(c, Change::Move { start_time: s, .. } if s != start_time))
+            {
+                return Err(format!("PID {pid} is now another process: nothing done"));
+            }
+            plan.action = format!("cg move {pid} {spec}");
+            Ok(plan)
+        }
+        Request::Restore { writes } => Ok(Plan {
+            action: UNDO.into(),
+            changes: writes
+                .iter()
+                .map(|(path, value)| Change::Write {
+                    path: path.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+            warnings: Vec::new(),
+        }),
+    }
+}
+
+/// What a limit plan replaced, to put it back: each write's file and its value before.
+pub fn undo_of(plan: &Plan, applied: &[Applied]) -> Vec<(PathBuf, String)> {
+    plan.changes
+        .iter()
+        .zip(applied)
+        .filter_map(|(change, applied)| match change {
+            // A file that read empty (io.max without limits) has nothing to put back.
+            Change::Write { path, .. } => Some((path.clone(), applied.before.clone()?))
+                .filter(|(_, before)| !before.is_empty()),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Applies `plan` in order, recording each change in the audit log; stops at the first
 /// refusal, which names what was done before it.
 pub fn execute(plan: &Plan, ops: &mut dyn Ops) -> Result<Vec<Applied>, Refused> {

@@ -6,6 +6,7 @@ use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 use crate::collector::Control;
 use crate::model::Model;
 use crate::model::sample::{NsDetail, NsRef};
+use crate::ops::{Applied, Plan, Request};
 use crate::tui::panes::Screen;
 
 #[derive(Debug)]
@@ -20,6 +21,17 @@ pub enum Action {
     Command(Command),
     /// For the main loop: pass this on to the collector.
     Collector(Control),
+    /// For the ops layer: make a plan of this (it reads the system).
+    Plan(Request),
+    Planned(Request, Result<Plan, String>),
+    /// For the ops layer: carry out this confirmed plan.
+    Execute(Plan),
+    Executed(Plan, Result<Vec<Applied>, String>),
+    /// For the main loop: give the terminal to `nstop ARGS...` (a shell in other namespaces)
+    /// until it exits.
+    Run(Vec<String>),
+    /// How it ended: its exit status, or why it could not start.
+    Ran(Result<u8, String>),
 }
 
 /// What a key does, independent of which key it is.
@@ -41,6 +53,19 @@ pub enum Command {
     PidTree,
     /// Namespaces screen: show one type only, cycling through them.
     NextType,
+    /// Signal the selected process (SIGTERM first; the confirmation offers others), or kill
+    /// every process of the selected cgroup.
+    Signal,
+    /// The limits form of the selected cgroup.
+    EditLimits,
+    /// Freeze or thaw the selected cgroup.
+    Freeze,
+    /// Move the selected process to a cgroup typed in.
+    Move,
+    /// Put back what the last limit change replaced.
+    Undo,
+    /// A shell in the namespaces of the selected process (or namespace).
+    Shell,
     Back,
     Search,
     NextMatch,

@@ -5,16 +5,19 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
 use ratatui::layout::{Position, Rect};
+use std::path::PathBuf;
 
 use crate::collector::Control;
 use crate::model::Model;
 use crate::model::history::History;
 use crate::model::sample::{NsDetail, NsRef, NsType};
+use crate::ops::{self, Request};
 use crate::tui::action::{Action, Command};
 use crate::tui::detail::{DetailState, Link, Sources, Subject};
 use crate::tui::keymap;
 use crate::tui::list::ListState;
-use crate::tui::panes::{RowKey, Scope, Screen, cgroups, processes};
+use crate::tui::panes::{RowKey, Scope, Screen, Tone, cgroups, processes};
+use crate::tui::popup::{LimitForm, Popup, SIGNALS};
 use crate::tui::theme::Theme;
 use crate::tui::ui::Areas;
 
@@ -79,6 +82,12 @@ pub struct App {
     pub history: History,
     /// What the collector read inside the detail's namespace.
     described: Option<(NsRef, Result<NsDetail, String>)>,
+    /// A form, prompt or confirmation over the screen.
+    pub popup: Option<Popup>,
+    /// How the last change went, until the next key.
+    pub status: Option<(String, Tone)>,
+    /// What the last limit change replaced: `u` puts it back.
+    undo: Option<Vec<(PathBuf, String)>>,
 }
 
 impl App {
@@ -101,6 +110,9 @@ impl App {
             detail: None,
             history: History::new(crate::model::history::MAX_SAMPLES),
             described: None,
+            popup: None,
+            status: None,
+            undo: None,
         }
     }
 
@@ -166,7 +178,52 @@ impl App {
             Action::Key(key) => return self.key(key),
             Action::Mouse(mouse) => self.mouse(mouse),
             Action::Command(command) => return self.command(command),
-            Action::Collector(_) => self.dirty = false,
+            Action::Collector(_) | Action::Plan(_) | Action::Execute(_) | Action::Run(_) => {
+                self.dirty = false
+            }
+            Action::Planned(request, Ok(plan)) => {
+                self.popup = Some(Popup::Confirm { plan, request })
+            }
+            Action::Planned(_, Err(why)) => {
+                self.popup = None;
+                self.status = Some((why, Tone::Alert));
+            }
+            Action::Executed(plan, result) => {
+                self.popup = None;
+                self.status = Some(match result {
+                    Ok(applied) => {
+                        if plan.action.starts_with("cg set") {
+                            self.undo = Some(ops::undo_of(&plan, &applied));
+                        } else if plan.action == ops::UNDO {
+                            self.undo = None;
+                        }
+                        let n = plan.changes.len();
+                        let first = plan
+                            .changes
+                            .first()
+                            .map(ToString::to_string)
+                            .unwrap_or_default();
+                        let more = if n > 1 {
+                            format!(" (+{} more)", n - 1)
+                        } else {
+                            String::new()
+                        };
+                        (format!("done: {first}{more}"), Tone::Name)
+                    }
+                    Err(why) => (why, Tone::Alert),
+                });
+                return Some(Action::Collector(Control::RefreshNow));
+            }
+            Action::Ran(result) => {
+                self.status = Some(match result {
+                    Ok(code) => (
+                        format!("back from the shell (exit status {code})"),
+                        Tone::Name,
+                    ),
+                    Err(why) => (why, Tone::Alert),
+                });
+                return Some(Action::Collector(Control::RefreshNow));
+            }
         }
         self.follow();
         None
@@ -266,6 +323,10 @@ impl App {
         if self.help {
             self.help = false;
             return None;
+        }
+        self.status = None;
+        if self.popup.is_some() {
+            return self.popup_key(key);
         }
         if self.input.is_some() {
             self.type_key(key);
@@ -496,9 +557,253 @@ impl App {
             Command::Refresh => return Some(Action::Collector(Control::RefreshNow)),
             Command::Help => self.help = true,
             Command::Quit => self.quit = true,
+            Command::Signal => return self.signal(),
+            Command::EditLimits => self.edit_limits(),
+            Command::Freeze => return self.freeze(),
+            Command::Move => self.move_prompt(),
+            Command::Undo => return self.undo(),
+            Command::Shell => return self.shell(),
         }
         self.follow();
         None
+    }
+
+    /// Keys while a popup is open: typing into a form or prompt, y/n on a confirmation.
+    fn popup_key(&mut self, key: KeyEvent) -> Option<Action> {
+        let Some(popup) = &mut self.popup else {
+            return None;
+        };
+        let typed = match key.code {
+            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => Some(c),
+            _ => None,
+        };
+        match popup {
+            Popup::Busy(_) => self.dirty = false,
+            Popup::Limits(form) => match key.code {
+                KeyCode::Esc => self.popup = None,
+                KeyCode::Up | KeyCode::BackTab => form.selected = form.selected.saturating_sub(1),
+                KeyCode::Down | KeyCode::Tab => {
+                    form.selected = (form.selected + 1).min(form.fields.len() - 1)
+                }
+                KeyCode::Backspace => {
+                    form.fields[form.selected].input.pop();
+                }
+                KeyCode::Enter => {
+                    let assignments = form.assignments();
+                    if assignments.is_empty() {
+                        self.popup = None;
+                        self.status = Some(("no value typed: nothing changed".into(), Tone::Dim));
+                        return None;
+                    }
+                    let request = Request::Limits {
+                        spec: form.spec.clone(),
+                        assignments,
+                    };
+                    self.popup = Some(Popup::Busy("checking…".into()));
+                    return Some(Action::Plan(request));
+                }
+                _ => match typed {
+                    Some(c) => form.fields[form.selected].input.push(c),
+                    None => self.dirty = false,
+                },
+            },
+            Popup::MoveTo {
+                pid,
+                start_time,
+                text,
+            } => match key.code {
+                KeyCode::Esc => self.popup = None,
+                KeyCode::Backspace => {
+                    text.pop();
+                }
+                KeyCode::Enter => {
+                    let request = Request::Move {
+                        pid: *pid,
+                        start_time: *start_time,
+                        spec: text.trim().to_owned(),
+                    };
+                    self.popup = Some(Popup::Busy("checking…".into()));
+                    return Some(Action::Plan(request));
+                }
+                _ => match typed {
+                    Some(c) => text.push(c),
+                    None => self.dirty = false,
+                },
+            },
+            Popup::Confirm { plan, request } => match (key.code, typed) {
+                (KeyCode::Enter, _) | (_, Some('y')) => {
+                    let plan = plan.clone();
+                    self.popup = Some(Popup::Busy("applying…".into()));
+                    return Some(Action::Execute(plan));
+                }
+                (KeyCode::Esc, _) | (_, Some('n')) => {
+                    self.popup = None;
+                    self.status = Some(("cancelled: nothing changed".into(), Tone::Dim));
+                }
+                (_, Some('s')) => {
+                    let Request::Signal {
+                        pid,
+                        start_time,
+                        signal,
+                    } = *request
+                    else {
+                        self.dirty = false;
+                        return None;
+                    };
+                    let at = SIGNALS.iter().position(|&s| s == signal).unwrap_or(0);
+                    let request = Request::Signal {
+                        pid,
+                        start_time,
+                        signal: SIGNALS[(at + 1) % SIGNALS.len()],
+                    };
+                    return Some(Action::Plan(request));
+                }
+                _ => self.dirty = false,
+            },
+        }
+        None
+    }
+
+    /// The selected cgroup (on a cgroup screen or its detail).
+    fn selected_cgroup(&self) -> Option<&crate::model::cgroup::Cgroup> {
+        let model = self.model.as_deref()?;
+        match self.selected_subject()? {
+            Subject::Cgroup { hierarchy, path } => model.cgroup(hierarchy, &path),
+            _ => None,
+        }
+    }
+
+    /// The selected process: (pid, start time).
+    fn selected_process(&self) -> Option<(i32, u64)> {
+        match self.selected_subject()? {
+            Subject::Process { pid, start_time } => Some((pid, start_time)),
+            Subject::PidTree {
+                focus: Some(pid), ..
+            } => self
+                .model
+                .as_deref()?
+                .process(pid)
+                .map(|p| (p.pid, p.start_time)),
+            Subject::Namespace(ns) => {
+                let model = self.model.as_deref()?;
+                let p = model.process(model.namespace(ns)?.pid?)?;
+                Some((p.pid, p.start_time))
+            }
+            _ => None,
+        }
+    }
+
+    fn say(&mut self, text: &str, tone: Tone) {
+        self.status = Some((text.to_owned(), tone));
+    }
+
+    /// `[controllers:]path` of a cgroup, as the ops layer takes it.
+    fn spec_of(
+        &self,
+        c: &crate::model::cgroup::Cgroup,
+        controller: Option<&str>,
+    ) -> Option<String> {
+        let h = self.model.as_deref()?.host.hierarchy(c.hierarchy)?;
+        if h.version == 2 {
+            return Some(format!("cgroup2:{}", c.path));
+        }
+        let name = match controller {
+            Some(want) => h.controllers.iter().find(|c| *c == want)?,
+            None => h.controllers.first()?,
+        };
+        Some(format!("{}:{}", name.trim_start_matches("name="), c.path))
+    }
+
+    fn signal(&mut self) -> Option<Action> {
+        if let Some(c) = self.selected_cgroup() {
+            let Some(spec) = self.spec_of(c, None) else {
+                self.say("this cgroup's hierarchy is gone", Tone::Warn);
+                return None;
+            };
+            return Some(Action::Plan(Request::KillCgroup { spec }));
+        }
+        match self.selected_process() {
+            Some((pid, start_time)) => Some(Action::Plan(Request::Signal {
+                pid,
+                start_time,
+                signal: SIGNALS[0],
+            })),
+            None => {
+                self.say("select a process or a cgroup to signal", Tone::Warn);
+                None
+            }
+        }
+    }
+
+    fn edit_limits(&mut self) {
+        let form = self
+            .selected_cgroup()
+            .and_then(|c| LimitForm::of(c, &self.model.as_deref()?.host));
+        match form {
+            Some(form) => self.popup = Some(Popup::Limits(form)),
+            None => self.say(
+                "select a cgroup of a hierarchy with memory, cpu or pids limits (cgroup2, or v1 memory/cpu/pids)",
+                Tone::Warn,
+            ),
+        }
+    }
+
+    fn freeze(&mut self) -> Option<Action> {
+        let Some(c) = self.selected_cgroup() else {
+            self.say("select a cgroup to freeze or thaw", Tone::Warn);
+            return None;
+        };
+        let frozen = c.frozen == Some(true);
+        match self.spec_of(c, Some("freezer")) {
+            Some(spec) => Some(Action::Plan(Request::Freeze {
+                spec,
+                frozen: !frozen,
+            })),
+            None => {
+                self.say(
+                    "freezing needs cgroup2 or the v1 freezer hierarchy",
+                    Tone::Warn,
+                );
+                None
+            }
+        }
+    }
+
+    fn move_prompt(&mut self) {
+        match self.selected_process() {
+            Some((pid, start_time)) => {
+                self.popup = Some(Popup::MoveTo {
+                    pid,
+                    start_time,
+                    text: String::new(),
+                })
+            }
+            None => self.say("select a process to move", Tone::Warn),
+        }
+    }
+
+    fn undo(&mut self) -> Option<Action> {
+        match self.undo.clone() {
+            Some(writes) if !writes.is_empty() => Some(Action::Plan(Request::Restore { writes })),
+            _ => {
+                self.say("no limit change to undo", Tone::Dim);
+                None
+            }
+        }
+    }
+
+    fn shell(&mut self) -> Option<Action> {
+        match self.selected_process() {
+            Some((pid, _)) => Some(Action::Run(vec![
+                "enter".into(),
+                "-t".into(),
+                pid.to_string(),
+            ])),
+            None => {
+                self.say("select a process or a namespace to enter", Tone::Warn);
+                None
+            }
+        }
     }
 
     /// The selection's subject: the row under the cursor, or the open detail's.

@@ -8,6 +8,7 @@ pub mod detail;
 pub mod keymap;
 pub mod list;
 pub mod panes;
+pub mod popup;
 pub mod theme;
 pub mod ui;
 pub mod widgets;
@@ -36,6 +37,7 @@ use signal_hook::iterator::Signals;
 use crate::cli::UsageError;
 use crate::collector::{Collector, Delivery};
 use crate::model::history::History;
+use crate::ops::{self, Applied, LiveOps, Plan, Request};
 use crate::sys::{self, Roots};
 use action::Action;
 use app::App;
@@ -89,6 +91,106 @@ impl Drop for TerminalMode {
     }
 }
 
+/// Makes and carries out plans for the explorer: the live system, or a recording fake.
+pub trait Operator {
+    fn plan(&mut self, request: &Request) -> Result<Plan, String>;
+    fn execute(&mut self, plan: &Plan) -> Result<Vec<Applied>, String>;
+}
+
+pub struct LiveOperator {
+    pub roots: Roots,
+}
+
+impl Operator for LiveOperator {
+    fn plan(&mut self, request: &Request) -> Result<Plan, String> {
+        ops::plan(request, &self.roots)
+    }
+
+    fn execute(&mut self, plan: &Plan) -> Result<Vec<Applied>, String> {
+        ops::execute(plan, &mut LiveOps).map_err(|ops::Refused(why)| why)
+    }
+}
+
+/// Feeds `action` and its follow-ups to the app, making and carrying out plans on the way.
+/// What is left is for the main loop: collector controls and terminal hand-overs.
+pub fn settle(app: &mut App, action: Action, operator: &mut dyn Operator) -> Vec<Action> {
+    let mut left = Vec::new();
+    let mut next = Some(action);
+    while let Some(action) = next.take() {
+        next = match action {
+            Action::Plan(request) => {
+                let plan = operator.plan(&request);
+                Some(Action::Planned(request, plan))
+            }
+            Action::Execute(plan) => {
+                let result = operator.execute(&plan);
+                Some(Action::Executed(plan, result))
+            }
+            Action::Collector(_) | Action::Run(_) => {
+                left.push(action);
+                None
+            }
+            action => app.update(action),
+        };
+    }
+    left
+}
+
+/// While a child (a shell in other namespaces) owns the terminal, the input thread must not
+/// read its keys, and the signals its Ctrl-C raises are not ours.
+#[derive(Default)]
+struct InputGate {
+    /// Asked by the main thread.
+    pause: AtomicBool,
+    /// Acknowledged by the input thread: it is not inside a read.
+    parked: AtomicBool,
+    child: AtomicBool,
+}
+
+/// Gives the terminal to `nstop ARGS...` (re-executed: setns needs a single-threaded
+/// process) until it exits, then takes it back.
+fn hand_over(args: &[String], gate: &InputGate) -> Result<u8, String> {
+    gate.pause.store(true, Ordering::Relaxed);
+    let deadline = std::time::Instant::now() + Duration::from_millis(500);
+    while !gate.parked.load(Ordering::Relaxed) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    gate.child.store(true, Ordering::Relaxed);
+    restore();
+    let ran = std::env::current_exe()
+        .map_err(|e| format!("finding nstop's own binary: {e}"))
+        .and_then(|exe| {
+            std::process::Command::new(exe)
+                .args(args)
+                .status()
+                .map_err(|e| format!("running nstop {}: {e}", args.join(" ")))
+        })
+        .map(|status| {
+            use std::os::unix::process::ExitStatusExt;
+            status
+                .code()
+                .map_or_else(|| 128 + status.signal().unwrap_or(0) as u8, |c| c as u8)
+        });
+    take_terminal_back();
+    let _ = enable_raw_mode();
+    let _ = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture);
+    gate.child.store(false, Ordering::Relaxed);
+    gate.pause.store(false, Ordering::Relaxed);
+    ran
+}
+
+/// An interactive shell makes its own process group the terminal's foreground; if it did not
+/// hand it back, nstop would be stopped (SIGTTOU) on its next terminal setting.
+fn take_terminal_back() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: SIGTTOU ignored around one tcsetpgrp, then its default put back.
+    unsafe {
+        let _ = signal(Signal::SIGTTOU, SigHandler::SigIgn);
+        nix::libc::tcsetpgrp(nix::libc::STDIN_FILENO, nix::libc::getpgrp());
+        let _ = signal(Signal::SIGTTOU, SigHandler::SigDfl);
+    }
+}
+
 /// Mouse motion is reported but means nothing here: it must not cost a redraw.
 fn is_noise(event: &TermEvent) -> bool {
     matches!(event, TermEvent::Mouse(m) if matches!(m.kind, MouseEventKind::Moved | MouseEventKind::Drag(_)))
@@ -110,8 +212,16 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
     let mut signals = Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])?;
     let signal_handle = signals.handle();
     let to_main = events.clone();
+    let gate = Arc::new(InputGate::default());
+    let child_running = Arc::clone(&gate);
     std::thread::spawn(move || {
         for signal in signals.forever() {
+            // Ctrl-C and Ctrl-\ in a shell nstop started reach nstop too (one process group):
+            // they are the shell's.
+            let shells = matches!(signal, SIGINT | SIGQUIT);
+            if shells && child_running.child.load(Ordering::Relaxed) {
+                continue;
+            }
             if to_main.send(Event::Signal(signal)).is_err() {
                 break;
             }
@@ -125,6 +235,7 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
     terminal.hide_cursor()?;
     terminal.clear()?;
 
+    let roots_for_ops = roots.clone();
     let to_main = events.clone();
     let collector = Collector::spawn(roots, interval, move |delivery| {
         to_main.send(Event::Collected(delivery)).is_ok()
@@ -133,9 +244,16 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
     let stop_input = Arc::new(AtomicBool::new(false));
     let stop = Arc::clone(&stop_input);
     let to_main = events;
+    let parked = Arc::clone(&gate);
     let input = std::thread::spawn(move || {
-        // Polling lets the thread notice `stop` without a key press.
+        // Polling lets the thread notice `stop` (and a pause) without a key press.
         while !stop.load(Ordering::Relaxed) {
+            if parked.pause.load(Ordering::Relaxed) {
+                parked.parked.store(true, Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            parked.parked.store(false, Ordering::Relaxed);
             let event = match event::poll(Duration::from_millis(100)) {
                 Ok(false) => continue,
                 Ok(true) => event::read(),
@@ -153,6 +271,9 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
         }
     });
 
+    let mut operator = LiveOperator {
+        roots: roots_for_ops,
+    };
     let size = terminal.size()?;
     let mut app = App::new(Theme::from_env(), Rect::new(0, 0, size.width, size.height));
     app.root = sys::is_root();
@@ -186,15 +307,20 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
                     }
                     Event::Terminal(_) => continue,
                 };
-                let mut next = Some(action);
-                while let Some(action) = next.take() {
-                    match action {
-                        Action::Collector(control) => collector.send(control),
-                        action => {
-                            next = app.update(action);
-                            redraw |= app.dirty;
+                let mut pending = vec![action];
+                while let Some(action) = pending.pop() {
+                    for left in settle(&mut app, action, &mut operator) {
+                        match left {
+                            Action::Collector(control) => collector.send(control),
+                            Action::Run(args) => {
+                                let ran = hand_over(&args, &gate);
+                                terminal.clear()?;
+                                pending.push(Action::Ran(ran));
+                            }
+                            _ => {}
                         }
                     }
+                    redraw |= app.dirty;
                 }
                 if app.quit {
                     return Ok(0);

@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use crate::tui::app::{App, InputKind};
 use crate::tui::panes::{Scope, Screen, Tone, cgroups};
 use crate::tui::widgets::{
-    detail::DetailView, header::Header, help::Help, preamble, table::ListView,
+    detail::DetailView, header::Header, help::Help, popup::PopupView, preamble, table::ListView,
 };
 
 pub struct Areas {
@@ -103,21 +103,23 @@ pub fn draw(frame: &mut Frame, app: &App) {
     };
     if let Some(detail) = &app.detail {
         frame.render_widget(DetailView { detail, theme }, areas.body);
-        frame.render_widget(footer(app), areas.footer);
-        return;
+    } else {
+        preamble::render(app, model, areas.preamble, frame.buffer_mut());
+        frame.render_widget(
+            ListView {
+                list: app.list(),
+                model,
+                theme,
+                search: &app.search,
+                head: areas.table_head,
+            },
+            areas.rows,
+        );
     }
-    preamble::render(app, model, areas.preamble, frame.buffer_mut());
-    frame.render_widget(
-        ListView {
-            list: app.list(),
-            model,
-            theme,
-            search: &app.search,
-            head: areas.table_head,
-        },
-        areas.rows,
-    );
     frame.render_widget(footer(app), areas.footer);
+    if let Some(popup) = &app.popup {
+        frame.render_widget(PopupView { popup, theme }, frame.area());
+    }
     if app.help {
         frame.render_widget(Help { theme }, frame.area());
     }
@@ -183,6 +185,9 @@ fn footer(app: &App) -> Line<'static> {
             Span::styled("█", theme.key()),
             Span::raw("   Enter keep · Esc cancel"),
         ]);
+    }
+    if let Some((text, tone)) = &app.status {
+        return Line::styled(text.clone(), theme.tone(*tone));
     }
     if let Some(error) = &app.error {
         return Line::styled(format!("sampling failed: {error}"), theme.tone(Tone::Alert));

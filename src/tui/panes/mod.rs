@@ -214,7 +214,7 @@ pub fn never(_: &Model, _: usize) -> bool {
 
 /// Bytes in binary units as `ls -h` prints them.
 pub fn bytes(value: Option<u64>) -> Option<String> {
-    value.map(|v| crate::cli::cg::human_bytes(v as f64))
+    value.map(|v| crate::model::human_bytes(v as f64))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LegendPosition, Widget};
 
-use crate::cli::cg::human_bytes;
+use crate::model::human_bytes;
 use crate::tui::detail::{Chart as Spec, Unit};
 use crate::tui::theme::Theme;
 

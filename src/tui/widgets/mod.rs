@@ -4,5 +4,6 @@ pub mod chart;
 pub mod detail;
 pub mod header;
 pub mod help;
+pub mod popup;
 pub mod preamble;
 pub mod table;

@@ -1,0 +1,132 @@
+//! What floats over the screen while the user decides: the limits form of a cgroup, a prompt
+//! for a move's target, and the confirmation of a plan (gitui's flow: Confirm(plan) → popup →
+//! Confirmed(plan)). Pure state; the ops layer makes and carries out the plans.
+
+use crate::model::cgroup::Cgroup;
+use crate::model::host::Host;
+use crate::ops::{Plan, Request};
+use crate::tui::panes::bytes;
+
+/// Signals the confirmation cycles through for a process (`s`).
+pub const SIGNALS: [i32; 6] = [15, 9, 1, 2, 19, 18];
+
+#[derive(Debug)]
+pub enum Popup {
+    /// Limits of one cgroup: each key with its current value and usage; the user types new
+    /// values.
+    Limits(LimitForm),
+    /// Where to move a process: a `[controllers:]path` typed in.
+    MoveTo {
+        pid: i32,
+        start_time: u64,
+        text: String,
+    },
+    /// A plan waits for y or n; `request` made it (for signals, `s` re-plans another one).
+    Confirm { plan: Plan, request: Request },
+    /// A plan is being made or carried out: keys wait.
+    Busy(String),
+}
+
+#[derive(Debug)]
+pub struct Field {
+    pub key: &'static str,
+    /// The value now, as the file would take it.
+    pub current: String,
+    /// What the cgroup uses of it now.
+    pub usage: String,
+    /// What the user typed; empty leaves the value alone.
+    pub input: String,
+}
+
+#[derive(Debug)]
+pub struct LimitForm {
+    /// `cgroup2:/path` or `memory:/path`, as `nstop cg set` takes it.
+    pub spec: String,
+    pub title: String,
+    pub fields: Vec<Field>,
+    pub selected: usize,
+}
+
+fn or_max(value: Option<u64>) -> String {
+    value.map_or_else(|| "max".to_owned(), |v| v.to_string())
+}
+
+fn size(value: Option<u64>) -> String {
+    value.map_or_else(|| "max".to_owned(), |v| bytes(Some(v)).unwrap_or_default())
+}
+
+impl LimitForm {
+    /// The limits this cgroup's hierarchy has controllers for; `None` when it has none.
+    pub fn of(c: &Cgroup, host: &Host) -> Option<LimitForm> {
+        let h = host.hierarchy(c.hierarchy)?;
+        let spec_prefix = if h.version == 2 {
+            "cgroup2".to_owned()
+        } else {
+            let has = |name: &str| h.controllers.iter().any(|c| c == name);
+            ["memory", "cpu", "pids"]
+                .into_iter()
+                .find(|c| has(c))?
+                .to_owned()
+        };
+        let mut fields = Vec::new();
+        let mut field = |key, current: String, usage: String| {
+            fields.push(Field {
+                key,
+                current,
+                usage,
+                input: String::new(),
+            });
+        };
+        if let Some(m) = c.memory.as_ref().filter(|m| m.current.is_some()) {
+            let used = format!("uses {}", bytes(m.current).unwrap_or_default());
+            field("memory.max", size(m.max), used.clone());
+            if h.version == 2 {
+                field("memory.high", size(m.high), used.clone());
+                field("memory.low", size(m.low), used);
+            }
+        }
+        if let Some(cpu) = c
+            .cpu
+            .as_ref()
+            .filter(|cpu| cpu.weight.is_some() || cpu.period_usec.is_some())
+        {
+            let used = cpu
+                .usage_percent
+                .map_or("uses -".to_owned(), |p| format!("uses {p:.1}% of a CPU"));
+            let max = match (cpu.quota_usec, cpu.period_usec) {
+                (Some(q), Some(p)) => format!("{q} {p}"),
+                (None, Some(p)) => format!("max {p}"),
+                _ => "max".to_owned(),
+            };
+            field("cpu.max", max, used.clone());
+            if let Some(w) = cpu.weight {
+                field("cpu.weight", w.to_string(), used);
+            }
+        }
+        if let Some(p) = &c.pids {
+            field(
+                "pids.max",
+                or_max(p.max),
+                format!("{} tasks", or_max(p.current)),
+            );
+        }
+        if fields.is_empty() {
+            return None;
+        }
+        Some(LimitForm {
+            spec: format!("{spec_prefix}:{}", c.path),
+            title: format!("{}:{}", h.label(), c.path),
+            fields,
+            selected: 0,
+        })
+    }
+
+    /// The typed values as `KEY=VALUE`s (what `cg set` takes).
+    pub fn assignments(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|f| !f.input.trim().is_empty())
+            .map(|f| format!("{}={}", f.key, f.input.trim()))
+            .collect()
+    }
+}

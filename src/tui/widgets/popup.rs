@@ -1,0 +1,119 @@
+//! Forms and confirmations drawn over the screen: exactly what will be written where, the
+//! warnings, and the keys that decide.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
+
+use crate::ops::Request;
+use crate::ops::process::signal_name;
+use crate::tui::panes::Tone;
+use crate::tui::popup::Popup;
+use crate::tui::theme::Theme;
+
+pub struct PopupView<'a> {
+    pub popup: &'a Popup,
+    pub theme: &'a Theme,
+}
+
+fn keys<'a>(theme: &Theme, pairs: &[(&'a str, &'a str)]) -> Line<'a> {
+    let mut spans = Vec::new();
+    for (key, what) in pairs {
+        spans.push(Span::styled(*key, theme.key()));
+        spans.push(Span::raw(format!(" {what}   ")));
+    }
+    Line::from(spans)
+}
+
+impl Widget for PopupView<'_> {
+    fn render(self, area: Rect, buf: &mut Buffer) {
+        let theme = self.theme;
+        let (title, mut lines): (String, Vec<Line>) = match self.popup {
+            Popup::Busy(what) => (" nstop ".into(), vec![Line::raw(what.clone())]),
+            Popup::Limits(form) => {
+                let mut lines = vec![Line::styled(
+                    format!("{:<14}{:<22}{:<26}{}", "limit", "now", "usage", "new value"),
+                    theme.label(),
+                )];
+                for (i, f) in form.fields.iter().enumerate() {
+                    let cursor = if i == form.selected { "█" } else { "" };
+                    let line = Line::from(vec![
+                        Span::raw(format!("{:<14}{:<22}", f.key, f.current)),
+                        Span::styled(format!("{:<26}", f.usage), theme.tone(Tone::Dim)),
+                        Span::styled(format!("{}{cursor}", f.input), theme.key()),
+                    ]);
+                    lines.push(if i == form.selected {
+                        line.style(theme.selected())
+                    } else {
+                        line
+                    });
+                }
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(
+                    "sizes 512M 1.5G max · cpu.max 50% (of one CPU) or \"QUOTA PERIOD\" · empty: unchanged",
+                    theme.tone(Tone::Dim),
+                ));
+                lines.push(keys(
+                    theme,
+                    &[("↑↓", "field"), ("Enter", "review"), ("Esc", "cancel")],
+                ));
+                (format!(" Limits of {} ", form.title), lines)
+            }
+            Popup::MoveTo { pid, text, .. } => (
+                format!(" Move PID {pid} "),
+                vec![
+                    Line::from(vec![
+                        Span::raw("to cgroup: "),
+                        Span::styled(format!("{text}█"), theme.key()),
+                    ]),
+                    Line::styled(
+                        "/path (cgroup2), memory:/path, memory,pids:/path (v1), *:/path (every hierarchy)",
+                        theme.tone(Tone::Dim),
+                    ),
+                    keys(theme, &[("Enter", "review"), ("Esc", "cancel")]),
+                ],
+            ),
+            Popup::Confirm { plan, request } => {
+                let mut lines = vec![Line::styled("This will:", theme.label())];
+                for change in &plan.changes {
+                    lines.push(Line::raw(format!("  {change}")));
+                }
+                for warning in &plan.warnings {
+                    lines.push(Line::styled(format!("! {warning}"), theme.tone(Tone::Warn)));
+                }
+                lines.push(Line::raw(""));
+                let mut pairs = vec![("y Enter", "do it"), ("n Esc", "cancel")];
+                if matches!(request, Request::Signal { .. }) {
+                    pairs.push(("s", "another signal"));
+                }
+                lines.push(keys(theme, &pairs));
+                let title = match request {
+                    Request::Signal { pid, signal, .. } => {
+                        format!(" Send {} to PID {pid}? ", signal_name(*signal))
+                    }
+                    _ => format!(" {}? ", plan.action),
+                };
+                (title, lines)
+            }
+        };
+        let width = area.width.saturating_sub(4).min(110);
+        if lines.is_empty() {
+            lines.push(Line::raw(""));
+        }
+        let paragraph = Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(Line::styled(title, theme.label())));
+        // As many rows as the lines wrap to (the width includes the borders).
+        let rows = paragraph.line_count(width) as u16;
+        let height = rows.min(area.height.saturating_sub(2)).max(3);
+        let popup = Rect::new(
+            area.x + (area.width - width) / 2,
+            area.y + (area.height.saturating_sub(height)) / 2,
+            width,
+            height,
+        );
+        Clear.render(popup, buf);
+        paragraph.render(popup, buf);
+    }
+}
