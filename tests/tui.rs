@@ -1052,3 +1052,38 @@ fn signals_freeze_move_and_shell_are_asked_for_by_what_is_selected() {
     ));
     assert!(render(&app).contains("cgroup.freeze"));
 }
+
+#[test]
+fn unshare_dialog_runs_a_shell_and_then_lists_what_it_left_alive() {
+    let mut app = app(HOST_NS);
+    let mut ops = Recorder::default();
+    press_with(&mut app, "U", &mut ops);
+    snapshot("unshare_dialog", &app);
+    // Nothing checked: nothing to run.
+    assert!(press_with(&mut app, "<Enter>", &mut ops).is_empty());
+    // uts is the last of the eight types; "map root to me" comes next.
+    let keys = "<Down>".repeat(7) + "<Space><Down><Space><Enter>";
+    let left = press_with(&mut app, &keys, &mut ops);
+    assert!(
+        matches!(&left[..], [Action::Run(args)] if args == &["unshare", "--uts", "--map-root-user"]),
+        "{left:?}"
+    );
+    // The shell has ended; the next model has a uts namespace the first did not.
+    app.update(Action::Ran(Ok(0)));
+    let mut after = model(HOST_NS);
+    let mut extra = after
+        .namespaces
+        .iter()
+        .find(|n| n.kind == NsType::Uts)
+        .unwrap()
+        .clone();
+    extra.ns = 4026599999;
+    after.namespaces.push(extra);
+    after.namespaces.sort_by_key(|n| (n.ns, n.kind));
+    app.update(Action::Collected(Ok(Box::new(after))));
+    assert_eq!(app.screen, Screen::Namespaces);
+    assert_eq!(app.list().rows.len(), 1);
+    assert!(render(&app).contains("1 namespace made in the shell is still alive"));
+    press(&mut app, "<Esc>");
+    assert!(app.list().rows.len() > 1, "Esc shows all again");
+}

@@ -346,3 +346,40 @@ fn teaching_view_finds_a_pid_at_every_level() {
     tmux.keys(&["q"]);
     assert_restored(&tmux, dir.path(), 0);
 }
+
+#[test]
+fn a_limit_edited_in_the_explorer_lands_in_the_file() {
+    if !require_root() {
+        return;
+    }
+    let memory = common::TestCgroup::new("memory");
+    let name = memory.path.rsplit('/').next().unwrap().to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let tmux = Tmux::start(140, 40);
+    tmux.shell(&format!("export NSTOP_AUDIT_LOG={}", audit.display()));
+    launch(&tmux, dir.path());
+    tmux.keys(&["2", "/"]);
+    tmux.run(&["send-keys", "-t", "main", "-l", &name]);
+    tmux.keys(&["Enter", "e"]);
+    tmux.wait("the limits form", |s| {
+        s.contains(&format!("Limits of memory:{}", memory.path)) && s.contains("memory.max")
+    });
+    tmux.run(&["send-keys", "-t", "main", "-l", "48M"]);
+    tmux.keys(&["Enter"]);
+    let limit = memory.dir.join("memory.limit_in_bytes");
+    tmux.wait("the confirmation with the exact write", |s| {
+        s.contains("This will:") && s.contains("write \"50331648\" to")
+    });
+    let before = std::fs::read_to_string(&limit).unwrap();
+    assert_ne!(before.trim(), "50331648", "nothing written before y");
+    tmux.keys(&["y"]);
+    tmux.wait("the change done", |s| {
+        s.contains("done: write \"50331648\"")
+    });
+    assert_eq!(std::fs::read_to_string(&limit).unwrap().trim(), "50331648");
+    let log = std::fs::read_to_string(&audit).unwrap();
+    assert!(log.contains("\"after\":\"50331648\""), "{log}");
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, dir.path(), 0);
+}

@@ -66,6 +66,8 @@ pub enum Command {
     Undo,
     /// A shell in the namespaces of the selected process (or namespace).
     Shell,
+    /// A shell in new namespaces, chosen in a dialog.
+    Unshare,
     Back,
     Search,
     NextMatch,

@@ -17,7 +17,7 @@ use crate::tui::detail::{DetailState, Link, Sources, Subject};
 use crate::tui::keymap;
 use crate::tui::list::ListState;
 use crate::tui::panes::{RowKey, Scope, Screen, Tone, cgroups, processes};
-use crate::tui::popup::{LimitForm, Popup, SIGNALS};
+use crate::tui::popup::{LimitForm, Popup, SIGNALS, UnshareForm};
 use crate::tui::theme::Theme;
 use crate::tui::ui::Areas;
 
@@ -88,6 +88,11 @@ pub struct App {
     pub status: Option<(String, Tone)>,
     /// What the last limit change replaced: `u` puts it back.
     undo: Option<Vec<(PathBuf, String)>>,
+    /// The namespaces there were before an unshare shell (sorted), until the first model
+    /// after it shows which it left behind.
+    before_shell: Option<Vec<NsRef>>,
+    /// The shell has ended: the next model is compared with `before_shell`.
+    shell_ended: bool,
 }
 
 impl App {
@@ -113,6 +118,8 @@ impl App {
             popup: None,
             status: None,
             undo: None,
+            before_shell: None,
+            shell_ended: false,
         }
     }
 
@@ -215,6 +222,7 @@ impl App {
                 return Some(Action::Collector(Control::RefreshNow));
             }
             Action::Ran(result) => {
+                self.shell_ended = self.before_shell.is_some();
                 self.status = Some(match result {
                     Ok(code) => (
                         format!("back from the shell (exit status {code})"),
@@ -313,6 +321,42 @@ impl App {
         self.model = Some(model);
         self.error = None;
         self.refresh_detail();
+        if self.shell_ended {
+            self.show_left_behind();
+        }
+    }
+
+    /// After an unshare shell: the Namespaces screen narrowed to the namespaces that appeared
+    /// meanwhile and are still alive (held by processes it left running, or mounts).
+    fn show_left_behind(&mut self) {
+        self.shell_ended = false;
+        let (Some(before), Some(model)) = (self.before_shell.take(), self.model.take()) else {
+            return;
+        };
+        let mut new: Vec<NsRef> = model
+            .namespaces
+            .iter()
+            .map(|n| n.ns_ref())
+            .filter(|n| before.binary_search(n).is_err())
+            .collect();
+        new.sort();
+        if new.is_empty() {
+            self.say("the namespaces made in the shell ended with it", Tone::Dim);
+        } else {
+            let n = new.len();
+            let (s, are) = if n == 1 { ("", "is") } else { ("s", "are") };
+            self.say(
+                &format!("{n} namespace{s} made in the shell {are} still alive (Esc: all)"),
+                Tone::Name,
+            );
+            self.detail = None;
+            self.screen = Screen::Namespaces;
+            let list = self.list_mut();
+            list.scope = Scope::Among(new);
+            list.rebuild_at(&model, None);
+            list.select(0);
+        }
+        self.model = Some(model);
     }
 
     fn key(&mut self, key: KeyEvent) -> Option<Action> {
@@ -563,6 +607,7 @@ impl App {
             Command::Move => self.move_prompt(),
             Command::Undo => return self.undo(),
             Command::Shell => return self.shell(),
+            Command::Unshare => self.popup = Some(Popup::Unshare(UnshareForm::default())),
         }
         self.follow();
         None
@@ -579,6 +624,28 @@ impl App {
         };
         match popup {
             Popup::Busy(_) => self.dirty = false,
+            Popup::Unshare(form) => match key.code {
+                KeyCode::Esc => self.popup = None,
+                KeyCode::Up | KeyCode::BackTab => form.selected = form.selected.saturating_sub(1),
+                KeyCode::Down | KeyCode::Tab => {
+                    form.selected = (form.selected + 1).min(form.rows() - 1)
+                }
+                KeyCode::Char(' ') => form.toggle(),
+                KeyCode::Enter => match form.args() {
+                    Some(args) => {
+                        self.popup = None;
+                        self.before_shell = self.model.as_deref().map(|m| {
+                            let mut known: Vec<NsRef> =
+                                m.namespaces.iter().map(|n| n.ns_ref()).collect();
+                            known.sort();
+                            known
+                        });
+                        return Some(Action::Run(args));
+                    }
+                    None => self.say("check at least one namespace type (Space)", Tone::Warn),
+                },
+                _ => self.dirty = false,
+            },
             Popup::Limits(form) => match key.code {
                 KeyCode::Esc => self.popup = None,
                 KeyCode::Up | KeyCode::BackTab => form.selected = form.selected.saturating_sub(1),
@@ -793,7 +860,20 @@ impl App {
     }
 
     fn shell(&mut self) -> Option<Action> {
+        let model = self.model.as_deref()?;
+        let shares_all = |pid: i32| {
+            model.process(pid).is_some_and(|p| {
+                !p.namespaces.is_empty() && &p.namespaces == model.host_namespaces()
+            })
+        };
         match self.selected_process() {
+            Some((pid, _)) if shares_all(pid) => {
+                self.say(
+                    &format!("PID {pid} is in the host's namespaces: nothing to enter"),
+                    Tone::Warn,
+                );
+                None
+            }
             Some((pid, _)) => Some(Action::Run(vec![
                 "enter".into(),
                 "-t".into(),

@@ -121,6 +121,12 @@ pub static BINDINGS: &[Binding] = &[
         "undo the last limit change",
     ),
     bind(
+        &[Char('U')],
+        "U",
+        Command::Unshare,
+        "shell in new namespaces (choose)",
+    ),
+    bind(
         &[Char('x')],
         "x",
         Command::Shell,

@@ -4,6 +4,7 @@
 
 use crate::model::cgroup::Cgroup;
 use crate::model::host::Host;
+use crate::model::sample::NsType;
 use crate::ops::{Plan, Request};
 use crate::tui::panes::bytes;
 
@@ -25,6 +26,68 @@ pub enum Popup {
     Confirm { plan: Plan, request: Request },
     /// A plan is being made or carried out: keys wait.
     Busy(String),
+    /// Which namespaces a new shell gets.
+    Unshare(UnshareForm),
+}
+
+/// The unshare dialog: a checkbox per namespace type, then the two options.
+#[derive(Debug)]
+pub struct UnshareForm {
+    pub types: Vec<(NsType, bool)>,
+    pub map_root_user: bool,
+    pub mount_proc: bool,
+    pub selected: usize,
+}
+
+impl Default for UnshareForm {
+    fn default() -> UnshareForm {
+        UnshareForm {
+            types: NsType::ALL.iter().map(|&k| (k, false)).collect(),
+            map_root_user: false,
+            mount_proc: false,
+            selected: 0,
+        }
+    }
+}
+
+impl UnshareForm {
+    /// Rows: the types, then "map root user" and "mount /proc".
+    pub fn rows(&self) -> usize {
+        self.types.len() + 2
+    }
+
+    pub fn toggle(&mut self) {
+        match self.selected.checked_sub(self.types.len()) {
+            None => self.types[self.selected].1 ^= true,
+            Some(0) => self.map_root_user ^= true,
+            Some(_) => self.mount_proc ^= true,
+        }
+    }
+
+    /// `nstop unshare` arguments; `None` when no type is chosen.
+    pub fn args(&self) -> Option<Vec<String>> {
+        let mut args = vec!["unshare".to_owned()];
+        for (kind, on) in &self.types {
+            if *on {
+                let flag = if *kind == NsType::Mnt {
+                    "mount".to_owned()
+                } else {
+                    kind.to_string()
+                };
+                args.push(format!("--{flag}"));
+            }
+        }
+        if args.len() == 1 && !self.map_root_user {
+            return None;
+        }
+        if self.map_root_user {
+            args.push("--map-root-user".into());
+        }
+        if self.mount_proc {
+            args.push("--mount-proc".into());
+        }
+        Some(args)
+    }
 }
 
 #[derive(Debug)]

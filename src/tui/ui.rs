@@ -148,6 +148,8 @@ fn title(app: &App) -> Line<'static> {
         text += &format!(" in {}:[{}]", ns.kind, ns.ino);
     } else if let Scope::Kind(kind) = &list.scope {
         text += &format!(" of type {kind}");
+    } else if let Scope::Among(_) = &list.scope {
+        text += " made in the last shell, still alive";
     } else if let (Scope::Cgroup { hierarchy, path }, Some(model)) = (&list.scope, &app.model) {
         let label = cgroups::hierarchy_label(model, *hierarchy);
         text += &format!(" in {label}:{path} and below");

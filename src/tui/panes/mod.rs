@@ -134,6 +134,8 @@ pub enum Scope {
     },
     /// Namespaces of one type (the Namespaces screen's `y`).
     Kind(NsType),
+    /// These namespaces (sorted): the ones a shell started from nstop left behind.
+    Among(Vec<NsRef>),
 }
 
 /// What identifies an item across samples, so selection and collapsed nodes survive a refresh.

@@ -146,6 +146,7 @@ pub static SPEC: Spec = Spec {
     parents,
     include: |m, i, scope| match scope {
         Scope::Kind(kind) => m.namespaces[i].kind == *kind,
+        Scope::Among(set) => set.binary_search(&m.namespaces[i].ns_ref()).is_ok(),
         other => *other == Scope::All,
     },
     tree_column: 0,

@@ -176,7 +176,7 @@ pub fn within(path: &str, root: &str) -> bool {
 fn include(model: &Model, i: usize, scope: &Scope) -> bool {
     let p = process(model, i);
     match scope {
-        Scope::All | Scope::Kind(_) => true,
+        Scope::All | Scope::Kind(_) | Scope::Among(_) => true,
         Scope::Namespace(ns) => p.namespaces.get(&ns.kind) == Some(&ns.ino),
         Scope::Cgroup { hierarchy, path } => p
             .cgroups

@@ -31,6 +31,48 @@ impl Widget for PopupView<'_> {
         let theme = self.theme;
         let (title, mut lines): (String, Vec<Line>) = match self.popup {
             Popup::Busy(what) => (" nstop ".into(), vec![Line::raw(what.clone())]),
+            Popup::Unshare(form) => {
+                let mut rows: Vec<(bool, String)> = form
+                    .types
+                    .iter()
+                    .map(|(kind, on)| (*on, format!("{kind} namespace")))
+                    .collect();
+                rows.push((
+                    form.map_root_user,
+                    "map root to me (new user namespace)".into(),
+                ));
+                rows.push((
+                    form.mount_proc,
+                    "mount a /proc of the new pid namespace".into(),
+                ));
+                let mut lines: Vec<Line> = rows
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (on, text))| {
+                        let line = Line::raw(format!("[{}] {text}", if on { "x" } else { " " }));
+                        if i == form.selected {
+                            line.style(theme.selected())
+                        } else {
+                            line
+                        }
+                    })
+                    .collect();
+                lines.push(Line::raw(""));
+                lines.push(Line::styled(
+                    "nstop waits while the shell runs; namespaces it leaves alive are listed after",
+                    theme.tone(Tone::Dim),
+                ));
+                lines.push(keys(
+                    theme,
+                    &[
+                        ("Space", "check"),
+                        ("↑↓", "move"),
+                        ("Enter", "start the shell"),
+                        ("Esc", "cancel"),
+                    ],
+                ));
+                (" A shell in new namespaces ".into(), lines)
+            }
             Popup::Limits(form) => {
                 let mut lines = vec![Line::styled(
                     format!("{:<14}{:<22}{:<26}{}", "limit", "now", "usage", "new value"),
