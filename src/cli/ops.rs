@@ -343,7 +343,7 @@ pub fn unshare(args: UnshareArgs, roots: Roots) -> anyhow::Result<u8> {
 }
 
 pub fn enter(args: EnterArgs) -> anyhow::Result<u8> {
-    let target = Pinned::pin(args.target).map_err(|Refused(why)| usage(why))?;
+    let target = Pinned::open(args.target).map_err(|Refused(why)| usage(why))?;
     let wanted = args.ns.kinds(args.cgroup);
     let wanted = if wanted.is_empty() {
         NsType::ALL.to_vec()

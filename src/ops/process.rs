@@ -67,20 +67,14 @@ pub fn signal_name(signal: i32) -> String {
 pub struct Pinned {
     pub pid: i32,
     pub start_time: u64,
+    kernel_thread: bool,
     pidfd: OwnedFd,
 }
 
 impl Pinned {
-    /// Pins what runs as `pid` now, refusing PID 1, kernel threads and nstop itself.
-    pub fn pin(pid: i32) -> Result<Pinned, Refused> {
-        if pid == 1 {
-            return Err(Refused(
-                "PID 1 is the init of this PID namespace: nstop does not move or signal it".into(),
-            ));
-        }
-        if pid == std::process::id() as i32 {
-            return Err(Refused(format!("PID {pid} is this nstop itself")));
-        }
+    /// Holds what runs as `pid` now, with its start time and flags. Any process may be
+    /// looked at or entered; `pin` refuses those that may not be moved or signalled.
+    pub fn open(pid: i32) -> Result<Pinned, Refused> {
         let gone = || Refused(format!("PID {pid} does not exist"));
         if pid <= 0 {
             return Err(gone());
@@ -97,11 +91,26 @@ impl Pinned {
         let pinned = Pinned {
             pid,
             start_time,
+            kernel_thread: flags & KERNEL_THREAD != 0,
             pidfd,
         };
         // Still alive after the read: the start time was this process's.
         pinned.alive()?;
-        if flags & KERNEL_THREAD != 0 {
+        Ok(pinned)
+    }
+
+    /// Pins what runs as `pid` now, refusing PID 1, kernel threads and nstop itself.
+    pub fn pin(pid: i32) -> Result<Pinned, Refused> {
+        if pid == 1 {
+            return Err(Refused(
+                "PID 1 is the init of this PID namespace: nstop does not move or signal it".into(),
+            ));
+        }
+        if pid == std::process::id() as i32 {
+            return Err(Refused(format!("PID {pid} is this nstop itself")));
+        }
+        let pinned = Pinned::open(pid)?;
+        if pinned.kernel_thread {
             return Err(Refused(format!(
                 "PID {pid} is a kernel thread: it cannot be signalled or moved"
             )));
@@ -109,15 +118,20 @@ impl Pinned {
         Ok(pinned)
     }
 
-    /// Pins `pid` if it is still the process that started at `start_time`.
-    pub fn check(pid: i32, start_time: u64) -> Result<Pinned, Refused> {
-        let pinned = Pinned::pin(pid)?;
-        if pinned.start_time != start_time {
+    /// Refuses a process that is not the one that started at `start_time`.
+    pub fn started_at(self, start_time: u64) -> Result<Pinned, Refused> {
+        if self.start_time != start_time {
             return Err(Refused(format!(
-                "PID {pid} is now another process (the one shown has exited and its PID was reused): nothing done"
+                "PID {} is now another process (the one shown has exited and its PID was reused): nothing done",
+                self.pid
             )));
         }
-        Ok(pinned)
+        Ok(self)
+    }
+
+    /// Pins `pid` if it is still the process that started at `start_time`.
+    pub fn check(pid: i32, start_time: u64) -> Result<Pinned, Refused> {
+        Pinned::pin(pid)?.started_at(start_time)
     }
 
     pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {

@@ -315,7 +315,7 @@ impl Enter {
 /// one through /proc/PID/ns links, the user namespace first (it grants the rights for the
 /// others).
 pub fn setns(pid: i32, start_time: u64, namespaces: &[NsType]) -> Result<(), Refused> {
-    let target = Pinned::check(pid, start_time)?;
+    let target = Pinned::open(pid)?.started_at(start_time)?;
     let all = flags(namespaces);
     let refused = |e: nix::errno::Errno| {
         Refused(match e {

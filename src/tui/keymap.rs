@@ -228,7 +228,8 @@ mod tests {
         let key = |code| command(KeyEvent::new(code, KeyModifiers::NONE));
         assert_eq!(key(F(10)), Some(Command::Quit));
         assert_eq!(key(Char('j')), Some(Command::Down));
-        assert_eq!(key(Char('x')), None);
+        assert_eq!(key(F(9)), Some(Command::Signal));
+        assert_eq!(key(Char('z')), None);
         let ctrl_c = KeyEvent::new(Char('c'), KeyModifiers::CONTROL);
         assert_eq!(command(ctrl_c), Some(Command::Quit));
     }
