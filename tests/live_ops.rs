@@ -392,7 +392,9 @@ fn a_reused_pid_is_never_hit() {
     use nstop::ops::{Change, LiveOps, Ops};
     let memory = TestCgroup::new("memory");
     let sleep = Spawned::cmd("sleep 300");
-    let start = nstop::ops::process::start_time(sleep.pid()).unwrap();
+    let start = nstop::ops::process::Pinned::open(sleep.pid())
+        .unwrap()
+        .start_time;
     // The PID as it was seen, but the process there now started at another time.
     let stale = Change::Move {
         pid: sleep.pid(),

@@ -1043,7 +1043,9 @@ fn signals_freeze_move_and_shell_are_asked_for_by_what_is_selected() {
     assert!(render(&app).contains("no hierarchy has 'memory'"));
     // A shell in its namespaces is for the main loop: nstop enter, re-executed.
     let left = press_with(&mut app, "x", &mut ops);
-    assert!(matches!(&left[..], [Action::Run(args)] if args == &["enter", "-t", &pid.to_string()]));
+    assert!(
+        matches!(&left[..], [Action::Run(args)] if args[..3] == ["enter", "-t", &pid.to_string()] && args[3] == "--start-time")
+    );
     // Freezing is for cgroups.
     press_with(&mut app, "2/docker 1e2e<Enter>f", &mut ops);
     assert!(matches!(

@@ -94,6 +94,10 @@ pub struct EnterArgs {
     /// The process whose namespaces to enter
     #[arg(short = 't', long, value_name = "PID")]
     pub target: i32,
+    /// Only if the process started at this time (clock ticks after boot): the explorer passes
+    /// what it showed, so a reused PID is refused
+    #[arg(long, hide = true, value_name = "TICKS")]
+    pub start_time: Option<u64>,
     #[command(flatten)]
     pub ns: NsFlags,
     /// Cgroup namespace
@@ -300,7 +304,7 @@ pub fn cg(action: CgAction, roots: Roots) -> anyhow::Result<u8> {
                 return Ok(0);
             }
             ops::execute(&plan, &mut LiveOps).map_err(refused)?;
-            return Err(refused(spawn::exec(&command)));
+            return Ok(could_not_run(spawn::exec(&command)));
         }
     };
     carry_out(plan.map_err(usage)?, dry_run)
@@ -339,11 +343,21 @@ pub fn unshare(args: UnshareArgs, roots: Roots) -> anyhow::Result<u8> {
     }
     warn(&plan);
     ops::execute(&plan, &mut LiveOps).map_err(refused)?;
-    unshare.run().map_err(refused)
+    Ok(unshare.run().unwrap_or_else(could_not_run))
+}
+
+/// The command did not start: why, and the shell's status for it (127 not found, else 126).
+fn could_not_run(why: Refused) -> u8 {
+    let _ = writeln!(std::io::stderr(), "nstop: {}", why.0);
+    spawn::exec_status(&why)
 }
 
 pub fn enter(args: EnterArgs) -> anyhow::Result<u8> {
     let target = Pinned::open(args.target).map_err(|Refused(why)| usage(why))?;
+    let target = match args.start_time {
+        Some(ticks) => target.started_at(ticks).map_err(refused)?,
+        None => target,
+    };
     let wanted = args.ns.kinds(args.cgroup);
     let wanted = if wanted.is_empty() {
         NsType::ALL.to_vec()
@@ -360,13 +374,13 @@ pub fn enter(args: EnterArgs) -> anyhow::Result<u8> {
     let open = |what: &str| {
         std::fs::File::open(format!("/proc/{}/{what}", target.pid))
             .map(std::os::fd::OwnedFd::from)
-            .map_err(|e| usage(format!("PID {}'s {what}: {e}", target.pid)))
+            .map_err(|e| anyhow::anyhow!("PID {}'s {what}: {e}", target.pid))
     };
     let root = args.root.then(|| open("root")).transpose()?;
     let wd = args.wd.then(|| open("cwd")).transpose()?;
     let env = if args.env {
         let raw = std::fs::read(format!("/proc/{}/environ", target.pid))
-            .map_err(|e| usage(format!("PID {}'s environment: {e}", target.pid)))?;
+            .map_err(|e| anyhow::anyhow!("PID {}'s environment: {e}", target.pid))?;
         Some(
             raw.split(|&b| b == 0)
                 .filter(|v| !v.is_empty())

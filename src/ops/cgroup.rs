@@ -24,7 +24,10 @@ pub struct Host {
 impl Host {
     pub fn read(roots: Roots) -> Host {
         let hierarchies = crate::sys::cgroupfs::mounted_hierarchies(&roots);
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Online CPUs, not nstop's own affinity or quota: limits are for others.
+        // SAFETY: sysconf has no preconditions.
+        let online = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+        let cpus = usize::try_from(online).unwrap_or(1).max(1);
         Host {
             roots,
             hierarchies,
@@ -152,12 +155,34 @@ impl Host {
         Ok(out)
     }
 
+    /// Inside a cgroup namespace whose root lies above the mount (`/..`), paths cannot be
+    /// mapped to directories here: refused rather than guessed.
+    fn resolvable<'h>(
+        &'h self,
+        spec: &str,
+        named: &Option<Vec<String>>,
+        default: &impl Fn() -> Option<&'h HierarchySample>,
+    ) -> Result<(), String> {
+        for h in self.hierarchies(spec, named, default)? {
+            if h.root.starts_with("/..") {
+                return Err(format!(
+                    "cgroup '{spec}': {} is mounted from outside this cgroup namespace ({}): run nstop outside it",
+                    h.label(),
+                    h.root
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn target<'h>(&self, h: &'h HierarchySample, path: &str) -> Target<'h> {
+        // A mount that shows only a subtree (a container's /sys/fs/cgroup) holds the paths
+        // below its root; whole components only, so /docker/abc is not /docker/abcdef.
         let root = h.root.trim_end_matches('/');
-        let within = path
-            .strip_prefix(root)
-            .filter(|_| !root.is_empty())
-            .unwrap_or(path);
+        let within = match path.strip_prefix(root) {
+            Some(rest) if !root.is_empty() && (rest.is_empty() || rest.starts_with('/')) => rest,
+            _ => path,
+        };
         Target {
             hierarchy: h,
             path: path.to_owned(),
@@ -175,6 +200,7 @@ impl Host {
         default: impl Fn() -> Option<&'h HierarchySample>,
     ) -> Result<Vec<Target<'h>>, String> {
         let (named, path) = parse_spec(spec)?;
+        self.resolvable(spec, &named, &default)?;
         let targets: Vec<Target> = self
             .hierarchies(spec, &named, default)?
             .into_iter()
@@ -304,8 +330,10 @@ pub fn move_pids(
         } else {
             vec![pid]
         };
+        let me = std::process::id() as i32;
         for p in all {
-            if pinned.iter().any(|q| q.pid == p) {
+            // nstop descends from the shell it was started in: a tree move leaves it out.
+            if pinned.iter().any(|q| q.pid == p) || (tree && p == me && p != pid) {
                 continue;
             }
             pinned.push(Pinned::pin(p).map_err(|Refused(why)| why)?);
@@ -360,7 +388,10 @@ fn limit_target<'h>(host: &'h Host, spec: &str, limit: &Limit) -> Result<Target<
             let chosen = host.hierarchies(spec, &named, || None)?;
             *chosen
                 .iter()
-                .find(|h| h.version == 2 || h.controllers.iter().any(|c| c == v1_name))
+                .find(|h| {
+                    let name = if h.version == 2 { controller } else { v1_name };
+                    h.controllers.iter().any(|c| c == name)
+                })
                 .ok_or_else(|| {
                     format!(
                         "{}: '{spec}' names no hierarchy with the {controller} controller",
@@ -414,6 +445,20 @@ fn systemd_unit(roots: &Roots, path: &str) -> Option<String> {
                 .any(|s| c.ends_with(s))
         })
         .map(str::to_owned)
+}
+
+/// `Property=value` for `systemctl set-property`: its names and units.
+fn systemd_setting(limit: &Limit) -> Option<String> {
+    let value = match &limit.value {
+        limits::Value::Bytes(b) => b.map_or("infinity".to_owned(), |b| b.to_string()),
+        limits::Value::Cpu { quota, period } => {
+            quota.map_or("".to_owned(), |q| format!("{}%", q * 100 / period))
+        }
+        limits::Value::Weight(w) => w.to_string(),
+        limits::Value::Count(n) => n.map_or("infinity".to_owned(), |n| n.to_string()),
+        limits::Value::Io { .. } => return None,
+    };
+    Some(format!("{}={value}", systemd_property(limit.key)?))
 }
 
 fn systemd_property(key: Key) -> Option<&'static str> {
@@ -477,17 +522,48 @@ pub fn set(host: &Host, spec: &str, assignments: &[String]) -> Result<Plan, Stri
                 t.label(),
             ));
         }
-        if let (Some(unit), Some(property)) = (
-            systemd_unit(&host.roots, &t.path),
-            systemd_property(limit.key),
-        ) {
+        if let (Some(unit), Some(setting)) =
+            (systemd_unit(&host.roots, &t.path), systemd_setting(limit))
+        {
             plan.warnings.push(format!(
                 "{unit} is managed by systemd, which will put its own value back on the next reload: \
-                 `systemctl set-property --runtime {unit} {property}=...` keeps it until reboot"
+                 `systemctl set-property --runtime {unit} {setting}` keeps it until reboot"
             ));
         }
     }
     Ok(plan)
+}
+
+/// Freezing or killing a cgroup reaches everything in it and below: refused where that is
+/// PID 1, a kernel thread, or nstop itself (its own cgroup or one above it).
+fn refuse_vital(t: &Target) -> Result<(), String> {
+    if t.path == "/" {
+        return Err(format!("cgroup {}: refusing a hierarchy's root", t.label()));
+    }
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let ours = crate::model::kernel_text::proc_cgroup(&own)
+        .into_iter()
+        .find(|l| l.hierarchy == t.hierarchy.id)
+        .is_some_and(|l| {
+            l.path
+                .strip_prefix(&t.path)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
+    if ours {
+        return Err(format!("cgroup {}: nstop itself runs in it", t.label()));
+    }
+    for pid in members(&t.dir).0 {
+        if pid == 1 {
+            return Err(format!("cgroup {}: PID 1 (init) is in it", t.label()));
+        }
+        if Pinned::open(pid).is_ok_and(|p| p.kernel_thread) {
+            return Err(format!(
+                "cgroup {}: kernel thread {pid} is in it",
+                t.label()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `cg freeze` / `cg thaw`: cgroup2's cgroup.freeze, or (`freezer:/path`) the v1 freezer's
@@ -495,6 +571,10 @@ pub fn set(host: &Host, spec: &str, assignments: &[String]) -> Result<Plan, Stri
 pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
     let mut changes = Vec::new();
     for t in host.existing(spec, || host.cgroup2())? {
+        // Thawing is always safe; freezing init or ourselves is not.
+        if frozen {
+            refuse_vital(&t)?;
+        }
         let (file, value) = match t.hierarchy.version {
             2 => ("cgroup.freeze", if frozen { "1" } else { "0" }),
             _ if t.hierarchy.controllers.iter().any(|c| c == "freezer") => {
@@ -521,12 +601,7 @@ pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
 pub fn kill(host: &Host, spec: &str, signal: i32) -> Result<Plan, String> {
     let mut changes = Vec::new();
     for t in host.existing(spec, || host.cgroup2())? {
-        if t.path == "/" {
-            return Err(format!(
-                "cgroup {}: refusing to kill a hierarchy's root",
-                t.label()
-            ));
-        }
+        refuse_vital(&t)?;
         let kill_file = t.file("cgroup.kill");
         if signal == libc::SIGKILL && t.hierarchy.version == 2 && kill_file.is_file() {
             changes.push(Change::Write {
@@ -535,17 +610,15 @@ pub fn kill(host: &Host, spec: &str, signal: i32) -> Result<Plan, String> {
             });
             continue;
         }
+        // One that exited since the listing is simply not signalled (refuse_vital checked
+        // the rest).
         for pid in members(&t.dir).0 {
-            // One that exited since the listing is not an error; one that is PID 1, a kernel
-            // thread or us is.
-            match Pinned::pin(pid) {
-                Ok(p) => changes.push(Change::Signal {
+            if let Ok(p) = Pinned::open(pid) {
+                changes.push(Change::Signal {
                     pid,
                     start_time: p.start_time,
                     signal,
-                }),
-                Err(Refused(why)) if why.ends_with("does not exist") => {}
-                Err(Refused(why)) => return Err(format!("cgroup {}: {why}", t.label())),
+                });
             }
         }
     }
@@ -613,7 +686,9 @@ pub fn explain(change: &Change, e: &std::io::Error) -> String {
         ("rmdir", libc::EBUSY | libc::ENOTEMPTY) => {
             format!("{at} is not empty: processes or child cgroups were added meanwhile")
         }
-        (_, libc::ENOENT) if file == "cgroup.procs" || verb != "write" => {
+        (_, libc::ENOENT)
+            if matches!(file, "cgroup.procs" | "cgroup.threads" | "tasks") || verb != "write" =>
+        {
             format!("{at} no longer exists")
         }
         ("write", libc::ENOENT) => format!(

@@ -138,7 +138,7 @@ pub fn parse_size(text: &str) -> Result<Option<u64>, String> {
         "P" | "PB" | "PIB" => 50,
         _ => return Err(bad()),
     };
-    if number.is_empty() || number.matches('.').count() > 1 {
+    if !number.contains(|c: char| c.is_ascii_digit()) || number.matches('.').count() > 1 {
         return Err(bad());
     }
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
@@ -322,7 +322,8 @@ pub fn parse(assignment: &str, cpus: usize) -> Result<Limit, String> {
     Ok(Limit { key, value })
 }
 
-fn or_max(value: Option<u64>) -> String {
+/// A count or size as the cgroup files write it, `max` for none.
+pub fn or_max(value: Option<u64>) -> String {
     value.map_or_else(|| "max".to_owned(), |v| v.to_string())
 }
 
@@ -405,7 +406,7 @@ mod tests {
         assert_eq!(parse_size("100k"), Ok(Some(102_400)));
         assert_eq!(parse_size("4096"), Ok(Some(4096)));
         assert_eq!(parse_size("max"), Ok(None));
-        for bad in ["-1", "1.2.3", "12X", "", "M", "0x10", "1e6"] {
+        for bad in ["-1", "1.2.3", "12X", "", "M", "0x10", "1e6", ".", ".M"] {
             assert!(parse_size(bad).is_err(), "{bad}");
         }
         assert!(parse_size("9P").is_ok());

@@ -172,6 +172,16 @@ impl Ops for LiveOps {
         match change {
             Change::Mkdir { path } => std::fs::create_dir(path).map_err(explain)?,
             Change::Rmdir { path } => std::fs::remove_dir(path).map_err(explain)?,
+            // Writing 0 to cgroup.procs moves nstop itself (cg exec): its cgroups are the
+            // before and after, not the member list.
+            Change::Write { path, value } if value == "0" && path.ends_with("cgroup.procs") => {
+                let before = process::cgroup_text(std::process::id() as i32);
+                write_file(path, value).map_err(explain)?;
+                return Ok(Applied {
+                    before,
+                    after: process::cgroup_text(std::process::id() as i32),
+                });
+            }
             Change::Write { path, value } => {
                 let before = read_file(path);
                 write_file(path, value).map_err(explain)?;
@@ -245,9 +255,6 @@ pub enum Request {
     },
 }
 
-/// The action name of an undo plan.
-pub const UNDO: &str = "undo the last limit change";
-
 /// Resolves a request against the system as it is now (files, processes).
 pub fn plan(request: &Request, roots: &crate::sys::Roots) -> Result<Plan, String> {
     let host = || cgroup::Host::read(roots.clone());
@@ -294,7 +301,7 @@ pub fn plan(request: &Request, roots: &crate::sys::Roots) -> Result<Plan, String
             Ok(plan)
         }
         Request::Restore { writes } => Ok(Plan {
-            action: UNDO.into(),
+            action: "undo the last limit change".into(),
             changes: writes
                 .iter()
                 .map(|(path, value)| Change::Write {
@@ -321,8 +328,9 @@ pub fn undo_of(plan: &Plan, applied: &[Applied]) -> Vec<(PathBuf, String)> {
         .collect()
 }
 
-/// Applies `plan` in order, recording each change in the audit log; stops at the first
-/// refusal, which names what was done before it.
+/// Applies `plan` in order, recording each change in the audit log. At the first refusal
+/// the changes already made are undone where they can be (files written back, directories
+/// made removed), so a plan is applied whole or not at all; what could not be undone is said.
 pub fn execute(plan: &Plan, ops: &mut dyn Ops) -> Result<Vec<Applied>, Refused> {
     let mut done = Vec::new();
     for change in &plan.changes {
@@ -331,17 +339,102 @@ pub fn execute(plan: &Plan, ops: &mut dyn Ops) -> Result<Vec<Applied>, Refused> 
         match result {
             Ok(applied) => done.push(applied),
             Err(Refused(why)) if done.is_empty() => return Err(Refused(why)),
-            Err(Refused(why)) => {
-                let finished: Vec<String> = plan.changes[..done.len()]
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect();
-                return Err(Refused(format!(
-                    "{why}\n(done before that: {})",
-                    finished.join("; ")
-                )));
-            }
+            Err(Refused(why)) => return Err(Refused(roll_back(plan, &done, ops, why))),
         }
     }
     Ok(done)
+}
+
+/// Undoes the first `done.len()` changes of `plan`, newest first; says what stays done.
+fn roll_back(plan: &Plan, done: &[Applied], ops: &mut dyn Ops, why: String) -> String {
+    let action = format!("roll back: {}", plan.action);
+    let mut kept = Vec::new();
+    for (change, applied) in plan.changes.iter().zip(done).rev() {
+        let undo = match (change, &applied.before) {
+            // A move (of nstop, by cgroup.procs) is not taken back: the process moves on.
+            (Change::Write { path, .. }, Some(before))
+                if !before.is_empty() && !path.ends_with("cgroup.procs") =>
+            {
+                Change::Write {
+                    path: path.clone(),
+                    value: before.clone(),
+                }
+            }
+            (Change::Mkdir { path }, _) => Change::Rmdir { path: path.clone() },
+            _ => {
+                kept.push(change.to_string());
+                continue;
+            }
+        };
+        let result = ops.apply(&undo);
+        audit::record(&action, &undo, result.as_ref());
+        if result.is_err() {
+            kept.push(change.to_string());
+        }
+    }
+    if kept.is_empty() {
+        format!("{why}\n(what was done before it was undone)")
+    } else {
+        format!("{why}\n(still done: {})", kept.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Files in memory; writes of "bad" are refused, as the kernel refuses an invalid value.
+    #[derive(Default)]
+    struct Files(std::collections::HashMap<PathBuf, String>);
+
+    impl Ops for Files {
+        fn apply(&mut self, change: &Change) -> Result<Applied, Refused> {
+            let Change::Write { path, value } = change else {
+                return Ok(Applied::default());
+            };
+            if value == "bad" {
+                return Err(Refused(format!(
+                    "the kernel refused \"bad\" for {}",
+                    path.display()
+                )));
+            }
+            let before = self.0.insert(path.clone(), value.clone());
+            Ok(Applied {
+                before,
+                after: Some(value.clone()),
+            })
+        }
+    }
+
+    #[test]
+    fn a_refusal_midway_undoes_what_was_done() {
+        // No audit log for this test's writes.
+        unsafe { std::env::set_var("NSTOP_AUDIT_LOG", "/dev/null") };
+        let mut files = Files::default();
+        files.0.insert("a".into(), "1".into());
+        files.0.insert("b".into(), "2".into());
+        let write = |path: &str, value: &str| Change::Write {
+            path: path.into(),
+            value: value.into(),
+        };
+        let plan = Plan {
+            action: "cg set".into(),
+            changes: vec![write("a", "10"), write("b", "20"), write("c", "bad")],
+            warnings: Vec::new(),
+        };
+        let err = execute(&plan, &mut files).unwrap_err();
+        assert!(
+            err.0.contains("refused") && err.0.contains("undone"),
+            "{err}"
+        );
+        assert_eq!(files.0[&PathBuf::from("a")], "1");
+        assert_eq!(files.0[&PathBuf::from("b")], "2");
+        // All or nothing: a plan that succeeds leaves every value.
+        let good = Plan {
+            changes: vec![write("a", "10"), write("b", "20")],
+            ..plan
+        };
+        assert_eq!(execute(&good, &mut files).unwrap().len(), 2);
+        assert_eq!(files.0[&PathBuf::from("b")], "20");
+    }
 }

@@ -16,7 +16,11 @@ const KERNEL_THREAD: u64 = 0x0020_0000;
 
 /// (start time, flags, ppid) of /proc/PID/stat.
 fn stat(pid: i32) -> Option<(u64, u64, i32)> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat_at(&format!("/proc/{pid}/stat"))
+}
+
+fn stat_at(path: &str) -> Option<(u64, u64, i32)> {
+    let text = std::fs::read_to_string(path).ok()?;
     // The name may hold spaces and parentheses: the fields start after the last ')'.
     let fields: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
     // Fields 4 (ppid), 9 (flags) and 22 (starttime), counted from 1 with state as 3.
@@ -27,9 +31,15 @@ fn stat(pid: i32) -> Option<(u64, u64, i32)> {
     ))
 }
 
-/// The start time (clock ticks after boot) of a live process.
-pub fn start_time(pid: i32) -> Option<u64> {
-    stat(pid).map(|(start, _, _)| start)
+/// The process (thread group) a PID or TID belongs to.
+fn thread_group(pid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// `/proc/PID/cgroup`, for the audit log's before and after of a move.
@@ -67,7 +77,7 @@ pub fn signal_name(signal: i32) -> String {
 pub struct Pinned {
     pub pid: i32,
     pub start_time: u64,
-    kernel_thread: bool,
+    pub kernel_thread: bool,
     pidfd: OwnedFd,
 }
 
@@ -79,15 +89,19 @@ impl Pinned {
         if pid <= 0 {
             return Err(gone());
         }
+        // A thread other than the main one has no pidfd of its own: its process's stands for
+        // it, and the thread's start time is read under the process's task directory.
+        let tgid = thread_group(pid).ok_or_else(gone)?;
         let pidfd = rustix::process::pidfd_open(
-            rustix::process::Pid::from_raw(pid).ok_or_else(gone)?,
+            rustix::process::Pid::from_raw(tgid).ok_or_else(gone)?,
             rustix::process::PidfdFlags::empty(),
         )
         .map_err(|e| match e {
             rustix::io::Errno::SRCH => gone(),
             e => Refused(format!("pidfd_open({pid}): {e}")),
         })?;
-        let (start_time, flags, _) = stat(pid).ok_or_else(gone)?;
+        let (start_time, flags, _) =
+            stat_at(&format!("/proc/{tgid}/task/{pid}/stat")).ok_or_else(gone)?;
         let pinned = Pinned {
             pid,
             start_time,

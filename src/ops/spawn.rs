@@ -64,8 +64,35 @@ pub fn command_or_shell(command: &[String]) -> Vec<String> {
     }
 }
 
+/// The long option that names a type, as unshare(1) and nsenter(1) spell it.
+pub fn flag(kind: NsType) -> String {
+    match kind {
+        NsType::Mnt => "--mount".into(),
+        other => format!("--{other}"),
+    }
+}
+
+fn flags_text(kinds: &[NsType]) -> String {
+    kinds.iter().map(|&k| flag(k)).collect::<Vec<_>>().join(" ")
+}
+
+/// Exit status when the command could not be run: 127 not found, 126 otherwise (the shell's).
+pub fn exec_status(why: &Refused) -> u8 {
+    if why.0.ends_with("command not found") {
+        127
+    } else {
+        126
+    }
+}
+
 /// Replaces this process with `command` (searched in PATH); returns only on failure.
 pub fn exec(command: &[String]) -> Refused {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // Rust ignores SIGPIPE and exec keeps ignored signals: `yes | head` must end as usual.
+    // SAFETY: restoring a default disposition.
+    unsafe {
+        let _ = signal(Signal::SIGPIPE, SigHandler::SigDfl);
+    }
     let args: Result<Vec<CString>, _> =
         command.iter().map(|a| CString::new(a.as_bytes())).collect();
     let Ok(args) = args else {
@@ -81,26 +108,41 @@ pub fn exec(command: &[String]) -> Refused {
 /// Forks; the child runs `child` (which execs, or returns why it could not), the parent waits
 /// and returns the exit status to pass on (128 + signal when the child was killed).
 pub fn fork_and_wait(child: impl FnOnce() -> Refused) -> Result<u8, Refused> {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // Ctrl-C and Ctrl-\ are for the command: the waiting parent outlives them (as unshare and
+    // nsenter do), the child gets the defaults back.
+    let set = |handler| {
+        for sig in [Signal::SIGINT, Signal::SIGQUIT] {
+            // SAFETY: switching between ignore and default dispositions.
+            let _ = unsafe { signal(sig, handler) };
+        }
+    };
+    set(SigHandler::SigIgn);
     // SAFETY: nstop is single-threaded here (the CLI), so the child may do anything.
-    match unsafe { fork() }.map_err(|e| Refused(format!("fork: {e}")))? {
-        ForkResult::Child => {
-            let Refused(why) = child();
+    let forked = unsafe { fork() }.map_err(|e| Refused(format!("fork: {e}")));
+    let status = match forked {
+        Ok(ForkResult::Child) => {
+            set(SigHandler::SigDfl);
+            let why = child();
             let _ = std::io::Write::write_all(
                 &mut std::io::stderr(),
-                format!("nstop: {why}\n").as_bytes(),
+                format!("nstop: {}\n", why.0).as_bytes(),
             );
             // SAFETY: leaves the child without running the parent's destructors twice.
-            unsafe { libc::_exit(127) }
+            unsafe { libc::_exit(i32::from(exec_status(&why))) }
         }
-        ForkResult::Parent { child } => loop {
+        Ok(ForkResult::Parent { child }) => loop {
             match waitpid(child, None) {
-                Ok(WaitStatus::Exited(_, code)) => return Ok(code as u8),
-                Ok(WaitStatus::Signaled(_, signal, _)) => return Ok(128 + signal as u8),
+                Ok(WaitStatus::Exited(_, code)) => break Ok(code as u8),
+                Ok(WaitStatus::Signaled(_, signal, _)) => break Ok(128 + signal as u8),
                 Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(Refused(format!("waitpid: {e}"))),
+                Err(e) => break Err(Refused(format!("waitpid: {e}"))),
             }
         },
-    }
+        Err(e) => Err(e),
+    };
+    set(SigHandler::SigDfl);
+    status
 }
 
 /// What `unshare` does, checked.
@@ -143,20 +185,16 @@ impl Unshare {
         let mut plan = into_cgroup.unwrap_or_default();
         plan.action = format!(
             "unshare {} -- {}",
-            self.namespaces
-                .iter()
-                .map(|k| format!("--{k}"))
-                .collect::<Vec<_>>()
-                .join(" "),
+            flags_text(&self.namespaces),
             command_or_shell(&self.command).join(" ")
         );
         plan.changes.push(Change::Unshare {
             namespaces: self.namespaces.clone(),
             map_root_user: self.map_root_user,
         });
-        if self.mount_proc {
+        if self.namespaces.contains(&NsType::Mnt) {
             plan.warnings.push(
-                "mounts become private first, so the new /proc does not propagate to the host"
+                "mounts are made private first (MS_REC|MS_PRIVATE on /), so nothing mounted inside propagates to the host"
                     .into(),
             );
         }
@@ -182,17 +220,8 @@ impl Unshare {
     }
 }
 
-/// In a new mount and pid namespace: mounts private (or systemd's shared / would carry the
-/// new /proc back to the host), then a /proc of this pid namespace.
+/// In the new pid namespace (its mounts already private): a /proc of its own.
 fn private_proc() -> Result<(), Refused> {
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
-    )
-    .map_err(|e| Refused(format!("making mounts private: {e}")))?;
     mount(
         Some("proc"),
         "/proc",
@@ -213,6 +242,18 @@ pub fn unshare(namespaces: &[NsType], map_root_user: bool) -> Result<(), Refused
             e => format!("unshare: {e}"),
         })
     })?;
+    // As unshare(1): a new mount namespace's mounts private, or systemd's shared / would
+    // carry whatever is mounted inside back to the host.
+    if namespaces.contains(&NsType::Mnt) {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        )
+        .map_err(|e| Refused(format!("making mounts private: {e}")))?;
+    }
     if map_root_user {
         let write = |file: &str, text: String| {
             std::fs::write(format!("/proc/self/{file}"), text)
@@ -257,11 +298,7 @@ impl Enter {
         plan.action = format!(
             "enter -t {} {} -- {}",
             self.target.pid,
-            self.namespaces
-                .iter()
-                .map(|k| format!("--{k}"))
-                .collect::<Vec<_>>()
-                .join(" "),
+            flags_text(&self.namespaces),
             command_or_shell(&self.command).join(" ")
         );
         plan.changes.push(Change::Setns {
@@ -299,8 +336,11 @@ impl Enter {
                     for (key, _) in std::env::vars_os() {
                         std::env::remove_var(key);
                     }
+                    // set_var panics on an empty name: such entries are skipped.
                     for pair in env {
-                        if let Some((k, v)) = pair.split_once('=') {
+                        if let Some((k, v)) = pair.split_once('=')
+                            && !k.is_empty()
+                        {
                             std::env::set_var(k, v);
                         }
                     }
@@ -326,7 +366,7 @@ pub fn setns(pid: i32, start_time: u64, namespaces: &[NsType]) -> Result<(), Ref
         })
     };
     match nix::sched::setns(target.fd(), all) {
-        Ok(()) => return Ok(()),
+        Ok(()) => return become_root_inside(namespaces),
         Err(nix::errno::Errno::EINVAL) => {}
         Err(e) => return Err(refused(e)),
     }
@@ -344,5 +384,22 @@ pub fn setns(pid: i32, start_time: u64, namespaces: &[NsType]) -> Result<(), Ref
     for (kind, fd) in &fds {
         nix::sched::setns(fd, clone_flag(*kind)).map_err(refused)?;
     }
-    Ok(())
+    become_root_inside(namespaces)
+}
+
+/// In another user namespace our ids may be unmapped (a shell as nobody): become its root, as
+/// nsenter does.
+fn become_root_inside(namespaces: &[NsType]) -> Result<(), Refused> {
+    if !namespaces.contains(&NsType::User) {
+        return Ok(());
+    }
+    // Refused where setgroups is denied in the namespace; the gid and uid still count.
+    let _ = nix::unistd::setgroups(&[]);
+    let root = |what: &str, e: nix::errno::Errno| {
+        Refused(format!(
+            "{what} 0 in the entered user namespace: {e} (is root mapped there?)"
+        ))
+    };
+    nix::unistd::setresgid(0.into(), 0.into(), 0.into()).map_err(|e| root("setgid", e))?;
+    nix::unistd::setresuid(0.into(), 0.into(), 0.into()).map_err(|e| root("setuid", e))
 }

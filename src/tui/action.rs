@@ -24,9 +24,9 @@ pub enum Action {
     /// For the ops layer: make a plan of this (it reads the system).
     Plan(Request),
     Planned(Request, Result<Plan, String>),
-    /// For the ops layer: carry out this confirmed plan.
-    Execute(Plan),
-    Executed(Plan, Result<Vec<Applied>, String>),
+    /// For the ops layer: carry out this confirmed plan (made for the request).
+    Execute(Request, Plan),
+    Executed(Request, Plan, Result<Vec<Applied>, String>),
     /// For the main loop: give the terminal to `nstop ARGS...` (a shell in other namespaces)
     /// until it exits.
     Run(Vec<String>),

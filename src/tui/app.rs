@@ -185,7 +185,7 @@ impl App {
             Action::Key(key) => return self.key(key),
             Action::Mouse(mouse) => self.mouse(mouse),
             Action::Command(command) => return self.command(command),
-            Action::Collector(_) | Action::Plan(_) | Action::Execute(_) | Action::Run(_) => {
+            Action::Collector(_) | Action::Plan(_) | Action::Execute(..) | Action::Run(_) => {
                 self.dirty = false
             }
             Action::Planned(request, Ok(plan)) => {
@@ -195,14 +195,16 @@ impl App {
                 self.popup = None;
                 self.status = Some((why, Tone::Alert));
             }
-            Action::Executed(plan, result) => {
+            Action::Executed(request, plan, result) => {
                 self.popup = None;
                 self.status = Some(match result {
                     Ok(applied) => {
-                        if plan.action.starts_with("cg set") {
-                            self.undo = Some(ops::undo_of(&plan, &applied));
-                        } else if plan.action == ops::UNDO {
-                            self.undo = None;
+                        match request {
+                            Request::Limits { .. } => {
+                                self.undo = Some(ops::undo_of(&plan, &applied))
+                            }
+                            Request::Restore { .. } => self.undo = None,
+                            _ => {}
                         }
                         let n = plan.changes.len();
                         let first = plan
@@ -623,7 +625,6 @@ impl App {
             _ => None,
         };
         match popup {
-            Popup::Busy(_) => self.dirty = false,
             Popup::Unshare(form) => match key.code {
                 KeyCode::Esc => self.popup = None,
                 KeyCode::Up | KeyCode::BackTab => form.selected = form.selected.saturating_sub(1),
@@ -666,7 +667,7 @@ impl App {
                         spec: form.spec.clone(),
                         assignments,
                     };
-                    self.popup = Some(Popup::Busy("checking…".into()));
+                    self.popup = None;
                     return Some(Action::Plan(request));
                 }
                 _ => match typed {
@@ -689,7 +690,7 @@ impl App {
                         start_time: *start_time,
                         spec: text.trim().to_owned(),
                     };
-                    self.popup = Some(Popup::Busy("checking…".into()));
+                    self.popup = None;
                     return Some(Action::Plan(request));
                 }
                 _ => match typed {
@@ -698,10 +699,11 @@ impl App {
                 },
             },
             Popup::Confirm { plan, request } => match (key.code, typed) {
-                (KeyCode::Enter, _) | (_, Some('y')) => {
-                    let plan = plan.clone();
-                    self.popup = Some(Popup::Busy("applying…".into()));
-                    return Some(Action::Execute(plan));
+                // Only y: an Enter typed (or pasted) ahead must not confirm unseen.
+                (_, Some('y')) => {
+                    let (plan, request) = (plan.clone(), request.clone());
+                    self.popup = None;
+                    return Some(Action::Execute(request, plan));
                 }
                 (KeyCode::Esc, _) | (_, Some('n')) => {
                     self.popup = None;
@@ -874,10 +876,12 @@ impl App {
                 );
                 None
             }
-            Some((pid, _)) => Some(Action::Run(vec![
+            Some((pid, start_time)) => Some(Action::Run(vec![
                 "enter".into(),
                 "-t".into(),
                 pid.to_string(),
+                "--start-time".into(),
+                start_time.to_string(),
             ])),
             None => {
                 self.say("select a process or a namespace to enter", Tone::Warn);

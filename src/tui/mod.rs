@@ -13,7 +13,7 @@ pub mod theme;
 pub mod ui;
 pub mod widgets;
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Write};
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -122,9 +122,9 @@ pub fn settle(app: &mut App, action: Action, operator: &mut dyn Operator) -> Vec
                 let plan = operator.plan(&request);
                 Some(Action::Planned(request, plan))
             }
-            Action::Execute(plan) => {
+            Action::Execute(request, plan) => {
                 let result = operator.execute(&plan);
-                Some(Action::Executed(plan, result))
+                Some(Action::Executed(request, plan, result))
             }
             Action::Collector(_) | Action::Run(_) => {
                 left.push(action);
@@ -157,6 +157,12 @@ fn hand_over(args: &[String], gate: &InputGate) -> Result<u8, String> {
     }
     gate.child.store(true, Ordering::Relaxed);
     restore();
+    // The terminal as nstop left it: a child that exits without resetting its own settings
+    // must not have them saved as the ones to restore at the end.
+    // SAFETY: termios is plain data filled by tcgetattr.
+    let mut settings: nix::libc::termios = unsafe { std::mem::zeroed() };
+    let saved = unsafe { nix::libc::tcgetattr(nix::libc::STDIN_FILENO, &mut settings) } == 0;
+    let started = std::time::Instant::now();
     let ran = std::env::current_exe()
         .map_err(|e| format!("finding nstop's own binary: {e}"))
         .and_then(|exe| {
@@ -172,6 +178,15 @@ fn hand_over(args: &[String], gate: &InputGate) -> Result<u8, String> {
                 .map_or_else(|| 128 + status.signal().unwrap_or(0) as u8, |c| c as u8)
         });
     take_terminal_back();
+    if saved {
+        // SAFETY: settings read by tcgetattr above.
+        unsafe { nix::libc::tcsetattr(nix::libc::STDIN_FILENO, nix::libc::TCSANOW, &settings) };
+    }
+    // A quick failure (nstop enter refused) printed why: leave it readable.
+    if matches!(ran, Ok(code) if code != 0) && started.elapsed() < Duration::from_secs(2) {
+        let _ = writeln!(io::stdout(), "nstop: press Enter to return to the explorer");
+        let _ = io::stdin().read_line(&mut String::new());
+    }
     let _ = enable_raw_mode();
     let _ = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture);
     gate.child.store(false, Ordering::Relaxed);
@@ -243,6 +258,7 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
 
     let stop_input = Arc::new(AtomicBool::new(false));
     let stop = Arc::clone(&stop_input);
+    let requeue = events.clone();
     let to_main = events;
     let parked = Arc::clone(&gate);
     let input = std::thread::spawn(move || {
@@ -287,10 +303,17 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
             let is_model = |e: &Event| matches!(e, Event::Collected(Delivery::Model(_)));
             let newest = batch.iter().rposition(is_model);
             let mut redraw = false;
+            // Keys queued behind the one that opened a confirmation (typed ahead, pasted) are
+            // dropped: the plan must be seen before a y can count.
+            let mut hold_keys = false;
             for (i, event) in batch.into_iter().enumerate() {
                 if is_model(&event) && Some(i) != newest {
                     continue;
                 }
+                if hold_keys && matches!(event, Event::Terminal(TermEvent::Key(_))) {
+                    continue;
+                }
+                let confirming = matches!(app.popup, Some(popup::Popup::Confirm { .. }));
                 let action = match event {
                     Event::Signal(signal) => return Ok(128 + signal as u8),
                     Event::InputFailed(e) => {
@@ -314,6 +337,13 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
                             Action::Collector(control) => collector.send(control),
                             Action::Run(args) => {
                                 let ran = hand_over(&args, &gate);
+                                // Models sampled while the shell ran are stale: what it left
+                                // behind shows in the next one.
+                                for event in inbox.try_iter().collect::<Vec<_>>() {
+                                    if !is_model(&event) {
+                                        let _ = requeue.send(event);
+                                    }
+                                }
                                 terminal.clear()?;
                                 pending.push(Action::Ran(ran));
                             }
@@ -322,6 +352,7 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
                     }
                     redraw |= app.dirty;
                 }
+                hold_keys |= !confirming && matches!(app.popup, Some(popup::Popup::Confirm { .. }));
                 if app.quit {
                     return Ok(0);
                 }

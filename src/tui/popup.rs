@@ -5,6 +5,7 @@
 use crate::model::cgroup::Cgroup;
 use crate::model::host::Host;
 use crate::model::sample::NsType;
+use crate::ops::limits::or_max;
 use crate::ops::{Plan, Request};
 use crate::tui::panes::bytes;
 
@@ -24,8 +25,6 @@ pub enum Popup {
     },
     /// A plan waits for y or n; `request` made it (for signals, `s` re-plans another one).
     Confirm { plan: Plan, request: Request },
-    /// A plan is being made or carried out: keys wait.
-    Busy(String),
     /// Which namespaces a new shell gets.
     Unshare(UnshareForm),
 }
@@ -108,10 +107,6 @@ pub struct LimitForm {
     pub title: String,
     pub fields: Vec<Field>,
     pub selected: usize,
-}
-
-fn or_max(value: Option<u64>) -> String {
-    value.map_or_else(|| "max".to_owned(), |v| v.to_string())
 }
 
 fn size(value: Option<u64>) -> String {

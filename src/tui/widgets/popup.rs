@@ -30,7 +30,6 @@ impl Widget for PopupView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let theme = self.theme;
         let (title, mut lines): (String, Vec<Line>) = match self.popup {
-            Popup::Busy(what) => (" nstop ".into(), vec![Line::raw(what.clone())]),
             Popup::Unshare(form) => {
                 let mut rows: Vec<(bool, String)> = form
                     .types
@@ -125,7 +124,7 @@ impl Widget for PopupView<'_> {
                     lines.push(Line::styled(format!("! {warning}"), theme.tone(Tone::Warn)));
                 }
                 lines.push(Line::raw(""));
-                let mut pairs = vec![("y Enter", "do it"), ("n Esc", "cancel")];
+                let mut pairs = vec![("y", "do it"), ("n Esc", "cancel")];
                 if matches!(request, Request::Signal { .. }) {
                     pairs.push(("s", "another signal"));
                 }
