@@ -602,3 +602,51 @@ fn enter_uts_net_pid_of_a_test_process() {
         )]
     );
 }
+
+#[test]
+fn enter_with_join_cgroup_runs_in_the_targets_cgroups() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.jsonl");
+    let memory = TestCgroup::new("memory");
+    let target = Spawned::new("unshare", &["--uts", "sleep", "300"]);
+    // unshare without --fork execs sleep: the same PID, in its own uts namespace.
+    wait_for("the target's uts namespace", || {
+        (common::ns_of(target.pid(), "uts") != common::ns_of(std::process::id() as i32, "uts"))
+            .then_some(())
+    });
+    memory.add(target.pid());
+    let out = Command::new("unshare")
+        .args([
+            "--uts",
+            env!("CARGO_BIN_EXE_nstop"),
+            "enter",
+            "-t",
+            &target.pid().to_string(),
+            "--uts",
+            "--join-cgroup",
+            "--",
+            "cat",
+            "/proc/self/cgroup",
+        ])
+        .env("NSTOP_AUDIT_LOG", &audit)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with(&format!("memory:{}", memory.path))),
+        "{text}"
+    );
+    // The command has ended; the cgroup is left as it was (only the target in it).
+    wait_for("the command gone from the cgroup", || {
+        (read(&memory.dir.join("cgroup.procs")) == target.pid().to_string()).then_some(())
+    });
+}
