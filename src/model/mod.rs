@@ -5,6 +5,7 @@ pub mod history;
 pub mod host;
 pub mod kernel_text;
 pub mod namespace;
+pub mod oom;
 pub mod process;
 pub mod sample;
 pub mod workload;

@@ -1,0 +1,426 @@
+//! Kernel OOM reports parsed by line shape (not kernel version): the `invoked oom-killer`
+//! header, `memory: usage/limit/failcnt` lines (v1 and v2), the memory.stat dump, the Tasks
+//! table (pages; pgtables in bytes), the `oom-kill:` summary (4.19+), the older `Task in X
+//! killed as a result of limit of Y` and `Kill process N ... or sacrifice child`, and the
+//! `Killed process` line that ends a report. Other messages interleaved are skipped; a
+//! rate-limited event with only its `Killed process` line is still an event.
+
+use serde::{Deserialize, Serialize};
+
+/// One line of the kernel log: its monotonic time (µs after boot) when known, and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    pub usec: Option<u64>,
+    pub text: String,
+}
+
+/// A /dev/kmsg record (`PRIO,SEQ,USEC,FLAGS;TEXT`), a dmesg line (`[ 8802.176228] TEXT`), or
+/// plain text.
+pub fn log_line(raw: &str) -> LogLine {
+    let raw = raw.trim_end_matches('\n');
+    if let Some((head, text)) = raw.split_once(';') {
+        let fields: Vec<&str> = head.split(',').collect();
+        if fields.len() >= 3 && fields[..3].iter().all(|f| f.parse::<u64>().is_ok()) {
+            return LogLine {
+                usec: fields[2].parse().ok(),
+                text: text.to_owned(),
+            };
+        }
+    }
+    if let Some(rest) = raw.trim_start().strip_prefix('[')
+        && let Some((stamp, text)) = rest.split_once(']')
+        && let Some((secs, micros)) = stamp.trim().split_once('.')
+        && let (Ok(s), Ok(us)) = (secs.parse::<u64>(), micros.parse::<u64>())
+    {
+        return LogLine {
+            usec: Some(s * 1_000_000 + us),
+            text: text.strip_prefix(' ').unwrap_or(text).to_owned(),
+        };
+    }
+    LogLine {
+        usec: None,
+        text: raw.to_owned(),
+    }
+}
+
+/// A row of the Tasks table, in the units the kernel printed (pages; pgtables in bytes).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OomTask {
+    pub pid: i32,
+    pub uid: Option<u32>,
+    pub total_vm_pages: Option<u64>,
+    pub rss_pages: Option<u64>,
+    pub rss_anon_pages: Option<u64>,
+    pub rss_file_pages: Option<u64>,
+    pub rss_shmem_pages: Option<u64>,
+    pub pgtables_bytes: Option<u64>,
+    pub swapents: Option<u64>,
+    pub oom_score_adj: Option<i64>,
+    pub name: String,
+}
+
+/// One OOM kill, everything the report said (unknown values `None`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OomEvent {
+    /// Wall-clock UTC, when the log's time could be placed.
+    pub time: Option<String>,
+    /// µs after boot, as the kernel stamped the `Killed process` line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monotonic_usec: Option<u64>,
+    /// CONSTRAINT_MEMCG, CONSTRAINT_NONE (global), CONSTRAINT_CPUSET...
+    pub constraint: Option<String>,
+    /// The cgroup that hit its limit, and the victim's (absolute, as the kernel prints them).
+    pub oom_memcg: Option<String>,
+    pub task_memcg: Option<String>,
+    pub pid: Option<i32>,
+    pub comm: Option<String>,
+    pub uid: Option<u32>,
+    pub total_vm_kb: Option<u64>,
+    pub anon_rss_kb: Option<u64>,
+    pub file_rss_kb: Option<u64>,
+    pub shmem_rss_kb: Option<u64>,
+    pub pgtables_kb: Option<u64>,
+    pub oom_score_adj: Option<i64>,
+    pub limit_bytes: Option<u64>,
+    pub usage_bytes: Option<u64>,
+    pub failcnt: Option<u64>,
+    /// Who asked for memory when the limit was hit, and how.
+    pub invoked_by: Option<String>,
+    pub gfp_mask: Option<String>,
+    pub order: Option<u32>,
+    pub tasks: Vec<OomTask>,
+    /// The memory.stat dump of the cgroup that hit its limit (bytes, or pages for counters).
+    pub stat: Vec<(String, u64)>,
+    /// A recognised container or unit of the victim's cgroup.
+    pub container: Option<String>,
+    /// `kmsg`, `journal` or `memory.events`.
+    pub source: String,
+}
+
+impl OomEvent {
+    /// A memory.stat value of the dump (v2 `anon`, v1 `total_rss`...).
+    pub fn stat(&self, names: &[&str]) -> Option<u64> {
+        names.iter().find_map(|n| {
+            self.stat
+                .iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| *v)
+        })
+    }
+
+    /// The tasks by resident memory, largest first, without the victim.
+    pub fn largest_others(&self) -> Vec<&OomTask> {
+        let mut others: Vec<&OomTask> = self
+            .tasks
+            .iter()
+            .filter(|t| Some(t.pid) != self.pid)
+            .collect();
+        others.sort_by_key(|t| std::cmp::Reverse(t.rss_pages.unwrap_or(0)));
+        others
+    }
+}
+
+/// `key=value` fields of a comma-separated line.
+fn field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.split(',')
+        .find_map(|kv| kv.trim().strip_prefix(key)?.strip_prefix('='))
+}
+
+/// `NkB` → N.
+fn kb(value: &str) -> Option<u64> {
+    value.trim().strip_suffix("kB")?.trim().parse().ok()
+}
+
+/// `Killed process N (NAME) total-vm:NkB, anon-rss:NkB, file-rss:NkB, shmem-rss:NkB, UID:N
+/// pgtables:NkB oom_score_adj:N` (older kernels stop after shmem-rss).
+fn killed(text: &str, event: &mut OomEvent) -> bool {
+    let Some(at) = text.find("Killed process ") else {
+        return false;
+    };
+    let rest = &text[at + "Killed process ".len()..];
+    let Some((pid, rest)) = rest.split_once(' ') else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<i32>() else {
+        return false;
+    };
+    event.pid = Some(pid);
+    // The name is parenthesised and may itself hold spaces or parentheses.
+    if let (Some(open), Some(close)) = (rest.find('('), rest.rfind(") ")) {
+        event.comm = Some(rest[open + 1..close].to_owned());
+    }
+    let values = rest.rsplit_once(") ").map_or(rest, |(_, v)| v);
+    for part in values.split([',', ' ']).filter(|p| !p.is_empty()) {
+        let Some((key, value)) = part.split_once(':') else {
+            continue;
+        };
+        match key {
+            "total-vm" => event.total_vm_kb = kb(value),
+            "anon-rss" => event.anon_rss_kb = kb(value),
+            "file-rss" => event.file_rss_kb = kb(value),
+            "shmem-rss" => event.shmem_rss_kb = kb(value),
+            "pgtables" => event.pgtables_kb = kb(value),
+            "UID" => event.uid = value.parse().ok(),
+            "oom_score_adj" => event.oom_score_adj = value.parse().ok(),
+            _ => {}
+        }
+    }
+    true
+}
+
+/// The Tasks table's columns, from its header line.
+fn task_columns(header: &str) -> Option<Vec<String>> {
+    let after = header.trim().strip_prefix('[')?.split_once(']')?.1;
+    Some(after.split_whitespace().map(str::to_owned).collect())
+}
+
+fn task_row(text: &str, columns: &[String]) -> Option<OomTask> {
+    let (pid, rest) = text.trim().strip_prefix('[')?.split_once(']')?;
+    let pid: i32 = pid.trim().parse().ok()?;
+    let values: Vec<&str> = rest.split_whitespace().collect();
+    // The name is last and may hold spaces: numbers first, then the rest.
+    let numbers = columns.len().saturating_sub(1);
+    if values.len() < columns.len() {
+        return None;
+    }
+    let mut task = OomTask {
+        pid,
+        name: values[numbers..].join(" "),
+        ..OomTask::default()
+    };
+    for (column, value) in columns.iter().zip(&values[..numbers]) {
+        let n = value.parse::<u64>().ok();
+        match column.as_str() {
+            "uid" => task.uid = value.parse().ok(),
+            "total_vm" => task.total_vm_pages = n,
+            "rss" => task.rss_pages = n,
+            "rss_anon" => task.rss_anon_pages = n,
+            "rss_file" => task.rss_file_pages = n,
+            "rss_shmem" => task.rss_shmem_pages = n,
+            "pgtables_bytes" => task.pgtables_bytes = n,
+            "swapents" => task.swapents = n,
+            "oom_score_adj" => task.oom_score_adj = value.parse().ok(),
+            _ => {}
+        }
+    }
+    Some(task)
+}
+
+#[derive(PartialEq)]
+enum Section {
+    Other,
+    Stats,
+    Tasks(Vec<String>),
+}
+
+/// Every OOM event of a log, in order.
+pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> {
+    let mut events = Vec::new();
+    let mut open: Option<OomEvent> = None;
+    let mut section = Section::Other;
+    for line in lines {
+        let text = line.text.trim_end();
+        if let Some((who, how)) = text.split_once(" invoked oom-killer: ") {
+            // A report that never reached its Killed line (nothing killable) is still one.
+            events.extend(open.take());
+            open = Some(OomEvent {
+                invoked_by: Some(who.trim().to_owned()),
+                gfp_mask: field(how, "gfp_mask").map(str::to_owned),
+                order: field(how, "order").and_then(|o| o.trim().parse().ok()),
+                source: "kmsg".into(),
+                ..OomEvent::default()
+            });
+            section = Section::Other;
+            continue;
+        }
+        if text.contains("Killed process ") {
+            let mut event = open.take().unwrap_or_else(|| OomEvent {
+                source: "kmsg".into(),
+                ..OomEvent::default()
+            });
+            if killed(text, &mut event) {
+                event.monotonic_usec = line.usec;
+                if event.constraint.is_none() && text.starts_with("Out of memory") {
+                    event.constraint = Some("CONSTRAINT_NONE".into());
+                }
+                if event.constraint.is_none() && text.starts_with("Memory cgroup out of memory") {
+                    event.constraint = Some("CONSTRAINT_MEMCG".into());
+                }
+                events.push(event);
+            }
+            section = Section::Other;
+            continue;
+        }
+        let Some(event) = open.as_mut() else {
+            continue;
+        };
+        if let Some(summary) = text.strip_prefix("oom-kill:") {
+            event.constraint = field(summary, "constraint").map(str::to_owned);
+            event.oom_memcg = field(summary, "oom_memcg").map(str::to_owned);
+            event.task_memcg = field(summary, "task_memcg").map(str::to_owned);
+            event.comm = field(summary, "task").map(str::to_owned);
+            event.pid = field(summary, "pid").and_then(|p| p.parse().ok());
+            event.uid = field(summary, "uid").and_then(|u| u.parse().ok());
+            section = Section::Other;
+        } else if let Some(usage) = text.strip_prefix("memory: usage ") {
+            // `memory: usage 30720kB, limit 30720kB, failcnt 94` (v1 and v2 alike).
+            let mut parts = usage.split(", ");
+            event.usage_bytes = parts.next().and_then(kb).map(|k| k * 1024);
+            for part in parts {
+                if let Some(limit) = part.strip_prefix("limit ") {
+                    event.limit_bytes = kb(limit).map(|k| k * 1024);
+                } else if let Some(failcnt) = part.strip_prefix("failcnt ") {
+                    event.failcnt = failcnt.trim().parse().ok();
+                }
+            }
+        } else if let Some(rest) = text.strip_prefix("Task in ") {
+            // Before 4.19: `Task in /x killed as a result of limit of /y`.
+            if let Some((task, limit)) = rest.split_once(" killed as a result of limit of ") {
+                event.task_memcg = Some(task.trim().to_owned());
+                event.oom_memcg = Some(limit.trim().to_owned());
+            }
+        } else if text.starts_with("Memory cgroup stats for ") {
+            section = Section::Stats;
+        } else if text.starts_with("Tasks state (memory values in pages):") {
+            section = Section::Other;
+        } else if let Some(columns) = text
+            .contains("[  pid  ]")
+            .then(|| task_columns(text))
+            .flatten()
+            .or_else(|| text.contains("[ pid ]").then(|| task_columns(text)).flatten())
+        {
+            section = Section::Tasks(columns);
+        } else if let Section::Tasks(columns) = &section {
+            // Lines of other shapes are other messages in between; the table ends with the
+            // oom-kill or Killed line.
+            if let Some(task) = task_row(text, columns) {
+                event.tasks.push(task);
+            }
+        } else if section == Section::Stats {
+            let mut words = text.split_whitespace();
+            if let (Some(key), Some(value), None) = (
+                words.next(),
+                words.next().and_then(|v| v.parse::<u64>().ok()),
+                words.next(),
+            ) && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            {
+                event.stat.push((key.to_owned(), value));
+            }
+        }
+        // Older kernels name the victim before killing it.
+        if let Some(at) = text.find("Kill process ")
+            && text.ends_with("or sacrifice child")
+        {
+            let mut probe = OomEvent::default();
+            let rest = &text[at + "Kill ".len()..];
+            if killed(&format!("Killed {rest}"), &mut probe) {
+                event.pid = probe.pid;
+                event.comm = probe.comm;
+            }
+        }
+    }
+    events.extend(open);
+    events
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<LogLine> {
+        text.lines().map(log_line).collect()
+    }
+
+    const HERE: &str = include_str!("../../tests/fixtures/oom/kmsg-v1-memcg.txt");
+    const OTHER: &str = include_str!("../../tests/fixtures/oom/kmsg-other.txt");
+
+    #[test]
+    fn kmsg_and_dmesg_lines() {
+        let l = log_line("6,368,8802175706,-;memory: usage 30720kB, limit 30720kB, failcnt 94");
+        assert_eq!(l.usec, Some(8802175706));
+        assert_eq!(l.text, "memory: usage 30720kB, limit 30720kB, failcnt 94");
+        let l = log_line("[ 8802.176228] Memory cgroup out of memory: Killed process 1 (x)");
+        assert_eq!(l.usec, Some(8802176228));
+        assert!(l.text.starts_with("Memory cgroup"));
+        assert_eq!(log_line("plain text").usec, None);
+    }
+
+    /// Made on this machine: a v1 memory cgroup of 30 MiB, python3 allocating 200 MiB.
+    #[test]
+    fn a_v1_memcg_report_from_this_machine() {
+        let events = parse_reports(lines(HERE));
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        let cgroup = "/process_api/1c718bc3f32209a87055eb66409a34b1/nstop-oomcap-16507";
+        assert_eq!(e.constraint.as_deref(), Some("CONSTRAINT_MEMCG"));
+        assert_eq!(e.oom_memcg.as_deref(), Some(cgroup));
+        assert_eq!(e.task_memcg.as_deref(), Some(cgroup));
+        assert_eq!((e.pid, e.comm.as_deref(), e.uid), (Some(13897), Some("python3"), Some(0)));
+        assert_eq!(e.limit_bytes, Some(30720 * 1024));
+        assert_eq!(e.usage_bytes, Some(30720 * 1024));
+        assert_eq!(e.failcnt, Some(94));
+        assert_eq!(
+            (e.total_vm_kb, e.anon_rss_kb, e.file_rss_kb, e.shmem_rss_kb, e.pgtables_kb),
+            (Some(40208), Some(30336), Some(6564), Some(0), Some(120))
+        );
+        assert_eq!(e.oom_score_adj, Some(0));
+        assert_eq!(e.invoked_by.as_deref(), Some("python3"));
+        assert_eq!(e.gfp_mask.as_deref(), Some("0xcc0(GFP_KERNEL)"));
+        assert_eq!(e.order, Some(0));
+        assert_eq!(e.stat(&["total_rss"]), Some(31191040));
+        assert_eq!(e.stat(&["hierarchical_memory_limit"]), Some(31457280));
+        assert_eq!(e.tasks.len(), 1);
+        let t = &e.tasks[0];
+        assert_eq!((t.pid, t.name.as_str(), t.rss_pages, t.pgtables_bytes), (13897, "python3", Some(9225), Some(122880)));
+        assert_eq!(e.monotonic_usec, Some(8802176228));
+    }
+
+    #[test]
+    fn other_messages_interleaved_change_nothing() {
+        let report: Vec<&str> = HERE.lines().collect();
+        let other: Vec<&str> = OTHER.lines().collect();
+        // Another message after every few report lines, including inside the stats dump and
+        // the Tasks table.
+        let mut mixed = Vec::new();
+        for (i, line) in report.iter().enumerate() {
+            mixed.push(*line);
+            if i % 5 == 4 {
+                mixed.push(other[i / 5 % other.len()]);
+            }
+        }
+        let text = mixed.join("\n");
+        let events = parse_reports(lines(&text));
+        let clean = parse_reports(lines(HERE));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].pid, clean[0].pid);
+        assert_eq!(events[0].oom_memcg, clean[0].oom_memcg);
+        assert_eq!(events[0].limit_bytes, clean[0].limit_bytes);
+        assert_eq!(events[0].anon_rss_kb, clean[0].anon_rss_kb);
+        assert_eq!(events[0].stat, clean[0].stat);
+        assert_eq!(events[0].tasks, clean[0].tasks);
+    }
+
+    #[test]
+    fn a_rate_limited_kill_is_still_an_event() {
+        let killed = HERE.lines().last().unwrap();
+        let events = parse_reports(lines(&format!("{OTHER}\n{killed}\n")));
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].pid, Some(13897));
+        assert_eq!(events[0].constraint.as_deref(), Some("CONSTRAINT_MEMCG"));
+        assert_eq!(events[0].oom_memcg, None);
+        assert_eq!(events[0].anon_rss_kb, Some(30336));
+    }
+
+    #[test]
+    fn two_reports_in_a_row() {
+        let events = parse_reports(lines(&format!("{HERE}\n{OTHER}\n{HERE}")));
+        assert_eq!(events.len(), 2);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(text in "\\PC*") {
+            let _ = parse_reports(lines(&text));
+        }
+    }
+}
