@@ -44,6 +44,9 @@ enum Command {
     Enter(EnterArgs),
     /// Signal processes, each pinned by a pidfd (PID 1, kernel threads and nstop refused)
     Kill(KillArgs),
+    /// Why was it OOM-killed? The kernel's reports with a diagnosis each, the cgroups' OOM
+    /// counters, and who would die next where a limit is close
+    Oom(cli::oom::OomArgs),
     /// The whole model (host, namespaces, processes with NSpid chains and cgroups, cgroups) as
     /// one JSON document
     Snapshot {
@@ -91,6 +94,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Unshare(args)) => return Ok(ExitCode::from(cli::ops::unshare(args, roots)?)),
         Some(Command::Enter(args)) => return Ok(ExitCode::from(cli::ops::enter(args)?)),
         Some(Command::Kill(args)) => return Ok(ExitCode::from(cli::ops::kill(args)?)),
+        Some(Command::Oom(args)) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            // Refused before anything is read.
+            if let Some(since) = &args.since {
+                cli::oom::parse_since(since, now)?;
+            }
+            let model = Model::new(&sys::sample(&roots, Collect::Everything)?, None);
+            let log = sys::kmsg::kernel_log();
+            let out = cli::oom::render(&args, log, &model, &roots, now)?;
+            return write_stdout(&out).map(|()| ExitCode::SUCCESS);
+        }
         Some(Command::Cg {
             action: None,
             list: args,

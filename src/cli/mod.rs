@@ -2,6 +2,7 @@
 
 pub mod cg;
 pub mod ns;
+pub mod oom;
 pub mod ops;
 pub mod render;
 

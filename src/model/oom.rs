@@ -11,6 +11,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
     pub usec: Option<u64>,
+    /// µs since the epoch, where the reader could place it (the journal; kmsg with the boot
+    /// time).
+    pub wall_usec: Option<u64>,
     pub text: String,
 }
 
@@ -23,6 +26,7 @@ pub fn log_line(raw: &str) -> LogLine {
         if fields.len() >= 3 && fields[..3].iter().all(|f| f.parse::<u64>().is_ok()) {
             return LogLine {
                 usec: fields[2].parse().ok(),
+                wall_usec: None,
                 text: text.to_owned(),
             };
         }
@@ -34,11 +38,13 @@ pub fn log_line(raw: &str) -> LogLine {
     {
         return LogLine {
             usec: Some(s * 1_000_000 + us),
+            wall_usec: None,
             text: text.strip_prefix(' ').unwrap_or(text).to_owned(),
         };
     }
     LogLine {
         usec: None,
+        wall_usec: None,
         text: raw.to_owned(),
     }
 }
@@ -89,7 +95,9 @@ pub struct OomEvent {
     pub gfp_mask: Option<String>,
     pub order: Option<u32>,
     pub tasks: Vec<OomTask>,
-    /// The memory.stat dump of the cgroup that hit its limit (bytes, or pages for counters).
+    /// The memory.stat dump of the cgroup that hit its limit (bytes, or pages for counters),
+    /// in the kernel's order; a JSON object.
+    #[serde(serialize_with = "as_object", deserialize_with = "from_object")]
     pub stat: Vec<(String, u64)>,
     /// A recognised container or unit of the victim's cgroup.
     pub container: Option<String>,
@@ -100,12 +108,49 @@ pub struct OomEvent {
 impl OomEvent {
     /// A memory.stat value of the dump (v2 `anon`, v1 `total_rss`...).
     pub fn stat(&self, names: &[&str]) -> Option<u64> {
-        names.iter().find_map(|n| {
-            self.stat
-                .iter()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| *v)
-        })
+        names
+            .iter()
+            .find_map(|n| self.stat.iter().find(|(k, _)| k == n).map(|(_, v)| *v))
+    }
+
+    /// What happened, in one sentence: who was killed, which limit was reached, what used the
+    /// memory.
+    pub fn sentence(&self) -> String {
+        let kb = |k: u64| crate::model::human_bytes((k * 1024) as f64);
+        let who = match (&self.comm, self.pid) {
+            (Some(comm), Some(pid)) => format!("killed {comm} (pid {pid})"),
+            (None, Some(pid)) => format!("killed pid {pid}"),
+            _ => "nothing was killable".to_owned(),
+        };
+        let why = match (self.constraint.as_deref(), &self.oom_memcg) {
+            (Some("CONSTRAINT_MEMCG") | None, Some(cgroup)) => {
+                let limit = self
+                    .limit_bytes
+                    .map(|l| format!(" {}", crate::model::human_bytes(l as f64)))
+                    .unwrap_or_default();
+                format!("cgroup {cgroup} reached its memory limit{limit}")
+            }
+            (Some("CONSTRAINT_MEMCG"), None) => {
+                "a cgroup reached its memory limit (the report was rate-limited)".to_owned()
+            }
+            (Some("CONSTRAINT_CPUSET"), _) => "its cpuset's memory nodes ran out".to_owned(),
+            (Some("CONSTRAINT_MEMORY_POLICY"), _) => "its memory policy's nodes ran out".to_owned(),
+            (Some("USERSPACE"), _) => format!(
+                "{} killed it from userspace",
+                self.invoked_by
+                    .as_deref()
+                    .unwrap_or("a userspace OOM killer")
+            ),
+            _ => "the system ran out of memory".to_owned(),
+        };
+        let mut text = format!("{who}: {why}");
+        if let Some(anon) = self.anon_rss_kb {
+            let file = self
+                .file_rss_kb
+                .map_or(String::new(), |f| format!(", file {}", kb(f)));
+            text += &format!("; it had anon {}{file} resident", kb(anon));
+        }
+        text
     }
 
     /// The tasks by resident memory, largest first, without the victim.
@@ -118,6 +163,23 @@ impl OomEvent {
         others.sort_by_key(|t| std::cmp::Reverse(t.rss_pages.unwrap_or(0)));
         others
     }
+}
+
+fn as_object<S: serde::Serializer>(pairs: &[(String, u64)], s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(pairs.len()))?;
+    for (k, v) in pairs {
+        map.serialize_entry(k, v)?;
+    }
+    map.end()
+}
+
+fn from_object<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<(String, u64)>, D::Error> {
+    let map = serde_json::Map::deserialize(d)?;
+    Ok(map
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v.as_u64()?)))
+        .collect())
 }
 
 /// `key=value` fields of a comma-separated line.
@@ -240,6 +302,7 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
             });
             if killed(text, &mut event) {
                 event.monotonic_usec = line.usec;
+                event.time = line.wall_usec.map(|w| crate::model::utc(w / 1_000_000));
                 if event.constraint.is_none() && text.starts_with("Out of memory") {
                     event.constraint = Some("CONSTRAINT_NONE".into());
                 }
@@ -287,7 +350,11 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
             .contains("[  pid  ]")
             .then(|| task_columns(text))
             .flatten()
-            .or_else(|| text.contains("[ pid ]").then(|| task_columns(text)).flatten())
+            .or_else(|| {
+                text.contains("[ pid ]")
+                    .then(|| task_columns(text))
+                    .flatten()
+            })
         {
             section = Section::Tasks(columns);
         } else if let Section::Tasks(columns) = &section {
@@ -302,7 +369,9 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
                 words.next(),
                 words.next().and_then(|v| v.parse::<u64>().ok()),
                 words.next(),
-            ) && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            ) && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
             {
                 event.stat.push((key.to_owned(), value));
             }
@@ -355,12 +424,21 @@ mod tests {
         assert_eq!(e.constraint.as_deref(), Some("CONSTRAINT_MEMCG"));
         assert_eq!(e.oom_memcg.as_deref(), Some(cgroup));
         assert_eq!(e.task_memcg.as_deref(), Some(cgroup));
-        assert_eq!((e.pid, e.comm.as_deref(), e.uid), (Some(13897), Some("python3"), Some(0)));
+        assert_eq!(
+            (e.pid, e.comm.as_deref(), e.uid),
+            (Some(13897), Some("python3"), Some(0))
+        );
         assert_eq!(e.limit_bytes, Some(30720 * 1024));
         assert_eq!(e.usage_bytes, Some(30720 * 1024));
         assert_eq!(e.failcnt, Some(94));
         assert_eq!(
-            (e.total_vm_kb, e.anon_rss_kb, e.file_rss_kb, e.shmem_rss_kb, e.pgtables_kb),
+            (
+                e.total_vm_kb,
+                e.anon_rss_kb,
+                e.file_rss_kb,
+                e.shmem_rss_kb,
+                e.pgtables_kb
+            ),
             (Some(40208), Some(30336), Some(6564), Some(0), Some(120))
         );
         assert_eq!(e.oom_score_adj, Some(0));
@@ -371,7 +449,10 @@ mod tests {
         assert_eq!(e.stat(&["hierarchical_memory_limit"]), Some(31457280));
         assert_eq!(e.tasks.len(), 1);
         let t = &e.tasks[0];
-        assert_eq!((t.pid, t.name.as_str(), t.rss_pages, t.pgtables_bytes), (13897, "python3", Some(9225), Some(122880)));
+        assert_eq!(
+            (t.pid, t.name.as_str(), t.rss_pages, t.pgtables_bytes),
+            (13897, "python3", Some(9225), Some(122880))
+        );
         assert_eq!(e.monotonic_usec, Some(8802176228));
     }
 

@@ -35,27 +35,6 @@ pub fn path() -> Option<PathBuf> {
     Some(state.join("nstop/audit.jsonl"))
 }
 
-/// `2026-11-23T18:36:51Z` from seconds since the epoch (civil-from-days, proleptic Gregorian).
-pub fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 /// Appends one line; a log that cannot be written is reported on stderr, not fatal (the
 /// change itself already happened or failed).
 pub fn record(action: &str, change: &Change, result: Result<&Applied, &Refused>) {
@@ -70,7 +49,7 @@ pub fn record(action: &str, change: &Change, result: Result<&Applied, &Refused>)
         Err(_) => (None, None),
     };
     let entry = Entry {
-        time: utc(now),
+        time: crate::model::utc(now),
         uid: nix::unistd::getuid().as_raw(),
         action,
         change,
@@ -101,17 +80,5 @@ pub fn record(action: &str, change: &Change, result: Result<&Applied, &Refused>)
             "nstop: could not append to the audit log {}: {e}",
             path.display()
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_dates() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc(1_795_459_011), "2026-11-23T18:36:51Z");
-        assert_eq!(utc(951_782_400), "2000-02-29T00:00:00Z");
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod cgroupfs;
 pub mod detail;
+pub mod kmsg;
 pub mod mounts;
 pub mod ns;
 pub mod nsexec;

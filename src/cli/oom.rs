@@ -1,0 +1,350 @@
+//! `nstop oom`: the kernel's OOM reports, newest last, each with its diagnosis; the cgroups'
+//! own OOM counters (so kills are noticed without the kernel log); and who would die next
+//! where a limit is close.
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::UsageError;
+use crate::model::oom::{OomEvent, parse_reports};
+use crate::model::{Model, human_bytes, workload};
+use crate::sys::kmsg::KernelLog;
+
+#[derive(Args, Debug, Default)]
+pub struct OomArgs {
+    /// Print JSON: {"events":[...],"counters":[...],"at_risk":[...],"notes":[...]}
+    #[arg(short = 'J', long)]
+    pub json: bool,
+    /// Only events since then: a duration back from now (30s, 10m, 2h, 7d) or a UTC time
+    /// (2026-11-23T18:00:00Z)
+    #[arg(long, value_name = "DURATION|TIME")]
+    pub since: Option<String>,
+    /// Only events of this cgroup or below (the absolute path the kernel prints, e.g.
+    /// /system.slice/docker-1e2e.scope; a `controllers:` prefix is accepted and ignored)
+    #[arg(long, value_name = "CGROUP")]
+    pub cgroup: Option<String>,
+}
+
+/// Seconds since the epoch of `--since`, from a duration back from `now` or a UTC time.
+pub fn parse_since(text: &str, now: u64) -> Result<u64, UsageError> {
+    let bad = || {
+        UsageError(format!(
+            "--since '{text}': accepted: a duration back from now (30s, 10m, 2h, 7d) or a UTC time (2026-11-23T18:00:00Z)"
+        ))
+    };
+    if let Some(unit) = text.chars().last().filter(|c| "smhd".contains(*c)) {
+        let n: u64 = text[..text.len() - 1].parse().map_err(|_| bad())?;
+        let scale = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            _ => 86_400,
+        };
+        return n
+            .checked_mul(scale)
+            .map(|back| now.saturating_sub(back))
+            .ok_or_else(bad);
+    }
+    // YYYY-MM-DDTHH:MM:SSZ, compared as text with the events' own times after a check.
+    let valid = text.len() == 20
+        && text.ends_with('Z')
+        && text.as_bytes()[10] == b'T'
+        && text.chars().enumerate().all(|(i, c)| {
+            matches!(i, 4 | 7) && c == '-'
+                || matches!(i, 13 | 16) && c == ':'
+                || i == 10
+                || i == 19
+                || c.is_ascii_digit()
+        });
+    if !valid {
+        return Err(bad());
+    }
+    // Find the seconds by bisection over the formatter: exact, and no second date parser.
+    let (mut low, mut high) = (0u64, 1u64 << 40);
+    while low < high {
+        let mid = (low + high) / 2;
+        if crate::model::utc(mid).as_str() < text {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    (crate::model::utc(low) == text)
+        .then_some(low)
+        .ok_or_else(bad)
+}
+
+fn within(path: &str, root: &str) -> bool {
+    root == "/"
+        || path
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// A cgroup's own OOM counters (memory.events, v1 memory.oom_control and failcnt).
+#[derive(Serialize)]
+struct Counter {
+    hierarchy: String,
+    cgroup: String,
+    oom_kill: u64,
+    oom: Option<u64>,
+    max: Option<u64>,
+    /// Of its kills, how many the kernel log reported.
+    reported: usize,
+}
+
+#[derive(Serialize)]
+struct Victim {
+    pid: i32,
+    comm: String,
+    oom_score: u32,
+}
+
+/// A cgroup close to its memory limit, and whom the kernel would kill first.
+#[derive(Serialize)]
+struct AtRisk {
+    hierarchy: String,
+    cgroup: String,
+    usage_bytes: u64,
+    limit_bytes: u64,
+    percent: f64,
+    next: Vec<Victim>,
+}
+
+#[derive(Serialize)]
+struct Report<'a> {
+    events: &'a [OomEvent],
+    counters: Vec<Counter>,
+    at_risk: Vec<AtRisk>,
+    notes: &'a [String],
+}
+
+/// Usage at or above this share of the limit puts a cgroup on the at-risk list.
+const AT_RISK_PERCENT: f64 = 80.0;
+
+pub fn render(
+    args: &OomArgs,
+    log: KernelLog,
+    model: &Model,
+    roots: &crate::sys::Roots,
+    now: u64,
+) -> anyhow::Result<String> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, now))
+        .transpose()?;
+    let root = args.cgroup.as_deref().map(|c| {
+        let path = c
+            .split_once(':')
+            .filter(|_| !c.starts_with('/'))
+            .map_or(c, |(_, p)| p);
+        path.trim_end_matches('/').to_owned()
+    });
+    if let Some(root) = &root
+        && !root.is_empty()
+        && !root.starts_with('/')
+    {
+        return Err(UsageError(format!("--cgroup '{root}': the path must be absolute")).into());
+    }
+    let root = root.map(|r| if r.is_empty() { "/".to_owned() } else { r });
+    let mut events = parse_reports(log.lines);
+    for e in &mut events {
+        e.container = e
+            .task_memcg
+            .as_deref()
+            .and_then(|p| workload::recognise(p).label());
+    }
+    events.retain(|e| {
+        let after = match (since, &e.time) {
+            (Some(cut), Some(time)) => time.as_str() >= crate::model::utc(cut).as_str(),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        let inside = root.as_ref().is_none_or(|r| {
+            [&e.oom_memcg, &e.task_memcg]
+                .into_iter()
+                .flatten()
+                .any(|p| within(p, r))
+        });
+        after && inside
+    });
+
+    let label = |id: u32| {
+        model
+            .host
+            .hierarchy(id)
+            .map_or(id.to_string(), |h| h.label())
+    };
+    let mut counters = Vec::new();
+    let mut at_risk = Vec::new();
+    for c in &model.cgroups {
+        if root.as_ref().is_some_and(|r| !within(&c.path, r)) {
+            continue;
+        }
+        let memory = c.memory.as_ref();
+        if let Some(kills) = c.oom_kills().filter(|&k| k > 0) {
+            let events_of = memory.and_then(|m| m.events.as_ref());
+            counters.push(Counter {
+                hierarchy: label(c.hierarchy),
+                cgroup: c.path.clone(),
+                oom_kill: kills,
+                oom: events_of.and_then(|e| e.oom),
+                max: events_of
+                    .and_then(|e| e.max)
+                    .or(memory.and_then(|m| m.failcnt)),
+                reported: events
+                    .iter()
+                    .filter(|e| e.oom_memcg.as_deref() == Some(&c.path))
+                    .count(),
+            });
+        }
+        if let (Some(usage), Some(limit), Some(percent)) = (
+            memory.and_then(|m| m.current),
+            memory.and_then(|m| m.max),
+            memory.and_then(|m| m.percent_of_max),
+        ) && percent >= AT_RISK_PERCENT
+            && !c.procs.is_empty()
+        {
+            let mut next: Vec<Victim> = crate::sys::proc::oom_scores(roots, &c.procs)
+                .into_iter()
+                .map(|(pid, oom_score)| Victim {
+                    pid,
+                    comm: model
+                        .process(pid)
+                        .map_or_else(String::new, |p| p.comm.clone()),
+                    oom_score,
+                })
+                .collect();
+            next.sort_by_key(|v| std::cmp::Reverse(v.oom_score));
+            next.truncate(5);
+            at_risk.push(AtRisk {
+                hierarchy: label(c.hierarchy),
+                cgroup: c.path.clone(),
+                usage_bytes: usage,
+                limit_bytes: limit,
+                percent,
+                next,
+            });
+        }
+    }
+    let report = Report {
+        events: &events,
+        counters,
+        at_risk,
+        notes: &log.notes,
+    };
+    if args.json {
+        return Ok(serde_json::to_string_pretty(&report)? + "\n");
+    }
+    Ok(text(&report))
+}
+
+fn text(report: &Report) -> String {
+    let mut out = String::new();
+    for note in report.notes {
+        out += &format!("note: {note}\n");
+    }
+    if report.events.is_empty() {
+        out += "No OOM kill in the kernel log";
+        out += if report.counters.is_empty() {
+            ".\n"
+        } else {
+            " (but see the counters below).\n"
+        };
+    }
+    for e in report.events {
+        let when = e.time.as_deref().unwrap_or("(time unknown)");
+        out += &format!("{when}  {}\n", e.sentence());
+        let mut facts = Vec::new();
+        if let Some(c) = &e.container {
+            facts.push(format!("container {c}"));
+        }
+        if let Some(t) = e
+            .task_memcg
+            .as_deref()
+            .filter(|t| Some(*t) != e.oom_memcg.as_deref())
+        {
+            facts.push(format!("victim's cgroup {t}"));
+        }
+        if let Some(usage) = e.usage_bytes {
+            facts.push(format!("usage {}", human_bytes(usage as f64)));
+        }
+        if let Some(anon) = e.stat(&["anon", "total_rss", "rss"]) {
+            let file = e.stat(&["file", "total_cache", "cache"]).unwrap_or(0);
+            facts.push(format!(
+                "cgroup memory: anon {} page cache {}",
+                human_bytes(anon as f64),
+                human_bytes(file as f64)
+            ));
+        }
+        let others: Vec<String> = e
+            .largest_others()
+            .iter()
+            .take(3)
+            .map(|t| format!("{} ({}, {} pages)", t.name, t.pid, t.rss_pages.unwrap_or(0)))
+            .collect();
+        if !others.is_empty() {
+            facts.push(format!("largest others: {}", others.join(", ")));
+        }
+        if !facts.is_empty() {
+            out += &format!("    {}\n", facts.join("; "));
+        }
+    }
+    if !report.counters.is_empty() {
+        out += "\nOOM counters of the cgroups (since each was made):\n";
+        for c in &report.counters {
+            let unreported = (c.oom_kill as usize).saturating_sub(c.reported);
+            out += &format!(
+                "  {}:{}  oom_kill {}{}\n",
+                c.hierarchy,
+                c.cgroup,
+                c.oom_kill,
+                if unreported > 0 {
+                    format!(" ({unreported} not in the kernel log)")
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    for r in &report.at_risk {
+        let next: Vec<String> = r
+            .next
+            .iter()
+            .map(|v| format!("{} ({}, score {})", v.comm, v.pid, v.oom_score))
+            .collect();
+        out += &format!(
+            "\nat risk: {}:{} uses {} of {} ({:.0}%); next to die: {}\n",
+            r.hierarchy,
+            r.cgroup,
+            human_bytes(r.usage_bytes as f64),
+            human_bytes(r.limit_bytes as f64),
+            r.percent,
+            next.join(", ")
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_as_duration_or_time() {
+        let now = 1_795_459_011;
+        assert_eq!(parse_since("10m", now).unwrap(), now - 600);
+        assert_eq!(parse_since("2d", now).unwrap(), now - 172_800);
+        assert_eq!(parse_since("2026-11-23T18:36:51Z", now).unwrap(), now);
+        for bad in [
+            "10x",
+            "yesterday",
+            "2026-13-01T00:00:00Z",
+            "2026-11-23 18:36:51",
+            "-5m",
+        ] {
+            assert!(parse_since(bad, now).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The kernel log: /dev/kmsg from the start of its buffer (root, or dmesg_restrict=0), else
+//! the journal's kernel messages of this boot and earlier ones (`journalctl`), and the
+//! journal lines of the userspace OOM killers (systemd-oomd, earlyoom, kubelet).
+
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nix::libc;
+
+use crate::model::oom::LogLine;
+
+/// What could be read, and from where.
+pub struct KernelLog {
+    pub lines: Vec<LogLine>,
+    pub source: &'static str,
+    /// Why the kernel's own buffer was not used, or was not enough.
+    pub notes: Vec<String>,
+}
+
+/// µs since the epoch of a monotonic µs stamp of this boot (kmsg stamps with the local clock,
+/// which like CLOCK_MONOTONIC stops during suspend).
+pub fn boot_offset_usec() -> Option<u64> {
+    let real = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
+    let mono = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    let mono = Duration::new(mono.tv_sec as u64, mono.tv_nsec as u32);
+    Some((real.checked_sub(mono)?).as_micros() as u64)
+}
+
+/// Every record still in /dev/kmsg (non-blocking: it ends at the newest), with whether the
+/// oldest have been overwritten (the first sequence number is not 0).
+fn read_kmsg() -> std::io::Result<(Vec<LogLine>, bool)> {
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")?;
+    let offset = boot_offset_usec();
+    let mut lines = Vec::new();
+    let mut first_seq = None;
+    // One record per read; a record is at most about 8 KiB.
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                let record = String::from_utf8_lossy(&buf[..n]);
+                // Continuation lines (` KEY=VALUE`) carry dictionary data, not the message.
+                let head = record.lines().next().unwrap_or("");
+                if first_seq.is_none() {
+                    first_seq = head.split(',').nth(1).and_then(|s| s.parse::<u64>().ok());
+                }
+                let mut line = crate::model::oom::log_line(head);
+                line.wall_usec = line.usec.zip(offset).map(|(u, o)| u + o);
+                lines.push(line);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            // EPIPE: the next record was overwritten while we read; go on from the oldest left.
+            Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((lines, first_seq.is_some_and(|s| s > 0)))
+}
+
+/// One `journalctl -o json` line: its message and wall-clock time.
+pub fn journal_line(json: &str) -> Option<LogLine> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    // MESSAGE is a string, or an array of bytes when it is not valid UTF-8.
+    let text = match &value["MESSAGE"] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(bytes) => {
+            let raw: Vec<u8> = bytes
+                .iter()
+                .filter_map(|b| b.as_u64())
+                .map(|b| b as u8)
+                .collect();
+            String::from_utf8_lossy(&raw).into_owned()
+        }
+        _ => return None,
+    };
+    let number = |key: &str| value[key].as_str().and_then(|s| s.parse::<u64>().ok());
+    let identifier = value["SYSLOG_IDENTIFIER"].as_str().unwrap_or("");
+    Some(LogLine {
+        usec: number("_SOURCE_MONOTONIC_TIMESTAMP").or_else(|| number("__MONOTONIC_TIMESTAMP")),
+        wall_usec: number("__REALTIME_TIMESTAMP"),
+        text: if identifier.is_empty() || identifier == "kernel" {
+            text
+        } else {
+            format!("{identifier}: {text}")
+        },
+    })
+}
+
+/// `journalctl ARGS -o json`, when journalctl is there and answers.
+fn journal(args: &[&str]) -> Option<Vec<LogLine>> {
+    let out = std::process::Command::new("journalctl")
+        .args(args)
+        .args(["-o", "json", "--no-pager", "-q"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then(|| {
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(journal_line)
+            .collect()
+    })
+}
+
+/// The kernel's messages: /dev/kmsg, completed by (or replaced with) the journal's when the
+/// buffer has rotated or cannot be read; plus the userspace OOM killers' journal lines.
+pub fn kernel_log() -> KernelLog {
+    let mut notes = Vec::new();
+    let (mut lines, mut source) = match read_kmsg() {
+        Ok((lines, rotated)) => {
+            if rotated {
+                notes.push(
+                    "the kernel's buffer has rotated: older reports come from the journal, if any"
+                        .into(),
+                );
+            }
+            let needs_journal = rotated;
+            (lines, if needs_journal { "journal" } else { "kmsg" })
+        }
+        Err(e) => {
+            let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                "/dev/kmsg is not readable (needs root, or kernel.dmesg_restrict=0)".to_owned()
+            } else {
+                format!("/dev/kmsg: {e}")
+            };
+            notes.push(why);
+            (Vec::new(), "journal")
+        }
+    };
+    if source == "journal" {
+        // Kernel messages of every boot the journal kept.
+        match journal(&["_TRANSPORT=kernel"]) {
+            Some(older) if lines.is_empty() => lines = older,
+            // Rotated: the journal's older lines first, then what the buffer still has.
+            Some(older) => {
+                let first_kept = lines.first().and_then(|l| l.wall_usec).unwrap_or(u64::MAX);
+                let mut merged: Vec<LogLine> = older
+                    .into_iter()
+                    .filter(|l| l.wall_usec.is_some_and(|w| w < first_kept))
+                    .collect();
+                merged.append(&mut lines);
+                lines = merged;
+            }
+            None => {
+                notes.push(
+                    "no journal to read kernel messages from (journalctl absent or refused)".into(),
+                );
+                source = "kmsg";
+            }
+        }
+    }
+    if let Some(userspace) = journal(&["-t", "systemd-oomd", "-t", "earlyoom", "-t", "kubelet"]) {
+        lines.extend(userspace);
+    }
+    KernelLog {
+        lines,
+        source,
+        notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_json_lines() {
+        // journald's JSON export: strings, and a byte array for a non-UTF-8 message.
+        let line = r#"{"__REALTIME_TIMESTAMP":"1795459011000000","_SOURCE_MONOTONIC_TIMESTAMP":"8802176228","MESSAGE":"Memory cgroup out of memory: Killed process 13897 (python3)","SYSLOG_IDENTIFIER":"kernel"}"#;
+        let l = journal_line(line).unwrap();
+        assert_eq!(l.wall_usec, Some(1_795_459_011_000_000));
+        assert_eq!(l.usec, Some(8802176228));
+        assert!(l.text.starts_with("Memory cgroup"));
+        let bytes = r#"{"MESSAGE":[104,105,255],"SYSLOG_IDENTIFIER":"earlyoom"}"#;
+        assert_eq!(journal_line(bytes).unwrap().text, "earlyoom: hi\u{fffd}");
+        assert!(journal_line("not json").is_none());
+    }
+
+    #[test]
+    fn the_live_buffer_reads_to_its_end() {
+        // As root (CI) the buffer is readable and ends without blocking; otherwise it says why.
+        let log = kernel_log();
+        if nix::unistd::geteuid().is_root() {
+            assert!(!log.lines.is_empty());
+            assert!(log.lines.iter().all(|l| l.usec.is_some()));
+        } else {
+            assert!(!log.notes.is_empty());
+        }
+    }
+}

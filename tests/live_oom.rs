@@ -1,0 +1,96 @@
+//! A real OOM kill provoked by the test (root): a v1 memory cgroup beneath the test's own with
+//! a 30 MiB limit, and a process there that allocates 200 MiB. `nstop oom` must report the
+//! kill from the kernel log, and `nstop cg` the cgroup's counter.
+
+mod common;
+
+use std::process::Command;
+
+use common::{TestCgroup, require_root};
+
+#[test]
+fn a_provoked_oom_kill_is_reported_with_its_cgroup_and_limit() {
+    if !require_root() {
+        return;
+    }
+    let memory = TestCgroup::new("memory");
+    memory.write("memory.limit_in_bytes", &(30 << 20).to_string());
+    // The shell moves itself in, then becomes python3: the victim's PID is the child's.
+    let procs = memory.dir.join("cgroup.procs");
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "echo $$ > {}; exec python3 -c 'b = [bytearray(1 << 20) for _ in range(200)]'",
+                procs.display()
+            ),
+        ])
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "killed by the OOM killer"
+    );
+
+    let (code, out, err) = common::nstop(&[
+        "oom",
+        "--json",
+        "--cgroup",
+        &format!("memory:{}", memory.path),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let events = report["events"].as_array().unwrap();
+    let event = events
+        .iter()
+        .find(|e| e["pid"] == pid)
+        .unwrap_or_else(|| panic!("the kill of {pid} is reported: {out}"));
+    assert_eq!(event["comm"], "python3");
+    assert_eq!(event["constraint"], "CONSTRAINT_MEMCG");
+    assert_eq!(event["oom_memcg"], memory.path.as_str());
+    assert_eq!(event["task_memcg"], memory.path.as_str());
+    assert_eq!(event["limit_bytes"], 30 << 20);
+    assert_eq!(event["source"], "kmsg");
+    assert!(event["anon_rss_kb"].as_u64().unwrap() > 20_000, "{event}");
+    assert!(event["time"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        event["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["pid"] == pid)
+    );
+    // The counter of the cgroup itself, and the kill counted as reported.
+    let counter = report["counters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["cgroup"] == memory.path.as_str())
+        .expect("the cgroup's counter");
+    assert_eq!(counter["oom_kill"], 1);
+    assert_eq!(counter["reported"], 1);
+
+    let (code, out, _) = common::nstop(&["cg", "--json", "-a", &format!("memory:{}", memory.path)]);
+    assert_eq!(code, 0);
+    let cg: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = cg["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["path"] == memory.path.as_str())
+        .unwrap();
+    assert_eq!(row["memory"]["events"]["oom_kill"], 1, "{row}");
+
+    // The sentence says it plainly.
+    let (_, text, _) = common::nstop(&["oom", "--cgroup", &memory.path]);
+    assert!(
+        text.contains(&format!(
+            "killed python3 (pid {pid}): cgroup {} reached its memory limit 30M",
+            memory.path
+        )),
+        "{text}"
+    );
+}
