@@ -6,9 +6,15 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+
 use crate::model::Model;
+use crate::model::oom::{self, OomEvent};
 use crate::model::sample::{NsDetail, NsRef, Sample};
 use crate::sys::{self, Collect, Roots, detail};
+
+/// OOM events the explorer keeps (the newest).
+const MAX_OOM_EVENTS: usize = 200;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Control {
@@ -80,6 +86,10 @@ fn run(
 ) {
     let mut prev: Option<Sample> = None;
     let mut paused = false;
+    // OOM kills: followed in the kernel log (live host only) and in the cgroups' counters.
+    let mut kernel_log = roots.is_live().then(sys::kmsg::Follower::new);
+    let mut oom_events: Vec<OomEvent> = Vec::new();
+    let mut kills_before: HashMap<(u32, String), u64> = HashMap::new();
     let mut described: Option<NsRef> = None;
     // Reads the described namespace through the newest sample's processes.
     let describe = |prev: &Option<Sample>, ns: Option<NsRef>| match (prev, ns) {
@@ -92,8 +102,29 @@ fn run(
         let sampled_at = Instant::now();
         let delivery = match sys::sample(roots, Collect::Everything) {
             Ok(sample) => {
-                let model = Model::new(&sample, prev.as_ref());
+                let mut model = Model::new(&sample, prev.as_ref());
                 prev = Some(sample);
+                let reported = kernel_log.as_mut().map(|f| f.events()).unwrap_or_default();
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let counted = oom::counted_kills(
+                    &kills_before,
+                    &model.cgroups,
+                    &reported,
+                    &crate::model::utc(now),
+                );
+                kills_before = model
+                    .cgroups
+                    .iter()
+                    .filter_map(|c| Some(((c.hierarchy, c.path.clone()), c.oom_kills()?)))
+                    .collect();
+                oom_events.extend(reported);
+                oom_events.extend(counted);
+                // Bounded: the newest kept.
+                let excess = oom_events.len().saturating_sub(MAX_OOM_EVENTS);
+                oom_events.drain(..excess);
+                model.oom_events = oom_events.clone();
                 Ok(Box::new(model))
             }
             Err(e) => Err(format!("reading {}: {e}", roots.proc.display())),

@@ -185,9 +185,11 @@ fn screens_by_number_and_tab() {
     assert_eq!(app.screen, Screen::Cgroups);
     press(&mut app, "<Tab><Tab>");
     assert_eq!(app.screen, Screen::Pressure);
-    press(&mut app, "<Tab><Tab>");
+    press(&mut app, "<Tab><Tab><Tab>");
     assert_eq!(app.screen, Screen::Namespaces);
     press(&mut app, "5");
+    assert_eq!(app.screen, Screen::Limits);
+    press(&mut app, "6");
     assert_eq!(app.screen, Screen::Oom);
 }
 
@@ -413,12 +415,12 @@ fn a_v1_cgroup_under_oom_is_marked_wherever_it_is_listed() {
     press(&mut app, "5");
     let oom = render(&app);
     assert!(
-        oom.contains("[under OOM] docker 1d08f128163c  memory:/docker/1d08"),
+        oom.contains("[under OOM] [OOM×1] docker 1d08f128163c  memory:/docker/1d08"),
         "{oom}"
     );
     press(&mut app, "2/under oom<Enter>");
     let tree = render(&app);
-    assert!(tree.contains("[under OOM] docker 1d08f128163c"), "{tree}");
+    assert!(tree.contains("[under OOM] [OOM×1] docker 1d08f"), "{tree}");
 }
 
 fn mouse(kind: MouseEventKind, column: u16, row: u16) -> Action {
@@ -472,7 +474,7 @@ fn resize_changes_the_page() {
 fn any_terminal_size_draws_without_panicking() {
     for dir in [V2, HOST_NS] {
         let mut app = app(dir);
-        for screen in ["1", "2", "3", "4", "5"] {
+        for screen in ["1", "2", "3", "4", "5", "6"] {
             press(&mut app, screen);
             for help in [false, true] {
                 app.help = help;
@@ -515,7 +517,9 @@ fn screens_render() {
     press(&mut app, "4");
     snapshot("pressure", &app);
     press(&mut app, "5");
-    snapshot("oom", &app);
+    snapshot("limits", &app);
+    press(&mut app, "6");
+    snapshot("oom_empty", &app);
     press(&mut app, "1/4026532410<Enter><Enter>");
     snapshot("processes_in_a_namespace", &app);
 }
@@ -1088,4 +1092,55 @@ fn unshare_dialog_runs_a_shell_and_then_lists_what_it_left_alive() {
     assert!(render(&app).contains("1 namespace made in the shell is still alive"));
     press(&mut app, "<Esc>");
     assert!(app.list().rows.len() > 1, "Esc shows all again");
+}
+
+/// The OOM report made on this machine, moved into the v2 fixture's docker cgroup.
+fn with_a_kill(mut model: Model) -> Model {
+    let log = include_str!("fixtures/oom/kmsg-v1-memcg.txt");
+    let mut events = nstop::model::oom::parse_reports(log.lines().map(nstop::model::oom::log_line));
+    for e in &mut events {
+        e.oom_memcg = Some(DOCKER.into());
+        e.task_memcg = Some(DOCKER.into());
+        e.time = Some("2026-11-26T14:28:02Z".into());
+        e.container = Some("docker 1e2e793e926d".into());
+    }
+    model.oom_events = events;
+    model
+}
+
+#[test]
+fn oom_kills_are_a_timeline_with_a_diagnosis_and_a_way_to_the_cgroup() {
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 120, 40));
+    app.update(Action::Collected(Ok(Box::new(with_a_kill(model(V2))))));
+    press(&mut app, "6");
+    assert_eq!(app.list().rows.len(), 1);
+    let screen = render(&app);
+    assert!(
+        screen.contains("2026-11-26 14:28:02 cgroup    python3 (13897)"),
+        "{screen}"
+    );
+    snapshot("oom_timeline", &app);
+    press(&mut app, "d");
+    let page = page_text(&app);
+    assert!(
+        page.contains("killed python3 (pid 13897): cgroup\n  /system.slice/docker-1e2e"),
+        "{page}"
+    );
+    assert!(page.contains("reached its memory limit 30M"), "{page}");
+    snapshot("oom_diagnosis", &app);
+    // From the diagnosis to the cgroup, and from the timeline straight there with Enter.
+    select_link(&mut app, "docker-1e2e");
+    press(&mut app, "<Enter>");
+    assert!(detail_title(&app).contains("docker-1e2e"));
+    press(&mut app, "<Esc><Esc>");
+    assert_eq!(app.screen, Screen::Oom);
+    press(&mut app, "<Enter>");
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert!(matches!(selected(&app), RowKey::Cgroup { path, .. } if path == DOCKER));
+    // The cgroup carries its kill count as a badge wherever it is listed.
+    assert!(
+        render(&app).contains("[OOM×2] docker 1e2e793e926d"),
+        "{}",
+        render(&app)
+    );
 }

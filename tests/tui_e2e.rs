@@ -185,7 +185,8 @@ fn explore_search_and_quit() {
         ("2", "Cgroups  "),
         ("3", "Processes  "),
         ("4", "Pressure  "),
-        ("5", "OOM  "),
+        ("5", "Limits  "),
+        ("6", "OOM  "),
         ("1", "Namespaces  "),
     ] {
         tmux.keys(&[key]);

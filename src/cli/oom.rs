@@ -60,7 +60,8 @@ pub fn parse_since(text: &str, now: u64) -> Result<u64, UsageError> {
         return Err(bad());
     }
     // Find the seconds by bisection over the formatter: exact, and no second date parser.
-    let (mut low, mut high) = (0u64, 1u64 << 40);
+    // Up to 9999-12-31T23:59:59Z, while the text compares in time order (four-digit years).
+    let (mut low, mut high) = (0u64, 253_402_300_799u64);
     while low < high {
         let mid = (low + high) / 2;
         if crate::model::utc(mid).as_str() < text {

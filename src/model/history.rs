@@ -242,6 +242,7 @@ mod tests {
             processes: Vec::new(),
             cgroups,
             unreadable: Unreadable::default(),
+            oom_events: Vec::new(),
         }
     }
 

@@ -26,6 +26,10 @@ pub struct Model {
     /// Every hierarchy's cgroups, cgroup2 first, each hierarchy in tree order.
     pub cgroups: Vec<Cgroup>,
     pub unreadable: Unreadable,
+    /// OOM kills seen so far, oldest first: the explorer's collector follows the kernel log
+    /// and the cgroups' counters (the CLI's `nstop oom` reads them itself).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oom_events: Vec<oom::OomEvent>,
 }
 
 /// What permission hid from this sample.
@@ -61,6 +65,7 @@ impl Model {
             processes: process::build(sample, prev),
             cgroups: cgroup::build(&sample.cgroups, prev.map(|p| &p.cgroups)),
             unreadable,
+            oom_events: Vec::new(),
         }
     }
 

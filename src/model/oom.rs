@@ -275,6 +275,58 @@ enum Section {
     Tasks(Vec<String>),
 }
 
+/// The lines of a log chunk split where a report began that has not ended yet (no `Killed
+/// process` line after its header): it is parsed once the rest has been read.
+pub fn split_unfinished(mut lines: Vec<LogLine>) -> (Vec<LogLine>, Vec<LogLine>) {
+    let last_start = lines
+        .iter()
+        .rposition(|l| l.text.contains(" invoked oom-killer: "));
+    let finished = last_start.is_none_or(|start| {
+        lines[start..]
+            .iter()
+            .any(|l| l.text.contains("Killed process "))
+    });
+    if finished {
+        return (lines, Vec::new());
+    }
+    let rest = lines.split_off(last_start.expect("not finished: a start"));
+    (lines, rest)
+}
+
+/// Kills a cgroup's own counter shows (memory.events oom_kill, v1 oom_control) beyond those
+/// the kernel log reported since the last look: events without a report (the log unreadable,
+/// rate-limited, or rotated), at `time`.
+pub fn counted_kills(
+    before: &std::collections::HashMap<(u32, String), u64>,
+    cgroups: &[crate::model::cgroup::Cgroup],
+    reported: &[OomEvent],
+    time: &str,
+) -> Vec<OomEvent> {
+    let mut events = Vec::new();
+    for c in cgroups {
+        let Some(now) = c.oom_kills() else { continue };
+        let Some(&then) = before.get(&(c.hierarchy, c.path.clone())) else {
+            continue;
+        };
+        let in_log = reported
+            .iter()
+            .filter(|e| e.oom_memcg.as_deref() == Some(c.path.as_str()))
+            .count() as u64;
+        for _ in 0..now.saturating_sub(then).saturating_sub(in_log) {
+            events.push(OomEvent {
+                time: Some(time.to_owned()),
+                constraint: Some("CONSTRAINT_MEMCG".into()),
+                oom_memcg: Some(c.path.clone()),
+                limit_bytes: c.memory.as_ref().and_then(|m| m.max),
+                usage_bytes: c.memory.as_ref().and_then(|m| m.current),
+                source: "memory.events".into(),
+                ..OomEvent::default()
+            });
+        }
+    }
+    events
+}
+
 /// Every OOM event of a log, in order.
 pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> {
     let mut events = Vec::new();
@@ -490,6 +542,19 @@ mod tests {
         assert_eq!(events[0].constraint.as_deref(), Some("CONSTRAINT_MEMCG"));
         assert_eq!(events[0].oom_memcg, None);
         assert_eq!(events[0].anon_rss_kb, Some(30336));
+    }
+
+    #[test]
+    fn a_report_cut_by_the_end_of_a_read_waits_for_its_rest() {
+        let all = lines(HERE);
+        let (head, tail) = all.split_at(30);
+        let (done, rest) = split_unfinished(head.to_vec());
+        assert!(parse_reports(done).is_empty());
+        let mut next = rest;
+        next.extend(tail.iter().cloned());
+        let (done, rest) = split_unfinished(next);
+        assert!(rest.is_empty());
+        assert_eq!(parse_reports(done)[0].pid, Some(13897));
     }
 
     #[test]

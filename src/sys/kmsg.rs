@@ -27,13 +27,15 @@ pub fn boot_offset_usec() -> Option<u64> {
     Some((real.checked_sub(mono)?).as_micros() as u64)
 }
 
-/// Every record still in /dev/kmsg (non-blocking: it ends at the newest), with whether the
-/// oldest have been overwritten (the first sequence number is not 0).
-fn read_kmsg() -> std::io::Result<(Vec<LogLine>, bool)> {
-    let mut file = std::fs::OpenOptions::new()
+fn open_kmsg() -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open("/dev/kmsg")?;
+        .open("/dev/kmsg")
+}
+
+/// The records from the file's position to the newest.
+fn read_records(file: &mut std::fs::File) -> std::io::Result<(Vec<LogLine>, bool)> {
     let offset = boot_offset_usec();
     let mut lines = Vec::new();
     let mut first_seq = None;
@@ -108,11 +110,64 @@ fn journal(args: &[&str]) -> Option<Vec<LogLine>> {
     })
 }
 
+/// Follows the kernel log for the explorer: everything on the first read (with the journal
+/// where the buffer fell short), then only what came since; a report still being printed is
+/// held back until it ends.
+pub struct Follower {
+    file: Option<std::fs::File>,
+    started: bool,
+    unfinished: Vec<LogLine>,
+}
+
+impl Follower {
+    pub fn new() -> Follower {
+        Follower {
+            file: None,
+            started: false,
+            unfinished: Vec::new(),
+        }
+    }
+
+    /// The OOM events completed since the last call.
+    pub fn events(&mut self) -> Vec<crate::model::oom::OomEvent> {
+        let mut lines = std::mem::take(&mut self.unfinished);
+        if !self.started {
+            self.started = true;
+            // The history through the same descriptor, which then stands after it: the next
+            // reads return exactly what the kernel logged since.
+            let mut file = open_kmsg();
+            let history = file
+                .as_mut()
+                .map_err(|e| std::io::Error::new(e.kind(), e.to_string()));
+            lines.extend(kernel_log_from(history.and_then(read_records)).lines);
+            self.file = file.ok();
+        } else if let Some(file) = &mut self.file
+            && let Ok((new, _)) = read_records(file)
+        {
+            lines.extend(new);
+        }
+        let (done, rest) = crate::model::oom::split_unfinished(lines);
+        self.unfinished = rest;
+        crate::model::oom::parse_reports(done)
+    }
+}
+
+impl Default for Follower {
+    fn default() -> Follower {
+        Follower::new()
+    }
+}
+
 /// The kernel's messages: /dev/kmsg, completed by (or replaced with) the journal's when the
 /// buffer has rotated or cannot be read; plus the userspace OOM killers' journal lines.
 pub fn kernel_log() -> KernelLog {
+    kernel_log_from(open_kmsg().and_then(|mut f| read_records(&mut f)))
+}
+
+/// `kernel_log` from what /dev/kmsg gave (its records, whether the buffer had rotated).
+fn kernel_log_from(kmsg: std::io::Result<(Vec<LogLine>, bool)>) -> KernelLog {
     let mut notes = Vec::new();
-    let (mut lines, mut source) = match read_kmsg() {
+    let (mut lines, mut source) = match kmsg {
         Ok((lines, rotated)) => {
             if rotated {
                 notes.push(

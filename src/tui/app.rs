@@ -16,7 +16,7 @@ use crate::tui::action::{Action, Command};
 use crate::tui::detail::{DetailState, Link, Sources, Subject};
 use crate::tui::keymap;
 use crate::tui::list::ListState;
-use crate::tui::panes::{RowKey, Scope, Screen, Tone, cgroups, processes};
+use crate::tui::panes::{RowKey, Scope, Screen, Tone, cgroups, oom, processes};
 use crate::tui::popup::{LimitForm, Popup, SIGNALS, UnshareForm};
 use crate::tui::theme::Theme;
 use crate::tui::ui::Areas;
@@ -1026,7 +1026,8 @@ impl App {
             Screen::Processes => {
                 processes::cgroup_of(model, &model.processes[item]).map(Target::Cgroup)
             }
-            Screen::Pressure | Screen::Oom => Some(Target::Cgroup(cgroups::key(model, item))),
+            Screen::Pressure | Screen::Limits => Some(Target::Cgroup(cgroups::key(model, item))),
+            Screen::Oom => oom::cgroup_key(model, &model.oom_events[item]).map(Target::Cgroup),
         };
         match target {
             Some(Target::Processes(scope)) => {

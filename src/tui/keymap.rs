@@ -65,7 +65,8 @@ pub static BINDINGS: &[Binding] = &[
         Command::Show(Screen::Pressure),
         "Pressure",
     ),
-    bind(&[Char('5')], "5", Command::Show(Screen::Oom), "OOM"),
+    bind(&[Char('5')], "5", Command::Show(Screen::Limits), "Limits"),
+    bind(&[Char('6')], "6", Command::Show(Screen::Oom), "OOM"),
     bind(
         &[Enter],
         "Enter",

@@ -5,6 +5,7 @@
 
 mod cgroup;
 mod namespace;
+mod oom;
 mod pid_tree;
 mod process;
 
@@ -34,6 +35,10 @@ pub enum Subject {
         ns: u64,
         focus: Option<i32>,
     },
+    Oom {
+        at: String,
+        pid: Option<i32>,
+    },
 }
 
 impl Subject {
@@ -42,6 +47,7 @@ impl Subject {
             RowKey::Namespace(ns) => Subject::Namespace(ns),
             RowKey::Cgroup { hierarchy, path } => Subject::Cgroup { hierarchy, path },
             RowKey::Process { pid, start_time } => Subject::Process { pid, start_time },
+            RowKey::Oom { at, pid } => Subject::Oom { at, pid },
         }
     }
 
@@ -140,6 +146,7 @@ pub fn build(subject: &Subject, sources: &Sources) -> Page {
         Subject::PidTree { ns, focus } => {
             (pid_tree::write(*ns, *focus, sources, &mut page), Vec::new())
         }
+        Subject::Oom { at, pid } => (oom::write(at, *pid, sources, &mut page), Vec::new()),
     };
     Page {
         title,
@@ -161,6 +168,9 @@ struct Writer<'a> {
 
 /// Field labels are padded to this.
 const LABEL: usize = 18;
+
+/// Paragraphs break before this many characters (an 80-column terminal shows them whole).
+const PARAGRAPH: usize = 76;
 
 impl<'a> Writer<'a> {
     fn new(theme: &'a Theme) -> Writer<'a> {
@@ -202,6 +212,23 @@ impl<'a> Writer<'a> {
             Span::styled(value.into(), self.theme.tone(tone)),
         ]);
         self.push(line, Some(link));
+    }
+
+    /// A note as several lines of at most `PARAGRAPH` characters, broken between words.
+    fn paragraph(&mut self, text: &str, tone: Tone) {
+        let mut line = String::new();
+        for word in text.split(' ') {
+            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > PARAGRAPH {
+                self.note(std::mem::take(&mut line), tone);
+            }
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+        if !line.is_empty() {
+            self.note(line, tone);
+        }
     }
 
     fn note(&mut self, text: impl Into<String>, tone: Tone) {

@@ -28,11 +28,15 @@ fn with_state(c: &Cgroup, name: String, recognised: bool) -> Cell {
     if c.under_oom() {
         text.push_str("[under OOM] ");
     }
+    let kills = c.oom_kills().filter(|&k| k > 0);
+    if let Some(k) = kills {
+        text.push_str(&format!("[OOM×{k}] "));
+    }
     if c.frozen == Some(true) {
         text.push_str("[frozen] ");
     }
     text.push_str(&name);
-    let tone = match (c.under_oom(), recognised) {
+    let tone = match (c.under_oom() || kills.is_some(), recognised) {
         (true, _) => Tone::Alert,
         (false, true) => Tone::Name,
         (false, false) => Tone::Plain,

@@ -3,6 +3,7 @@
 
 pub mod cgroups;
 pub mod namespaces;
+pub mod oom;
 pub mod pressure;
 pub mod processes;
 
@@ -17,15 +18,17 @@ pub enum Screen {
     Cgroups,
     Processes,
     Pressure,
+    Limits,
     Oom,
 }
 
 impl Screen {
-    pub const ALL: [Screen; 5] = [
+    pub const ALL: [Screen; 6] = [
         Screen::Namespaces,
         Screen::Cgroups,
         Screen::Processes,
         Screen::Pressure,
+        Screen::Limits,
         Screen::Oom,
     ];
 
@@ -35,6 +38,7 @@ impl Screen {
             Screen::Cgroups => "Cgroups",
             Screen::Processes => "Processes",
             Screen::Pressure => "Pressure",
+            Screen::Limits => "Limits",
             Screen::Oom => "OOM",
         }
     }
@@ -49,7 +53,8 @@ impl Screen {
             Screen::Cgroups => &cgroups::SPEC,
             Screen::Processes => &processes::SPEC,
             Screen::Pressure => &pressure::PRESSURE,
-            Screen::Oom => &pressure::OOM,
+            Screen::Limits => &pressure::LIMITS,
+            Screen::Oom => &oom::SPEC,
         }
     }
 }
@@ -142,8 +147,19 @@ pub enum Scope {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum RowKey {
     Namespace(NsRef),
-    Cgroup { hierarchy: u32, path: String },
-    Process { pid: i32, start_time: u64 },
+    Cgroup {
+        hierarchy: u32,
+        path: String,
+    },
+    Process {
+        pid: i32,
+        start_time: u64,
+    },
+    /// An OOM kill: its kernel timestamp (or wall time) and victim.
+    Oom {
+        at: String,
+        pid: Option<i32>,
+    },
 }
 
 pub struct Spec {

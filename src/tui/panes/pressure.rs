@@ -101,7 +101,7 @@ macro_rules! event_column {
     };
 }
 
-static OOM_COLUMNS: [Column; 8] = [
+static LIMIT_COLUMNS: [Column; 8] = [
     cgroups::PATH_COLUMN,
     event_column!("KILLS", Cgroup::oom_kills, 6, 0),
     event_column!("OOMS", ooms, 6, 0),
@@ -128,8 +128,8 @@ static OOM_COLUMNS: [Column; 8] = [
     },
 ];
 
-pub static OOM: Spec = cgroups::flat_list(
-    &OOM_COLUMNS,
+pub static LIMITS: Spec = cgroups::flat_list(
+    &LIMIT_COLUMNS,
     |m, i, scope| *scope == Scope::All && troubled(cgroup(m, i)),
     "No cgroup has hit its memory limit or had an OOM kill since it was created",
 );

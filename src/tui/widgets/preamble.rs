@@ -26,7 +26,8 @@ pub fn height(screen: Screen, terminal_height: u16) -> u16 {
     match screen {
         Screen::Pressure if terminal_height >= PRESSURE_CHARTS_MIN_ROWS => TABLE + CHART_HEIGHT,
         Screen::Pressure => TABLE,
-        Screen::Oom => 3,
+        Screen::Limits => 3,
+        Screen::Oom => 2,
         _ => 0,
     }
 }
@@ -143,7 +144,7 @@ pub fn render(app: &App, model: &Model, area: Rect, buf: &mut Buffer) {
             ));
             lines
         }
-        Screen::Oom => vec![
+        Screen::Limits => vec![
             Line::raw(
                 "Cgroups that reached their memory limit or had OOM kills: memory.events (v2),",
             ),
@@ -151,7 +152,16 @@ pub fn render(app: &App, model: &Model, area: Rect, buf: &mut Buffer) {
                 "memory.failcnt and memory.oom_control (v1). Counts since each cgroup was created.",
             ),
             Line::styled(
-                "Kernel OOM reports (victim, memory breakdown, pressure before) will be joined here",
+                "The kills themselves, with who and why, are on the OOM screen (6)",
+                theme.tone(Tone::Dim),
+            ),
+        ],
+        Screen::Oom => vec![
+            Line::raw(
+                "OOM kills from the kernel log (since boot), and kills the cgroups' counters showed without a report",
+            ),
+            Line::styled(
+                "Enter: the cgroup · d: the diagnosis (what used the memory, the minutes before) · `nstop oom` for scripts",
                 theme.tone(Tone::Dim),
             ),
         ],

@@ -1,0 +1,182 @@
+//! An OOM kill explained: the sentence, the limit and usage, what used the memory (the victim,
+//! the cgroup's memory.stat, the largest other tasks), and what the history shows of the
+//! minutes before it.
+
+use crate::model::history::Metric;
+use crate::model::human_bytes;
+use crate::model::oom::OomEvent;
+use crate::tui::detail::{Link, Sources, Subject, Writer};
+use crate::tui::panes::{RowKey, Tone, oom};
+
+/// How far back before a kill the history is summed up.
+const BEFORE_SECS: f64 = 300.0;
+
+fn kb(k: u64) -> String {
+    human_bytes((k * 1024) as f64)
+}
+
+pub(super) fn write(at: &str, pid: Option<i32>, sources: &Sources, page: &mut Writer) -> String {
+    let model = sources.model;
+    let Some(e) = oom::find(model, at, pid).map(|i| &model.oom_events[i]) else {
+        page.note("this event is no longer kept", Tone::Warn);
+        return "OOM kill".into();
+    };
+    let title = format!(
+        "OOM kill at {}",
+        e.time.as_deref().unwrap_or("an unknown time")
+    );
+    page.section("What happened");
+    page.paragraph(&e.sentence(), Tone::Alert);
+
+    page.section("Where");
+    if let Some(constraint) = &e.constraint {
+        page.field("constraint", constraint.clone());
+    }
+    match oom::cgroup_key(model, e) {
+        Some(RowKey::Cgroup { hierarchy, path }) => page.link(
+            "cgroup",
+            path.clone(),
+            Tone::Name,
+            Link::Open(Subject::Cgroup { hierarchy, path }),
+        ),
+        _ => {
+            if let Some(path) = oom::cgroup_path(e) {
+                page.field("cgroup", format!("{path} (gone)"));
+            }
+        }
+    }
+    if let Some(t) = e
+        .task_memcg
+        .as_deref()
+        .filter(|t| Some(*t) != e.oom_memcg.as_deref())
+    {
+        page.field("victim's cgroup", t.to_owned());
+    }
+    if let Some(c) = &e.container {
+        page.field_tone("workload", c.clone(), Tone::Name);
+    }
+    for (label, value) in [("limit", e.limit_bytes), ("usage", e.usage_bytes)] {
+        if let Some(v) = value {
+            page.field(label, human_bytes(v as f64));
+        }
+    }
+    if let Some(f) = e.failcnt {
+        page.field("hit the limit", format!("{f} times before"));
+    }
+    if let Some(who) = &e.invoked_by {
+        let how = e.gfp_mask.as_deref().unwrap_or("");
+        page.field("asked for memory", format!("{who} {how}"));
+    }
+    page.field("source", e.source.clone());
+
+    write_victim(e, page);
+    write_memory(e, page);
+    write_before(e, sources, page);
+    title
+}
+
+fn write_victim(e: &OomEvent, page: &mut Writer) {
+    page.section("The victim");
+    let anon = e.anon_rss_kb.map(kb);
+    let file = e.file_rss_kb.map(kb);
+    let shmem = e.shmem_rss_kb.map(kb);
+    page.field(
+        "resident",
+        format!(
+            "anon {} · file {} · shmem {}",
+            anon.as_deref().unwrap_or("-"),
+            file.as_deref().unwrap_or("-"),
+            shmem.as_deref().unwrap_or("-")
+        ),
+    );
+    if let Some(vm) = e.total_vm_kb {
+        page.field("virtual", kb(vm));
+    }
+    if let Some(uid) = e.uid {
+        page.field("uid", uid.to_string());
+    }
+    if let Some(adj) = e.oom_score_adj {
+        page.field("oom_score_adj", adj.to_string());
+    }
+    let others = e.largest_others();
+    if !others.is_empty() {
+        page.section("Largest other tasks then");
+        for t in others.iter().take(8) {
+            let rss = t.rss_pages.map_or("-".to_owned(), |p| format!("{p} pages"));
+            page.field(
+                &format!("PID {}", t.pid),
+                format!("{:<16} rss {rss}", t.name),
+            );
+        }
+    }
+}
+
+fn write_memory(e: &OomEvent, page: &mut Writer) {
+    if e.stat.is_empty() {
+        return;
+    }
+    page.section("What the cgroup's memory was");
+    for (label, names) in [
+        ("anon", &["anon", "total_rss", "rss"][..]),
+        ("page cache", &["file", "total_cache", "cache"]),
+        ("kernel", &["kernel", "kernel_stack"]),
+        ("shmem", &["shmem", "total_shmem"]),
+        ("sock", &["sock"]),
+    ] {
+        if let Some(v) = e.stat(names) {
+            page.field(label, human_bytes(v as f64));
+        }
+    }
+}
+
+/// The cgroup's history in the minutes before the kill, when nstop was watching then.
+fn write_before(e: &OomEvent, sources: &Sources, page: &mut Writer) {
+    page.section("The minutes before");
+    let model = sources.model;
+    let now = model.host.system.as_ref().and_then(|s| s.uptime_secs);
+    let (Some(now), Some(usec), Some(RowKey::Cgroup { hierarchy, path })) =
+        (now, e.monotonic_usec, oom::cgroup_key(model, e))
+    else {
+        page.note(
+            "no history: the kill's time or cgroup is not known here",
+            Tone::Dim,
+        );
+        return;
+    };
+    let age = now - usec as f64 / 1e6;
+    let window = |metric| {
+        sources
+            .history
+            .cgroup(hierarchy, &path, metric)
+            .into_iter()
+            .filter(|(t, _)| *t <= -age && *t >= -age - BEFORE_SECS)
+            .map(|(_, v)| v)
+            .collect::<Vec<f64>>()
+    };
+    let memory = window(Metric::Memory);
+    if memory.is_empty() {
+        page.note(
+            "no history from before it: nstop was not watching then",
+            Tone::Dim,
+        );
+        return;
+    }
+    let peak = memory.iter().copied().fold(0.0, f64::max);
+    page.field("memory peak", human_bytes(peak));
+    let pressure = window(Metric::PressureMemory);
+    if let Some(worst) = pressure.iter().copied().reduce(f64::max) {
+        page.field_tone(
+            "memory pressure",
+            format!("some avg10 up to {worst:.1}%"),
+            crate::tui::panes::severity(Some(worst), 10.0, 40.0),
+        );
+    }
+    page.note(
+        format!(
+            "{} samples in the {:.0} s before",
+            memory.len(),
+            BEFORE_SECS
+        ),
+        Tone::Dim,
+    );
+}
