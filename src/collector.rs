@@ -16,23 +16,39 @@ use crate::sys::{self, Collect, Roots, detail};
 /// OOM events the explorer keeps (the newest).
 const MAX_OOM_EVENTS: usize = 200;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a detail page needs read besides the model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// The inside of a namespace (sys::detail).
+    Namespace(NsRef),
+    /// The OOM scores of a cgroup's processes: who the kernel would kill first.
+    Cgroup { hierarchy: u32, path: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Description {
+    Inside(Result<NsDetail, String>),
+    /// (pid, /proc/PID/oom_score) of the cgroup's processes.
+    OomScores(Vec<(i32, u32)>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Control {
     /// Sample now (also while paused), then keep the interval from here.
     RefreshNow,
     /// Stop or resume sampling; the last model stays on screen.
     Pause(bool),
     Interval(Duration),
-    /// Describe this namespace from inside (sys::detail) now and after every sample, until
-    /// told `None`: what a detail view shows that the model does not hold.
-    Describe(Option<NsRef>),
+    /// Read this now and after every sample, until told `None`: what a detail view shows
+    /// that the model does not hold.
+    Describe(Option<Topic>),
 }
 
 #[derive(Debug)]
 pub enum Delivery {
     /// What one tick produced: a model, or why reading failed (the previous model stays).
     Model(Result<Box<Model>, String>),
-    Described(NsRef, Result<NsDetail, String>),
+    Described(Topic, Description),
 }
 
 pub struct Collector {
@@ -90,11 +106,25 @@ fn run(
     let mut kernel_log = roots.is_live().then(sys::kmsg::Follower::new);
     let mut oom_events: Vec<OomEvent> = Vec::new();
     let mut kills_before: HashMap<(u32, String), u64> = HashMap::new();
-    let mut described: Option<NsRef> = None;
-    // Reads the described namespace through the newest sample's processes.
-    let describe = |prev: &Option<Sample>, ns: Option<NsRef>| match (prev, ns) {
-        (Some(sample), Some(ns)) => {
-            deliver(Delivery::Described(ns, detail::describe(roots, sample, ns)))
+    let mut described: Option<Topic> = None;
+    // Reads the topic through the newest sample (its processes, its cgroups' members).
+    let describe = |prev: &Option<Sample>, topic: &Option<Topic>| match (prev, topic) {
+        (Some(sample), Some(topic)) => {
+            let description = match topic {
+                Topic::Namespace(ns) => Description::Inside(detail::describe(roots, sample, *ns)),
+                Topic::Cgroup { hierarchy, path } => {
+                    let members: Vec<i32> = sample
+                        .cgroups
+                        .cgroups
+                        .iter()
+                        .find(|c| c.hierarchy == *hierarchy && c.path == *path)
+                        .and_then(|c| c.file("cgroup.procs"))
+                        .map(|t| t.lines().filter_map(|l| l.parse().ok()).collect())
+                        .unwrap_or_default();
+                    Description::OomScores(sys::proc::oom_scores(roots, &members))
+                }
+            };
+            deliver(Delivery::Described(topic.clone(), description))
         }
         _ => true,
     };
@@ -129,7 +159,7 @@ fn run(
             }
             Err(e) => Err(format!("reading {}: {e}", roots.proc.display())),
         };
-        if !deliver(Delivery::Model(delivery)) || !describe(&prev, described) {
+        if !deliver(Delivery::Model(delivery)) || !describe(&prev, &described) {
             return;
         }
         // Never busier than half the time: a sample slower than half the interval stretches it.
@@ -144,9 +174,9 @@ fn run(
             match message {
                 Ok(Control::RefreshNow) | Err(RecvTimeoutError::Timeout) => break,
                 Ok(Control::Pause(pause)) => paused = pause,
-                Ok(Control::Describe(ns)) => {
-                    described = ns;
-                    if !describe(&prev, described) {
+                Ok(Control::Describe(topic)) => {
+                    described = topic;
+                    if !describe(&prev, &described) {
                         return;
                     }
                 }
@@ -223,11 +253,12 @@ mod tests {
             kind: crate::model::sample::NsType::User,
             ino: 4026541786,
         };
-        collector.send(Control::Describe(Some(user)));
-        assert!(matches!(next(), Delivery::Described(ns, _) if ns == user));
+        let topic = Topic::Namespace(user);
+        collector.send(Control::Describe(Some(topic.clone())));
+        assert!(matches!(next(), Delivery::Described(t, _) if t == topic));
         collector.send(Control::RefreshNow);
         assert!(matches!(next(), Delivery::Model(Ok(_))));
-        assert!(matches!(next(), Delivery::Described(ns, _) if ns == user));
+        assert!(matches!(next(), Delivery::Described(t, _) if t == topic));
         // Told to stop: a sample comes alone.
         collector.send(Control::Describe(None));
         collector.send(Control::RefreshNow);

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use nstop::collector::Control;
+use nstop::collector::{Control, Description, Topic};
 use nstop::model::Model;
 use nstop::ops::{Applied, Change, Plan, Request};
 use nstop::sys::{self, Collect, Roots};
@@ -699,12 +699,15 @@ fn details_of_each_namespace_kind() {
         // The collector is asked to look inside where there is something to read.
         let wants = inside.is_some().then_some(ns);
         assert_eq!(
-            controls.last().copied(),
-            wants.map(|ns| Control::Describe(Some(ns)))
+            controls.last().cloned(),
+            wants.map(|ns| Control::Describe(Some(Topic::Namespace(ns))))
         );
         if let Some(inside) = inside {
             assert!(render(&app).contains("reading…"));
-            app.update(Action::Described(ns, Ok(inside)));
+            app.update(Action::Described(
+                Topic::Namespace(ns),
+                Description::Inside(Ok(inside)),
+            ));
         }
         snapshot(&format!("detail_{kind}"), &app);
         // Esc closes it and tells the collector to stop reading.
@@ -723,8 +726,10 @@ fn a_refused_look_inside_is_said_plainly() {
         ino: 4026541784,
     };
     app.update(Action::Described(
-        uts,
-        Err("uts:[4026541784] can no longer be opened (gone, or permission denied)".into()),
+        Topic::Namespace(uts),
+        Description::Inside(Err(
+            "uts:[4026541784] can no longer be opened (gone, or permission denied)".into(),
+        )),
     ));
     assert!(render(&app).contains("could not look inside: uts:[4026541784] can no longer"));
     // A late answer about another namespace is ignored.
@@ -732,7 +737,10 @@ fn a_refused_look_inside_is_said_plainly() {
         kind: NsType::Uts,
         ino: 1,
     };
-    app.update(Action::Described(other, Ok(NsDetail::Ipc)));
+    app.update(Action::Described(
+        Topic::Namespace(other),
+        Description::Inside(Ok(NsDetail::Ipc)),
+    ));
     assert!(render(&app).contains("could not look inside"));
 }
 
@@ -853,7 +861,21 @@ fn cgroup_detail_charts_its_history() {
             .avg10 = t as f64 * 5.0;
         app.update(Action::Collected(Ok(Box::new(m))));
     }
-    press(&mut app, "2/docker 1e2e<Enter>d");
+    let controls = press(&mut app, "2/docker 1e2e<Enter>d");
+    let topic = Topic::Cgroup {
+        hierarchy: 0,
+        path: DOCKER.into(),
+    };
+    assert_eq!(controls, [Control::Describe(Some(topic.clone()))]);
+    // The collector's oom_score readings rank who would die next.
+    app.update(Action::Described(
+        topic,
+        Description::OomScores(vec![(2290, 310), (2231, 667)]),
+    ));
+    let page = page_text(&app);
+    let first = page.find("oom_score 667").expect("ranked");
+    assert!(first < page.find("oom_score 310").unwrap(), "{page}");
+    assert!(page.contains("PID 2231  nginx"), "{page}");
     let screen = render(&app);
     assert!(screen.contains("memory "), "{screen}");
     assert!(screen.contains("pressure"), "{screen}");

@@ -17,10 +17,37 @@ pub struct LogLine {
     pub text: String,
 }
 
-/// A /dev/kmsg record (`PRIO,SEQ,USEC,FLAGS;TEXT`), a dmesg line (`[ 8802.176228] TEXT`), or
-/// plain text.
+/// What follows a syslog prefix (`Jun 11 20:17:20 host kernel: `, `... earlyoom[1233]: `),
+/// with the program's name kept for userspace lines.
+fn without_syslog_prefix(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    // `Mon DD HH:MM:SS ` then the host, then `program[pid]: ` or `kernel: `.
+    let looks_like = bytes.len() > 16
+        && bytes[..3].iter().all(u8::is_ascii_alphabetic)
+        && bytes[3] == b' '
+        && bytes[9] == b':'
+        && bytes[12] == b':'
+        && bytes[15] == b' ';
+    if !looks_like {
+        return None;
+    }
+    let after_host = raw[16..].split_once(' ')?.1;
+    let (program, text) = after_host.split_once(": ")?;
+    let name = program.split('[').next().unwrap_or(program);
+    Some(if name == "kernel" {
+        text.to_owned()
+    } else {
+        format!("{name}: {text}")
+    })
+}
+
+/// A /dev/kmsg record (`PRIO,SEQ,USEC,FLAGS;TEXT`), a dmesg line (`[ 8802.176228] TEXT`), a
+/// syslog line of the kernel or an OOM killer, or plain text.
 pub fn log_line(raw: &str) -> LogLine {
     let raw = raw.trim_end_matches('\n');
+    if let Some(text) = without_syslog_prefix(raw) {
+        return log_line(&text);
+    }
     if let Some((head, text)) = raw.split_once(';') {
         let fields: Vec<&str> = head.split(',').collect();
         if fields.len() >= 3 && fields[..3].iter().all(|f| f.parse::<u64>().is_ok()) {
@@ -327,6 +354,50 @@ pub fn counted_kills(
     events
 }
 
+/// A userspace OOM killer's journal line: systemd-oomd killing a cgroup, earlyoom signalling a
+/// process, kubelet evicting a pod. They leave no kernel report.
+fn userspace(text: &str) -> Option<OomEvent> {
+    let event = |killer: &str| OomEvent {
+        constraint: Some("USERSPACE".into()),
+        invoked_by: Some(killer.into()),
+        source: "journal".into(),
+        ..OomEvent::default()
+    };
+    if let Some(rest) = text.strip_prefix("systemd-oomd: Killed ") {
+        let cgroup = rest.split(" due to ").next()?;
+        return Some(OomEvent {
+            oom_memcg: Some(cgroup.to_owned()),
+            task_memcg: Some(cgroup.to_owned()),
+            ..event("systemd-oomd")
+        });
+    }
+    if let Some(rest) = text.strip_prefix("earlyoom: sending SIG") {
+        let after = rest.split_once(" to process ")?.1;
+        let mut words = after.split_whitespace();
+        let pid = words.next()?.parse().ok();
+        let uid = after
+            .split_once(" uid ")
+            .and_then(|(_, u)| u.split_whitespace().next()?.parse().ok());
+        let comm = after.split('"').nth(1).map(str::to_owned);
+        return Some(OomEvent {
+            pid,
+            uid,
+            comm,
+            ..event("earlyoom")
+        });
+    }
+    if let Some(rest) = text.split_once("eviction manager: pod ").map(|(_, r)| r)
+        && rest.contains("evicted")
+    {
+        let pod = rest.split(['(', ' ']).next()?;
+        return Some(OomEvent {
+            comm: Some(pod.to_owned()),
+            ..event("kubelet")
+        });
+    }
+    None
+}
+
 /// Every OOM event of a log, in order.
 pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> {
     let mut events = Vec::new();
@@ -334,6 +405,11 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
     let mut section = Section::Other;
     for line in lines {
         let text = line.text.trim_end();
+        if let Some(mut killed) = userspace(text) {
+            killed.time = line.wall_usec.map(|w| crate::model::utc(w / 1_000_000));
+            events.push(killed);
+            continue;
+        }
         if let Some((who, how)) = text.split_once(" invoked oom-killer: ") {
             // A report that never reached its Killed line (nothing killable) is still one.
             events.extend(open.take());
@@ -393,6 +469,10 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
             if let Some((task, limit)) = rest.split_once(" killed as a result of limit of ") {
                 event.task_memcg = Some(task.trim().to_owned());
                 event.oom_memcg = Some(limit.trim().to_owned());
+                // A cgroup's limit: these kernels print no constraint.
+                event
+                    .constraint
+                    .get_or_insert_with(|| "CONSTRAINT_MEMCG".into());
             }
         } else if text.starts_with("Memory cgroup stats for ") {
             section = Section::Stats;
@@ -561,6 +641,144 @@ mod tests {
     fn two_reports_in_a_row() {
         let events = parse_reports(lines(&format!("{HERE}\n{OTHER}\n{HERE}")));
         assert_eq!(events.len(), 2);
+    }
+
+    fn fixture(name: &str) -> Vec<OomEvent> {
+        let path = format!("{}/tests/fixtures/oom/{name}", env!("CARGO_MANIFEST_DIR"));
+        parse_reports(lines(&std::fs::read_to_string(path).unwrap()))
+    }
+
+    /// Reports pasted from real machines (tests/fixtures/oom/SOURCES.md).
+    #[test]
+    fn a_global_oom_in_syslog_form() {
+        let events = fixture("global-none.txt");
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert_eq!(e.constraint.as_deref(), Some("CONSTRAINT_NONE"));
+        assert_eq!(e.oom_memcg, None);
+        assert_eq!(
+            e.task_memcg.as_deref(),
+            Some("/user.slice/user-1000.slice/session-2.scope")
+        );
+        assert_eq!(
+            (e.pid, e.comm.as_deref(), e.uid),
+            (Some(662), Some("baloo_file"), Some(1000))
+        );
+        assert_eq!((e.anon_rss_kb, e.pgtables_kb), (Some(285340), Some(5264)));
+        assert_eq!(e.invoked_by.as_deref(), Some("llvm-tblgen"));
+        assert_eq!(e.tasks.len(), 76);
+        assert!(e.sentence().contains("the system ran out of memory"));
+    }
+
+    #[test]
+    fn a_cgroup2_oom_with_its_memory_stat() {
+        let events = fixture("memcg-v2.txt");
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        let unit = "/user.slice/user-1000.slice/user@1000.service/app.slice/run-u640.service";
+        assert_eq!(e.oom_memcg.as_deref(), Some(unit));
+        assert_eq!((e.pid, e.comm.as_deref()), (Some(128825), Some("rsync")));
+        assert_eq!(e.limit_bytes, Some(32768 * 1024));
+        assert_eq!(e.failcnt, Some(21239));
+        assert_eq!(e.oom_score_adj, Some(200));
+        assert_eq!(e.stat(&["anon"]), Some(0));
+        assert_eq!(e.stat(&["file"]), Some(26927104));
+        assert!(e.monotonic_usec.is_some());
+    }
+
+    #[test]
+    fn an_older_kernel_without_the_summary_line() {
+        let events = fixture("old-kernel-4x.txt");
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        let scope = e.oom_memcg.as_deref().unwrap();
+        assert!(
+            scope.starts_with("/system.slice/docker-1da1ac35"),
+            "{scope}"
+        );
+        assert_eq!(e.task_memcg.as_deref(), Some(scope));
+        assert_eq!((e.pid, e.comm.as_deref()), (Some(12906), Some("stress")));
+        assert_eq!(e.limit_bytes, Some(1048576 * 1024));
+        assert_eq!(e.anon_rss_kb, Some(956008));
+        assert_eq!(e.constraint.as_deref(), Some("CONSTRAINT_MEMCG"));
+        assert!(!e.tasks.is_empty(), "the nr_ptes table");
+    }
+
+    #[test]
+    fn a_cpuset_oom() {
+        let events = fixture("cpuset.txt");
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert_eq!(e.constraint.as_deref(), Some("CONSTRAINT_CPUSET"));
+        assert_eq!((e.pid, e.comm.as_deref()), (Some(4100), Some("containerd")));
+        assert_eq!(
+            e.task_memcg.as_deref(),
+            Some("/system.slice/containerd.service")
+        );
+        assert!(e.sentence().contains("cpuset"));
+    }
+
+    #[test]
+    fn rate_limited_kills_with_only_their_last_line() {
+        let events = fixture("ratelimited.txt");
+        let victims: Vec<(Option<i32>, Option<&str>)> =
+            events.iter().map(|e| (e.pid, e.comm.as_deref())).collect();
+        assert_eq!(
+            victims,
+            [
+                (Some(15784), Some("python3")),
+                (Some(15925), Some("(resolved)")),
+                (Some(15783), Some("python3")),
+                (Some(15934), Some("(resolved)"))
+            ]
+        );
+        assert!(
+            events
+                .iter()
+                .all(|e| e.constraint.as_deref() == Some("CONSTRAINT_NONE"))
+        );
+        assert_eq!(events[0].monotonic_usec, Some(518_050_606));
+    }
+
+    #[test]
+    fn userspace_killers_in_the_journal() {
+        let events = fixture("userspace-killers.txt");
+        assert_eq!(events.len(), 3);
+        assert!(
+            events
+                .iter()
+                .all(|e| e.constraint.as_deref() == Some("USERSPACE"))
+        );
+        let by = |k: &str| {
+            events
+                .iter()
+                .find(|e| e.invoked_by.as_deref() == Some(k))
+                .unwrap()
+        };
+        assert!(
+            by("systemd-oomd")
+                .oom_memcg
+                .as_deref()
+                .unwrap()
+                .starts_with("/user.slice/user-1001.slice")
+        );
+        let early = by("earlyoom");
+        assert_eq!(
+            (early.pid, early.uid, early.comm.as_deref()),
+            (Some(29410), Some(1000), Some("cluster"))
+        );
+        assert!(
+            by("kubelet")
+                .comm
+                .as_deref()
+                .unwrap()
+                .starts_with("guaranteed-cn933_")
+        );
+        assert!(
+            early
+                .sentence()
+                .contains("earlyoom killed it from userspace")
+        );
     }
 
     proptest::proptest! {

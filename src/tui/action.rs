@@ -3,9 +3,8 @@
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::collector::Control;
+use crate::collector::{Control, Description, Topic};
 use crate::model::Model;
-use crate::model::sample::{NsDetail, NsRef};
 use crate::ops::{Applied, Plan, Request};
 use crate::tui::panes::Screen;
 
@@ -16,8 +15,8 @@ pub enum Action {
     Resize(u16, u16),
     /// A new model from the collector, or why sampling failed.
     Collected(Result<Box<Model>, String>),
-    /// What a namespace looks like from inside, for its detail view.
-    Described(NsRef, Result<NsDetail, String>),
+    /// What the collector read for a detail page (a namespace's inside, OOM scores).
+    Described(Topic, Description),
     Command(Command),
     /// For the main loop: pass this on to the collector.
     Collector(Control),

@@ -7,10 +7,10 @@ use ratatui::crossterm::event::{
 use ratatui::layout::{Position, Rect};
 use std::path::PathBuf;
 
-use crate::collector::Control;
+use crate::collector::{Control, Description, Topic};
 use crate::model::Model;
 use crate::model::history::History;
-use crate::model::sample::{NsDetail, NsRef, NsType};
+use crate::model::sample::{NsRef, NsType};
 use crate::ops::{self, Request};
 use crate::tui::action::{Action, Command};
 use crate::tui::detail::{DetailState, Link, Sources, Subject};
@@ -81,7 +81,7 @@ pub struct App {
     /// The last minutes, for the charts.
     pub history: History,
     /// What the collector read inside the detail's namespace.
-    described: Option<(NsRef, Result<NsDetail, String>)>,
+    described: Option<(Topic, Description)>,
     /// A form, prompt or confirmation over the screen.
     pub popup: Option<Popup>,
     /// How the last change went, until the next key.
@@ -169,16 +169,16 @@ impl App {
         match action {
             Action::Collected(Ok(model)) => self.accept(model),
             Action::Collected(Err(error)) => self.error = Some(error),
-            Action::Described(ns, detail) => {
+            Action::Described(topic, description) => {
                 let known = self
                     .described
                     .as_ref()
-                    .is_some_and(|d| d.0 == ns && d.1 == detail);
-                if self.wanted_description() != Some(ns) || known {
+                    .is_some_and(|d| d.0 == topic && d.1 == description);
+                if self.wanted_description().as_ref() != Some(&topic) || known {
                     self.dirty = false;
                     return None;
                 }
-                self.described = Some((ns, detail));
+                self.described = Some((topic, description));
                 self.refresh_detail();
             }
             Action::Resize(width, height) => self.size = Rect::new(0, 0, width, height),
@@ -239,8 +239,8 @@ impl App {
         None
     }
 
-    /// The namespace whose inside the open detail shows.
-    fn wanted_description(&self) -> Option<NsRef> {
+    /// What the open detail needs the collector to read.
+    fn wanted_description(&self) -> Option<Topic> {
         self.detail.as_ref().and_then(|d| d.subject.described())
     }
 
@@ -261,7 +261,7 @@ impl App {
             described: self
                 .described
                 .as_ref()
-                .filter(|(ns, _)| Some(*ns) == wanted)
+                .filter(|(topic, _)| Some(topic) == wanted.as_ref())
                 .map(|(_, d)| d),
             theme: &self.theme,
         })
@@ -278,7 +278,7 @@ impl App {
 
     /// Shows `subject`'s detail, its cursor on line `selected` (else the first link).
     fn open_detail(&mut self, subject: Subject, selected: Option<usize>) {
-        if subject.described() != self.described.as_ref().map(|(ns, _)| *ns) {
+        if subject.described() != self.described.as_ref().map(|(topic, _)| topic.clone()) {
             self.described = None;
         }
         let Some(sources) = self.sources(&subject) else {

@@ -320,8 +320,8 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
                         return Err(anyhow::anyhow!("reading the terminal: {e}"));
                     }
                     Event::Collected(Delivery::Model(model)) => Action::Collected(model),
-                    Event::Collected(Delivery::Described(ns, detail)) => {
-                        Action::Described(ns, detail)
+                    Event::Collected(Delivery::Described(topic, description)) => {
+                        Action::Described(topic, description)
                     }
                     Event::Terminal(TermEvent::Key(key)) => Action::Key(key),
                     Event::Terminal(TermEvent::Mouse(mouse)) => Action::Mouse(mouse),

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 
+use crate::collector::Description;
 use crate::model::cgroup::{Cgroup, Stall};
 use crate::model::history::Metric;
 use crate::model::sample::NsRef;
@@ -140,6 +141,7 @@ pub(super) fn write(
         }
     }
 
+    write_next_to_die(c, sources, page);
     page.section("Processes");
     if c.procs.is_empty() {
         page.note("none directly here", Tone::Dim);
@@ -439,6 +441,55 @@ fn write_io_pids(c: &Cgroup, page: &mut Writer) {
         if let Some(refused) = pids.events_max.filter(|&n| n > 0) {
             page.field_tone("forks refused", refused.to_string(), Tone::Warn);
         }
+    }
+}
+
+/// Whom the kernel would kill first if the cgroup hit its limit now (highest oom_score), and
+/// how close it is.
+fn write_next_to_die(c: &Cgroup, sources: &Sources, page: &mut Writer) {
+    let Some(m) = c.memory.as_ref().filter(|m| m.current.is_some()) else {
+        return;
+    };
+    page.section("Who would die next");
+    match (m.current, m.max) {
+        (Some(used), Some(max)) => page.field_tone(
+            "headroom",
+            format!(
+                "{} left of {} ({:.1}% used)",
+                or_dash(bytes(Some(max.saturating_sub(used)))),
+                limit(Some(max)),
+                used as f64 * 100.0 / max.max(1) as f64
+            ),
+            severity(m.percent_of_max, 80.0, 95.0),
+        ),
+        _ => page.field("headroom", "no limit here: the host's memory is the limit"),
+    }
+    let scores = match sources.described {
+        Some(Description::OomScores(scores)) => scores,
+        _ => return page.note("reading oom_score…", Tone::Dim),
+    };
+    if scores.is_empty() {
+        return page.note("no process directly here", Tone::Dim);
+    }
+    let mut ranked = scores.clone();
+    ranked.sort_by_key(|&(pid, score)| (std::cmp::Reverse(score), pid));
+    for (pid, score) in ranked.into_iter().take(5) {
+        let Some(p) = sources.model.process(pid) else {
+            continue;
+        };
+        page.link(
+            &format!("oom_score {score}"),
+            format!(
+                "PID {pid}  {}  rss {}",
+                p.comm,
+                or_dash(bytes(Some(p.rss_bytes)))
+            ),
+            Tone::Warn,
+            Link::Open(Subject::Process {
+                pid,
+                start_time: p.start_time,
+            }),
+        );
     }
 }
 

@@ -11,9 +11,10 @@ mod process;
 
 use ratatui::text::{Line, Span};
 
+use crate::collector::{Description, Topic};
 use crate::model::Model;
 use crate::model::history::{History, Metric};
-use crate::model::sample::{NsDetail, NsRef, NsType};
+use crate::model::sample::{NsRef, NsType};
 use crate::tui::list::{moved, scrolled};
 use crate::tui::panes::{RowKey, Scope, Tone};
 use crate::tui::theme::Theme;
@@ -51,11 +52,17 @@ impl Subject {
         }
     }
 
-    /// The namespace the collector must read from inside for this page (pid and ipc
-    /// namespaces have nothing more to read there).
-    pub fn described(&self) -> Option<NsRef> {
+    /// What the collector must read for this page besides the model: a namespace's inside
+    /// (pid and ipc namespaces have nothing more there), a cgroup's OOM scores.
+    pub fn described(&self) -> Option<Topic> {
         match self {
-            Subject::Namespace(ns) if !matches!(ns.kind, NsType::Pid | NsType::Ipc) => Some(*ns),
+            Subject::Namespace(ns) if !matches!(ns.kind, NsType::Pid | NsType::Ipc) => {
+                Some(Topic::Namespace(*ns))
+            }
+            Subject::Cgroup { hierarchy, path } => Some(Topic::Cgroup {
+                hierarchy: *hierarchy,
+                path: path.clone(),
+            }),
             _ => None,
         }
     }
@@ -129,8 +136,8 @@ pub fn pressure_plots(points: impl Fn(Metric) -> Vec<(f64, f64)>) -> Vec<Plot> {
 pub struct Sources<'a> {
     pub model: &'a Model,
     pub history: &'a History,
-    /// The collector's reading of the described namespace, once it arrived.
-    pub described: Option<&'a Result<NsDetail, String>>,
+    /// The collector's reading for this page, once it arrived.
+    pub described: Option<&'a Description>,
     pub theme: &'a Theme,
 }
 

@@ -1,6 +1,7 @@
 //! A namespace: what lsns knows, its place among the others (parent, children, owner, what a
 //! user namespace owns), what keeps it alive, and what it looks like from inside.
 
+use crate::collector::Description;
 use crate::model::sample::{HolderSample, IdMap, NsDetail, NsRef, NsType};
 use crate::tui::detail::{Link, Sources, Subject, Writer, ns_name, process_links};
 use crate::tui::panes::{Scope, Tone};
@@ -210,9 +211,11 @@ fn write_inside(ns: NsRef, sources: &Sources, page: &mut Writer) {
     }
     page.section("Inside");
     let detail = match sources.described {
-        None => return page.note("reading…", Tone::Dim),
-        Some(Err(e)) => return page.note(format!("could not look inside: {e}"), Tone::Warn),
-        Some(Ok(detail)) => detail,
+        Some(Description::Inside(Err(e))) => {
+            return page.note(format!("could not look inside: {e}"), Tone::Warn);
+        }
+        Some(Description::Inside(Ok(detail))) => detail,
+        _ => return page.note("reading…", Tone::Dim),
     };
     match detail {
         NsDetail::Uts {
