@@ -474,3 +474,30 @@ fn limits_are_written_in_each_layout() {
     assert_eq!(read(cpu.join("cpu.cfs_quota_us")), "50000");
     assert_eq!(read(cpu.join("cpu.shares")), "512");
 }
+
+/// Kills a cgroup2 cgroup's memory.events counted without a kernel report (the log unreadable
+/// or rotated) become events of their own, at the time they were noticed.
+#[test]
+fn memory_events_increments_are_kills_without_a_report() {
+    let m = model(V2);
+    let docker = cgroup(&m, "", DOCKER_V2);
+    let kills = docker.oom_kills().expect("memory.events oom_kill");
+    assert!(kills > 0);
+    let before: std::collections::HashMap<(u32, String), u64> =
+        [((docker.hierarchy, DOCKER_V2.to_owned()), kills - 1)].into();
+    let events = nstop::model::oom::counted_kills(&before, &m.cgroups, &[], "2026-11-26T14:00:00Z");
+    assert_eq!(events.len(), 1);
+    let e = &events[0];
+    assert_eq!(e.oom_memcg.as_deref(), Some(DOCKER_V2));
+    assert_eq!(e.source, "memory.events");
+    assert_eq!(e.limit_bytes, docker.memory.as_ref().unwrap().max);
+    assert_eq!(e.time.as_deref(), Some("2026-11-26T14:00:00Z"));
+    // A kill the kernel log reported is not counted twice.
+    let reported = nstop::model::oom::OomEvent {
+        oom_memcg: Some(DOCKER_V2.to_owned()),
+        ..Default::default()
+    };
+    assert!(nstop::model::oom::counted_kills(&before, &m.cgroups, &[reported], "t").is_empty());
+    // Nothing before to compare with: nothing counted (the first sample only sets the base).
+    assert!(nstop::model::oom::counted_kills(&Default::default(), &m.cgroups, &[], "t").is_empty());
+}
