@@ -104,8 +104,10 @@ fn run(
     let mut paused = false;
     // OOM kills: followed in the kernel log (live host only) and in the cgroups' counters.
     let mut kernel_log = roots.is_live().then(sys::kmsg::Follower::new);
-    let mut oom_events: Vec<OomEvent> = Vec::new();
+    let mut oom_events: std::sync::Arc<Vec<OomEvent>> = Default::default();
+    let mut next_seq = 1;
     let mut kills_before: HashMap<(u32, String), u64> = HashMap::new();
+    let mut unmatched = oom::Unmatched::new();
     let mut described: Option<Topic> = None;
     // Reads the topic through the newest sample (its processes, its cgroups' members).
     let describe = |prev: &Option<Sample>, topic: &Option<Topic>| match (prev, topic) {
@@ -113,14 +115,21 @@ fn run(
             let description = match topic {
                 Topic::Namespace(ns) => Description::Inside(detail::describe(roots, sample, *ns)),
                 Topic::Cgroup { hierarchy, path } => {
+                    // The kernel picks among the whole subtree: a parent with the limit may
+                    // hold no process of its own.
+                    let below = |p: &str| {
+                        path == "/"
+                            || p.strip_prefix(path.as_str())
+                                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+                    };
                     let members: Vec<i32> = sample
                         .cgroups
                         .cgroups
                         .iter()
-                        .find(|c| c.hierarchy == *hierarchy && c.path == *path)
-                        .and_then(|c| c.file("cgroup.procs"))
-                        .map(|t| t.lines().filter_map(|l| l.parse().ok()).collect())
-                        .unwrap_or_default();
+                        .filter(|c| c.hierarchy == *hierarchy && below(&c.path))
+                        .filter_map(|c| c.file("cgroup.procs"))
+                        .flat_map(|t| t.lines().filter_map(|l| l.parse().ok()))
+                        .collect();
                     Description::OomScores(sys::proc::oom_scores(roots, &members))
                 }
             };
@@ -138,23 +147,34 @@ fn run(
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
+                oom::note_reported(&mut unmatched, &reported);
                 let counted = oom::counted_kills(
                     &kills_before,
                     &model.cgroups,
-                    &reported,
+                    &mut unmatched,
                     &crate::model::utc(now),
                 );
                 kills_before = model
                     .cgroups
                     .iter()
-                    .filter_map(|c| Some(((c.hierarchy, c.path.clone()), c.oom_kills()?)))
+                    .filter_map(|c| Some(((c.hierarchy, c.path.clone()), c.local_oom_kills()?)))
                     .collect();
-                oom_events.extend(reported);
-                oom_events.extend(counted);
-                // Bounded: the newest kept.
-                let excess = oom_events.len().saturating_sub(MAX_OOM_EVENTS);
-                oom_events.drain(..excess);
+                if !reported.is_empty() || !counted.is_empty() {
+                    let mut events = (*oom_events).clone();
+                    for mut e in reported.into_iter().chain(counted) {
+                        e.seq = next_seq;
+                        next_seq += 1;
+                        events.push(e);
+                    }
+                    // Bounded: the newest kept.
+                    let excess = events.len().saturating_sub(MAX_OOM_EVENTS);
+                    events.drain(..excess);
+                    oom_events = std::sync::Arc::new(events);
+                }
                 model.oom_events = oom_events.clone();
+                if let Some(follower) = &kernel_log {
+                    model.oom_notes = follower.notes().to_vec();
+                }
                 Ok(Box::new(model))
             }
             Err(e) => Err(format!("reading {}: {e}", roots.proc.display())),

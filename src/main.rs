@@ -103,7 +103,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli::oom::parse_since(since, now)?;
             }
             let model = Model::new(&sys::sample(&roots, Collect::Everything)?, None);
-            let log = sys::kmsg::kernel_log();
+            // A fixture tree has no kernel log of its own.
+            let log = if roots.is_live() {
+                sys::kmsg::kernel_log()
+            } else {
+                sys::kmsg::KernelLog::default()
+            };
             let out = cli::oom::render(&args, log, &model, &roots, now)?;
             return write_stdout(&out).map(|()| ExitCode::SUCCESS);
         }

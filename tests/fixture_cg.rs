@@ -475,29 +475,37 @@ fn limits_are_written_in_each_layout() {
     assert_eq!(read(cpu.join("cpu.shares")), "512");
 }
 
-/// Kills a cgroup2 cgroup's memory.events counted without a kernel report (the log unreadable
-/// or rotated) become events of their own, at the time they were noticed.
+/// Kills a cgroup2 cgroup's memory.events.local counted without a kernel report (the log
+/// unreadable or rotated) become events of their own, at the time they were noticed; a report
+/// read in another sample than its counter is matched all the same.
 #[test]
 fn memory_events_increments_are_kills_without_a_report() {
+    use nstop::model::oom::{OomEvent, Unmatched, counted_kills, note_reported};
     let m = model(V2);
     let docker = cgroup(&m, "", DOCKER_V2);
-    let kills = docker.oom_kills().expect("memory.events oom_kill");
+    let kills = docker
+        .local_oom_kills()
+        .expect("memory.events.local oom_kill");
     assert!(kills > 0);
     let before: std::collections::HashMap<(u32, String), u64> =
         [((docker.hierarchy, DOCKER_V2.to_owned()), kills - 1)].into();
-    let events = nstop::model::oom::counted_kills(&before, &m.cgroups, &[], "2026-11-26T14:00:00Z");
+    let mut unmatched = Unmatched::new();
+    let events = counted_kills(&before, &m.cgroups, &mut unmatched, "2026-11-26T14:00:00Z");
     assert_eq!(events.len(), 1);
     let e = &events[0];
-    assert_eq!(e.oom_memcg.as_deref(), Some(DOCKER_V2));
+    assert_eq!(e.task_memcg.as_deref(), Some(DOCKER_V2));
     assert_eq!(e.source, "memory.events");
+    assert_eq!(e.constraint, None, "the counter does not say which limit");
     assert_eq!(e.limit_bytes, docker.memory.as_ref().unwrap().max);
     assert_eq!(e.time.as_deref(), Some("2026-11-26T14:00:00Z"));
-    // A kill the kernel log reported is not counted twice.
-    let reported = nstop::model::oom::OomEvent {
-        oom_memcg: Some(DOCKER_V2.to_owned()),
+    // A kill the kernel log reported (one sample earlier) is not counted twice.
+    let reported = OomEvent {
+        task_memcg: Some(DOCKER_V2.to_owned()),
         ..Default::default()
     };
-    assert!(nstop::model::oom::counted_kills(&before, &m.cgroups, &[reported], "t").is_empty());
+    note_reported(&mut unmatched, &[reported]);
+    assert!(counted_kills(&before, &m.cgroups, &mut unmatched, "t").is_empty());
+    assert!(unmatched.is_empty(), "matched once");
     // Nothing before to compare with: nothing counted (the first sample only sets the base).
-    assert!(nstop::model::oom::counted_kills(&Default::default(), &m.cgroups, &[], "t").is_empty());
+    assert!(counted_kills(&Default::default(), &m.cgroups, &mut unmatched, "t").is_empty());
 }

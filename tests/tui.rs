@@ -1126,7 +1126,10 @@ fn with_a_kill(mut model: Model) -> Model {
         e.time = Some("2026-11-26T14:28:02Z".into());
         e.container = Some("docker 1e2e793e926d".into());
     }
-    model.oom_events = events;
+    for (seq, e) in events.iter_mut().enumerate() {
+        e.seq = seq as u64 + 1;
+    }
+    model.oom_events = std::sync::Arc::new(events);
     model
 }
 

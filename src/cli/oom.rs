@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::UsageError;
 use crate::model::oom::{OomEvent, parse_reports};
-use crate::model::{Model, human_bytes, workload};
+use crate::model::{Model, human_bytes};
 use crate::sys::kmsg::KernelLog;
 
 #[derive(Args, Debug, Default)]
@@ -97,7 +97,7 @@ struct Counter {
 #[derive(Serialize)]
 struct Victim {
     pid: i32,
-    comm: String,
+    comm: Option<String>,
     oom_score: u32,
 }
 
@@ -135,11 +135,10 @@ pub fn render(
         .as_deref()
         .map(|s| parse_since(s, now))
         .transpose()?;
+    // `memory:/x`, `0::/x` (as /proc/PID/cgroup writes it) or `/x`: the path is from the
+    // first `/`.
     let root = args.cgroup.as_deref().map(|c| {
-        let path = c
-            .split_once(':')
-            .filter(|_| !c.starts_with('/'))
-            .map_or(c, |(_, p)| p);
+        let path = c.find('/').map_or(c, |at| &c[at..]);
         path.trim_end_matches('/').to_owned()
     });
     if let Some(root) = &root
@@ -150,12 +149,9 @@ pub fn render(
     }
     let root = root.map(|r| if r.is_empty() { "/".to_owned() } else { r });
     let mut events = parse_reports(log.lines);
-    for e in &mut events {
-        e.container = e
-            .task_memcg
-            .as_deref()
-            .and_then(|p| workload::recognise(p).label());
-    }
+    // Of each cgroup's counted kills, how many the log reported (before any filter).
+    let mut reported = crate::model::oom::Unmatched::new();
+    crate::model::oom::note_reported(&mut reported, &events);
     events.retain(|e| {
         let after = match (since, &e.time) {
             (Some(cut), Some(time)) => time.as_str() >= crate::model::utc(cut).as_str(),
@@ -184,7 +180,7 @@ pub fn render(
             continue;
         }
         let memory = c.memory.as_ref();
-        if let Some(kills) = c.oom_kills().filter(|&k| k > 0) {
+        if let Some(kills) = c.local_oom_kills().filter(|&k| k > 0) {
             let events_of = memory.and_then(|m| m.events.as_ref());
             counters.push(Counter {
                 hierarchy: label(c.hierarchy),
@@ -194,10 +190,7 @@ pub fn render(
                 max: events_of
                     .and_then(|e| e.max)
                     .or(memory.and_then(|m| m.failcnt)),
-                reported: events
-                    .iter()
-                    .filter(|e| e.oom_memcg.as_deref() == Some(&c.path))
-                    .count(),
+                reported: reported.get(&c.path).copied().unwrap_or(0) as usize,
             });
         }
         if let (Some(usage), Some(limit), Some(percent)) = (
@@ -205,20 +198,19 @@ pub fn render(
             memory.and_then(|m| m.max),
             memory.and_then(|m| m.percent_of_max),
         ) && percent >= AT_RISK_PERCENT
-            && !c.procs.is_empty()
         {
-            let mut next: Vec<Victim> = crate::sys::proc::oom_scores(roots, &c.procs)
+            // The kernel picks among the whole subtree, not only the cgroup's own processes.
+            let below = model.processes_below(c);
+            let scores = crate::sys::proc::oom_scores(roots, &below);
+            let next: Vec<Victim> = crate::model::oom::ranked(scores)
                 .into_iter()
+                .take(5)
                 .map(|(pid, oom_score)| Victim {
                     pid,
-                    comm: model
-                        .process(pid)
-                        .map_or_else(String::new, |p| p.comm.clone()),
+                    comm: model.process(pid).map(|p| p.comm.clone()),
                     oom_score,
                 })
                 .collect();
-            next.sort_by_key(|v| std::cmp::Reverse(v.oom_score));
-            next.truncate(5);
             at_risk.push(AtRisk {
                 hierarchy: label(c.hierarchy),
                 cgroup: c.path.clone(),
@@ -313,7 +305,14 @@ fn text(report: &Report) -> String {
         let next: Vec<String> = r
             .next
             .iter()
-            .map(|v| format!("{} ({}, score {})", v.comm, v.pid, v.oom_score))
+            .map(|v| {
+                format!(
+                    "{} ({}, score {})",
+                    v.comm.as_deref().unwrap_or("?"),
+                    v.pid,
+                    v.oom_score
+                )
+            })
             .collect();
         out += &format!(
             "\nat risk: {}:{} uses {} of {} ({:.0}%); next to die: {}\n",

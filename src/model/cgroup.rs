@@ -43,6 +43,16 @@ impl Cgroup {
         self.memory.as_ref()?.events.as_ref()?.oom_kill
     }
 
+    /// Kills of this cgroup's own processes: cgroup2's memory.events.local (memory.events
+    /// counts the subtree's), v1's memory.oom_control.
+    pub fn local_oom_kills(&self) -> Option<u64> {
+        let m = self.memory.as_ref()?;
+        m.events_local
+            .as_ref()
+            .and_then(|e| e.oom_kill)
+            .or_else(|| m.events.as_ref()?.oom_kill)
+    }
+
     /// v1 memory.oom_control under_oom: its tasks wait for memory (the OOM killer is off).
     pub fn under_oom(&self) -> bool {
         self.memory.as_ref().and_then(|m| m.under_oom) == Some(true)

@@ -242,7 +242,8 @@ mod tests {
             processes: Vec::new(),
             cgroups,
             unreadable: Unreadable::default(),
-            oom_events: Vec::new(),
+            oom_events: Default::default(),
+            oom_notes: Vec::new(),
         }
     }
 

@@ -28,8 +28,16 @@ pub struct Model {
     pub unreadable: Unreadable,
     /// OOM kills seen so far, oldest first: the explorer's collector follows the kernel log
     /// and the cgroups' counters (the CLI's `nstop oom` reads them itself).
+    /// Shared, not copied: the same list goes into every model until a kill is added.
+    #[serde(default, skip_serializing_if = "empty")]
+    pub oom_events: std::sync::Arc<Vec<oom::OomEvent>>,
+    /// Why the kernel log could not be read, or not all of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub oom_events: Vec<oom::OomEvent>,
+    pub oom_notes: Vec<String>,
+}
+
+fn empty(events: &std::sync::Arc<Vec<oom::OomEvent>>) -> bool {
+    events.is_empty()
 }
 
 /// What permission hid from this sample.
@@ -65,7 +73,8 @@ impl Model {
             processes: process::build(sample, prev),
             cgroups: cgroup::build(&sample.cgroups, prev.map(|p| &p.cgroups)),
             unreadable,
-            oom_events: Vec::new(),
+            oom_events: Default::default(),
+            oom_notes: Vec::new(),
         }
     }
 
@@ -144,6 +153,24 @@ impl Model {
         self.cgroups
             .iter()
             .find(|c| c.hierarchy == hierarchy && c.path == path)
+    }
+
+    /// The processes in a cgroup or below it (by their /proc/PID/cgroup paths).
+    pub fn processes_below(&self, c: &Cgroup) -> Vec<i32> {
+        self.processes
+            .iter()
+            .filter(|p| {
+                p.cgroups.iter().any(|pc| {
+                    pc.hierarchy == c.hierarchy
+                        && (c.path == "/"
+                            || pc
+                                .path
+                                .strip_prefix(&c.path)
+                                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
+                })
+            })
+            .map(|p| p.pid)
+            .collect()
     }
 
     pub fn process(&self, pid: i32) -> Option<&Process> {

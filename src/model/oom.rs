@@ -15,6 +15,8 @@ pub struct LogLine {
     /// time).
     pub wall_usec: Option<u64>,
     pub text: String,
+    /// `kmsg` or `journal`: where the line was read.
+    pub source: &'static str,
 }
 
 /// What follows a syslog prefix (`Jun 11 20:17:20 host kernel: `, `... earlyoom[1233]: `),
@@ -55,24 +57,34 @@ pub fn log_line(raw: &str) -> LogLine {
                 usec: fields[2].parse().ok(),
                 wall_usec: None,
                 text: text.to_owned(),
+                source: "kmsg",
             };
         }
     }
     if let Some(rest) = raw.trim_start().strip_prefix('[')
         && let Some((stamp, text)) = rest.split_once(']')
         && let Some((secs, micros)) = stamp.trim().split_once('.')
-        && let (Ok(s), Ok(us)) = (secs.parse::<u64>(), micros.parse::<u64>())
+        && let (Ok(s), Ok(fraction)) = (secs.parse::<u64>(), micros.parse::<u64>())
     {
+        // Six digits are µs; fewer or more are scaled to them.
+        let digits = micros.len() as u32;
+        let us = if digits <= 6 {
+            fraction.saturating_mul(10u64.pow(6 - digits))
+        } else {
+            fraction / 10u64.saturating_pow(digits - 6)
+        };
         return LogLine {
-            usec: Some(s * 1_000_000 + us),
+            usec: Some(s.saturating_mul(1_000_000).saturating_add(us)),
             wall_usec: None,
             text: text.strip_prefix(' ').unwrap_or(text).to_owned(),
+            source: "kmsg",
         };
     }
     LogLine {
         usec: None,
         wall_usec: None,
         text: raw.to_owned(),
+        source: "kmsg",
     }
 }
 
@@ -98,7 +110,6 @@ pub struct OomEvent {
     /// Wall-clock UTC, when the log's time could be placed.
     pub time: Option<String>,
     /// µs after boot, as the kernel stamped the `Killed process` line.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub monotonic_usec: Option<u64>,
     /// CONSTRAINT_MEMCG, CONSTRAINT_NONE (global), CONSTRAINT_CPUSET...
     pub constraint: Option<String>,
@@ -130,6 +141,9 @@ pub struct OomEvent {
     pub container: Option<String>,
     /// `kmsg`, `journal` or `memory.events`.
     pub source: String,
+    /// The explorer's number for it (counter events may share a time and have no pid).
+    #[serde(skip)]
+    pub seq: u64,
 }
 
 impl OomEvent {
@@ -143,13 +157,23 @@ impl OomEvent {
     /// What happened, in one sentence: who was killed, which limit was reached, what used the
     /// memory.
     pub fn sentence(&self) -> String {
-        let kb = |k: u64| crate::model::human_bytes((k * 1024) as f64);
+        let kb = |k: u64| crate::model::human_bytes(kib(k) as f64);
         let who = match (&self.comm, self.pid) {
             (Some(comm), Some(pid)) => format!("killed {comm} (pid {pid})"),
             (None, Some(pid)) => format!("killed pid {pid}"),
-            _ => "nothing was killable".to_owned(),
+            (Some(comm), None) => format!("killed {comm}"),
+            (None, None) if self.source == "memory.events" => {
+                "a process was killed (counted by the cgroup; no kernel report)".to_owned()
+            }
+            (None, None) if self.constraint.as_deref() == Some("USERSPACE") => {
+                "killed a cgroup's processes".to_owned()
+            }
+            (None, None) => "nothing was killable".to_owned(),
         };
         let why = match (self.constraint.as_deref(), &self.oom_memcg) {
+            _ if self.source == "memory.events" => {
+                format!("in cgroup {}", self.task_memcg.as_deref().unwrap_or("?"))
+            }
             (Some("CONSTRAINT_MEMCG") | None, Some(cgroup)) => {
                 let limit = self
                     .limit_bytes
@@ -220,6 +244,11 @@ fn kb(value: &str) -> Option<u64> {
     value.trim().strip_suffix("kB")?.trim().parse().ok()
 }
 
+/// KiB as bytes, saturating (the text may say anything).
+fn kib(k: u64) -> u64 {
+    k.saturating_mul(1024)
+}
+
 /// `Killed process N (NAME) total-vm:NkB, anon-rss:NkB, file-rss:NkB, shmem-rss:NkB, UID:N
 /// pgtables:NkB oom_score_adj:N` (older kernels stop after shmem-rss).
 fn killed(text: &str, event: &mut OomEvent) -> bool {
@@ -235,8 +264,10 @@ fn killed(text: &str, event: &mut OomEvent) -> bool {
     };
     event.pid = Some(pid);
     // The name is parenthesised and may itself hold spaces or parentheses.
-    if let (Some(open), Some(close)) = (rest.find('('), rest.rfind(") ")) {
-        event.comm = Some(rest[open + 1..close].to_owned());
+    if let (Some(open), Some(close)) = (rest.find('('), rest.rfind(") "))
+        && let Some(name) = rest.get(open + 1..close)
+    {
+        event.comm = Some(name.to_owned());
     }
     let values = rest.rsplit_once(") ").map_or(rest, |(_, v)| v);
     for part in values.split([',', ' ']).filter(|p| !p.is_empty()) {
@@ -302,6 +333,9 @@ enum Section {
     Tasks(Vec<String>),
 }
 
+/// A report longer than this (a global OOM lists every task) is not waited for any more.
+const MAX_REPORT_LINES: usize = 50_000;
+
 /// The lines of a log chunk split where a report began that has not ended yet (no `Killed
 /// process` line after its header): it is parsed once the rest has been read.
 pub fn split_unfinished(mut lines: Vec<LogLine>) -> (Vec<LogLine>, Vec<LogLine>) {
@@ -309,9 +343,12 @@ pub fn split_unfinished(mut lines: Vec<LogLine>) -> (Vec<LogLine>, Vec<LogLine>)
         .iter()
         .rposition(|l| l.text.contains(" invoked oom-killer: "));
     let finished = last_start.is_none_or(|start| {
-        lines[start..]
-            .iter()
-            .any(|l| l.text.contains("Killed process "))
+        // Ended, or too long to be one report still being printed: parsed as it is.
+        lines.len() - start > MAX_REPORT_LINES
+            || lines[start..].iter().any(|l| {
+                l.text.contains("Killed process ")
+                    || l.text.contains("Out of memory and no killable processes")
+            })
     });
     if finished {
         return (lines, Vec::new());
@@ -320,30 +357,56 @@ pub fn split_unfinished(mut lines: Vec<LogLine>) -> (Vec<LogLine>, Vec<LogLine>)
     (lines, rest)
 }
 
-/// Kills a cgroup's own counter shows (memory.events oom_kill, v1 oom_control) beyond those
-/// the kernel log reported since the last look: events without a report (the log unreadable,
-/// rate-limited, or rotated), at `time`.
+/// (pid, oom_score) highest first: whom the kernel would kill first.
+pub fn ranked(mut scores: Vec<(i32, u32)>) -> Vec<(i32, u32)> {
+    scores.sort_by_key(|&(pid, score)| (std::cmp::Reverse(score), pid));
+    scores
+}
+
+/// Kernel-reported kills not yet matched with a counter, by the victim's cgroup (the kernel
+/// counts a kill in the victim's cgroup).
+pub type Unmatched = std::collections::HashMap<String, u64>;
+
+/// Adds the kernel's reports to `unmatched` (userspace kills touch no counter).
+pub fn note_reported(unmatched: &mut Unmatched, reported: &[OomEvent]) {
+    for e in reported
+        .iter()
+        .filter(|e| e.constraint.as_deref() != Some("USERSPACE"))
+    {
+        if let Some(path) = &e.task_memcg {
+            *unmatched.entry(path.clone()).or_default() += 1;
+        }
+    }
+}
+
+/// Kills a cgroup's own counter (local to it: memory.events.local, v1 oom_control) shows since
+/// `before` beyond those the kernel log reported: events without a report (the log unreadable,
+/// rate-limited or rotated), at `time`. Reports and counters may land in different samples,
+/// so what is matched is taken from `unmatched`, which carries over.
 pub fn counted_kills(
     before: &std::collections::HashMap<(u32, String), u64>,
     cgroups: &[crate::model::cgroup::Cgroup],
-    reported: &[OomEvent],
+    unmatched: &mut Unmatched,
     time: &str,
 ) -> Vec<OomEvent> {
     let mut events = Vec::new();
     for c in cgroups {
-        let Some(now) = c.oom_kills() else { continue };
+        let Some(now) = c.local_oom_kills() else {
+            continue;
+        };
         let Some(&then) = before.get(&(c.hierarchy, c.path.clone())) else {
             continue;
         };
-        let in_log = reported
-            .iter()
-            .filter(|e| e.oom_memcg.as_deref() == Some(c.path.as_str()))
-            .count() as u64;
-        for _ in 0..now.saturating_sub(then).saturating_sub(in_log) {
+        let new = now.saturating_sub(then);
+        let reported = unmatched.get_mut(&c.path).map_or(0, |n| {
+            let matched = (*n).min(new);
+            *n -= matched;
+            matched
+        });
+        for _ in 0..new - reported {
             events.push(OomEvent {
                 time: Some(time.to_owned()),
-                constraint: Some("CONSTRAINT_MEMCG".into()),
-                oom_memcg: Some(c.path.clone()),
+                task_memcg: Some(c.path.clone()),
                 limit_bytes: c.memory.as_ref().and_then(|m| m.max),
                 usage_bytes: c.memory.as_ref().and_then(|m| m.current),
                 source: "memory.events".into(),
@@ -351,6 +414,7 @@ pub fn counted_kills(
             });
         }
     }
+    unmatched.retain(|_, n| *n > 0);
     events
 }
 
@@ -407,7 +471,13 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
         let text = line.text.trim_end();
         if let Some(mut killed) = userspace(text) {
             killed.time = line.wall_usec.map(|w| crate::model::utc(w / 1_000_000));
-            events.push(killed);
+            // earlyoom sends SIGTERM, then SIGKILL to the same process: one kill.
+            let again = events.last().is_some_and(|e: &OomEvent| {
+                e.pid.is_some() && e.pid == killed.pid && e.invoked_by == killed.invoked_by
+            });
+            if !again {
+                events.push(killed);
+            }
             continue;
         }
         if let Some((who, how)) = text.split_once(" invoked oom-killer: ") {
@@ -417,15 +487,21 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
                 invoked_by: Some(who.trim().to_owned()),
                 gfp_mask: field(how, "gfp_mask").map(str::to_owned),
                 order: field(how, "order").and_then(|o| o.trim().parse().ok()),
-                source: "kmsg".into(),
+                source: line.source.into(),
                 ..OomEvent::default()
             });
             section = Section::Other;
             continue;
         }
-        if text.contains("Killed process ") {
+        // A memcg with nothing to kill ends its report without a Killed line.
+        if text.contains("Out of memory and no killable processes") {
+            events.extend(open.take());
+            section = Section::Other;
+            continue;
+        }
+        if text.contains("Killed process ") && killed(text, &mut OomEvent::default()) {
             let mut event = open.take().unwrap_or_else(|| OomEvent {
-                source: "kmsg".into(),
+                source: line.source.into(),
                 ..OomEvent::default()
             });
             if killed(text, &mut event) {
@@ -437,6 +513,10 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
                 if event.constraint.is_none() && text.starts_with("Memory cgroup out of memory") {
                     event.constraint = Some("CONSTRAINT_MEMCG".into());
                 }
+                event.container = event
+                    .task_memcg
+                    .as_deref()
+                    .and_then(|p| crate::model::workload::recognise(p).label());
                 events.push(event);
             }
             section = Section::Other;
@@ -456,10 +536,10 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
         } else if let Some(usage) = text.strip_prefix("memory: usage ") {
             // `memory: usage 30720kB, limit 30720kB, failcnt 94` (v1 and v2 alike).
             let mut parts = usage.split(", ");
-            event.usage_bytes = parts.next().and_then(kb).map(|k| k * 1024);
+            event.usage_bytes = parts.next().and_then(kb).map(kib);
             for part in parts {
                 if let Some(limit) = part.strip_prefix("limit ") {
-                    event.limit_bytes = kb(limit).map(|k| k * 1024);
+                    event.limit_bytes = kb(limit).map(kib);
                 } else if let Some(failcnt) = part.strip_prefix("failcnt ") {
                     event.failcnt = failcnt.trim().parse().ok();
                 }

@@ -11,6 +11,7 @@ use nix::libc;
 use crate::model::oom::LogLine;
 
 /// What could be read, and from where.
+#[derive(Default)]
 pub struct KernelLog {
     pub lines: Vec<LogLine>,
     pub source: &'static str,
@@ -34,6 +35,30 @@ fn open_kmsg() -> std::io::Result<std::fs::File> {
         .open("/dev/kmsg")
 }
 
+/// /dev/kmsg writes `\`, control bytes and non-ASCII bytes as `\xNN`: back to the bytes the
+/// kernel logged (cgroup paths with systemd's `\x2d`, UTF-8 command names).
+fn unescape(raw: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\'
+            && raw.get(i + 1) == Some(&b'x')
+            && let (Some(h), Some(l)) = (
+                raw.get(i + 2).and_then(|&b| hex(b)),
+                raw.get(i + 3).and_then(|&b| hex(b)),
+            )
+        {
+            out.push(h << 4 | l);
+            i += 4;
+        } else {
+            out.push(raw[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// The records from the file's position to the newest.
 fn read_records(file: &mut std::fs::File) -> std::io::Result<(Vec<LogLine>, bool)> {
     let offset = boot_offset_usec();
@@ -45,7 +70,7 @@ fn read_records(file: &mut std::fs::File) -> std::io::Result<(Vec<LogLine>, bool
         match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                let record = String::from_utf8_lossy(&buf[..n]);
+                let record = String::from_utf8_lossy(&unescape(&buf[..n])).into_owned();
                 // Continuation lines (` KEY=VALUE`) carry dictionary data, not the message.
                 let head = record.lines().next().unwrap_or("");
                 if first_seq.is_none() {
@@ -59,6 +84,8 @@ fn read_records(file: &mut std::fs::File) -> std::io::Result<(Vec<LogLine>, bool
             // EPIPE: the next record was overwritten while we read; go on from the oldest left.
             Err(e) if e.raw_os_error() == Some(libc::EPIPE) => continue,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // What was read is kept; the history just ends earlier.
+            Err(_) if !lines.is_empty() => break,
             Err(e) => return Err(e),
         }
     }
@@ -91,6 +118,7 @@ pub fn journal_line(json: &str) -> Option<LogLine> {
         } else {
             format!("{identifier}: {text}")
         },
+        source: "journal",
     })
 }
 
@@ -98,7 +126,13 @@ pub fn journal_line(json: &str) -> Option<LogLine> {
 fn journal(args: &[&str]) -> Option<Vec<LogLine>> {
     let out = std::process::Command::new("journalctl")
         .args(args)
-        .args(["-o", "json", "--no-pager", "-q"])
+        .args([
+            "-o",
+            "json",
+            "--no-pager",
+            "-q",
+            "--output-fields=MESSAGE,SYSLOG_IDENTIFIER,__REALTIME_TIMESTAMP,_SOURCE_MONOTONIC_TIMESTAMP",
+        ])
         .stderr(std::process::Stdio::null())
         .output()
         .ok()?;
@@ -117,6 +151,7 @@ pub struct Follower {
     file: Option<std::fs::File>,
     started: bool,
     unfinished: Vec<LogLine>,
+    notes: Vec<String>,
 }
 
 impl Follower {
@@ -125,7 +160,13 @@ impl Follower {
             file: None,
             started: false,
             unfinished: Vec::new(),
+            notes: Vec::new(),
         }
+    }
+
+    /// Why the log could not be read, or not all of it.
+    pub fn notes(&self) -> &[String] {
+        &self.notes
     }
 
     /// The OOM events completed since the last call.
@@ -139,7 +180,9 @@ impl Follower {
             let history = file
                 .as_mut()
                 .map_err(|e| std::io::Error::new(e.kind(), e.to_string()));
-            lines.extend(kernel_log_from(history.and_then(read_records)).lines);
+            let log = kernel_log_from(history.and_then(read_records));
+            lines.extend(log.lines);
+            self.notes = log.notes;
             self.file = file.ok();
         } else if let Some(file) = &mut self.file
             && let Ok((new, _)) = read_records(file)
@@ -175,8 +218,7 @@ fn kernel_log_from(kmsg: std::io::Result<(Vec<LogLine>, bool)>) -> KernelLog {
                         .into(),
                 );
             }
-            let needs_journal = rotated;
-            (lines, if needs_journal { "journal" } else { "kmsg" })
+            (lines, if rotated { "journal" } else { "kmsg" })
         }
         Err(e) => {
             let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
@@ -212,6 +254,9 @@ fn kernel_log_from(kmsg: std::io::Result<(Vec<LogLine>, bool)>) -> KernelLog {
     }
     if let Some(userspace) = journal(&["-t", "systemd-oomd", "-t", "earlyoom", "-t", "kubelet"]) {
         lines.extend(userspace);
+        // Newest last, the userspace lines among the kernel's (a stable sort keeps each
+        // report's lines in order).
+        lines.sort_by_key(|l| l.wall_usec.unwrap_or(0));
     }
     KernelLog {
         lines,
@@ -223,6 +268,14 @@ fn kernel_log_from(kmsg: std::io::Result<(Vec<LogLine>, bool)>) -> KernelLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kmsg_escapes_are_undone() {
+        assert_eq!(
+            unescape(br"/system.slice/dev-disk-by\x2duuid.swap caf\xc3\xa9 \x5c end \xZZ"),
+            "/system.slice/dev-disk-by-uuid.swap café \\ end \\xZZ".as_bytes()
+        );
+    }
 
     #[test]
     fn journal_json_lines() {

@@ -124,7 +124,6 @@ fn read_link(ns_dir: BorrowedFd, name: &str) -> Result<Option<u64>, Errno> {
     }
 }
 
-/// The `NSpid:` line of /proc/PID/status: the PID at every level, outermost first.
 /// /proc/PID/oom_score of each process that still exists: whom the OOM killer picks first.
 pub fn oom_scores(roots: &Roots, pids: &[i32]) -> Vec<(i32, u32)> {
     pids.iter()
@@ -135,6 +134,7 @@ pub fn oom_scores(roots: &Roots, pids: &[i32]) -> Vec<(i32, u32)> {
         .collect()
 }
 
+/// The `NSpid:` line of /proc/PID/status: the PID at every level, outermost first.
 pub fn parse_nspid(status: &[u8]) -> Option<Vec<i32>> {
     let text = std::str::from_utf8(status).ok()?;
     let line = text.lines().find_map(|l| l.strip_prefix("NSpid:"))?;

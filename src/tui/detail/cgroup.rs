@@ -54,7 +54,10 @@ pub(super) fn write(
     }
     page.link(
         "processes",
-        format!("{} here and below (list them)", processes_below(c, sources)),
+        format!(
+            "{} here and below (list them)",
+            sources.model.processes_below(c).len()
+        ),
         Tone::Plain,
         Link::Processes(Scope::Cgroup {
             hierarchy,
@@ -190,21 +193,6 @@ fn stall_row(stall: &Stall) -> String {
         None => format!("{:>8}{:>6}{:>6}", "-", "-", "-"),
     };
     format!("{}  {}", three(&stall.some), three(&stall.full))
-}
-
-/// Processes in this cgroup and below, as the Processes screen's scope counts them.
-fn processes_below(c: &Cgroup, sources: &Sources) -> usize {
-    sources
-        .model
-        .processes
-        .iter()
-        .filter(|p| {
-            p.cgroups.iter().any(|pc| {
-                pc.hierarchy == c.hierarchy
-                    && crate::tui::panes::processes::within(&pc.path, &c.path)
-            })
-        })
-        .count()
 }
 
 fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
@@ -469,11 +457,12 @@ fn write_next_to_die(c: &Cgroup, sources: &Sources, page: &mut Writer) {
         _ => return page.note("reading oom_score…", Tone::Dim),
     };
     if scores.is_empty() {
-        return page.note("no process directly here", Tone::Dim);
+        return page.note("no process here or below", Tone::Dim);
     }
-    let mut ranked = scores.clone();
-    ranked.sort_by_key(|&(pid, score)| (std::cmp::Reverse(score), pid));
-    for (pid, score) in ranked.into_iter().take(5) {
+    for (pid, score) in crate::model::oom::ranked(scores.clone())
+        .into_iter()
+        .take(5)
+    {
         let Some(p) = sources.model.process(pid) else {
             continue;
         };

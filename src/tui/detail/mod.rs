@@ -37,8 +37,7 @@ pub enum Subject {
         focus: Option<i32>,
     },
     Oom {
-        at: String,
-        pid: Option<i32>,
+        seq: u64,
     },
 }
 
@@ -48,7 +47,7 @@ impl Subject {
             RowKey::Namespace(ns) => Subject::Namespace(ns),
             RowKey::Cgroup { hierarchy, path } => Subject::Cgroup { hierarchy, path },
             RowKey::Process { pid, start_time } => Subject::Process { pid, start_time },
-            RowKey::Oom { at, pid } => Subject::Oom { at, pid },
+            RowKey::Oom { seq } => Subject::Oom { seq },
         }
     }
 
@@ -153,7 +152,7 @@ pub fn build(subject: &Subject, sources: &Sources) -> Page {
         Subject::PidTree { ns, focus } => {
             (pid_tree::write(*ns, *focus, sources, &mut page), Vec::new())
         }
-        Subject::Oom { at, pid } => (oom::write(at, *pid, sources, &mut page), Vec::new()),
+        Subject::Oom { seq } => (oom::write(*seq, sources, &mut page), Vec::new()),
     };
     Page {
         title,

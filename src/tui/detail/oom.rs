@@ -15,9 +15,9 @@ fn kb(k: u64) -> String {
     human_bytes((k * 1024) as f64)
 }
 
-pub(super) fn write(at: &str, pid: Option<i32>, sources: &Sources, page: &mut Writer) -> String {
+pub(super) fn write(seq: u64, sources: &Sources, page: &mut Writer) -> String {
     let model = sources.model;
-    let Some(e) = oom::find(model, at, pid).map(|i| &model.oom_events[i]) else {
+    let Some(e) = oom::find(model, seq).map(|i| &model.oom_events[i]) else {
         page.note("this event is no longer kept", Tone::Warn);
         return "OOM kill".into();
     };

@@ -28,7 +28,8 @@ fn with_state(c: &Cgroup, name: String, recognised: bool) -> Cell {
     if c.under_oom() {
         text.push_str("[under OOM] ");
     }
-    let kills = c.oom_kills().filter(|&k| k > 0);
+    // Its own processes' kills: a parent's memory.events also counts its children's.
+    let kills = c.local_oom_kills().filter(|&k| k > 0);
     if let Some(k) = kills {
         text.push_str(&format!("[OOM×{k}] "));
     }

@@ -155,10 +155,9 @@ pub enum RowKey {
         pid: i32,
         start_time: u64,
     },
-    /// An OOM kill: its kernel timestamp (or wall time) and victim.
+    /// An OOM kill, by the collector's number for it.
     Oom {
-        at: String,
-        pid: Option<i32>,
+        seq: u64,
     },
 }
 

@@ -9,26 +9,16 @@ fn event(model: &Model, i: usize) -> &OomEvent {
     &model.oom_events[i]
 }
 
-/// What identifies an event: its kernel timestamp, else its wall time, and its victim.
+/// What identifies an event: the collector's number for it.
 pub fn key(model: &Model, i: usize) -> RowKey {
-    let e = event(model, i);
     RowKey::Oom {
-        at: e
-            .monotonic_usec
-            .map_or_else(|| e.time.clone().unwrap_or_default(), |u| u.to_string()),
-        pid: e.pid,
+        seq: event(model, i).seq,
     }
 }
 
 /// The index of the event a key names.
-pub fn find(model: &Model, at: &str, pid: Option<i32>) -> Option<usize> {
-    (0..model.oom_events.len()).find(|&i| {
-        key(model, i)
-            == RowKey::Oom {
-                at: at.to_owned(),
-                pid,
-            }
-    })
+pub fn find(model: &Model, seq: u64) -> Option<usize> {
+    model.oom_events.iter().position(|e| e.seq == seq)
 }
 
 /// The cgroup that hit its limit, else the victim's.

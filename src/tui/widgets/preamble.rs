@@ -27,7 +27,7 @@ pub fn height(screen: Screen, terminal_height: u16) -> u16 {
         Screen::Pressure if terminal_height >= PRESSURE_CHARTS_MIN_ROWS => TABLE + CHART_HEIGHT,
         Screen::Pressure => TABLE,
         Screen::Limits => 3,
-        Screen::Oom => 2,
+        Screen::Oom => 3,
         _ => 0,
     }
 }
@@ -160,6 +160,10 @@ pub fn render(app: &App, model: &Model, area: Rect, buf: &mut Buffer) {
             Line::raw(
                 "OOM kills from the kernel log (since boot), and kills the cgroups' counters showed without a report",
             ),
+            match model.oom_notes.first() {
+                Some(note) => Line::styled(format!("Note: {note}"), theme.tone(Tone::Warn)),
+                None => Line::raw(""),
+            },
             Line::styled(
                 "Enter: the cgroup · d: the diagnosis (what used the memory, the minutes before) · `nstop oom` for scripts",
                 theme.tone(Tone::Dim),
