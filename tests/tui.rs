@@ -1169,3 +1169,36 @@ fn oom_kills_are_a_timeline_with_a_diagnosis_and_a_way_to_the_cgroup() {
         render(&app)
     );
 }
+
+#[test]
+fn the_diagnosis_says_what_pressure_came_before() {
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 120, 40));
+    let base = model(V2);
+    let docker = base.cgroups.iter().position(|c| c.path == DOCKER).unwrap();
+    // Twenty samples a second apart; memory stalls fully at 45% over the last five.
+    for t in 0..20u64 {
+        let mut m = with_a_kill(model(V2));
+        m.host.system.as_mut().unwrap().uptime_secs = Some(1000.0 + t as f64);
+        let memory = m.cgroups[docker]
+            .pressure
+            .as_mut()
+            .unwrap()
+            .memory
+            .as_mut()
+            .unwrap();
+        memory.full.as_mut().unwrap().avg10 = if t >= 15 { 45.0 } else { 1.0 };
+        let mut events = (*m.oom_events).clone();
+        events[0].monotonic_usec = Some(1_019_500_000);
+        m.oom_events = std::sync::Arc::new(events);
+        app.update(Action::Collected(Ok(Box::new(m))));
+    }
+    press(&mut app, "6d");
+    let page = page_text(&app);
+    // The sentence wraps on the page: compare it joined.
+    let joined = page.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        joined.contains("memory pressure full avg10 up to 45% for 5 s before"),
+        "{page}"
+    );
+    assert!(joined.contains("stalled fully avg10 up to 45.0%"), "{page}");
+}

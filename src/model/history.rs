@@ -21,16 +21,19 @@ pub enum Metric {
     PressureCpu,
     PressureMemory,
     PressureIo,
+    /// PSI memory `full` avg10: every task of the cgroup stalled on memory (before OOM kills).
+    PressureMemoryFull,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 7] = [
         Metric::Memory,
         Metric::MemoryMax,
         Metric::Cpu,
         Metric::PressureCpu,
         Metric::PressureMemory,
         Metric::PressureIo,
+        Metric::PressureMemoryFull,
     ];
 
     /// The PSI metric of `cpu`, `memory` or `io` (else io).
@@ -47,7 +50,11 @@ impl Metric {
     fn zero_until_seen(self) -> bool {
         matches!(
             self,
-            Metric::Cpu | Metric::PressureCpu | Metric::PressureMemory | Metric::PressureIo
+            Metric::Cpu
+                | Metric::PressureCpu
+                | Metric::PressureMemory
+                | Metric::PressureIo
+                | Metric::PressureMemoryFull
         )
     }
 
@@ -61,6 +68,7 @@ impl Metric {
             Metric::PressureCpu => Stall::some_avg10(pressure?.cpu.as_ref()),
             Metric::PressureMemory => Stall::some_avg10(pressure?.memory.as_ref()),
             Metric::PressureIo => Stall::some_avg10(pressure?.io.as_ref()),
+            Metric::PressureMemoryFull => full_avg10(pressure?.memory.as_ref()),
         }
     }
 
@@ -77,8 +85,13 @@ impl Metric {
             Metric::PressureCpu => Stall::some_avg10(pressure?.cpu.as_ref()),
             Metric::PressureMemory => Stall::some_avg10(pressure?.memory.as_ref()),
             Metric::PressureIo => Stall::some_avg10(pressure?.io.as_ref()),
+            Metric::PressureMemoryFull => full_avg10(pressure?.memory.as_ref()),
         }
     }
+}
+
+fn full_avg10(stall: Option<&Stall>) -> Option<f64> {
+    stall?.full.as_ref().map(|l| l.avg10)
 }
 
 /// One subject's series, each as long as `History::times` once it exists.

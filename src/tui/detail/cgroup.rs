@@ -161,7 +161,10 @@ pub(super) fn write(
 /// Where the pressure of a cgroup's processes is read, and why there: its own PSI, else (a
 /// v1 cgroup) the cgroup2 cgroup of the same path (systemd keeps hybrid trees alike), else the
 /// one cgroup2 cgroup all its processes are in.
-fn pressure_source<'a>(c: &'a Cgroup, sources: &Sources<'a>) -> Option<(&'a Cgroup, &'static str)> {
+pub(super) fn pressure_source<'a>(
+    c: &'a Cgroup,
+    sources: &Sources<'a>,
+) -> Option<(&'a Cgroup, &'static str)> {
     if c.pressure.is_some() {
         return Some((c, ""));
     }

@@ -26,7 +26,11 @@ pub(super) fn write(seq: u64, sources: &Sources, page: &mut Writer) -> String {
         e.time.as_deref().unwrap_or("an unknown time")
     );
     page.section("What happened");
-    page.paragraph(&e.sentence(), Tone::Alert);
+    let mut sentence = e.sentence();
+    if let Some(before) = pressure_before(e, sources) {
+        sentence += &format!("; {before}");
+    }
+    page.paragraph(&sentence, Tone::Alert);
 
     page.section("Where");
     if let Some(constraint) = &e.constraint {
@@ -129,31 +133,83 @@ fn write_memory(e: &OomEvent, page: &mut Writer) {
     }
 }
 
+/// What the history says of the minutes before the kill: the worst memory pressure `full`
+/// and for how long it was over 10%, as a sentence to follow the diagnosis; `None` when
+/// nstop was not watching then.
+fn pressure_before(e: &OomEvent, sources: &Sources) -> Option<String> {
+    let window = Window::of(e, sources)?;
+    let full = window.values(sources, Metric::PressureMemoryFull, true);
+    let worst = full.iter().map(|(_, v)| *v).reduce(f64::max)?;
+    let over: Vec<f64> = full
+        .iter()
+        .filter(|(_, v)| *v > 10.0)
+        .map(|(t, _)| *t)
+        .collect();
+    let lasting = match (over.first(), over.last()) {
+        (Some(first), Some(last)) => format!(" for {:.0} s", (last - first).max(0.0) + 1.0),
+        _ => String::new(),
+    };
+    Some(format!(
+        "memory pressure full avg10 up to {worst:.0}%{lasting} before"
+    ))
+}
+
+/// The samples of the event's cgroup in the minutes before it.
+struct Window {
+    hierarchy: u32,
+    path: String,
+    /// The cgroup2 cgroup whose PSI stands for it (its own, or a v1 cgroup's twin).
+    psi: Option<(u32, String)>,
+    /// Seconds between the kill and the newest sample.
+    age: f64,
+}
+
+impl Window {
+    fn of(e: &OomEvent, sources: &Sources) -> Option<Window> {
+        let model = sources.model;
+        // Uptime and the kernel's stamp share the boot clock (a suspend shifts them apart).
+        let now = model.host.system.as_ref()?.uptime_secs?;
+        let usec = e.monotonic_usec?;
+        let RowKey::Cgroup { hierarchy, path } = oom::cgroup_key(model, e)? else {
+            return None;
+        };
+        let c = model.cgroup(hierarchy, &path)?;
+        let psi =
+            super::cgroup::pressure_source(c, sources).map(|(p, _)| (p.hierarchy, p.path.clone()));
+        Some(Window {
+            hierarchy,
+            path,
+            psi,
+            age: now - usec as f64 / 1e6,
+        })
+    }
+
+    /// (seconds before now, value) of one metric within BEFORE_SECS before the kill.
+    fn values(&self, sources: &Sources, metric: Metric, psi: bool) -> Vec<(f64, f64)> {
+        let (hierarchy, path) = match (&self.psi, psi) {
+            (Some((h, p)), true) => (*h, p.as_str()),
+            _ => (self.hierarchy, self.path.as_str()),
+        };
+        sources
+            .history
+            .cgroup(hierarchy, path, metric)
+            .into_iter()
+            .filter(|(t, _)| *t <= -self.age && *t >= -self.age - BEFORE_SECS)
+            .collect()
+    }
+}
+
 /// The cgroup's history in the minutes before the kill, when nstop was watching then.
 fn write_before(e: &OomEvent, sources: &Sources, page: &mut Writer) {
     page.section("The minutes before");
-    let model = sources.model;
-    let now = model.host.system.as_ref().and_then(|s| s.uptime_secs);
-    let (Some(now), Some(usec), Some(RowKey::Cgroup { hierarchy, path })) =
-        (now, e.monotonic_usec, oom::cgroup_key(model, e))
-    else {
+    let Some(window) = Window::of(e, sources) else {
         page.note(
             "no history: the kill's time or cgroup is not known here",
             Tone::Dim,
         );
         return;
     };
-    let age = now - usec as f64 / 1e6;
-    let window = |metric| {
-        sources
-            .history
-            .cgroup(hierarchy, &path, metric)
-            .into_iter()
-            .filter(|(t, _)| *t <= -age && *t >= -age - BEFORE_SECS)
-            .map(|(_, v)| v)
-            .collect::<Vec<f64>>()
-    };
-    let memory = window(Metric::Memory);
+    let memory = window.values(sources, Metric::Memory, false);
     if memory.is_empty() {
         page.note(
             "no history from before it: nstop was not watching then",
@@ -161,22 +217,27 @@ fn write_before(e: &OomEvent, sources: &Sources, page: &mut Writer) {
         );
         return;
     }
-    let peak = memory.iter().copied().fold(0.0, f64::max);
+    let peak = memory.iter().map(|(_, v)| *v).fold(0.0, f64::max);
     page.field("memory peak", human_bytes(peak));
-    let pressure = window(Metric::PressureMemory);
-    if let Some(worst) = pressure.iter().copied().reduce(f64::max) {
-        page.field_tone(
-            "memory pressure",
-            format!("some avg10 up to {worst:.1}%"),
-            crate::tui::panes::severity(Some(worst), 10.0, 40.0),
-        );
+    for (label, metric) in [
+        ("memory pressure", Metric::PressureMemory),
+        ("stalled fully", Metric::PressureMemoryFull),
+    ] {
+        let worst = window
+            .values(sources, metric, true)
+            .iter()
+            .map(|(_, v)| *v)
+            .reduce(f64::max);
+        if let Some(worst) = worst {
+            page.field_tone(
+                label,
+                format!("avg10 up to {worst:.1}%"),
+                crate::tui::panes::severity(Some(worst), 10.0, 40.0),
+            );
+        }
     }
     page.note(
-        format!(
-            "{} samples in the {:.0} s before",
-            memory.len(),
-            BEFORE_SECS
-        ),
+        format!("{} samples in the {BEFORE_SECS:.0} s before", memory.len()),
         Tone::Dim,
     );
 }
