@@ -490,6 +490,50 @@ fn any_terminal_size_draws_without_panicking() {
             }
         }
     }
+    // Detail pages (with charts), the PID-namespace view and every popup, at every size.
+    let sizes = [
+        (0, 0),
+        (1, 1),
+        (59, 15),
+        (60, 16),
+        (61, 21),
+        (80, 22),
+        (80, 24),
+        (120, 40),
+    ];
+    let draw_all = |app: &mut App, what: &str| {
+        for (width, height) in sizes {
+            app.update(Action::Resize(width, height));
+            let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+            terminal
+                .draw(|frame| ui::draw(frame, app))
+                .unwrap_or_else(|e| panic!("{what} at {width}×{height}: {e}"));
+        }
+        app.update(Action::Resize(120, 40));
+    };
+    let mut ops = Recorder::default();
+    let mut v2 = App::new(Theme { color: true }, Rect::new(0, 0, 120, 40));
+    v2.update(Action::Collected(Ok(Box::new(with_a_kill(model(V2))))));
+    for (keys, what) in [
+        ("2/docker 1e2e<Enter>d", "cgroup detail"),
+        ("e", "limits form"),
+        ("256M<Enter>", "confirmation"),
+        ("n3/nginx<Enter>d", "process detail"),
+        ("m", "move prompt"),
+        ("<Esc>U", "unshare dialog"),
+        ("<Esc>6d", "OOM diagnosis"),
+    ] {
+        press_with(&mut v2, keys, &mut ops);
+        draw_all(&mut v2, what);
+    }
+    let mut host = app(HOST_NS);
+    for (keys, what) in [
+        ("3/sleep 600<Enter>P", "PID-namespace view"),
+        ("<Esc>1/4026541646<Enter>d", "namespace detail"),
+    ] {
+        press(&mut host, keys);
+        draw_all(&mut host, what);
+    }
     let mut app = app(V2);
     app.update(Action::Resize(40, 10));
     assert!(render(&app).contains("needs a terminal of at least 60×16"));
