@@ -558,7 +558,11 @@ pub fn parents_by_depth<T>(items: &[T], place: impl Fn(&T) -> (u32, u32)) -> Vec
 
 /// Every cgroup, hierarchies in `now.hierarchies` order, each in the sample's pre-order.
 /// Rates against `prev` where the same cgroup (same path and inode) was there.
-pub fn build(now: &CgroupsSample, prev: Option<&CgroupsSample>) -> Vec<Cgroup> {
+/// Each cgroup's member processes and their threads, by (hierarchy, path), from the processes'
+/// own /proc/PID/cgroup (where the sample did not read the member lists).
+pub type Members = HashMap<(u32, String), (Vec<i32>, usize)>;
+
+pub fn build(now: &CgroupsSample, prev: Option<&CgroupsSample>, members: &Members) -> Vec<Cgroup> {
     let version: HashMap<u32, u8> = now.hierarchies.iter().map(|h| (h.id, h.version)).collect();
     let order: HashMap<u32, usize> = now
         .hierarchies
@@ -592,11 +596,20 @@ pub fn build(now: &CgroupsSample, prev: Option<&CgroupsSample>) -> Vec<Cgroup> {
                 .filter(|p| p.inode == s.inode);
             let then = same.map(|p| (Counters::of(p, v2, io_devices(p).as_deref()), secs));
             let prev_pressure = same.and_then(|p| Pressure::build(pressure_files(p), None));
-            let procs = s.file("cgroup.procs").map(text::pids).unwrap_or_default();
+            let joined = members.get(&(s.hierarchy, s.path.clone()));
+            let procs = match s.file("cgroup.procs") {
+                Some(text) => text::pids(text),
+                None => joined.map(|(pids, _)| pids.clone()).unwrap_or_default(),
+            };
             let threads = s
                 .file("cgroup.threads")
                 .or_else(|| s.file("tasks"))
-                .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count());
+                .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
+                .or_else(|| {
+                    s.file("cgroup.procs")
+                        .is_none()
+                        .then(|| joined.map_or(0, |(_, threads)| *threads))
+                });
             let populated = s
                 .file("cgroup.events")
                 .and_then(|t| text::keyed(t, "populated"));
@@ -728,7 +741,7 @@ pub(crate) mod tests {
             "some avg10=1.00 avg60=0.00 avg300=0.00 total=1250000\n".into();
         second.cgroups[1].inode = 9;
         second.taken_at = first.taken_at + Duration::from_secs(2);
-        let model = build(&second, Some(&first));
+        let model = build(&second, Some(&first), &Members::new());
         let a = model[0].cpu.as_ref().unwrap();
         assert_eq!(a.usage_percent, Some(25.0));
         assert_eq!(a.throttled_percent, Some(25.0));
@@ -780,7 +793,7 @@ pub(crate) mod tests {
                     .copied()
                     .zip(texts.iter().rev().cloned())
                     .collect();
-                let model = build(&second, Some(&first));
+                let model = build(&second, Some(&first), &Members::new());
                 let _ = crate::model::host::Host::new(&second, Some(&first));
                 proptest::prop_assert_eq!(model.len(), 1);
             }
@@ -825,7 +838,7 @@ pub(crate) mod tests {
             ],
             ..CgroupsSample::default()
         };
-        let model = build(&s, None);
+        let model = build(&s, None, &Members::new());
         let order: Vec<(u32, &str)> = model
             .iter()
             .map(|c| (c.hierarchy, c.path.as_str()))

@@ -49,6 +49,25 @@ pub struct Unreadable {
     pub fds: Vec<i32>,
 }
 
+/// Each cgroup's processes (sorted) and their threads, from every process's /proc/PID/cgroup.
+fn members_by_cgroup(sample: &Sample) -> cgroup::Members {
+    let mut members = cgroup::Members::new();
+    for p in &sample.procs {
+        for line in kernel_text::proc_cgroup(&p.cgroup) {
+            let entry = members
+                .entry((line.hierarchy, line.path.to_owned()))
+                .or_default();
+            entry.0.push(p.pid);
+            entry.1 += p.threads as usize;
+        }
+    }
+    // The scan is in PID order, but be sure: cgroup.procs lists are sorted too.
+    for (pids, _) in members.values_mut() {
+        pids.sort_unstable();
+    }
+    members
+}
+
 impl Model {
     /// Joins one sample; with the previous one, rates (CPU, throttling, IO, stall) too.
     pub fn new(sample: &Sample, prev: Option<&Sample>) -> Model {
@@ -71,7 +90,11 @@ impl Model {
             },
             namespaces: namespace::build(sample),
             processes: process::build(sample, prev),
-            cgroups: cgroup::build(&sample.cgroups, prev.map(|p| &p.cgroups)),
+            cgroups: cgroup::build(
+                &sample.cgroups,
+                prev.map(|p| &p.cgroups),
+                &members_by_cgroup(sample),
+            ),
             unreadable,
             oom_events: Default::default(),
             oom_notes: Vec::new(),

@@ -107,6 +107,11 @@ fn controller_list(text: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The files that list a cgroup's members. The kernel builds and sorts the whole list for each
+/// read (on v1 a pidlist per open), which on the roots of a busy host costs more than reading
+/// every process's own /proc/PID/cgroup: with the process scan at hand they are left unread.
+const MEMBERSHIP: [&str; 3] = ["cgroup.procs", "cgroup.threads", "tasks"];
+
 /// The files read in a cgroup of a hierarchy, by version and controller.
 fn files_for(version: u8, controllers: &[String]) -> Vec<&'static str> {
     let has = |c: &str| controllers.iter().any(|have| have == c);
@@ -198,6 +203,8 @@ struct Pending<'h> {
     hierarchy: &'h Hierarchy,
     relative: String,
     depth: u32,
+    /// Read cgroup.procs and the thread lists.
+    membership: bool,
 }
 
 /// A hierarchy with its mount point opened.
@@ -286,14 +293,21 @@ fn read_cgroup(pending: &Pending, buf: &mut Vec<u8>) -> Option<CgroupSample> {
         hierarchy.sample.controllers.clone()
     };
     let mut files = Vec::new();
-    for name in files_for(version, &controllers) {
+    let names = files_for(version, &controllers)
+        .into_iter()
+        .filter(|n| pending.membership || !MEMBERSHIP.contains(n));
+    let mut gone = false;
+    for name in names {
         match read_at(dir.as_fd(), name, buf) {
             Ok(()) => files.push((name, String::from_utf8_lossy(buf).into_owned())),
-            // cgroup.procs of a removed cgroup: the whole cgroup is gone.
-            Err(e) if name == "cgroup.procs" && is_gone(e) => return None,
-            // Absent controller file, or one we may not read: an absent value.
-            Err(_) => {}
+            Err(e) => gone |= is_gone(e),
         }
+    }
+    // Nothing readable and files vanishing: the cgroup was removed while we read it (an absent
+    // controller file, or one we may not read, is just an absent value; a root has few files
+    // and cannot be removed).
+    if files.is_empty() && gone && !pending.relative.is_empty() {
+        return None;
     }
     Some(CgroupSample {
         hierarchy: hierarchy.sample.id,
@@ -417,12 +431,16 @@ pub fn mounted_hierarchies(roots: &Roots) -> Vec<HierarchySample> {
     hierarchies(roots).into_iter().map(|h| h.sample).collect()
 }
 
-/// Every cgroup of every hierarchy, read on all cores, and the system-wide pressure.
-pub fn sample(roots: &Roots) -> CgroupsSample {
+/// Every cgroup of every hierarchy, read on all cores, and the system-wide pressure. With
+/// `membership` false the member lists are left to the process scan, except where the mount
+/// shows only part of the hierarchy (inside a cgroup namespace our own entry in cgroup.procs
+/// is what places the paths).
+pub fn sample(roots: &Roots, membership: bool) -> CgroupsSample {
     let taken_at = super::boot_time();
     let hierarchies = hierarchies(roots);
     let mut pending = Vec::new();
     for hierarchy in &hierarchies {
+        let membership = membership || hierarchy.sample.root != "/";
         pending.extend(
             walk(hierarchy.dir.as_fd())
                 .into_iter()
@@ -430,6 +448,7 @@ pub fn sample(roots: &Roots) -> CgroupsSample {
                     hierarchy,
                     relative,
                     depth,
+                    membership,
                 }),
         );
     }
@@ -585,6 +604,7 @@ mod tests {
             hierarchy: &hierarchy,
             relative: relative.to_owned(),
             depth: 1,
+            membership: true,
         };
         let mut buf = Vec::new();
         let a = read_cgroup(&pending("a"), &mut buf).expect("present");

@@ -31,7 +31,7 @@ pub enum Collect {
 pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
     if collect == Collect::Cgroups {
         return Ok(Sample {
-            cgroups: cgroupfs::sample(roots),
+            cgroups: cgroupfs::sample(roots, true),
             ..Sample::default()
         });
     }
@@ -46,7 +46,8 @@ pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
     held.extend(facts.ghosts);
     let system = system_sample(roots);
     let cgroups = if with_cgroups {
-        cgroupfs::sample(roots)
+        // Every process's cgroups were read with it: the member lists come from there.
+        cgroupfs::sample(roots, false)
     } else {
         Default::default()
     };
