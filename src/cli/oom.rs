@@ -239,7 +239,11 @@ fn text(report: &Report) -> String {
         out += &format!("note: {note}\n");
     }
     if report.events.is_empty() {
-        out += "No OOM kill in the kernel log";
+        out += if report.notes.is_empty() {
+            "No OOM kill in the kernel log"
+        } else {
+            "No OOM kill in what could be read of the kernel log"
+        };
         out += if report.counters.is_empty() {
             ".\n"
         } else {
