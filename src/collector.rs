@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 
 use crate::model::Model;
+use crate::model::cgroup::within;
 use crate::model::oom::{self, OomEvent};
 use crate::model::sample::{NsDetail, NsRef, Sample};
 use crate::sys::{self, Collect, Roots, detail};
@@ -103,10 +104,10 @@ fn run(
     let mut prev: Option<Sample> = None;
     let mut paused = false;
     // OOM kills: followed in the kernel log (live host only) and in the cgroups' counters.
-    let mut kernel_log = roots.is_live().then(sys::kmsg::Follower::new);
+    let mut kernel_log = sys::kmsg::Follower::new(roots.clone());
     let mut oom_events: std::sync::Arc<Vec<OomEvent>> = Default::default();
     let mut next_seq = 1;
-    let mut kills_before: HashMap<(u32, String), u64> = HashMap::new();
+    let mut kills_before: HashMap<(u32, u64), u64> = HashMap::new();
     let mut unmatched = oom::Unmatched::new();
     let mut described: Option<Topic> = None;
     // Reads the topic through the newest sample (its processes, its cgroups' members).
@@ -117,16 +118,11 @@ fn run(
                 Topic::Cgroup { hierarchy, path } => {
                     // The kernel picks among the whole subtree: a parent with the limit may
                     // hold no process of its own.
-                    let below = |p: &str| {
-                        path == "/"
-                            || p.strip_prefix(path.as_str())
-                                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-                    };
                     let members: Vec<i32> = sample
                         .cgroups
                         .cgroups
                         .iter()
-                        .filter(|c| c.hierarchy == *hierarchy && below(&c.path))
+                        .filter(|c| c.hierarchy == *hierarchy && within(&c.path, path))
                         .filter_map(|c| c.file("cgroup.procs"))
                         .flat_map(|t| t.lines().filter_map(|l| l.parse().ok()))
                         .collect();
@@ -143,7 +139,7 @@ fn run(
             Ok(sample) => {
                 let mut model = Model::new(&sample, prev.as_ref());
                 prev = Some(sample);
-                let reported = kernel_log.as_mut().map(|f| f.events()).unwrap_or_default();
+                let reported = kernel_log.events();
                 let now = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs());
@@ -157,7 +153,7 @@ fn run(
                 kills_before = model
                     .cgroups
                     .iter()
-                    .filter_map(|c| Some(((c.hierarchy, c.path.clone()), c.local_oom_kills()?)))
+                    .filter_map(|c| Some(((c.hierarchy, c.inode), c.local_oom_kills()?)))
                     .collect();
                 if !reported.is_empty() || !counted.is_empty() {
                     let mut events = (*oom_events).clone();
@@ -172,9 +168,7 @@ fn run(
                     oom_events = std::sync::Arc::new(events);
                 }
                 model.oom_events = oom_events.clone();
-                if let Some(follower) = &kernel_log {
-                    model.oom_notes = follower.notes().to_vec();
-                }
+                model.oom_notes = kernel_log.notes().to_vec();
                 Ok(Box::new(model))
             }
             Err(e) => Err(format!("reading {}: {e}", roots.proc.display())),

@@ -92,7 +92,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ..
         }) => return Ok(ExitCode::from(cli::ops::cg(action, roots)?)),
         Some(Command::Unshare(args)) => return Ok(ExitCode::from(cli::ops::unshare(args, roots)?)),
-        Some(Command::Enter(args)) => return Ok(ExitCode::from(cli::ops::enter(args)?)),
+        Some(Command::Enter(args)) => return Ok(ExitCode::from(cli::ops::enter(args, roots)?)),
         Some(Command::Kill(args)) => return Ok(ExitCode::from(cli::ops::kill(args)?)),
         Some(Command::Oom(args)) => {
             let now = std::time::SystemTime::now()
@@ -103,12 +103,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli::oom::parse_since(since, now)?;
             }
             let model = Model::new(&sys::sample(&roots, Collect::Everything)?, None);
-            // A fixture tree has no kernel log of its own.
-            let log = if roots.is_live() {
-                sys::kmsg::kernel_log()
-            } else {
-                sys::kmsg::KernelLog::default()
-            };
+            let log = sys::kmsg::kernel_log(&roots);
             let out = cli::oom::render(&args, log, &model, &roots, now)?;
             return write_stdout(&out).map(|()| ExitCode::SUCCESS);
         }

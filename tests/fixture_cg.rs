@@ -487,8 +487,8 @@ fn memory_events_increments_are_kills_without_a_report() {
         .local_oom_kills()
         .expect("memory.events.local oom_kill");
     assert!(kills > 0);
-    let before: std::collections::HashMap<(u32, String), u64> =
-        [((docker.hierarchy, DOCKER_V2.to_owned()), kills - 1)].into();
+    let before: std::collections::HashMap<(u32, u64), u64> =
+        [((docker.hierarchy, docker.inode), kills - 1)].into();
     let mut unmatched = Unmatched::new();
     let events = counted_kills(&before, &m.cgroups, &mut unmatched, "2026-11-26T14:00:00Z");
     assert_eq!(events.len(), 1);

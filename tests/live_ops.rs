@@ -23,6 +23,13 @@ fn nstop(audit: &Path, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A fresh audit log for one test (the directory lives as long as the guard).
+fn audit_log() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    (dir, path)
+}
+
 /// A cgroup directory nstop is asked to make, removed on drop should the test fail first.
 struct Made(PathBuf);
 
@@ -62,8 +69,7 @@ fn v1_memory_round_trip_with_audit() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     let parent = TestCgroup::new("memory");
     let path = format!("{}/child", parent.path);
     let spec = format!("memory:{path}");
@@ -128,8 +134,7 @@ fn v1_pids_and_cpu_limits_in_their_units() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     let pids = TestCgroup::new("pids");
     let cpu = TestCgroup::new("cpu");
     ok(nstop(
@@ -175,8 +180,7 @@ fn cgroup2_move_freeze_thaw_kill() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     let parent = TestCgroup::new("");
     let path = format!("{}/child", parent.path);
     let made = Made(parent.dir.join("child"));
@@ -210,8 +214,7 @@ fn bad_input_is_refused_and_nothing_changes() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     let memory = TestCgroup::new("memory");
     let spec = format!("memory:{}", memory.path);
     let limit = memory.dir.join("memory.limit_in_bytes");
@@ -336,8 +339,7 @@ fn dry_run_prints_and_changes_nothing() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     let memory = TestCgroup::new("memory");
     let spec = format!("memory:{}", memory.path);
     let out = ok(nstop(
@@ -421,8 +423,7 @@ fn kill_signals_through_a_pidfd() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     let mut sleep = Spawned::cmd("sleep 300");
     ok(nstop(
         &audit,
@@ -440,8 +441,7 @@ fn cg_exec_starts_the_command_inside() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     let memory = TestCgroup::new("memory");
     let out = ok(nstop(
         &audit,
@@ -466,8 +466,7 @@ fn unshare_then_nstop_ns_finds_the_new_namespaces() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     // Without --fork the command is nstop itself, exec'd: its PID is the one started.
     let held = Spawned::new(
         env!("CARGO_BIN_EXE_nstop"),
@@ -520,8 +519,7 @@ fn enter_uts_net_pid_of_a_test_process() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     let name = format!("inner-{}", std::process::id());
     // The target: its own uts, net and pid namespaces, a hostname of its own.
     let target = Spawned::new(
@@ -608,8 +606,7 @@ fn enter_with_join_cgroup_runs_in_the_targets_cgroups() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let audit = dir.path().join("audit.jsonl");
+    let (_dir, audit) = audit_log();
     let memory = TestCgroup::new("memory");
     let target = Spawned::new("unshare", &["--uts", "sleep", "300"]);
     // unshare without --fork execs sleep: the same PID, in its own uts namespace.

@@ -788,14 +788,19 @@ fn a_refused_look_inside_is_said_plainly() {
     assert!(render(&app).contains("could not look inside"));
 }
 
+/// The Processes screen with the host-ns fixture's innermost sleep (PID 17162, 3 levels down)
+/// selected: of its two sleeps, the nested one.
+fn select_nested_sleep(app: &mut App) {
+    press(app, "3/sleep 600<Enter>");
+    while selected_pid(app) != 17162 {
+        press(app, "n");
+    }
+}
+
 #[test]
 fn process_detail_joins_its_namespaces_and_cgroups() {
     let mut app = app(HOST_NS);
-    press(&mut app, "3/sleep 600<Enter>");
-    // Two sleeps: the nested one is 17162.
-    while selected_pid(&app) != 17162 {
-        press(&mut app, "n");
-    }
+    select_nested_sleep(&mut app);
     press(&mut app, "d");
     assert_eq!(detail_title(&app), "PID 17162 sleep");
     let screen = render(&app);
@@ -832,10 +837,7 @@ fn process_detail_joins_its_namespaces_and_cgroups() {
 #[test]
 fn teaching_view_shows_every_pid_at_every_level() {
     let mut app = app(HOST_NS);
-    press(&mut app, "3/sleep 600<Enter>");
-    while selected_pid(&app) != 17162 {
-        press(&mut app, "n");
-    }
+    select_nested_sleep(&mut app);
     press(&mut app, "P");
     assert_eq!(detail_title(&app), "PID namespaces: pid:[4026541645]");
     let screen = render(&app);

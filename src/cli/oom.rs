@@ -6,6 +6,7 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cli::UsageError;
+use crate::model::cgroup::within;
 use crate::model::oom::{OomEvent, parse_reports};
 use crate::model::{Model, human_bytes};
 use crate::sys::kmsg::KernelLog;
@@ -73,13 +74,6 @@ pub fn parse_since(text: &str, now: u64) -> Result<u64, UsageError> {
     (crate::model::utc(low) == text)
         .then_some(low)
         .ok_or_else(bad)
-}
-
-fn within(path: &str, root: &str) -> bool {
-    root == "/"
-        || path
-            .strip_prefix(root)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// A cgroup's own OOM counters (memory.events, v1 memory.oom_control and failcnt).

@@ -10,7 +10,7 @@ use crate::cli::UsageError;
 use crate::model::sample::NsType;
 use crate::ops::cgroup::{self, Granularity, Host};
 use crate::ops::process::{Pinned, parse_signal};
-use crate::ops::spawn::{self, Enter, Unshare};
+use crate::ops::spawn::{self, Enter, Take, Unshare};
 use crate::ops::{self, LiveOps, Plan, Refused};
 use crate::sys::Roots;
 
@@ -352,7 +352,7 @@ fn could_not_run(why: Refused) -> u8 {
     spawn::exec_status(&why)
 }
 
-pub fn enter(args: EnterArgs) -> anyhow::Result<u8> {
+pub fn enter(args: EnterArgs, roots: Roots) -> anyhow::Result<u8> {
     let target = Pinned::open(args.target).map_err(|Refused(why)| usage(why))?;
     let target = match args.start_time {
         Some(ticks) => target.started_at(ticks).map_err(refused)?,
@@ -371,38 +371,17 @@ pub fn enter(args: EnterArgs) -> anyhow::Result<u8> {
             target.pid
         )));
     }
-    let open = |what: &str| {
-        std::fs::File::open(format!("/proc/{}/{what}", target.pid))
-            .map(std::os::fd::OwnedFd::from)
-            .map_err(|e| anyhow::anyhow!("PID {}'s {what}: {e}", target.pid))
-    };
-    let root = args.root.then(|| open("root")).transpose()?;
-    let wd = args.wd.then(|| open("cwd")).transpose()?;
-    let env = if args.env {
-        let raw = std::fs::read(format!("/proc/{}/environ", target.pid))
-            .map_err(|e| anyhow::anyhow!("PID {}'s environment: {e}", target.pid))?;
-        Some(
-            raw.split(|&b| b == 0)
-                .filter(|v| !v.is_empty())
-                .map(|v| String::from_utf8_lossy(v).into_owned())
-                .collect(),
-        )
-    } else {
-        None
-    };
     let join = if args.join_cgroup {
-        Some(join_plan(target.pid)?)
+        Some(cgroup::join(&Host::read(roots), target.pid).map_err(usage)?)
     } else {
         None
     };
-    let enter = Enter {
-        target,
-        namespaces,
-        root,
-        wd,
-        env,
-        command: args.command,
+    let take = Take {
+        root: args.root,
+        wd: args.wd,
+        env: args.env,
     };
+    let enter = Enter::prepare(target, namespaces, take, args.command).map_err(refused)?;
     let plan = enter.plan(join);
     if args.dry_run {
         let run = spawn::command_or_shell(&enter.command).join(" ");
@@ -412,31 +391,4 @@ pub fn enter(args: EnterArgs) -> anyhow::Result<u8> {
     warn(&plan);
     ops::execute(&plan, &mut LiveOps).map_err(refused)?;
     enter.run().map_err(refused)
-}
-
-/// Moves nstop into every cgroup of the target, each hierarchy's own path.
-fn join_plan(pid: i32) -> anyhow::Result<Plan> {
-    let host = Host::read(Roots::default());
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
-        .map_err(|e| usage(format!("PID {pid}'s cgroups: {e}")))?;
-    let mut plan = Plan::default();
-    for line in crate::model::kernel_text::proc_cgroup(&text) {
-        let Some(h) = host.hierarchies.iter().find(|h| h.id == line.hierarchy) else {
-            continue;
-        };
-        let spec = if h.version == 2 {
-            format!("cgroup2:{}", line.path)
-        } else {
-            let first = h
-                .controllers
-                .first()
-                .map_or("", |c| c.trim_start_matches("name="));
-            format!("{first}:{}", line.path)
-        };
-        // A path above our cgroup namespace (`/..`) cannot be joined from here.
-        if let Ok(p) = cgroup::exec(&host, &spec) {
-            plan.changes.extend(p.changes);
-        }
-    }
-    Ok(plan)
 }

@@ -37,6 +37,15 @@ pub struct Cgroup {
     pub workload: Workload,
 }
 
+/// Whether the cgroup path `path` is `root` or below it (whole components: /a/bc is not
+/// below /a/b).
+pub fn within(path: &str, root: &str) -> bool {
+    root == "/"
+        || path
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 impl Cgroup {
     /// memory.events oom_kill (v1: memory.oom_control), when known.
     pub fn oom_kills(&self) -> Option<u64> {
@@ -560,7 +569,7 @@ pub fn parents_by_depth<T>(items: &[T], place: impl Fn(&T) -> (u32, u32)) -> Vec
 /// Rates against `prev` where the same cgroup (same path and inode) was there.
 /// Each cgroup's member processes and their threads, by (hierarchy, path), from the processes'
 /// own /proc/PID/cgroup (where the sample did not read the member lists).
-pub type Members = HashMap<(u32, String), (Vec<i32>, usize)>;
+pub type Members<'a> = HashMap<(u32, &'a str), (Vec<i32>, usize)>;
 
 pub fn build(now: &CgroupsSample, prev: Option<&CgroupsSample>, members: &Members) -> Vec<Cgroup> {
     let version: HashMap<u32, u8> = now.hierarchies.iter().map(|h| (h.id, h.version)).collect();
@@ -596,7 +605,7 @@ pub fn build(now: &CgroupsSample, prev: Option<&CgroupsSample>, members: &Member
                 .filter(|p| p.inode == s.inode);
             let then = same.map(|p| (Counters::of(p, v2, io_devices(p).as_deref()), secs));
             let prev_pressure = same.and_then(|p| Pressure::build(pressure_files(p), None));
-            let joined = members.get(&(s.hierarchy, s.path.clone()));
+            let joined = members.get(&(s.hierarchy, s.path.as_str()));
             let procs = match s.file("cgroup.procs") {
                 Some(text) => text::pids(text),
                 None => joined.map(|(pids, _)| pids.clone()).unwrap_or_default(),

@@ -97,8 +97,6 @@ fn full_avg10(stall: Option<&Stall>) -> Option<f64> {
 /// One subject's series, each as long as `History::times` once it exists.
 #[derive(Debug, Default)]
 struct Series {
-    /// The cgroup's inode: one removed and made again under the same path starts afresh.
-    inode: u64,
     /// Samples taken since the subject appeared (up to the capacity).
     seen: usize,
     values: [Option<VecDeque<f32>>; Metric::ALL.len()],
@@ -158,7 +156,9 @@ pub struct History {
     /// Seconds since boot of each sample, oldest first.
     times: VecDeque<f64>,
     host: Series,
-    cgroups: HashMap<(u32, String), Series>,
+    /// By hierarchy and inode: a cgroup removed and made again under the same path is
+    /// another directory, and starts afresh.
+    cgroups: HashMap<(u32, u64), Series>,
 }
 
 impl History {
@@ -197,14 +197,8 @@ impl History {
 
         let mut seen = HashMap::with_capacity(model.cgroups.len());
         for c in &model.cgroups {
-            let key = (c.hierarchy, c.path.clone());
+            let key = (c.hierarchy, c.inode);
             let mut series = self.cgroups.remove(&key).unwrap_or_default();
-            if series.inode != c.inode {
-                series = Series {
-                    inode: c.inode,
-                    ..Series::default()
-                };
-            }
             series.push(len, capacity, |m| m.of_cgroup(c));
             seen.insert(key, series);
         }
@@ -213,9 +207,9 @@ impl History {
     }
 
     /// (seconds before the newest sample, value) of a cgroup's metric; empty when unknown.
-    pub fn cgroup(&self, hierarchy: u32, path: &str, metric: Metric) -> Vec<(f64, f64)> {
+    pub fn cgroup(&self, c: &Cgroup, metric: Metric) -> Vec<(f64, f64)> {
         self.cgroups
-            .get(&(hierarchy, path.to_owned()))
+            .get(&(c.hierarchy, c.inode))
             .map_or_else(Vec::new, |s| s.points(metric, &self.times))
     }
 
@@ -294,7 +288,7 @@ mod tests {
             ));
         }
         assert_eq!(
-            history.cgroup(0, "/a", Metric::Memory),
+            history.cgroup(&cgroup("/a", 7, None), Metric::Memory),
             vec![(-2.0, 300.0), (-1.0, 400.0), (0.0, 500.0)]
         );
         assert_eq!(
@@ -303,8 +297,12 @@ mod tests {
         );
         assert_eq!(history.span(), 2.0);
         // Nothing was ever known of these: no series, no memory.
-        assert!(history.cgroup(0, "/a", Metric::Cpu).is_empty());
-        assert!(history.cgroups[&(0, "/a".into())].values[Metric::Cpu as usize].is_none());
+        assert!(
+            history
+                .cgroup(&cgroup("/a", 7, None), Metric::Cpu)
+                .is_empty()
+        );
+        assert!(history.cgroups[&(0, 7)].values[Metric::Cpu as usize].is_none());
     }
 
     #[test]
@@ -322,16 +320,29 @@ mod tests {
             3.0,
             vec![cgroup("/a", 9, Some(60)), cgroup("/b", 8, Some(3))],
         ));
-        // /a was made again (new inode): its history restarts.
-        assert_eq!(history.cgroup(0, "/a", Metric::Memory), vec![(0.0, 60.0)]);
+        // /a was made again (new inode): its history restarts, the old one's is dropped.
+        assert_eq!(
+            history.cgroup(&cgroup("/a", 9, None), Metric::Memory),
+            vec![(0.0, 60.0)]
+        );
+        assert!(
+            history
+                .cgroup(&cgroup("/a", 7, None), Metric::Memory)
+                .is_empty()
+        );
         // /b's missing value is a gap, not a zero.
         assert_eq!(
-            history.cgroup(0, "/b", Metric::Memory),
+            history.cgroup(&cgroup("/b", 8, None), Metric::Memory),
             vec![(-2.0, 1.0), (0.0, 3.0)]
         );
         history.record(&model(4.0, vec![cgroup("/b", 8, Some(4))]));
-        assert!(history.cgroup(0, "/a", Metric::Memory).is_empty(), "gone");
-        let series = &history.cgroups[&(0, "/b".into())].values[0];
+        assert!(
+            history
+                .cgroup(&cgroup("/a", 9, None), Metric::Memory)
+                .is_empty(),
+            "gone"
+        );
+        let series = &history.cgroups[&(0, 8)].values[0];
         assert_eq!(series.as_ref().map(VecDeque::len), Some(4));
     }
 
@@ -349,11 +360,11 @@ mod tests {
         history.record(&busy(1.0, None));
         history.record(&busy(2.0, Some(0.0)));
         history.record(&busy(3.0, Some(0.0)));
-        assert!(history.cgroups[&(0, "/a".into())].values[Metric::Cpu as usize].is_none());
+        assert!(history.cgroups[&(0, 7)].values[Metric::Cpu as usize].is_none());
         history.record(&busy(4.0, Some(25.0)));
         // Zeros back to when the cgroup appeared.
         assert_eq!(
-            history.cgroup(0, "/a", Metric::Cpu),
+            history.cgroup(&cgroup("/a", 7, None), Metric::Cpu),
             vec![(-3.0, 0.0), (-2.0, 0.0), (-1.0, 0.0), (0.0, 25.0)]
         );
     }

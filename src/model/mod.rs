@@ -49,21 +49,16 @@ pub struct Unreadable {
     pub fds: Vec<i32>,
 }
 
-/// Each cgroup's processes (sorted) and their threads, from every process's /proc/PID/cgroup.
-fn members_by_cgroup(sample: &Sample) -> cgroup::Members {
+/// Each cgroup's processes (sorted, as the process list is) and their threads, from the
+/// processes' own cgroups.
+fn members_by_cgroup(processes: &[Process]) -> cgroup::Members<'_> {
     let mut members = cgroup::Members::new();
-    for p in &sample.procs {
-        for line in kernel_text::proc_cgroup(&p.cgroup) {
-            let entry = members
-                .entry((line.hierarchy, line.path.to_owned()))
-                .or_default();
+    for p in processes {
+        for pc in &p.cgroups {
+            let entry = members.entry((pc.hierarchy, pc.path.as_str())).or_default();
             entry.0.push(p.pid);
             entry.1 += p.threads as usize;
         }
-    }
-    // The scan is in PID order, but be sure: cgroup.procs lists are sorted too.
-    for (pids, _) in members.values_mut() {
-        pids.sort_unstable();
     }
     members
 }
@@ -83,18 +78,20 @@ impl Model {
         unreadable.processes.sort_unstable();
         unreadable.processes.dedup();
         unreadable.fds.sort_unstable();
+        let processes = process::build(sample, prev);
+        let cgroups = cgroup::build(
+            &sample.cgroups,
+            prev.map(|p| &p.cgroups),
+            &members_by_cgroup(&processes),
+        );
         Model {
             host: Host {
                 system: host::System::new(&sample.system, prev.map(|p| &p.system)),
                 ..Host::new(&sample.cgroups, prev.map(|p| &p.cgroups))
             },
             namespaces: namespace::build(sample),
-            processes: process::build(sample, prev),
-            cgroups: cgroup::build(
-                &sample.cgroups,
-                prev.map(|p| &p.cgroups),
-                &members_by_cgroup(sample),
-            ),
+            processes,
+            cgroups,
             unreadable,
             oom_events: Default::default(),
             oom_notes: Vec::new(),
@@ -183,14 +180,9 @@ impl Model {
         self.processes
             .iter()
             .filter(|p| {
-                p.cgroups.iter().any(|pc| {
-                    pc.hierarchy == c.hierarchy
-                        && (c.path == "/"
-                            || pc
-                                .path
-                                .strip_prefix(&c.path)
-                                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')))
-                })
+                p.cgroups
+                    .iter()
+                    .any(|pc| pc.hierarchy == c.hierarchy && cgroup::within(&pc.path, &c.path))
             })
             .map(|p| p.pid)
             .collect()

@@ -380,11 +380,11 @@ pub fn note_reported(unmatched: &mut Unmatched, reported: &[OomEvent]) {
 }
 
 /// Kills a cgroup's own counter (local to it: memory.events.local, v1 oom_control) shows since
-/// `before` beyond those the kernel log reported: events without a report (the log unreadable,
+/// `before` (by hierarchy and inode) beyond those the kernel log reported: events without a report (the log unreadable,
 /// rate-limited or rotated), at `time`. Reports and counters may land in different samples,
 /// so what is matched is taken from `unmatched`, which carries over.
 pub fn counted_kills(
-    before: &std::collections::HashMap<(u32, String), u64>,
+    before: &std::collections::HashMap<(u32, u64), u64>,
     cgroups: &[crate::model::cgroup::Cgroup],
     unmatched: &mut Unmatched,
     time: &str,
@@ -394,7 +394,7 @@ pub fn counted_kills(
         let Some(now) = c.local_oom_kills() else {
             continue;
         };
-        let Some(&then) = before.get(&(c.hierarchy, c.path.clone())) else {
+        let Some(&then) = before.get(&(c.hierarchy, c.inode)) else {
             continue;
         };
         let new = now.saturating_sub(then);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use nix::libc;
 
+use crate::model::cgroup::within;
 use crate::model::human_bytes;
 use crate::model::sample::HierarchySample;
 use crate::ops::limits::{self, Key, Limit};
@@ -179,9 +180,10 @@ impl Host {
         // A mount that shows only a subtree (a container's /sys/fs/cgroup) holds the paths
         // below its root; whole components only, so /docker/abc is not /docker/abcdef.
         let root = h.root.trim_end_matches('/');
-        let within = match path.strip_prefix(root) {
-            Some(rest) if !root.is_empty() && (rest.is_empty() || rest.starts_with('/')) => rest,
-            _ => path,
+        let inside = if !root.is_empty() && within(path, root) {
+            &path[root.len()..]
+        } else {
+            path
         };
         Target {
             hierarchy: h,
@@ -189,7 +191,7 @@ impl Host {
             dir: self
                 .roots
                 .resolve(&h.mount)
-                .join(within.trim_start_matches('/')),
+                .join(inside.trim_start_matches('/')),
         }
     }
 
@@ -536,19 +538,15 @@ pub fn set(host: &Host, spec: &str, assignments: &[String]) -> Result<Plan, Stri
 
 /// Freezing or killing a cgroup reaches everything in it and below: refused where that is
 /// PID 1, a kernel thread, or nstop itself (its own cgroup or one above it).
-fn refuse_vital(t: &Target) -> Result<(), String> {
+fn refuse_vital(host: &Host, t: &Target) -> Result<(), String> {
     if t.path == "/" {
         return Err(format!("cgroup {}: refusing a hierarchy's root", t.label()));
     }
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let own = std::fs::read_to_string(host.roots.proc.join("self/cgroup")).unwrap_or_default();
     let ours = crate::model::kernel_text::proc_cgroup(&own)
         .into_iter()
         .find(|l| l.hierarchy == t.hierarchy.id)
-        .is_some_and(|l| {
-            l.path
-                .strip_prefix(&t.path)
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        });
+        .is_some_and(|l| within(l.path, &t.path));
     if ours {
         return Err(format!("cgroup {}: nstop itself runs in it", t.label()));
     }
@@ -573,7 +571,7 @@ pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
     for t in host.existing(spec, || host.cgroup2())? {
         // Thawing is always safe; freezing init or ourselves is not.
         if frozen {
-            refuse_vital(&t)?;
+            refuse_vital(host, &t)?;
         }
         let (file, value) = match t.hierarchy.version {
             2 => ("cgroup.freeze", if frozen { "1" } else { "0" }),
@@ -601,7 +599,7 @@ pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
 pub fn kill(host: &Host, spec: &str, signal: i32) -> Result<Plan, String> {
     let mut changes = Vec::new();
     for t in host.existing(spec, || host.cgroup2())? {
-        refuse_vital(&t)?;
+        refuse_vital(host, &t)?;
         let kill_file = t.file("cgroup.kill");
         if signal == libc::SIGKILL && t.hierarchy.version == 2 && kill_file.is_file() {
             changes.push(Change::Write {
@@ -657,6 +655,31 @@ pub fn exec(host: &Host, spec: &str) -> Result<Plan, String> {
         })
         .collect();
     Ok(plan(format!("cg exec {spec}"), changes))
+}
+
+/// `enter --join-cgroup`: nstop writes 0 (itself) to the cgroup.procs of each of `pid`'s
+/// cgroups, each hierarchy's own path.
+pub fn join(host: &Host, pid: i32) -> Result<Plan, String> {
+    let text = std::fs::read_to_string(host.roots.proc.join(format!("{pid}/cgroup")))
+        .map_err(|e| format!("PID {pid}'s cgroups: {e}"))?;
+    let mut plan = plan(format!("join the cgroups of {pid}"), Vec::new());
+    for line in crate::model::kernel_text::proc_cgroup(&text) {
+        let Some(h) = host.hierarchies.iter().find(|h| h.id == line.hierarchy) else {
+            continue;
+        };
+        let name = if h.version == 2 {
+            "cgroup2"
+        } else {
+            h.controllers
+                .first()
+                .map_or("", |c| c.trim_start_matches("name="))
+        };
+        // A path above our cgroup namespace (`/..`) cannot be joined from here.
+        if let Ok(p) = exec(host, &format!("{name}:{}", line.path)) {
+            plan.changes.extend(p.changes);
+        }
+    }
+    Ok(plan)
 }
 
 /// The kernel's refusal of `change`, in words.

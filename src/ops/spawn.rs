@@ -276,6 +276,51 @@ pub struct Enter {
     pub command: Vec<String>,
 }
 
+/// What the command takes from the target besides its namespaces.
+pub struct Take {
+    pub root: bool,
+    pub wd: bool,
+    pub env: bool,
+}
+
+impl Enter {
+    /// Opens what the command takes from the target, before any setns changes what /proc
+    /// shows: its root and working directory as descriptors, its environment.
+    pub fn prepare(
+        target: Pinned,
+        namespaces: Vec<NsType>,
+        take: Take,
+        command: Vec<String>,
+    ) -> Result<Enter, Refused> {
+        let pid = target.pid;
+        let open = |what: &str| {
+            std::fs::File::open(format!("/proc/{pid}/{what}"))
+                .map(OwnedFd::from)
+                .map_err(|e| Refused(format!("PID {pid}'s {what}: {e}")))
+        };
+        let env = take
+            .env
+            .then(|| {
+                let raw = std::fs::read(format!("/proc/{pid}/environ"))
+                    .map_err(|e| Refused(format!("PID {pid}'s environment: {e}")))?;
+                Ok(raw
+                    .split(|&b| b == 0)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| String::from_utf8_lossy(v).into_owned())
+                    .collect())
+            })
+            .transpose()?;
+        Ok(Enter {
+            root: take.root.then(|| open("root")).transpose()?,
+            wd: take.wd.then(|| open("cwd")).transpose()?,
+            env,
+            target,
+            namespaces,
+            command,
+        })
+    }
+}
+
 /// The target's namespaces that differ from ours (entering one we are in already is refused
 /// for user namespaces and pointless for the others).
 pub fn different_namespaces(pid: i32, wanted: &[NsType]) -> Vec<NsType> {

@@ -9,9 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use nix::libc;
 
 use crate::model::oom::LogLine;
+use crate::sys::Roots;
 
 /// What could be read, and from where.
-#[derive(Default)]
 pub struct KernelLog {
     pub lines: Vec<LogLine>,
     pub source: &'static str,
@@ -28,11 +28,11 @@ pub fn boot_offset_usec() -> Option<u64> {
     Some((real.checked_sub(mono)?).as_micros() as u64)
 }
 
-fn open_kmsg() -> std::io::Result<std::fs::File> {
+fn open_kmsg(roots: &Roots) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)
-        .open("/dev/kmsg")
+        .open(roots.resolve("/dev/kmsg"))
 }
 
 /// /dev/kmsg writes `\`, control bytes and non-ASCII bytes as `\xNN`: back to the bytes the
@@ -148,6 +148,7 @@ fn journal(args: &[&str]) -> Option<Vec<LogLine>> {
 /// where the buffer fell short), then only what came since; a report still being printed is
 /// held back until it ends.
 pub struct Follower {
+    roots: Roots,
     file: Option<std::fs::File>,
     started: bool,
     unfinished: Vec<LogLine>,
@@ -155,8 +156,9 @@ pub struct Follower {
 }
 
 impl Follower {
-    pub fn new() -> Follower {
+    pub fn new(roots: Roots) -> Follower {
         Follower {
+            roots,
             file: None,
             started: false,
             unfinished: Vec::new(),
@@ -176,11 +178,11 @@ impl Follower {
             self.started = true;
             // The history through the same descriptor, which then stands after it: the next
             // reads return exactly what the kernel logged since.
-            let mut file = open_kmsg();
+            let mut file = open_kmsg(&self.roots);
             let history = file
                 .as_mut()
                 .map_err(|e| std::io::Error::new(e.kind(), e.to_string()));
-            let log = kernel_log_from(history.and_then(read_records));
+            let log = kernel_log_from(&self.roots, history.and_then(read_records));
             lines.extend(log.lines);
             self.notes = log.notes;
             self.file = file.ok();
@@ -195,20 +197,19 @@ impl Follower {
     }
 }
 
-impl Default for Follower {
-    fn default() -> Follower {
-        Follower::new()
-    }
-}
-
 /// The kernel's messages: /dev/kmsg, completed by (or replaced with) the journal's when the
 /// buffer has rotated or cannot be read; plus the userspace OOM killers' journal lines.
-pub fn kernel_log() -> KernelLog {
-    kernel_log_from(open_kmsg().and_then(|mut f| read_records(&mut f)))
+pub fn kernel_log(roots: &Roots) -> KernelLog {
+    kernel_log_from(
+        roots,
+        open_kmsg(roots).and_then(|mut f| read_records(&mut f)),
+    )
 }
 
-/// `kernel_log` from what /dev/kmsg gave (its records, whether the buffer had rotated).
-fn kernel_log_from(kmsg: std::io::Result<(Vec<LogLine>, bool)>) -> KernelLog {
+/// `kernel_log` from what /dev/kmsg gave (its records, whether the buffer had rotated). The
+/// journal is the live host's only: a fixture tree has none.
+fn kernel_log_from(roots: &Roots, kmsg: std::io::Result<(Vec<LogLine>, bool)>) -> KernelLog {
+    let from_journal = |args: &[&str]| roots.is_live().then(|| journal(args)).flatten();
     let mut notes = Vec::new();
     let (mut lines, mut source) = match kmsg {
         Ok((lines, rotated)) => {
@@ -232,7 +233,7 @@ fn kernel_log_from(kmsg: std::io::Result<(Vec<LogLine>, bool)>) -> KernelLog {
     };
     if source == "journal" {
         // Kernel messages of every boot the journal kept.
-        match journal(&["_TRANSPORT=kernel"]) {
+        match from_journal(&["_TRANSPORT=kernel"]) {
             Some(older) if lines.is_empty() => lines = older,
             // Rotated: the journal's older lines first, then what the buffer still has.
             Some(older) => {
@@ -252,7 +253,9 @@ fn kernel_log_from(kmsg: std::io::Result<(Vec<LogLine>, bool)>) -> KernelLog {
             }
         }
     }
-    if let Some(userspace) = journal(&["-t", "systemd-oomd", "-t", "earlyoom", "-t", "kubelet"]) {
+    if let Some(userspace) =
+        from_journal(&["-t", "systemd-oomd", "-t", "earlyoom", "-t", "kubelet"])
+    {
         lines.extend(userspace);
         // Newest last, the userspace lines among the kernel's (a stable sort keeps each
         // report's lines in order).
@@ -293,7 +296,7 @@ mod tests {
     #[test]
     fn the_live_buffer_reads_to_its_end() {
         // As root (CI) the buffer is readable and ends without blocking; otherwise it says why.
-        let log = kernel_log();
+        let log = kernel_log(&Roots::default());
         if nix::unistd::geteuid().is_root() {
             assert!(!log.lines.is_empty());
             assert!(log.lines.iter().all(|l| l.usec.is_some()));

@@ -200,7 +200,7 @@ fn stall_row(stall: &Stall) -> String {
 
 fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
     let history = sources.history;
-    let series = |c: &Cgroup, metric| history.cgroup(c.hierarchy, &c.path, metric);
+    let series = |c: &Cgroup, metric| history.cgroup(c, metric);
     let mut charts = Vec::new();
     if let Some(m) = &c.memory {
         let mut title = format!("memory {}", or_dash(bytes(m.current)));
@@ -477,10 +477,7 @@ fn write_next_to_die(c: &Cgroup, sources: &Sources, page: &mut Writer) {
                 or_dash(bytes(Some(p.rss_bytes)))
             ),
             Tone::Warn,
-            Link::Open(Subject::Process {
-                pid,
-                start_time: p.start_time,
-            }),
+            Link::process(p),
         );
     }
 }

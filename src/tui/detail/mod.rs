@@ -14,6 +14,7 @@ use ratatui::text::{Line, Span};
 use crate::collector::{Description, Topic};
 use crate::model::Model;
 use crate::model::history::{History, Metric};
+use crate::model::process::Process;
 use crate::model::sample::{NsRef, NsType};
 use crate::tui::list::{moved, scrolled};
 use crate::tui::panes::{RowKey, Scope, Tone};
@@ -73,6 +74,16 @@ pub enum Link {
     Open(Subject),
     /// The Processes screen narrowed to this.
     Processes(Scope),
+}
+
+impl Link {
+    /// The detail of a process, pinned by its start time.
+    fn process(p: &Process) -> Link {
+        Link::Open(Subject::Process {
+            pid: p.pid,
+            start_time: p.start_time,
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -266,10 +277,7 @@ fn process_links(page: &mut Writer, model: &Model, pids: &[i32], limit: usize, a
             &format!("PID {pid}"),
             format!("{:<10} {}", p.user_name(), p.command),
             tone,
-            Link::Open(Subject::Process {
-                pid,
-                start_time: p.start_time,
-            }),
+            Link::process(p),
         );
     }
     let more = format!("all {} in the Processes screen", pids.len());

@@ -109,10 +109,7 @@ pub(super) fn write(ns: NsRef, sources: &Sources, page: &mut Writer) -> String {
                     "",
                     format!("{holder}  {}", p.command),
                     Tone::Isolated,
-                    Link::Open(Subject::Process {
-                        pid: p.pid,
-                        start_time: p.start_time,
-                    }),
+                    Link::process(p),
                 ),
                 None => page.field("", holder.to_string()),
             }
@@ -146,10 +143,7 @@ fn write_pid(ns: NsRef, sources: &Sources, page: &mut Writer) {
             "init (PID 1)",
             format!("host PID {}  {}", p.pid, p.command),
             Tone::Plain,
-            Link::Open(Subject::Process {
-                pid: p.pid,
-                start_time: p.start_time,
-            }),
+            Link::process(p),
         ),
         None => page.field_tone("init (PID 1)", "not alive", Tone::Dim),
     }

@@ -2,6 +2,7 @@
 //! the cgroup's memory.stat, the largest other tasks), and what the history shows of the
 //! minutes before it.
 
+use crate::model::cgroup::Cgroup;
 use crate::model::history::Metric;
 use crate::model::human_bytes;
 use crate::model::oom::OomEvent;
@@ -155,17 +156,16 @@ fn pressure_before(e: &OomEvent, sources: &Sources) -> Option<String> {
 }
 
 /// The samples of the event's cgroup in the minutes before it.
-struct Window {
-    hierarchy: u32,
-    path: String,
+struct Window<'a> {
+    cgroup: &'a Cgroup,
     /// The cgroup2 cgroup whose PSI stands for it (its own, or a v1 cgroup's twin).
-    psi: Option<(u32, String)>,
+    psi: Option<&'a Cgroup>,
     /// Seconds between the kill and the newest sample.
     age: f64,
 }
 
-impl Window {
-    fn of(e: &OomEvent, sources: &Sources) -> Option<Window> {
+impl<'a> Window<'a> {
+    fn of(e: &OomEvent, sources: &Sources<'a>) -> Option<Window<'a>> {
         let model = sources.model;
         // Uptime and the kernel's stamp share the boot clock (a suspend shifts them apart).
         let now = model.host.system.as_ref()?.uptime_secs?;
@@ -173,26 +173,20 @@ impl Window {
         let RowKey::Cgroup { hierarchy, path } = oom::cgroup_key(model, e)? else {
             return None;
         };
-        let c = model.cgroup(hierarchy, &path)?;
-        let psi =
-            super::cgroup::pressure_source(c, sources).map(|(p, _)| (p.hierarchy, p.path.clone()));
+        let cgroup = model.cgroup(hierarchy, &path)?;
         Some(Window {
-            hierarchy,
-            path,
-            psi,
+            cgroup,
+            psi: super::cgroup::pressure_source(cgroup, sources).map(|(p, _)| p),
             age: now - usec as f64 / 1e6,
         })
     }
 
     /// (seconds before now, value) of one metric within BEFORE_SECS before the kill.
     fn values(&self, sources: &Sources, metric: Metric, psi: bool) -> Vec<(f64, f64)> {
-        let (hierarchy, path) = match (&self.psi, psi) {
-            (Some((h, p)), true) => (*h, p.as_str()),
-            _ => (self.hierarchy, self.path.as_str()),
-        };
+        let c = self.psi.filter(|_| psi).unwrap_or(self.cgroup);
         sources
             .history
-            .cgroup(hierarchy, path, metric)
+            .cgroup(c, metric)
             .into_iter()
             .filter(|(t, _)| *t <= -self.age && *t >= -self.age - BEFORE_SECS)
             .collect()

@@ -252,13 +252,7 @@ impl Tree<'_> {
                 spans.push(Span::styled("  ◀", page.theme.key()));
                 page.start = Some(page.entries.len());
             }
-            page.push(
-                Line::from(spans),
-                Some(Link::Open(Subject::Process {
-                    pid: p.pid,
-                    start_time: p.start_time,
-                })),
-            );
+            page.push(Line::from(spans), Some(Link::process(p)));
             self.lines += 1;
         }
     }

@@ -23,10 +23,7 @@ pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Wri
             "parent",
             format!("PID {}  {}", parent.pid, parent.command),
             Tone::Plain,
-            Link::Open(Subject::Process {
-                pid: parent.pid,
-                start_time: parent.start_time,
-            }),
+            Link::process(parent),
         ),
         None => page.field("parent", format!("PID {}", p.ppid)),
     }

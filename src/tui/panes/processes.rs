@@ -3,6 +3,7 @@
 //! with the host. The tree view follows PPID.
 
 use crate::model::Model;
+use crate::model::cgroup::within;
 use crate::model::process::{Process, ProcessCgroup};
 use crate::model::sample::NsType;
 use crate::model::workload;
@@ -163,14 +164,6 @@ fn parents(model: &Model) -> Vec<Option<usize>> {
             (q.pid != p.pid && q.start_time <= p.start_time).then_some(parent)
         })
         .collect()
-}
-
-/// Whether `path` is `root` or below it.
-pub fn within(path: &str, root: &str) -> bool {
-    root == "/"
-        || path
-            .strip_prefix(root)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn include(model: &Model, i: usize, scope: &Scope) -> bool {

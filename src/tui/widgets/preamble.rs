@@ -67,7 +67,7 @@ fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
         .map(|((c, (resource, _)), tone)| Plot {
             name: format!("{} {resource}", short_name(c)),
             tone,
-            points: history.cgroup(c.hierarchy, &c.path, Metric::pressure(resource)),
+            points: history.cgroup(c, Metric::pressure(resource)),
         })
         .collect();
     let top = Chart {
