@@ -102,6 +102,7 @@ fn run(
     deliver: impl Fn(Delivery) -> bool,
 ) {
     let mut prev: Option<Sample> = None;
+    let mut sampler = sys::Sampler::background();
     let mut paused = false;
     // OOM kills: followed in the kernel log (live host only) and in the cgroups' counters.
     let mut kernel_log = sys::kmsg::Follower::new(roots.clone());
@@ -135,7 +136,7 @@ fn run(
     };
     loop {
         let sampled_at = Instant::now();
-        let delivery = match sys::sample(roots, Collect::Everything) {
+        let delivery = match sampler.sample(roots, Collect::Everything) {
             Ok(sample) => {
                 let mut model = Model::new(&sample, prev.as_ref());
                 prev = Some(sample);

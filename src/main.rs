@@ -67,13 +67,14 @@ fn sampled_model(
     interval: Option<std::time::Duration>,
     check: impl Fn(&Model) -> Result<(), UsageError>,
 ) -> anyhow::Result<Model> {
-    let first = sys::sample(roots, collect)?;
+    let mut sampler = sys::Sampler::default();
+    let first = sampler.sample(roots, collect)?;
     let Some(pause) = interval else {
         return Ok(Model::new(&first, None));
     };
     check(&Model::new(&first, None))?;
     std::thread::sleep(pause);
-    let sample = sys::sample(roots, collect)?;
+    let sample = sampler.sample(roots, collect)?;
     Ok(Model::new(&sample, Some(&first)))
 }
 

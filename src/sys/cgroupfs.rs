@@ -12,7 +12,7 @@ use crate::model::kernel_text::proc_cgroup;
 use crate::model::sample::{CgroupSample, CgroupsSample, HierarchySample};
 use crate::sys::detail::cgroup_ns_root;
 use crate::sys::mounts::unescape_mount_path;
-use crate::sys::proc::{DIR_LIST, DIR_PATH, is_gone, read_at};
+use crate::sys::proc::{DIR_LIST, DIR_PATH, is_gone, read_at, read_record};
 use crate::sys::roots::Roots;
 
 /// v1 controllers the kernel knows; any other super option of a `cgroup` mount is a mount flag.
@@ -298,7 +298,12 @@ fn read_cgroup(pending: &Pending, buf: &mut Vec<u8>) -> Option<CgroupSample> {
         .filter(|n| pending.membership || !MEMBERSHIP.contains(n));
     let mut gone = false;
     for name in names {
-        match read_at(dir.as_fd(), name, buf) {
+        let read = if MEMBERSHIP.contains(&name) {
+            read_at(dir.as_fd(), name, buf)
+        } else {
+            read_record(dir.as_fd(), name, buf)
+        };
+        match read {
             Ok(()) => files.push((name, String::from_utf8_lossy(buf).into_owned())),
             Err(e) => gone |= is_gone(e),
         }

@@ -26,40 +26,60 @@ pub enum Collect {
     Everything,
 }
 
-/// One collection tick: processes, the other holders of namespaces, one round of nsfs ioctls
-/// per distinct namespace, and the cgroups when asked.
+/// One collection tick with nothing known before (see `Sampler`).
 pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
-    if collect == Collect::Cgroups {
-        return Ok(Sample {
-            cgroups: cgroupfs::sample(roots, true),
-            ..Sample::default()
-        });
+    Sampler::default().sample(roots, collect)
+}
+
+/// Collects tick after tick, re-reading of each process only what may have changed.
+#[derive(Default)]
+pub struct Sampler {
+    procs: proc::ProcReader,
+}
+
+impl Sampler {
+    /// For the explorer's collector thread (see `ProcReader::one_thread`).
+    pub fn background() -> Sampler {
+        Sampler {
+            procs: proc::ProcReader::one_thread(),
+        }
     }
-    let with_cgroups = collect == Collect::Everything;
-    let scan = proc::scan(roots, with_cgroups)?;
-    let members = members_by_namespace(&scan.procs);
-    let mut held = scan.held;
-    held.extend(mounts::nsfs_holders(roots, &members));
-    let (socket_held, socket_ns) = sockets::socket_holders(roots, &scan.procs, &scan.sockets);
-    held.extend(socket_held);
-    let facts = ns::collect_facts(roots, &members, &held, socket_ns);
-    held.extend(facts.ghosts);
-    let system = system_sample(roots);
-    let cgroups = if with_cgroups {
-        // Every process's cgroups were read with it: the member lists come from there.
-        cgroupfs::sample(roots, false)
-    } else {
-        Default::default()
-    };
-    Ok(Sample {
-        procs: scan.procs,
-        held,
-        ns_facts: facts.facts,
-        denied: scan.denied,
-        user_names: users::read_user_names(roots),
-        cgroups,
-        system,
-    })
+
+    /// One collection tick: processes, the other holders of namespaces, one round of nsfs
+    /// ioctls per distinct namespace, and the cgroups when asked.
+    pub fn sample(&mut self, roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
+        if collect == Collect::Cgroups {
+            return Ok(Sample {
+                cgroups: cgroupfs::sample(roots, true),
+                ..Sample::default()
+            });
+        }
+        let with_cgroups = collect == Collect::Everything;
+        let scan = self.procs.scan(roots, with_cgroups)?;
+        let members = members_by_namespace(&scan.procs);
+        let mut held = scan.held;
+        held.extend(mounts::nsfs_holders(roots, &members));
+        let (socket_held, socket_ns) = sockets::socket_holders(roots, &scan.procs, &scan.sockets);
+        held.extend(socket_held);
+        let facts = ns::collect_facts(roots, &members, &held, socket_ns);
+        held.extend(facts.ghosts);
+        let system = system_sample(roots);
+        let cgroups = if with_cgroups {
+            // Every process's cgroups were read with it: the member lists come from there.
+            cgroupfs::sample(roots, false)
+        } else {
+            Default::default()
+        };
+        Ok(Sample {
+            procs: scan.procs,
+            held,
+            ns_facts: facts.facts,
+            denied: scan.denied,
+            user_names: users::read_user_names(roots),
+            cgroups,
+            system,
+        })
+    }
 }
 
 /// The host-wide files; each unreadable one stays empty (the header then shows less).

@@ -2,6 +2,7 @@
 //! NSpid, the links of threads that differ, and nsfs file descriptors. Every file is opened
 //! relative to a /proc/PID dirfd, so a PID reused mid-read cannot mix two processes' files.
 
+use std::collections::HashMap;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -107,10 +108,14 @@ fn read_link_text<'b>(
 
 /// Reads the namespace links in a `ns` directory. `Err` only when the directory itself is
 /// unreadable; a single missing link (a kernel without time namespaces) is `None`.
-fn read_links(ns_dir: BorrowedFd) -> Result<NsLinks, Errno> {
+/// `pid_ns`, when known, is taken as the pid link: it never changes for a process's life.
+fn read_links(ns_dir: BorrowedFd, pid_ns: Option<u64>) -> Result<NsLinks, Errno> {
     let mut links = [None; 8];
     for kind in NsType::ALL {
-        links[kind.index()] = read_link(ns_dir, kind.name())?;
+        links[kind.index()] = match pid_ns {
+            Some(ino) if kind == NsType::Pid => Some(ino),
+            _ => read_link(ns_dir, kind.name())?,
+        };
     }
     Ok(links)
 }
@@ -148,6 +153,59 @@ pub fn join_cmdline(raw: &[u8]) -> String {
     String::from_utf8_lossy(trimmed).replace('\0', " ")
 }
 
+/// What one process looked like when last read in full, kept between scans by a `ProcReader`.
+struct Known {
+    start_time: u64,
+    /// The main thread's run time and number of times it ran (/proc/PID/schedstat) when read.
+    ran: Option<(u64, u64)>,
+    /// As read, without its cgroups (re-read every time).
+    proc: ProcSample,
+    held: Vec<HeldNs>,
+    sockets: Vec<SocketFd>,
+    denied: Vec<DeniedPart>,
+}
+
+impl Known {
+    /// Whether nothing but what another process can change may differ from the last full read.
+    /// Namespace links, `*_for_children`, the fd table and argv change only when one of the
+    /// process's own threads runs (setns, unshare, open, exec...), and /proc/PID/schedstat shows
+    /// the run time and run count of the main thread to the nanosecond: for a single-threaded
+    /// process that did not run, re-reading them would read the same text.
+    fn unchanged(&self, stat: &Stat, ran: Option<(u64, u64)>) -> bool {
+        self.start_time == stat.starttime
+            && self.proc.threads == 1
+            && stat.num_threads == 1
+            && ran.is_some()
+            && ran == self.ran
+    }
+}
+
+/// `/proc/PID/schedstat`: "run_time_ns wait_time_ns times_run".
+fn parse_schedstat(text: &[u8]) -> Option<(u64, u64)> {
+    let mut fields = std::str::from_utf8(text).ok()?.split_ascii_whitespace();
+    let run_time = fields.next()?.parse().ok()?;
+    let times_run = fields.nth(1)?.parse().ok()?;
+    Some((run_time, times_run))
+}
+
+/// Reads a file the kernel prints whole on the first read (one `show` of a single_open seq_file,
+/// a cgroup control file, cmdline): a read that leaves room in the buffer was the whole file,
+/// which saves the read that returns 0. Multi-record seq_files (cgroup.procs, mountinfo) stop short at a page and
+/// go through `read_at`.
+pub(crate) fn read_record(dir: BorrowedFd, name: &str, buf: &mut Vec<u8>) -> Result<(), Errno> {
+    let fd = openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    buf.clear();
+    loop {
+        buf.reserve(4096);
+        let room = buf.capacity() - buf.len();
+        let read = rustix::io::read(&fd, rustix::buffer::spare_capacity(buf))?;
+        if read < room {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads one chunk of /proc, each process with what was known of it at the last scan.
 struct Scanner<'a> {
     proc_dir: BorrowedFd<'a>,
     /// The pid namespace of the /proc mount, when known: its members' NSpid is just their PID,
@@ -157,12 +215,20 @@ struct Scanner<'a> {
     cgroups: bool,
     buf: Vec<u8>,
     out: ProcScan,
+    known: Vec<(i32, Known)>,
 }
 
 impl Scanner<'_> {
-    fn scan_pid(&mut self, pid: i32) {
-        match self.read_process(pid) {
-            Ok(()) => {}
+    fn scan_pid(&mut self, pid: i32, known: Option<Known>) {
+        match self.read_process(pid, known) {
+            Ok(known) => {
+                self.out.procs.push(known.proc.clone());
+                self.out.held.extend_from_slice(&known.held);
+                self.out.sockets.extend_from_slice(&known.sockets);
+                let denied = known.denied.iter().map(|&part| Denied { pid, part });
+                self.out.denied.extend(denied);
+                self.known.push((pid, known));
+            }
             Err(e) if is_gone(e) => {}
             Err(e) if is_denied(e) => self.out.denied.push(Denied {
                 pid,
@@ -173,21 +239,56 @@ impl Scanner<'_> {
         }
     }
 
-    fn read_process(&mut self, pid: i32) -> Result<(), Errno> {
+    fn read_process(&mut self, pid: i32, known: Option<Known>) -> Result<Known, Errno> {
         let pid_dir = openat(
             self.proc_dir,
             pid.to_string().as_str(),
             DIR_PATH,
             Mode::empty(),
         )?;
-        let uid = fstat(&pid_dir)?.st_uid;
-        read_at(pid_dir.as_fd(), "stat", &mut self.buf)?;
+        // Before anything it guards, so a run after this read shows at the next scan.
+        let ran = match read_record(pid_dir.as_fd(), "schedstat", &mut self.buf) {
+            Ok(()) => parse_schedstat(&self.buf),
+            Err(e) if is_gone(e) || is_denied(e) => None,
+            Err(e) => return Err(e),
+        };
+        read_record(pid_dir.as_fd(), "stat", &mut self.buf)?;
         let stat = Stat::from_read(self.buf.as_slice()).map_err(|_| Errno::IO)?;
+        let known = known.filter(|k| k.start_time == stat.starttime);
+        let mut known = match known {
+            Some(mut known) if known.unchanged(&stat, ran) => {
+                // A parent's exit re-parents without the child running.
+                known.proc.ppid = stat.ppid;
+                known.proc.comm = stat.comm;
+                known.proc.cpu_ticks = stat.utime.saturating_add(stat.stime);
+                known.proc.rss_pages = stat.rss;
+                known
+            }
+            known => self.read_links_and_fds(&pid_dir, stat, ran, known.as_ref())?,
+        };
+        // A process can be moved to another cgroup without running.
+        // A kernel without cgroups has no such file; an exiting process already failed above.
+        known.proc.cgroup.clear();
+        if self.cgroups && read_record(pid_dir.as_fd(), "cgroup", &mut self.buf).is_ok() {
+            known.proc.cgroup = String::from_utf8_lossy(&self.buf).into_owned();
+        }
+        Ok(known)
+    }
 
+    /// Everything a process can change only by running, read in full. Its pid namespace and
+    /// NSpid never change, so those come from `before` when it is the same process.
+    fn read_links_and_fds(
+        &mut self,
+        pid_dir: &OwnedFd,
+        stat: Stat,
+        ran: Option<(u64, u64)>,
+        before: Option<&Known>,
+    ) -> Result<Known, Errno> {
+        let pid = stat.pid;
         let mut proc = ProcSample {
             pid,
             ppid: stat.ppid,
-            uid,
+            uid: fstat(pid_dir)?.st_uid,
             comm: stat.comm,
             start_time: stat.starttime,
             cpu_ticks: stat.utime.saturating_add(stat.stime),
@@ -196,9 +297,18 @@ impl Scanner<'_> {
             nspid: vec![pid],
             ..ProcSample::default()
         };
+        let mut known = Known {
+            start_time: stat.starttime,
+            ran,
+            proc: ProcSample::default(),
+            held: Vec::new(),
+            sockets: Vec::new(),
+            denied: Vec::new(),
+        };
+        let pid_ns_before = before.and_then(|k| k.proc.ns[NsType::Pid.index()]);
 
-        match openat(&pid_dir, "ns", DIR_PATH, Mode::empty()).and_then(|ns_dir| {
-            let links = read_links(ns_dir.as_fd())?;
+        match openat(pid_dir, "ns", DIR_PATH, Mode::empty()).and_then(|ns_dir| {
+            let links = read_links(ns_dir.as_fd(), pid_ns_before)?;
             let pid_children = read_link(ns_dir.as_fd(), "pid_for_children")?;
             let time_children = read_link(ns_dir.as_fd(), "time_for_children")?;
             Ok((links, pid_children, time_children))
@@ -209,58 +319,42 @@ impl Scanner<'_> {
                 proc.pid_for_children = pid_children.filter(|&c| Some(c) != own(NsType::Pid));
                 proc.time_for_children = time_children.filter(|&c| Some(c) != own(NsType::Time));
             }
-            Err(e) if is_denied(e) => self.out.denied.push(Denied {
-                pid,
-                part: DeniedPart::Namespaces,
-            }),
+            Err(e) if is_denied(e) => known.denied.push(DeniedPart::Namespaces),
             Err(e) => return Err(e),
         }
 
-        match read_at(pid_dir.as_fd(), "cmdline", &mut self.buf) {
+        match read_record(pid_dir.as_fd(), "cmdline", &mut self.buf) {
             Ok(()) => proc.cmdline = join_cmdline(&self.buf),
             Err(e) if is_denied(e) => {}
             Err(e) => return Err(e),
         }
 
         let pid_ns = proc.ns[NsType::Pid.index()];
-        if pid_ns.is_none() || pid_ns != self.top_pid_ns {
-            match read_at(pid_dir.as_fd(), "status", &mut self.buf) {
-                Ok(()) => proc.nspid = parse_nspid(&self.buf).unwrap_or(vec![pid]),
-                Err(e) if is_denied(e) => {}
-                Err(e) => return Err(e),
+        match before {
+            Some(before) if pid_ns.is_some() && pid_ns == pid_ns_before => {
+                proc.nspid.clone_from(&before.proc.nspid);
             }
-        }
-
-        // A kernel without cgroups has no such file; an exiting process already failed above.
-        if self.cgroups && read_at(pid_dir.as_fd(), "cgroup", &mut self.buf).is_ok() {
-            proc.cgroup = String::from_utf8_lossy(&self.buf).into_owned();
+            _ if pid_ns.is_none() || pid_ns != self.top_pid_ns => {
+                match read_record(pid_dir.as_fd(), "status", &mut self.buf) {
+                    Ok(()) => proc.nspid = parse_nspid(&self.buf).unwrap_or(vec![pid]),
+                    Err(e) if is_denied(e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => {}
         }
 
         if proc.threads > 1 && proc.ns.iter().any(Option::is_some) {
-            self.scan_threads(&pid_dir, &proc);
+            self.scan_threads(pid_dir, &proc, &mut known.held);
         }
-        self.scan_fds(&pid_dir, pid);
-        self.record_for_children(&proc);
-        self.out.procs.push(proc);
-        Ok(())
-    }
-
-    fn record_for_children(&mut self, proc: &ProcSample) {
-        for (kind, ino) in [
-            (NsType::Pid, proc.pid_for_children),
-            (NsType::Time, proc.time_for_children),
-        ] {
-            if let Some(ino) = ino {
-                self.out.held.push(HeldNs {
-                    ns: NsRef { kind, ino },
-                    holder: HolderSample::ForChildren { pid: proc.pid },
-                });
-            }
-        }
+        self.scan_fds(pid_dir, pid, &mut known);
+        record_for_children(&proc, &mut known.held);
+        known.proc = proc;
+        Ok(known)
     }
 
     /// Threads whose namespaces differ from their process's (a thread may unshare alone).
-    fn scan_threads(&mut self, pid_dir: &OwnedFd, proc: &ProcSample) {
+    fn scan_threads(&mut self, pid_dir: &OwnedFd, proc: &ProcSample, held: &mut Vec<HeldNs>) {
         let Ok(tids) = openat(pid_dir, "task", DIR_LIST, Mode::empty()).and_then(numeric_entries)
         else {
             return;
@@ -272,12 +366,12 @@ impl Scanner<'_> {
                 DIR_PATH,
                 Mode::empty(),
             )
-            .and_then(|d| read_links(d.as_fd()));
+            .and_then(|d| read_links(d.as_fd(), None));
             let Ok(links) = links else { continue };
             for kind in NsType::ALL {
                 let ino = links[kind.index()];
                 if let Some(ino) = ino.filter(|_| ino != proc.ns[kind.index()]) {
-                    self.out.held.push(HeldNs {
+                    held.push(HeldNs {
                         ns: NsRef { kind, ino },
                         holder: HolderSample::Thread { pid: proc.pid, tid },
                     });
@@ -288,14 +382,11 @@ impl Scanner<'_> {
 
     /// Open file descriptors on nsfs (`ip netns exec`-style holders, container runtimes), and
     /// sockets, which may belong to another network namespace.
-    fn scan_fds(&mut self, pid_dir: &OwnedFd, pid: i32) {
+    fn scan_fds(&mut self, pid_dir: &OwnedFd, pid: i32, known: &mut Known) {
         let fd_dir = match openat(pid_dir, "fd", DIR_LIST, Mode::empty()) {
             Ok(d) => d,
             Err(e) if is_denied(e) => {
-                self.out.denied.push(Denied {
-                    pid,
-                    part: DeniedPart::Fds,
-                });
+                known.denied.push(DeniedPart::Fds);
                 return;
             }
             Err(_) => return,
@@ -309,13 +400,27 @@ impl Scanner<'_> {
                 continue;
             };
             if let Some(ns) = parse_ns_link(text) {
-                self.out.held.push(HeldNs {
+                known.held.push(HeldNs {
                     ns,
                     holder: HolderSample::Fd { pid, fd },
                 });
             } else if let Some(ino) = parse_socket_link(text) {
-                self.out.sockets.push(SocketFd { pid, fd, ino });
+                known.sockets.push(SocketFd { pid, fd, ino });
             }
+        }
+    }
+}
+
+fn record_for_children(proc: &ProcSample, held: &mut Vec<HeldNs>) {
+    for (kind, ino) in [
+        (NsType::Pid, proc.pid_for_children),
+        (NsType::Time, proc.time_for_children),
+    ] {
+        if let Some(ino) = ino {
+            held.push(HeldNs {
+                ns: NsRef { kind, ino },
+                holder: HolderSample::ForChildren { pid: proc.pid },
+            });
         }
     }
 }
@@ -330,47 +435,78 @@ fn top_pid_ns(proc_dir: BorrowedFd) -> Option<u64> {
     read_link(proc_dir, "self/ns/pid").ok()?
 }
 
-/// Scans every process under `roots.proc`, on all cores, with their cgroups if `cgroups`.
-/// Fails only when /proc itself cannot be listed.
-pub fn scan(roots: &Roots, cgroups: bool) -> io::Result<ProcScan> {
-    let proc_dir = rustix::fs::open(&roots.proc, DIR_LIST, Mode::empty()).map_err(|e| {
-        io::Error::new(
-            io::Error::from(e).kind(),
-            format!("{}: {e}", roots.proc.display()),
-        )
-    })?;
-    let mut pids = numeric_entries(&proc_dir).map_err(io::Error::from)?;
-    pids.sort_unstable();
-    let top_pid_ns = top_pid_ns(proc_dir.as_fd());
+/// Scans /proc again and again, re-reading of each process only what may have changed since
+/// the last scan (see `Known::unchanged`); the first scan reads everything.
+#[derive(Default)]
+pub struct ProcReader {
+    known: HashMap<i32, Known>,
+    one_thread: bool,
+}
 
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = pids.len().div_ceil(workers).max(1);
-    let mut total = ProcScan::default();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = pids
-            .chunks(chunk)
-            .map(|part| {
+impl ProcReader {
+    /// For a sampler in the background, where CPU time counts more than latency: threads
+    /// reading /proc at once contend in the kernel (css_set_lock, dcache) and a scan on two
+    /// cores costs about a quarter more CPU than on one.
+    pub fn one_thread() -> ProcReader {
+        ProcReader {
+            one_thread: true,
+            ..ProcReader::default()
+        }
+    }
+
+    /// Scans every process under `roots.proc`, with their cgroups if `cgroups`.
+    /// Fails only when /proc itself cannot be listed.
+    pub fn scan(&mut self, roots: &Roots, cgroups: bool) -> io::Result<ProcScan> {
+        let proc_dir = rustix::fs::open(&roots.proc, DIR_LIST, Mode::empty()).map_err(|e| {
+            io::Error::new(
+                io::Error::from(e).kind(),
+                format!("{}: {e}", roots.proc.display()),
+            )
+        })?;
+        let mut pids = numeric_entries(&proc_dir).map_err(io::Error::from)?;
+        pids.sort_unstable();
+        let top_pid_ns = top_pid_ns(proc_dir.as_fd());
+        // Processes gone since the last scan are forgotten here.
+        let mut before = std::mem::take(&mut self.known);
+        let mut work: Vec<(i32, Option<Known>)> =
+            pids.iter().map(|pid| (*pid, before.remove(pid))).collect();
+
+        let workers = if self.one_thread {
+            1
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        };
+        let chunk = work.len().div_ceil(workers).max(1);
+        let mut total = ProcScan::default();
+        std::thread::scope(|scope| {
+            let mut handles = Vec::new();
+            while !work.is_empty() {
+                let part = work.split_off(work.len().saturating_sub(chunk));
                 let proc_dir = proc_dir.as_fd();
-                scope.spawn(move || {
+                handles.push(scope.spawn(move || {
                     let mut scanner = Scanner {
                         proc_dir,
                         top_pid_ns,
                         cgroups,
                         buf: Vec::with_capacity(4096),
                         out: ProcScan::default(),
+                        known: Vec::with_capacity(part.len()),
                     };
-                    for &pid in part {
-                        scanner.scan_pid(pid);
+                    for (pid, known) in part {
+                        scanner.scan_pid(pid, known);
                     }
-                    scanner.out
-                })
-            })
-            .collect();
-        for handle in handles {
-            total.merge(handle.join().expect("scan thread panicked"));
-        }
-    });
-    Ok(total)
+                    (scanner.out, scanner.known)
+                }));
+            }
+            // In PID order: the chunks were split off from the end.
+            for handle in handles.into_iter().rev() {
+                let (out, known) = handle.join().expect("scan thread panicked");
+                total.merge(out);
+                self.known.extend(known);
+            }
+        });
+        Ok(total)
+    }
 }
 
 #[cfg(test)]
@@ -391,6 +527,14 @@ Groups:\t \nNStgid:\t3622\t2\t1\nNSpid:\t3622\t2\t1\nNSpgid:\t3617\t0\t0\nNSsid:
         assert_eq!(parse_nspid(b"Name:\tx\nPid:\t5\n"), None);
         assert_eq!(parse_nspid(b"NSpid:\t5\tx\n"), None);
         assert_eq!(parse_nspid(b"NSpid:\n"), None);
+    }
+
+    #[test]
+    fn schedstat_run_time_and_count() {
+        // Captured from /proc/self/schedstat (kernel 6.18).
+        assert_eq!(parse_schedstat(b"186768 74269 2\n"), Some((186768, 2)));
+        assert_eq!(parse_schedstat(b"186768 74269\n"), None);
+        assert_eq!(parse_schedstat(b""), None);
     }
 
     #[test]
