@@ -11,6 +11,44 @@ use nstop::sys::{self, Collect, Roots, cgroupfs};
 
 const RUNS: usize = 11;
 
+/// Counts the bytes allocated and not yet freed, to report what each structure holds.
+struct Counting;
+
+static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+// SAFETY: forwards to the system allocator, only counting.
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: same layout.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: allocated by `alloc` with this layout.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
+        LIVE.fetch_add(new, std::sync::atomic::Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        // SAFETY: as for realloc.
+        unsafe { std::alloc::System.realloc(ptr, layout, new) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+/// Heap bytes `make` leaves held (what it returns, and anything it keeps).
+fn held<T>(what: &str, make: impl FnOnce() -> T) -> T {
+    let before = LIVE.load(std::sync::atomic::Ordering::Relaxed);
+    let value = make();
+    let after = LIVE.load(std::sync::atomic::Ordering::Relaxed);
+    let change = after as f64 - before as f64;
+    println!("{what:<58} heap {:>+7.1} MiB", change / 1048576.0);
+    value
+}
+
 /// Median wall time and median CPU time of the whole process over `RUNS` runs.
 fn measure(mut f: impl FnMut()) -> (Duration, Duration) {
     let cpu = || {
@@ -71,7 +109,14 @@ fn main() {
             prev = sampler.sample(&roots, Collect::Everything).expect("sample");
         }),
     );
-    let next = sampler.sample(&roots, Collect::Everything).expect("sample");
+    let next = held("a sample (and what the sampler keeps of it)", || {
+        sampler.sample(&roots, Collect::Everything).expect("sample")
+    });
+    let model = held("a model", || Model::new(&next, Some(&prev)));
+    held("the sampler's knowledge of each process (dropped)", || {
+        drop(sampler)
+    });
+    drop(model);
     report(
         "explorer tick, model from two samples",
         measure(|| {

@@ -95,6 +95,17 @@ impl Drop for Collector {
     }
 }
 
+/// Hands the pages freed with the previous tick's sample and model back to the kernel. glibc
+/// keeps them in its arenas, where a tick's few thousand short-lived strings fragment them:
+/// without this, resident memory settles at twice what is in use.
+fn release_free_memory() {
+    #[cfg(target_env = "gnu")]
+    // SAFETY: malloc_trim only returns free heap pages to the kernel.
+    unsafe {
+        nix::libc::malloc_trim(0);
+    }
+}
+
 fn run(
     roots: &Roots,
     mut interval: Duration,
@@ -177,6 +188,7 @@ fn run(
         if !deliver(Delivery::Model(delivery)) || !describe(&prev, &described) {
             return;
         }
+        release_free_memory();
         // Never busier than half the time: a sample slower than half the interval stretches it.
         let earliest = Instant::now() + sampled_at.elapsed();
         loop {

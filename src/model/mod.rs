@@ -54,8 +54,8 @@ pub struct Unreadable {
 fn members_by_cgroup(processes: &[Process]) -> cgroup::Members<'_> {
     let mut members = cgroup::Members::new();
     for p in processes {
-        for pc in &p.cgroups {
-            let entry = members.entry((pc.hierarchy, pc.path.as_str())).or_default();
+        for pc in p.cgroups.iter() {
+            let entry = members.entry((pc.hierarchy, &*pc.path)).or_default();
             entry.0.push(p.pid);
             entry.1 += p.threads as usize;
         }

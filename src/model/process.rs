@@ -1,6 +1,7 @@
 //! Processes as the views show them.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +13,7 @@ use crate::model::sample::{NsType, ProcSample, Sample};
 pub struct ProcessCgroup {
     pub hierarchy: u32,
     /// Relative to our cgroup namespace: `/..` leads above it, where we cannot look.
-    pub path: String,
+    pub path: Arc<str>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,8 +35,9 @@ pub struct Process {
     pub namespaces: BTreeMap<NsType, u64>,
     /// The PID at every level, outermost first: `[14121, 3]` is PID 3 inside its namespace.
     pub nspid: Vec<i32>,
-    /// One per hierarchy (`/proc/PID/cgroup`); empty when cgroups were not collected.
-    pub cgroups: Vec<ProcessCgroup>,
+    /// One per hierarchy (`/proc/PID/cgroup`); empty when cgroups were not collected. Shared by
+    /// the processes with the same cgroups (13 hierarchies × 10,000 processes add up).
+    pub cgroups: Arc<[ProcessCgroup]>,
 }
 
 impl Process {
@@ -71,6 +73,8 @@ pub fn build(sample: &Sample, prev: Option<&Sample>) -> Vec<Process> {
             .checked_sub(*before.get(&(p.pid, p.start_time))?)?;
         Some(ticks as f64 * 100.0 / system.clock_ticks as f64 / secs?)
     };
+    let mut paths: HashMap<&str, Arc<str>> = HashMap::new();
+    let mut cgroups: HashMap<&str, Arc<[ProcessCgroup]>> = HashMap::new();
     let mut processes: Vec<Process> = sample
         .procs
         .iter()
@@ -94,13 +98,21 @@ pub fn build(sample: &Sample, prev: Option<&Sample>) -> Vec<Process> {
                 .filter_map(|kind| Some((kind, p.ns[kind.index()]?)))
                 .collect(),
             nspid: p.nspid.clone(),
-            cgroups: kernel_text::proc_cgroup(&p.cgroup)
-                .into_iter()
-                .map(|line| ProcessCgroup {
-                    hierarchy: line.hierarchy,
-                    path: line.path.to_owned(),
+            cgroups: cgroups
+                .entry(&p.cgroup)
+                .or_insert_with(|| {
+                    kernel_text::proc_cgroup(&p.cgroup)
+                        .into_iter()
+                        .map(|line| ProcessCgroup {
+                            hierarchy: line.hierarchy,
+                            path: paths
+                                .entry(line.path)
+                                .or_insert_with(|| line.path.into())
+                                .clone(),
+                        })
+                        .collect()
                 })
-                .collect(),
+                .clone(),
         })
         .collect();
     processes.sort_by_key(|p| p.pid);

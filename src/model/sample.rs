@@ -191,7 +191,7 @@ pub struct HeldNs {
 }
 
 /// The member PIDs of every namespace the processes are in, ascending when `procs` is.
-pub fn members_by_namespace(procs: &[ProcSample]) -> HashMap<NsRef, Vec<i32>> {
+pub fn members_by_namespace(procs: &[std::sync::Arc<ProcSample>]) -> HashMap<NsRef, Vec<i32>> {
     let mut members: HashMap<NsRef, Vec<i32>> = HashMap::new();
     for proc in procs {
         for kind in NsType::ALL {
@@ -252,7 +252,8 @@ pub struct Denied {
 
 #[derive(Clone, Debug, Default)]
 pub struct Sample {
-    pub procs: Vec<ProcSample>,
+    /// Shared with the sampler, which keeps each process as last read.
+    pub procs: Vec<std::sync::Arc<ProcSample>>,
     pub held: Vec<HeldNs>,
     pub ns_facts: HashMap<NsRef, NsFacts>,
     pub denied: Vec<Denied>,

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 
 use procfs_core::FromRead;
 use procfs_core::process::Stat;
@@ -29,7 +30,7 @@ pub struct SocketFd {
 /// What one scan of /proc found.
 #[derive(Default)]
 pub struct ProcScan {
-    pub procs: Vec<ProcSample>,
+    pub procs: Vec<Arc<ProcSample>>,
     pub held: Vec<HeldNs>,
     pub sockets: Vec<SocketFd>,
     pub denied: Vec<Denied>,
@@ -158,8 +159,8 @@ struct Known {
     start_time: u64,
     /// The main thread's run time and number of times it ran (/proc/PID/schedstat) when read.
     ran: Option<(u64, u64)>,
-    /// As read, without its cgroups (re-read every time).
-    proc: ProcSample,
+    /// As last read; shared with the samples while it stays the same (a sleeping process).
+    proc: Arc<ProcSample>,
     held: Vec<HeldNs>,
     sockets: Vec<SocketFd>,
     denied: Vec<DeniedPart>,
@@ -214,6 +215,7 @@ struct Scanner<'a> {
     /// Whether to read /proc/PID/cgroup too.
     cgroups: bool,
     buf: Vec<u8>,
+    cgroup_buf: Vec<u8>,
     out: ProcScan,
     known: Vec<(i32, Known)>,
 }
@@ -254,25 +256,41 @@ impl Scanner<'_> {
         };
         read_record(pid_dir.as_fd(), "stat", &mut self.buf)?;
         let stat = Stat::from_read(self.buf.as_slice()).map_err(|_| Errno::IO)?;
-        let known = known.filter(|k| k.start_time == stat.starttime);
-        let mut known = match known {
-            Some(mut known) if known.unchanged(&stat, ran) => {
-                // A parent's exit re-parents without the child running.
-                known.proc.ppid = stat.ppid;
-                known.proc.comm = stat.comm;
-                known.proc.cpu_ticks = stat.utime.saturating_add(stat.stime);
-                known.proc.rss_pages = stat.rss;
-                known
-            }
-            known => self.read_links_and_fds(&pid_dir, stat, ran, known.as_ref())?,
-        };
-        // A process can be moved to another cgroup without running.
+        // A process can be moved to another cgroup without running: read every time.
         // A kernel without cgroups has no such file; an exiting process already failed above.
-        known.proc.cgroup.clear();
-        if self.cgroups && read_record(pid_dir.as_fd(), "cgroup", &mut self.buf).is_ok() {
-            known.proc.cgroup = String::from_utf8_lossy(&self.buf).into_owned();
+        self.cgroup_buf.clear();
+        if self.cgroups && read_record(pid_dir.as_fd(), "cgroup", &mut self.cgroup_buf).is_err() {
+            self.cgroup_buf.clear();
         }
-        Ok(known)
+        let cgroup = self.cgroup_buf.as_slice();
+        let known = known.filter(|k| k.start_time == stat.starttime);
+        match known {
+            Some(mut known) if known.unchanged(&stat, ran) => {
+                let cpu_ticks = stat.utime.saturating_add(stat.stime);
+                let p = &known.proc;
+                // A parent's exit re-parents without the child running; reclaim shrinks RSS.
+                let same = p.ppid == stat.ppid
+                    && p.comm == stat.comm
+                    && p.cpu_ticks == cpu_ticks
+                    && p.rss_pages == stat.rss
+                    && p.cgroup.as_bytes() == cgroup;
+                if !same {
+                    known.proc = Arc::new(ProcSample {
+                        ppid: stat.ppid,
+                        comm: stat.comm,
+                        cpu_ticks,
+                        rss_pages: stat.rss,
+                        cgroup: String::from_utf8_lossy(cgroup).into_owned(),
+                        ..ProcSample::clone(p)
+                    });
+                }
+                Ok(known)
+            }
+            known => {
+                let cgroup = String::from_utf8_lossy(cgroup).into_owned();
+                self.read_links_and_fds(&pid_dir, stat, cgroup, ran, known.as_ref())
+            }
+        }
     }
 
     /// Everything a process can change only by running, read in full. Its pid namespace and
@@ -281,6 +299,7 @@ impl Scanner<'_> {
         &mut self,
         pid_dir: &OwnedFd,
         stat: Stat,
+        cgroup: String,
         ran: Option<(u64, u64)>,
         before: Option<&Known>,
     ) -> Result<Known, Errno> {
@@ -295,12 +314,13 @@ impl Scanner<'_> {
             rss_pages: stat.rss,
             threads: u32::try_from(stat.num_threads).unwrap_or(0),
             nspid: vec![pid],
+            cgroup,
             ..ProcSample::default()
         };
         let mut known = Known {
             start_time: stat.starttime,
             ran,
-            proc: ProcSample::default(),
+            proc: Arc::default(),
             held: Vec::new(),
             sockets: Vec::new(),
             denied: Vec::new(),
@@ -349,7 +369,7 @@ impl Scanner<'_> {
         }
         self.scan_fds(pid_dir, pid, &mut known);
         record_for_children(&proc, &mut known.held);
-        known.proc = proc;
+        known.proc = Arc::new(proc);
         Ok(known)
     }
 
@@ -471,40 +491,45 @@ impl ProcReader {
         let mut work: Vec<(i32, Option<Known>)> =
             pids.iter().map(|pid| (*pid, before.remove(pid))).collect();
 
-        let workers = if self.one_thread {
-            1
-        } else {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
+        let scan_part = |part: Vec<(i32, Option<Known>)>| {
+            let mut scanner = Scanner {
+                proc_dir: proc_dir.as_fd(),
+                top_pid_ns,
+                cgroups,
+                buf: Vec::with_capacity(4096),
+                cgroup_buf: Vec::with_capacity(4096),
+                out: ProcScan::default(),
+                known: Vec::with_capacity(part.len()),
+            };
+            for (pid, known) in part {
+                scanner.scan_pid(pid, known);
+            }
+            (scanner.out, scanner.known)
         };
-        let chunk = work.len().div_ceil(workers).max(1);
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let parts = if self.one_thread {
+            vec![scan_part(work)]
+        } else {
+            let chunk = work.len().div_ceil(workers).max(1);
+            std::thread::scope(|scope| {
+                let mut handles = Vec::new();
+                while !work.is_empty() {
+                    let part = work.split_off(work.len().saturating_sub(chunk));
+                    handles.push(scope.spawn(move || scan_part(part)));
+                }
+                // In PID order: the chunks were split off from the end.
+                handles
+                    .into_iter()
+                    .rev()
+                    .map(|h| h.join().expect("scan thread panicked"))
+                    .collect()
+            })
+        };
         let mut total = ProcScan::default();
-        std::thread::scope(|scope| {
-            let mut handles = Vec::new();
-            while !work.is_empty() {
-                let part = work.split_off(work.len().saturating_sub(chunk));
-                let proc_dir = proc_dir.as_fd();
-                handles.push(scope.spawn(move || {
-                    let mut scanner = Scanner {
-                        proc_dir,
-                        top_pid_ns,
-                        cgroups,
-                        buf: Vec::with_capacity(4096),
-                        out: ProcScan::default(),
-                        known: Vec::with_capacity(part.len()),
-                    };
-                    for (pid, known) in part {
-                        scanner.scan_pid(pid, known);
-                    }
-                    (scanner.out, scanner.known)
-                }));
-            }
-            // In PID order: the chunks were split off from the end.
-            for handle in handles.into_iter().rev() {
-                let (out, known) = handle.join().expect("scan thread panicked");
-                total.merge(out);
-                self.known.extend(known);
-            }
-        });
+        for (out, known) in parts {
+            total.merge(out);
+            self.known.extend(known);
+        }
         Ok(total)
     }
 }

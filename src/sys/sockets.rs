@@ -36,7 +36,7 @@ fn socket_netns(pidfd: &OwnedFd, socket: SocketFd) -> Option<(u64, OwnedFd)> {
 /// the ioctls can reach namespaces nothing else holds.
 pub fn socket_holders(
     roots: &Roots,
-    procs: &[ProcSample],
+    procs: &[std::sync::Arc<ProcSample>],
     sockets: &[SocketFd],
 ) -> (Vec<HeldNs>, Vec<(NsRef, OwnedFd)>) {
     // pidfds name live processes: a fixture tree's PIDs are not theirs.

@@ -183,7 +183,7 @@ pub(super) fn pressure_source<'a>(
         p.cgroups
             .iter()
             .find(|pc| pc.hierarchy == 0)
-            .map(|pc| pc.path.as_str())
+            .map(|pc| &*pc.path)
     });
     let first = paths.next()?;
     let shared = paths.all(|p| p == first).then(|| v2(first)).flatten();

@@ -78,15 +78,15 @@ pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Wri
     if p.cgroups.is_empty() {
         page.note("not known (no cgroup filesystem read)", Tone::Dim);
     }
-    for c in &p.cgroups {
+    for c in p.cgroups.iter() {
         let label = hierarchy_label(model, c.hierarchy);
         let subject = Subject::Cgroup {
             hierarchy: c.hierarchy,
-            path: c.path.clone(),
+            path: c.path.to_string(),
         };
         match model.cgroup(c.hierarchy, &c.path) {
-            Some(_) => page.link(&label, c.path.clone(), Tone::Name, Link::Open(subject)),
-            None => page.field(&label, c.path.clone()),
+            Some(_) => page.link(&label, c.path.to_string(), Tone::Name, Link::Open(subject)),
+            None => page.field(&label, c.path.to_string()),
         }
     }
 

@@ -54,7 +54,7 @@ fn cgroup_text(model: &Model, p: &Process) -> Option<String> {
     Some(
         workload::recognise(&cgroup.path)
             .label()
-            .unwrap_or_else(|| cgroup.path.clone()),
+            .unwrap_or_else(|| cgroup.path.to_string()),
     )
 }
 
@@ -200,6 +200,6 @@ pub static SPEC: Spec = Spec {
 pub fn cgroup_of(model: &Model, p: &Process) -> Option<RowKey> {
     main_cgroup(model, p).map(|c| RowKey::Cgroup {
         hierarchy: c.hierarchy,
-        path: c.path.clone(),
+        path: c.path.to_string(),
     })
 }
