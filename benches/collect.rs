@@ -101,7 +101,7 @@ fn main() {
             black_box(cgroupfs::sample(&roots, false));
         }),
     );
-    let mut sampler = sys::Sampler::background();
+    let mut sampler = sys::Sampler::new(sys::Pace::Background);
     let mut prev = sampler.sample(&roots, Collect::Everything).expect("sample");
     report(
         "explorer tick, everything (warm, one thread)",

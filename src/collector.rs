@@ -113,7 +113,7 @@ fn run(
     deliver: impl Fn(Delivery) -> bool,
 ) {
     let mut prev: Option<Sample> = None;
-    let mut sampler = sys::Sampler::background();
+    let mut sampler = sys::Sampler::new(sys::Pace::Background);
     let mut paused = false;
     // OOM kills: followed in the kernel log (live host only) and in the cgroups' counters.
     let mut kernel_log = sys::kmsg::Follower::new(roots.clone());

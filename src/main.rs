@@ -67,7 +67,10 @@ fn sampled_model(
     interval: Option<std::time::Duration>,
     check: impl Fn(&Model) -> Result<(), UsageError>,
 ) -> anyhow::Result<Model> {
-    let mut sampler = sys::Sampler::default();
+    let mut sampler = sys::Sampler::new(match interval {
+        Some(_) => sys::Pace::Again,
+        None => sys::Pace::Once,
+    });
     let first = sampler.sample(roots, collect)?;
     let Some(pause) = interval else {
         return Ok(Model::new(&first, None));

@@ -421,7 +421,7 @@ fn a_process_that_ran_between_scans_is_read_again() {
     };
     asleep("sh");
     let roots = nstop::sys::Roots::default();
-    let mut sampler = nstop::sys::Sampler::background();
+    let mut sampler = nstop::sys::Sampler::new(nstop::sys::Pace::Background);
     let scan = |sampler: &mut nstop::sys::Sampler| {
         sampler
             .sample(&roots, nstop::sys::Collect::Everything)

@@ -13,6 +13,7 @@ pub mod sockets;
 pub mod users;
 
 use crate::model::sample::{Sample, SystemSample, members_by_namespace};
+pub use proc::Pace;
 pub use roots::Roots;
 
 /// What a tick reads.
@@ -26,22 +27,20 @@ pub enum Collect {
     Everything,
 }
 
-/// One collection tick with nothing known before (see `Sampler`).
+/// One collection tick, the only one.
 pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
-    Sampler::default().sample(roots, collect)
+    Sampler::new(Pace::Once).sample(roots, collect)
 }
 
 /// Collects tick after tick, re-reading of each process only what may have changed.
-#[derive(Default)]
 pub struct Sampler {
     procs: proc::ProcReader,
 }
 
 impl Sampler {
-    /// For the explorer's collector thread (see `ProcReader::one_thread`).
-    pub fn background() -> Sampler {
+    pub fn new(pace: Pace) -> Sampler {
         Sampler {
-            procs: proc::ProcReader::one_thread(),
+            procs: proc::ProcReader::new(pace),
         }
     }
 

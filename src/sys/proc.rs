@@ -214,6 +214,8 @@ struct Scanner<'a> {
     top_pid_ns: Option<u64>,
     /// Whether to read /proc/PID/cgroup too.
     cgroups: bool,
+    /// Whether there will be a next scan to skip reads in.
+    remember: bool,
     buf: Vec<u8>,
     cgroup_buf: Vec<u8>,
     out: ProcScan,
@@ -249,10 +251,13 @@ impl Scanner<'_> {
             Mode::empty(),
         )?;
         // Before anything it guards, so a run after this read shows at the next scan.
-        let ran = match read_record(pid_dir.as_fd(), "schedstat", &mut self.buf) {
-            Ok(()) => parse_schedstat(&self.buf),
-            Err(e) if is_gone(e) || is_denied(e) => None,
-            Err(e) => return Err(e),
+        let ran = match self.remember {
+            false => None,
+            true => match read_record(pid_dir.as_fd(), "schedstat", &mut self.buf) {
+                Ok(()) => parse_schedstat(&self.buf),
+                Err(e) if is_gone(e) || is_denied(e) => None,
+                Err(e) => return Err(e),
+            },
         };
         read_record(pid_dir.as_fd(), "stat", &mut self.buf)?;
         let stat = Stat::from_read(self.buf.as_slice()).map_err(|_| Errno::IO)?;
@@ -457,20 +462,29 @@ fn top_pid_ns(proc_dir: BorrowedFd) -> Option<u64> {
 
 /// Scans /proc again and again, re-reading of each process only what may have changed since
 /// the last scan (see `Known::unchanged`); the first scan reads everything.
-#[derive(Default)]
+/// How a reader is used, which decides what is worth reading and on how many threads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pace {
+    /// A single scan, as fast as possible: all cores, nothing kept for a next scan.
+    Once,
+    /// Scans again later (`snapshot --interval`): all cores, remembering.
+    Again,
+    /// A sampler in the background, where CPU time counts more than latency: threads reading
+    /// /proc at once contend in the kernel (css_set_lock, dcache) and a scan on two cores costs
+    /// about a quarter more CPU than on one.
+    Background,
+}
+
 pub struct ProcReader {
     known: HashMap<i32, Known>,
-    one_thread: bool,
+    pace: Pace,
 }
 
 impl ProcReader {
-    /// For a sampler in the background, where CPU time counts more than latency: threads
-    /// reading /proc at once contend in the kernel (css_set_lock, dcache) and a scan on two
-    /// cores costs about a quarter more CPU than on one.
-    pub fn one_thread() -> ProcReader {
+    pub fn new(pace: Pace) -> ProcReader {
         ProcReader {
-            one_thread: true,
-            ..ProcReader::default()
+            known: HashMap::new(),
+            pace,
         }
     }
 
@@ -496,6 +510,7 @@ impl ProcReader {
                 proc_dir: proc_dir.as_fd(),
                 top_pid_ns,
                 cgroups,
+                remember: self.pace != Pace::Once,
                 buf: Vec::with_capacity(4096),
                 cgroup_buf: Vec::with_capacity(4096),
                 out: ProcScan::default(),
@@ -507,7 +522,7 @@ impl ProcReader {
             (scanner.out, scanner.known)
         };
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let parts = if self.one_thread {
+        let parts = if self.pace == Pace::Background {
             vec![scan_part(work)]
         } else {
             let chunk = work.len().div_ceil(workers).max(1);
@@ -528,7 +543,9 @@ impl ProcReader {
         let mut total = ProcScan::default();
         for (out, known) in parts {
             total.merge(out);
-            self.known.extend(known);
+            if self.pace != Pace::Once {
+                self.known.extend(known);
+            }
         }
         Ok(total)
     }
