@@ -1,0 +1,86 @@
+//! Live kernel, as root, alone in its binary: the explorer's sampler runs inside this test
+//! process (its transient nsfs fds would show up as holders in other tests' snapshots).
+
+mod common;
+
+use common::{ns_of, require_root, wait_for};
+use nstop::model::sample::{HolderSample, NsType};
+
+/// The explorer's sampler skips re-reading a single-threaded process that did not run since
+/// its last scan; one that ran — here it unshares, execs and opens a namespace fd while
+/// keeping its PID and start time — is read again in full at the next scan.
+#[test]
+fn a_process_that_ran_between_scans_is_read_again() {
+    if !require_root() {
+        return;
+    }
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let child = Command::new("sh")
+        .args([
+            "-c",
+            "read go; exec 3</proc/self/ns/net; exec unshare --uts sh -c 'read go; exec sleep 60' 3<&3",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start sh");
+    let mut child = common::Spawned(child);
+    let pid = child.pid();
+    let mut stdin = child.0.stdin.take().expect("piped stdin");
+    let state = |pid: i32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ")?.1.chars().next()
+    };
+    let asleep = |comm: &str| {
+        wait_for("the shell asleep in read", || {
+            let now = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            (now.trim() == comm && state(pid) == Some('S')).then_some(())
+        })
+    };
+    asleep("sh");
+    let roots = nstop::sys::Roots::default();
+    let mut sampler = nstop::sys::Sampler::new(nstop::sys::Pace::Background);
+    let scan = |sampler: &mut nstop::sys::Sampler| {
+        sampler
+            .sample(&roots, nstop::sys::Collect::Everything)
+            .expect("sample")
+    };
+    let first = scan(&mut sampler);
+    let before = first.procs.iter().find(|p| p.pid == pid).expect("listed");
+    let host_uts = ns_of(std::process::id() as i32, "uts");
+    assert_eq!(before.ns[NsType::Uts.index()], Some(host_uts));
+    // Asleep: the second scan may reuse what the first read, and must give the same.
+    let second = scan(&mut sampler);
+    assert_eq!(second.procs.iter().find(|p| p.pid == pid), Some(before));
+
+    stdin.write_all(b"go\n").expect("wake the shell");
+    wait_for("unshare to exec the inner shell", || {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        (cmdline.starts_with(b"sh\0-c\0read go") && state(pid) == Some('S')).then_some(())
+    });
+    let third = scan(&mut sampler);
+    let after = third
+        .procs
+        .iter()
+        .find(|p| p.pid == pid)
+        .expect("still listed");
+    assert_eq!(after.start_time, before.start_time, "same process");
+    assert_eq!(after.ns[NsType::Uts.index()], Some(ns_of(pid, "uts")));
+    assert_ne!(after.ns[NsType::Uts.index()], Some(host_uts));
+    assert_eq!(after.cmdline, "sh -c read go; exec sleep 60");
+    let net = ns_of(pid, "net");
+    assert!(
+        third.held.iter().any(|h| h.ns.kind == NsType::Net
+            && h.ns.ino == net
+            && h.holder == HolderSample::Fd { pid, fd: 3 }),
+        "fd 3 on its net namespace found after the process opened it"
+    );
+    assert!(
+        !second
+            .held
+            .iter()
+            .any(|h| h.holder == HolderSample::Fd { pid, fd: 3 }),
+        "no fd 3 before"
+    );
+}
