@@ -1,6 +1,6 @@
 //! What one collection costs on the live host, wall and CPU (all threads): the first sample of
-//! a one-shot command, a steady-state tick of the explorer's sampler (which re-reads only what
-//! may have changed), and its parts. `cargo bench --bench collect` (as root, after
+//! a one-shot command, a repeated one (`snapshot --interval`) and a steady-state tick of the
+//! explorer's sampler (both re-read only what may have changed), and their parts. `cargo bench --bench collect` (as root, after
 //! `scripts/populate.sh start N` for scale); BENCHMARKS.md has the numbers.
 
 use std::hint::black_box;
@@ -84,9 +84,9 @@ fn main() {
         probe.cgroups.cgroups.len()
     );
     report(
-        "one-shot sample, namespaces (nstop ns)",
+        "one-shot sample, namespace list (nstop ns)",
         measure(|| {
-            black_box(sys::sample(&roots, Collect::Namespaces).expect("sample"));
+            black_box(sys::sample(&roots, Collect::NamespaceList).expect("sample"));
         }),
     );
     report(
@@ -101,6 +101,15 @@ fn main() {
             black_box(cgroupfs::sample(&roots, false));
         }),
     );
+    let mut again = sys::Sampler::new(sys::Pace::Again);
+    again.sample(&roots, Collect::Everything).expect("sample");
+    report(
+        "repeated collection, everything (warm, all cores)",
+        measure(|| {
+            black_box(again.sample(&roots, Collect::Everything).expect("sample"));
+        }),
+    );
+    drop(again);
     let mut sampler = sys::Sampler::new(sys::Pace::Background);
     let mut prev = sampler.sample(&roots, Collect::Everything).expect("sample");
     report(

@@ -127,7 +127,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     cli::ns::validate(&args)?;
-    let sample = sys::sample(&roots, Collect::Namespaces)?;
+    // A listing shows one process per namespace; a member list and a pid namespace's detail
+    // (its init, from NSpid) need every member in full.
+    let collect = if args.namespace.is_none() && args.detail.is_none() {
+        Collect::NamespaceList
+    } else {
+        Collect::Namespaces
+    };
+    let sample = sys::sample(&roots, collect)?;
     let model = Model::new(&sample, None);
     let out = match args.detail {
         Some(ino) => {

@@ -192,3 +192,32 @@ fn cli_namespace_argument_lists_member_processes() {
         "PID PPID USER COMMAND\n17162 17159 root sleep\\x20600\n"
     );
 }
+
+/// `nstop ns` listings read command lines and NSpid only for the processes they show: the
+/// namespaces come out the same, and so does every process a namespace shows.
+#[test]
+fn a_namespace_listing_reads_the_shown_processes_in_full() {
+    let read = |collect| {
+        let sample = sys::sample(&Roots::under(Path::new(FIXTURE)), collect);
+        Model::new(&sample.expect("read fixture"), None)
+    };
+    let full = read(sys::Collect::Namespaces);
+    let listing = read(sys::Collect::NamespaceList);
+    assert_eq!(
+        serde_json::to_value(&listing.namespaces).unwrap(),
+        serde_json::to_value(&full.namespaces).unwrap()
+    );
+    let shown: Vec<i32> = full.namespaces.iter().filter_map(|n| n.pid).collect();
+    for pid in &shown {
+        assert_eq!(listing.process(*pid), full.process(*pid), "PID {pid}");
+    }
+    // The others are there for their namespaces and parents, without what was not read.
+    let unshown = full
+        .processes
+        .iter()
+        .find(|p| !shown.contains(&p.pid) && p.command != p.comm)
+        .expect("a process no namespace shows, with a command line");
+    let lean = listing.process(unshown.pid).expect("listed");
+    assert_eq!(lean.command, lean.comm);
+    assert_eq!(lean.namespaces, unshown.namespaces);
+}

@@ -10,12 +10,15 @@ pub mod process;
 pub mod sample;
 pub mod workload;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use cgroup::Cgroup;
 use host::Host;
 use namespace::Namespace;
-use process::Process;
+use process::{Process, ProcessCgroup};
 use sample::{DeniedPart, Sample};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,15 +53,29 @@ pub struct Unreadable {
 }
 
 /// Each cgroup's processes (sorted, as the process list is) and their threads, from the
-/// processes' own cgroups.
+/// processes' own cgroups. Processes with the same cgroups share one list, so each list's
+/// members are gathered first and spread over its cgroups once.
 fn members_by_cgroup(processes: &[Process]) -> cgroup::Members<'_> {
-    let mut members = cgroup::Members::new();
+    /// A list of cgroups, its processes and their threads.
+    type Sharers<'a> = (&'a [ProcessCgroup], Vec<i32>, usize);
+    let mut by_list: HashMap<*const [ProcessCgroup], Sharers> = HashMap::new();
     for p in processes {
-        for pc in p.cgroups.iter() {
+        let list = by_list
+            .entry(Arc::as_ptr(&p.cgroups))
+            .or_insert_with(|| (&p.cgroups, Vec::new(), 0));
+        list.1.push(p.pid);
+        list.2 += p.threads as usize;
+    }
+    let mut members = cgroup::Members::new();
+    for (cgroups, pids, threads) in by_list.into_values() {
+        for pc in cgroups {
             let entry = members.entry((pc.hierarchy, &*pc.path)).or_default();
-            entry.0.push(p.pid);
-            entry.1 += p.threads as usize;
+            entry.0.extend_from_slice(&pids);
+            entry.1 += threads;
         }
+    }
+    for (pids, _) in members.values_mut() {
+        pids.sort_unstable();
     }
     members
 }

@@ -21,6 +21,9 @@ pub use roots::Roots;
 pub enum Collect {
     /// Processes and namespaces.
     Namespaces,
+    /// Namespaces, with only the processes they show (each one's lowest-PID member, or the
+    /// process holding it) read in full: the others lack their command line and NSpid.
+    NamespaceList,
     /// Every cgroup hierarchy and system pressure, no processes.
     Cgroups,
     /// Both, and each process's cgroups.
@@ -54,7 +57,8 @@ impl Sampler {
             });
         }
         let with_cgroups = collect == Collect::Everything;
-        let scan = self.procs.scan(roots, with_cgroups)?;
+        let listing_only = collect == Collect::NamespaceList;
+        let mut scan = self.procs.scan(roots, with_cgroups, !listing_only)?;
         let members = members_by_namespace(&scan.procs);
         let mut held = scan.held;
         held.extend(mounts::nsfs_holders(roots, &members));
@@ -62,6 +66,15 @@ impl Sampler {
         held.extend(socket_held);
         let facts = ns::collect_facts(roots, &members, &held, socket_ns);
         held.extend(facts.ghosts);
+        if listing_only {
+            let shown = members
+                .values()
+                .filter_map(|pids| pids.first().copied())
+                .chain(held.iter().filter_map(|h| h.holder.pid()))
+                .filter(|pid| scan.described.binary_search(pid).is_err())
+                .collect();
+            proc::ProcReader::describe(roots, &mut scan.procs, &shown);
+        }
         let system = system_sample(roots);
         let cgroups = if with_cgroups {
             // Every process's cgroups were read with it: the member lists come from there.

@@ -2,7 +2,7 @@
 //! NSpid, the links of threads that differ, and nsfs file descriptors. Every file is opened
 //! relative to a /proc/PID dirfd, so a PID reused mid-read cannot mix two processes' files.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -34,6 +34,8 @@ pub struct ProcScan {
     pub held: Vec<HeldNs>,
     pub sockets: Vec<SocketFd>,
     pub denied: Vec<Denied>,
+    /// The processes read in full by a scan that leaves command lines out, in PID order.
+    pub described: Vec<i32>,
 }
 
 impl ProcScan {
@@ -42,6 +44,7 @@ impl ProcScan {
         self.held.extend(other.held);
         self.sockets.extend(other.sockets);
         self.denied.extend(other.denied);
+        self.described.extend(other.described);
     }
 }
 
@@ -216,13 +219,32 @@ struct Scanner<'a> {
     cgroups: bool,
     /// Whether there will be a next scan to skip reads in.
     remember: bool,
+    /// Whether to read every process's command line and NSpid, or only of each namespace's
+    /// first member here (then `ProcReader::describe` reads them for other processes shown).
+    describe_all: bool,
+    namespaces_seen: HashSet<NsRef>,
     buf: Vec<u8>,
     cgroup_buf: Vec<u8>,
     out: ProcScan,
     known: Vec<(i32, Known)>,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
+    fn new(proc_dir: BorrowedFd<'a>, top_pid_ns: Option<u64>) -> Scanner<'a> {
+        Scanner {
+            proc_dir,
+            top_pid_ns,
+            cgroups: false,
+            remember: false,
+            describe_all: true,
+            namespaces_seen: HashSet::new(),
+            buf: Vec::with_capacity(4096),
+            cgroup_buf: Vec::with_capacity(4096),
+            out: ProcScan::default(),
+            known: Vec::new(),
+        }
+    }
+
     fn scan_pid(&mut self, pid: i32, known: Option<Known>) {
         match self.read_process(pid, known) {
             Ok(known) => {
@@ -243,13 +265,17 @@ impl Scanner<'_> {
         }
     }
 
-    fn read_process(&mut self, pid: i32, known: Option<Known>) -> Result<Known, Errno> {
-        let pid_dir = openat(
+    fn open(&self, pid: i32) -> Result<OwnedFd, Errno> {
+        openat(
             self.proc_dir,
             pid.to_string().as_str(),
             DIR_PATH,
             Mode::empty(),
-        )?;
+        )
+    }
+
+    fn read_process(&mut self, pid: i32, known: Option<Known>) -> Result<Known, Errno> {
+        let pid_dir = self.open(pid)?;
         // Before anything it guards, so a run after this read shows at the next scan.
         let ran = match self.remember {
             false => None,
@@ -348,25 +374,12 @@ impl Scanner<'_> {
             Err(e) => return Err(e),
         }
 
-        match read_record(pid_dir.as_fd(), "cmdline", &mut self.buf) {
-            Ok(()) => proc.cmdline = join_cmdline(&self.buf),
-            Err(e) if is_denied(e) => {}
-            Err(e) => return Err(e),
-        }
-
-        let pid_ns = proc.ns[NsType::Pid.index()];
-        match before {
-            Some(before) if pid_ns.is_some() && pid_ns == pid_ns_before => {
-                proc.nspid.clone_from(&before.proc.nspid);
-            }
-            _ if pid_ns.is_none() || pid_ns != self.top_pid_ns => {
-                match read_record(pid_dir.as_fd(), "status", &mut self.buf) {
-                    Ok(()) => proc.nspid = parse_nspid(&self.buf).unwrap_or(vec![pid]),
-                    Err(e) if is_denied(e) => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            _ => {}
+        if self.describe_all {
+            self.describe(pid_dir, &mut proc, before)?;
+        } else if self.first_member(&proc.ns) {
+            // Possibly what a namespace shows: its lowest PID is first in the lowest chunk.
+            self.describe(pid_dir, &mut proc, before)?;
+            self.out.described.push(pid);
         }
 
         if proc.threads > 1 && proc.ns.iter().any(Option::is_some) {
@@ -376,6 +389,47 @@ impl Scanner<'_> {
         record_for_children(&proc, &mut known.held);
         known.proc = Arc::new(proc);
         Ok(known)
+    }
+
+    /// Whether the process is the first of this scanner's to be in one of these namespaces.
+    fn first_member(&mut self, links: &NsLinks) -> bool {
+        let mut first = false;
+        for (kind, ino) in NsType::ALL.into_iter().zip(links) {
+            if let Some(ino) = *ino {
+                first |= self.namespaces_seen.insert(NsRef { kind, ino });
+            }
+        }
+        first
+    }
+
+    /// The command line and NSpid (kept from `before` when it is the same process: they
+    /// never change).
+    fn describe(
+        &mut self,
+        pid_dir: &OwnedFd,
+        proc: &mut ProcSample,
+        before: Option<&Known>,
+    ) -> Result<(), Errno> {
+        match read_record(pid_dir.as_fd(), "cmdline", &mut self.buf) {
+            Ok(()) => proc.cmdline = join_cmdline(&self.buf),
+            Err(e) if is_denied(e) => {}
+            Err(e) => return Err(e),
+        }
+        let pid_ns = proc.ns[NsType::Pid.index()];
+        match before {
+            Some(before) if pid_ns.is_some() && pid_ns == before.proc.ns[NsType::Pid.index()] => {
+                proc.nspid.clone_from(&before.proc.nspid);
+            }
+            _ if pid_ns.is_none() || pid_ns != self.top_pid_ns => {
+                match read_record(pid_dir.as_fd(), "status", &mut self.buf) {
+                    Ok(()) => proc.nspid = parse_nspid(&self.buf).unwrap_or(vec![proc.pid]),
+                    Err(e) if is_denied(e) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// Threads whose namespaces differ from their process's (a thread may unshare alone).
@@ -490,7 +544,14 @@ impl ProcReader {
 
     /// Scans every process under `roots.proc`, with their cgroups if `cgroups`.
     /// Fails only when /proc itself cannot be listed.
-    pub fn scan(&mut self, roots: &Roots, cgroups: bool) -> io::Result<ProcScan> {
+    /// Without `describe_all`, command lines and NSpid are read only for the first member
+    /// of each namespace in each thread's share (see `describe` for the others).
+    pub fn scan(
+        &mut self,
+        roots: &Roots,
+        cgroups: bool,
+        describe_all: bool,
+    ) -> io::Result<ProcScan> {
         let proc_dir = rustix::fs::open(&roots.proc, DIR_LIST, Mode::empty()).map_err(|e| {
             io::Error::new(
                 io::Error::from(e).kind(),
@@ -507,14 +568,10 @@ impl ProcReader {
 
         let scan_part = |part: Vec<(i32, Option<Known>)>| {
             let mut scanner = Scanner {
-                proc_dir: proc_dir.as_fd(),
-                top_pid_ns,
                 cgroups,
                 remember: self.pace != Pace::Once,
-                buf: Vec::with_capacity(4096),
-                cgroup_buf: Vec::with_capacity(4096),
-                out: ProcScan::default(),
-                known: Vec::with_capacity(part.len()),
+                describe_all,
+                ..Scanner::new(proc_dir.as_fd(), top_pid_ns)
             };
             for (pid, known) in part {
                 scanner.scan_pid(pid, known);
@@ -548,6 +605,27 @@ impl ProcReader {
             }
         }
         Ok(total)
+    }
+
+    /// Reads the command line and NSpid of the processes `pids` into a scan made without
+    /// them, each checked to be still the process scanned (its start time): one that exited
+    /// meanwhile keeps none.
+    pub fn describe(roots: &Roots, procs: &mut [Arc<ProcSample>], pids: &BTreeSet<i32>) {
+        let Ok(proc_dir) = rustix::fs::open(&roots.proc, DIR_LIST, Mode::empty()) else {
+            return;
+        };
+        let mut scanner = Scanner::new(proc_dir.as_fd(), top_pid_ns(proc_dir.as_fd()));
+        for proc in procs.iter_mut().filter(|p| pids.contains(&p.pid)) {
+            let Ok(pid_dir) = scanner.open(proc.pid) else {
+                continue;
+            };
+            let same = read_record(pid_dir.as_fd(), "stat", &mut scanner.buf).is_ok()
+                && Stat::from_read(scanner.buf.as_slice())
+                    .is_ok_and(|stat| stat.starttime == proc.start_time);
+            if same {
+                let _ = scanner.describe(&pid_dir, Arc::make_mut(proc), None);
+            }
+        }
     }
 }
 
