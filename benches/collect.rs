@@ -15,11 +15,18 @@ const RUNS: usize = 11;
 struct Counting;
 
 static LIVE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+/// The most `LIVE` has been since it was last reset.
+static PEAK: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+fn count_up(size: usize) {
+    let live = LIVE.fetch_add(size, std::sync::atomic::Ordering::Relaxed) + size;
+    PEAK.fetch_max(live, std::sync::atomic::Ordering::Relaxed);
+}
 
 // SAFETY: forwards to the system allocator, only counting.
 unsafe impl std::alloc::GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), std::sync::atomic::Ordering::Relaxed);
+        count_up(layout.size());
         // SAFETY: same layout.
         unsafe { std::alloc::System.alloc(layout) }
     }
@@ -29,7 +36,7 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
         unsafe { std::alloc::System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, std::sync::atomic::Ordering::Relaxed);
+        count_up(new);
         LIVE.fetch_sub(layout.size(), std::sync::atomic::Ordering::Relaxed);
         // SAFETY: as for realloc.
         unsafe { std::alloc::System.realloc(ptr, layout, new) }
@@ -39,13 +46,20 @@ unsafe impl std::alloc::GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-/// Heap bytes `make` leaves held (what it returns, and anything it keeps).
+/// Heap bytes `make` leaves held (what it returns, and anything it keeps), and the most it
+/// had allocated at once on top of what was held before.
 fn held<T>(what: &str, make: impl FnOnce() -> T) -> T {
     let before = LIVE.load(std::sync::atomic::Ordering::Relaxed);
+    PEAK.store(before, std::sync::atomic::Ordering::Relaxed);
     let value = make();
     let after = LIVE.load(std::sync::atomic::Ordering::Relaxed);
+    let peak = PEAK.load(std::sync::atomic::Ordering::Relaxed) - before;
     let change = after as f64 - before as f64;
-    println!("{what:<58} heap {:>+7.1} MiB", change / 1048576.0);
+    println!(
+        "{what:<58} heap {:>+7.1} MiB (peak +{:.1})",
+        change / 1048576.0,
+        peak as f64 / 1048576.0
+    );
     value
 }
 

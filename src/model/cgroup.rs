@@ -27,7 +27,8 @@ pub struct Cgroup {
     /// cgroup.events `frozen`, or v1 freezer.state FROZEN (FREEZING counts as not yet).
     pub frozen: Option<bool>,
     pub nr_descendants: u64,
-    pub memory: Option<Memory>,
+    /// Boxed: most cgroups of a hybrid host have no memory controller, and a model holds them all.
+    pub memory: Option<Box<Memory>>,
     pub cpu: Option<Cpu>,
     pub io: Option<Io>,
     pub pids: Option<Pids>,
@@ -637,7 +638,7 @@ pub fn build(now: &CgroupsSample, prev: Option<&CgroupsSample>, members: &Member
                 procs,
                 frozen: frozen(s),
                 nr_descendants: descendants.unwrap_or(0),
-                memory: memory(s, v2, page_size),
+                memory: memory(s, v2, page_size).map(Box::new),
                 cpu: cpu(s, v2, clock_ticks, counters, then),
                 io: io(devices, counters, then),
                 pids: pids(s),

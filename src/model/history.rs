@@ -266,10 +266,10 @@ mod tests {
             populated: false,
             frozen: None,
             nr_descendants: 0,
-            memory: Some(Memory {
+            memory: Some(Box::new(Memory {
                 current: memory,
                 ..Memory::default()
-            }),
+            })),
             cpu: None,
             io: None,
             pids: None,

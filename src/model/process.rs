@@ -99,7 +99,7 @@ pub fn build(sample: &Sample, prev: Option<&Sample>) -> Vec<Process> {
                 .collect(),
             nspid: p.nspid.clone(),
             cgroups: cgroups
-                .entry(&p.cgroup)
+                .entry(&*p.cgroup)
                 .or_insert_with(|| {
                     kernel_text::proc_cgroup(&p.cgroup)
                         .into_iter()

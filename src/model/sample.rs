@@ -109,8 +109,8 @@ pub struct ProcSample {
     /// The PID at every level, outermost (the /proc mount's namespace) first.
     pub nspid: Vec<i32>,
     /// `/proc/PID/cgroup` as read (paths relative to our cgroup namespace); empty when
-    /// cgroups were not collected.
-    pub cgroup: String,
+    /// cgroups were not collected. Shared by the processes with the same text.
+    pub cgroup: std::sync::Arc<str>,
 }
 
 /// Something other than a member process that keeps a namespace alive.

@@ -159,7 +159,6 @@ pub fn join_cmdline(raw: &[u8]) -> String {
 
 /// What one process looked like when last read in full, kept between scans by a `ProcReader`.
 struct Known {
-    start_time: u64,
     /// The main thread's run time and number of times it ran (/proc/PID/schedstat) when read.
     ran: Option<(u64, u64)>,
     /// As last read; shared with the samples while it stays the same (a sleeping process).
@@ -175,11 +174,12 @@ impl Known {
     /// process's own threads runs (setns, unshare, open, exec...), and /proc/PID/schedstat shows
     /// the run time and run count of the main thread to the nanosecond: for a single-threaded
     /// process that did not run, re-reading them would read the same text.
+    /// A kernel that keeps no run statistics prints zeros: then everything is read each time.
     fn unchanged(&self, stat: &Stat, ran: Option<(u64, u64)>) -> bool {
-        self.start_time == stat.starttime
+        self.proc.start_time == stat.starttime
             && self.proc.threads == 1
             && stat.num_threads == 1
-            && ran.is_some()
+            && ran.is_some_and(|(run_time, _)| run_time > 0)
             && ran == self.ran
     }
 }
@@ -194,8 +194,8 @@ fn parse_schedstat(text: &[u8]) -> Option<(u64, u64)> {
 
 /// Reads a file the kernel prints whole on the first read (one `show` of a single_open seq_file,
 /// a cgroup control file, cmdline): a read that leaves room in the buffer was the whole file,
-/// which saves the read that returns 0. Multi-record seq_files (cgroup.procs, mountinfo) stop short at a page and
-/// go through `read_at`.
+/// which saves the read that returns 0. Multi-record seq_files (cgroup.procs, mountinfo) may
+/// stop short at a page: they go through `read_at`.
 pub(crate) fn read_record(dir: BorrowedFd, name: &str, buf: &mut Vec<u8>) -> Result<(), Errno> {
     let fd = openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
     buf.clear();
@@ -225,6 +225,7 @@ struct Scanner<'a> {
     namespaces_seen: HashSet<NsRef>,
     buf: Vec<u8>,
     cgroup_buf: Vec<u8>,
+    cgroup_texts: HashMap<Vec<u8>, Arc<str>>,
     out: ProcScan,
     known: Vec<(i32, Known)>,
 }
@@ -240,6 +241,7 @@ impl<'a> Scanner<'a> {
             namespaces_seen: HashSet::new(),
             buf: Vec::with_capacity(4096),
             cgroup_buf: Vec::with_capacity(4096),
+            cgroup_texts: HashMap::new(),
             out: ProcScan::default(),
             known: Vec::new(),
         }
@@ -263,6 +265,17 @@ impl<'a> Scanner<'a> {
             // Other errors (EIO on a dying process) are as good as gone.
             Err(_) => {}
         }
+    }
+
+    /// The /proc/PID/cgroup text just read, shared with the processes that have the same.
+    fn cgroup_text(&mut self) -> Arc<str> {
+        if let Some(text) = self.cgroup_texts.get(self.cgroup_buf.as_slice()) {
+            return text.clone();
+        }
+        let text: Arc<str> = String::from_utf8_lossy(&self.cgroup_buf).into();
+        self.cgroup_texts
+            .insert(self.cgroup_buf.clone(), text.clone());
+        text
     }
 
     fn open(&self, pid: i32) -> Result<OwnedFd, Errno> {
@@ -293,8 +306,7 @@ impl<'a> Scanner<'a> {
         if self.cgroups && read_record(pid_dir.as_fd(), "cgroup", &mut self.cgroup_buf).is_err() {
             self.cgroup_buf.clear();
         }
-        let cgroup = self.cgroup_buf.as_slice();
-        let known = known.filter(|k| k.start_time == stat.starttime);
+        let known = known.filter(|k| k.proc.start_time == stat.starttime);
         match known {
             Some(mut known) if known.unchanged(&stat, ran) => {
                 let cpu_ticks = stat.utime.saturating_add(stat.stime);
@@ -304,21 +316,21 @@ impl<'a> Scanner<'a> {
                     && p.comm == stat.comm
                     && p.cpu_ticks == cpu_ticks
                     && p.rss_pages == stat.rss
-                    && p.cgroup.as_bytes() == cgroup;
+                    && p.cgroup.as_bytes() == self.cgroup_buf;
                 if !same {
                     known.proc = Arc::new(ProcSample {
                         ppid: stat.ppid,
                         comm: stat.comm,
                         cpu_ticks,
                         rss_pages: stat.rss,
-                        cgroup: String::from_utf8_lossy(cgroup).into_owned(),
-                        ..ProcSample::clone(p)
+                        cgroup: self.cgroup_text(),
+                        ..ProcSample::clone(&known.proc)
                     });
                 }
                 Ok(known)
             }
             known => {
-                let cgroup = String::from_utf8_lossy(cgroup).into_owned();
+                let cgroup = self.cgroup_text();
                 self.read_links_and_fds(&pid_dir, stat, cgroup, ran, known.as_ref())
             }
         }
@@ -330,7 +342,7 @@ impl<'a> Scanner<'a> {
         &mut self,
         pid_dir: &OwnedFd,
         stat: Stat,
-        cgroup: String,
+        cgroup: Arc<str>,
         ran: Option<(u64, u64)>,
         before: Option<&Known>,
     ) -> Result<Known, Errno> {
@@ -349,7 +361,6 @@ impl<'a> Scanner<'a> {
             ..ProcSample::default()
         };
         let mut known = Known {
-            start_time: stat.starttime,
             ran,
             proc: Arc::default(),
             held: Vec::new(),
@@ -377,7 +388,7 @@ impl<'a> Scanner<'a> {
         if self.describe_all {
             self.describe(pid_dir, &mut proc, before)?;
         } else if self.first_member(&proc.ns) {
-            // Possibly what a namespace shows: its lowest PID is first in the lowest chunk.
+            // A namespace shows its lowest-PID member: the first of it in some share.
             self.describe(pid_dir, &mut proc, before)?;
             self.out.described.push(pid);
         }
