@@ -15,7 +15,11 @@ SECS=${1:-60}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 NSTOP=$ROOT/target/release/nstop
 [ -x "$NSTOP" ] || { echo "bench-tui.sh: $NSTOP is missing: build it with cargo build --release" >&2; exit 1; }
+# The harness brings its own htop (and tmux) on a fresh Debian machine.
 for tool in htop tmux; do
+    if ! command -v $tool >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $tool >&2
+    fi
     command -v $tool >/dev/null || { echo "bench-tui.sh: $tool not found (apt-get install $tool)" >&2; exit 1; }
 done
 
