@@ -647,3 +647,40 @@ fn enter_with_join_cgroup_runs_in_the_targets_cgroups() {
         (read(&memory.dir.join("cgroup.procs")) == target.pid().to_string()).then_some(())
     });
 }
+
+/// Eight nstops changing limits at once write whole lines to one audit log: each line is one
+/// JSON object and every change is there once.
+#[test]
+fn concurrent_writers_never_interleave_audit_lines() {
+    if !require_root() {
+        return;
+    }
+    let (_dir, audit) = audit_log();
+    let pids = TestCgroup::new("pids");
+    let spec = format!("pids:{}", pids.path);
+    let (writers, changes) = (8, 25);
+    std::thread::scope(|scope| {
+        for writer in 0..writers {
+            let (audit, spec) = (&audit, &spec);
+            scope.spawn(move || {
+                for change in 0..changes {
+                    let value = format!("pids.max={}", 1000 + writer * changes + change);
+                    ok(nstop(audit, &["cg", "set", spec, &value]));
+                }
+            });
+        }
+    });
+    let lines = audit_lines(&audit);
+    assert_eq!(lines.len(), writers * changes, "one line per change");
+    // What each wrote ("after" is what the file held then, maybe another writer's value).
+    let mut written: Vec<String> = lines
+        .iter()
+        .map(|l| l["change"]["value"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    written.sort();
+    let mut expected: Vec<String> = (0..writers * changes)
+        .map(|i| (1000 + i).to_string())
+        .collect();
+    expected.sort();
+    assert_eq!(written, expected, "each value once, whole");
+}

@@ -144,10 +144,15 @@ impl Drop for KillOnDrop {
 
 /// Starts nstop from the shell, remembering `stty -a` before and after.
 fn launch(tmux: &Tmux, dir: &Path) {
+    launch_as(tmux, dir, "");
+}
+
+/// `launch`, with nstop's command line after `run_as` (`setpriv ... --`).
+fn launch_as(tmux: &Tmux, dir: &Path, run_as: &str) {
     let bin = env!("CARGO_BIN_EXE_nstop");
     let (before, after) = (dir.join("before"), dir.join("after"));
     tmux.shell(&format!(
-        "stty -a > {}; {bin}; echo \"exit=$?\"; stty -a > {}",
+        "stty -a > {}; {run_as} {bin}; echo \"exit=$?\"; stty -a > {}",
         before.display(),
         after.display()
     ));
@@ -159,6 +164,22 @@ fn launch(tmux: &Tmux, dir: &Path) {
         modes.starts_with("alternate=1 ") && modes != "alternate=1 mouse=00000",
         "{modes}"
     );
+}
+
+/// Shows each screen in turn, ending on Namespaces.
+fn visit_every_screen(tmux: &Tmux) {
+    // Each screen's title line starts at column 0 (the tab labels start with a space).
+    for (key, title) in [
+        ("2", "Cgroups  "),
+        ("3", "Processes  "),
+        ("4", "Pressure  "),
+        ("5", "Limits  "),
+        ("6", "OOM  "),
+        ("1", "Namespaces  "),
+    ] {
+        tmux.keys(&[key]);
+        tmux.wait(title, |s| s.lines().any(|l| l.starts_with(title)));
+    }
 }
 
 /// After nstop ended with `code`: the shell answers, the terminal is as it was.
@@ -195,18 +216,7 @@ fn explore_search_and_quit() {
     let tmux = Tmux::start(120, 40);
     launch(&tmux, dir.path());
 
-    // Each screen's title line starts at column 0 (the tab labels start with a space).
-    for (key, title) in [
-        ("2", "Cgroups  "),
-        ("3", "Processes  "),
-        ("4", "Pressure  "),
-        ("5", "Limits  "),
-        ("6", "OOM  "),
-        ("1", "Namespaces  "),
-    ] {
-        tmux.keys(&[key]);
-        tmux.wait(title, |s| s.lines().any(|l| l.starts_with(title)));
-    }
+    visit_every_screen(&tmux);
     assert!(tmux.screen().contains("NPROCS"));
     tmux.keys(&["?"]);
     tmux.wait("the help", |s| {
@@ -257,6 +267,28 @@ fn sigterm_restores_the_terminal() {
     )
     .unwrap();
     assert_restored(&tmux, dir.path(), 143);
+}
+
+/// As nobody the explorer shows what it can see, says how many processes it could not read and
+/// how to see them, goes through every screen and quits cleanly.
+#[test]
+fn explorer_as_nobody() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(120, 40);
+    launch_as(
+        &tmux,
+        dir.path(),
+        "setpriv --reuid=65534 --regid=65534 --clear-groups --",
+    );
+    tmux.wait("the notice of what is hidden", |s| {
+        s.contains("unreadable: permission denied (run as root to see them)")
+    });
+    visit_every_screen(&tmux);
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, dir.path(), 0);
 }
 
 #[test]

@@ -217,10 +217,7 @@ fn footer(app: &App) -> Line<'static> {
             ("q", "quit"),
         ]
     };
-    for &(key, what) in keys {
-        spans.push(Span::styled(key, theme.key()));
-        spans.push(Span::raw(format!(" {what}  ")));
-    }
+    // First, so a narrow terminal cuts key hints rather than what is missing.
     if let Some(model) = app.model.as_deref() {
         let hidden = model.unreadable.processes.len();
         if hidden > 0 {
@@ -231,12 +228,16 @@ fn footer(app: &App) -> Line<'static> {
             };
             spans.push(Span::styled(
                 format!(
-                    "{hidden} process{} unreadable: permission denied{hint}",
+                    "{hidden} process{} unreadable: permission denied{hint}  ",
                     if hidden == 1 { "" } else { "es" }
                 ),
                 theme.tone(Tone::Warn),
             ));
         }
+    }
+    for &(key, what) in keys {
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::raw(format!(" {what}  ")));
     }
     Line::from(spans)
 }
