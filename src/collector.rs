@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use crate::model::Model;
 use crate::model::cgroup::within;
+use crate::model::kernel_text;
 use crate::model::oom::{self, OomEvent};
 use crate::model::sample::{NsDetail, NsRef, Sample};
 use crate::sys::{self, Collect, Roots, detail};
@@ -95,6 +96,22 @@ impl Drop for Collector {
     }
 }
 
+/// The processes in a cgroup or below it, by their own /proc/PID/cgroup (the sampler leaves
+/// cgroup.procs unread): the kernel picks its victim among the whole subtree, and a parent with
+/// the limit may hold no process of its own.
+fn processes_below(sample: &Sample, hierarchy: u32, path: &str) -> Vec<i32> {
+    sample
+        .procs
+        .iter()
+        .filter(|p| {
+            kernel_text::proc_cgroup(&p.cgroup)
+                .iter()
+                .any(|line| line.hierarchy == hierarchy && within(line.path, path))
+        })
+        .map(|p| p.pid)
+        .collect()
+}
+
 /// Hands the pages freed with the previous tick's sample and model back to the kernel. glibc
 /// keeps them in its arenas, where a tick's few thousand short-lived strings fragment them:
 /// without this, resident memory settles at twice what is in use.
@@ -128,16 +145,7 @@ fn run(
             let description = match topic {
                 Topic::Namespace(ns) => Description::Inside(detail::describe(roots, sample, *ns)),
                 Topic::Cgroup { hierarchy, path } => {
-                    // The kernel picks among the whole subtree: a parent with the limit may
-                    // hold no process of its own.
-                    let members: Vec<i32> = sample
-                        .cgroups
-                        .cgroups
-                        .iter()
-                        .filter(|c| c.hierarchy == *hierarchy && within(&c.path, path))
-                        .filter_map(|c| c.file("cgroup.procs"))
-                        .flat_map(|t| t.lines().filter_map(|l| l.parse().ok()))
-                        .collect();
+                    let members = processes_below(sample, *hierarchy, path);
                     Description::OomScores(sys::proc::oom_scores(roots, &members))
                 }
             };
@@ -291,6 +299,21 @@ mod tests {
         collector.send(Control::RefreshNow);
         assert!(matches!(next(), Delivery::Model(Ok(_))));
         assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+    }
+
+    #[test]
+    fn a_cgroups_processes_include_those_below_it() {
+        let sample = sys::sample(&fixture(), Collect::Everything).expect("fixture reads");
+        assert_eq!(
+            processes_below(&sample, 0, "/nstop-fx-30116"),
+            [30171, 30181]
+        );
+        assert_eq!(
+            processes_below(&sample, 0, "/nstop-fx-30116/inner"),
+            [30181]
+        );
+        assert_eq!(processes_below(&sample, 0, "/"), [30116, 30171, 30181]);
+        assert!(processes_below(&sample, 0, "/nstop-fx").is_empty());
     }
 
     #[test]

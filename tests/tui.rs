@@ -178,6 +178,18 @@ fn moving_the_cursor() {
     assert!(list.offset + app.page() > list.selected && list.offset <= list.selected);
 }
 
+/// A key that changes nothing asks for no frame, unless it cleared the status line.
+#[test]
+fn a_cleared_status_line_is_redrawn() {
+    let mut app = app(V2);
+    press(&mut app, "z");
+    assert!(!app.dirty, "an unbound key changes nothing");
+    app.status = Some(("moved 2 processes".into(), nstop::tui::panes::Tone::Plain));
+    press(&mut app, "z");
+    assert_eq!(app.status, None);
+    assert!(app.dirty, "the status line went away");
+}
+
 #[test]
 fn screens_by_number_and_tab() {
     let mut app = app(V2);

@@ -572,7 +572,12 @@ pub fn parents_by_depth<T>(items: &[T], place: impl Fn(&T) -> (u32, u32)) -> Vec
 /// own /proc/PID/cgroup (where the sample did not read the member lists).
 pub type Members<'a> = HashMap<(u32, &'a str), (Vec<i32>, usize)>;
 
-pub fn build(now: &CgroupsSample, prev: Option<&CgroupsSample>, members: &Members) -> Vec<Cgroup> {
+/// `members` is used up: each cgroup takes its own list.
+pub fn build<'a>(
+    now: &'a CgroupsSample,
+    prev: Option<&CgroupsSample>,
+    mut members: Members<'a>,
+) -> Vec<Cgroup> {
     let version: HashMap<u32, u8> = now.hierarchies.iter().map(|h| (h.id, h.version)).collect();
     let order: HashMap<u32, usize> = now
         .hierarchies
@@ -606,20 +611,20 @@ pub fn build(now: &CgroupsSample, prev: Option<&CgroupsSample>, members: &Member
                 .filter(|p| p.inode == s.inode);
             let then = same.map(|p| (Counters::of(p, v2, io_devices(p).as_deref()), secs));
             let prev_pressure = same.and_then(|p| Pressure::build(pressure_files(p), None));
-            let joined = members.get(&(s.hierarchy, s.path.as_str()));
-            let procs = match s.file("cgroup.procs") {
-                Some(text) => text::pids(text),
-                None => joined.map(|(pids, _)| pids.clone()).unwrap_or_default(),
-            };
-            let threads = s
+            // Listed by the kernel (`nstop cg`), or joined from the processes' own cgroups.
+            let listed_threads = s
                 .file("cgroup.threads")
                 .or_else(|| s.file("tasks"))
-                .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count())
-                .or_else(|| {
-                    s.file("cgroup.procs")
-                        .is_none()
-                        .then(|| joined.map_or(0, |(_, threads)| *threads))
-                });
+                .map(|t| t.lines().filter(|l| !l.trim().is_empty()).count());
+            let (procs, threads) = match s.file("cgroup.procs") {
+                Some(text) => (text::pids(text), listed_threads),
+                None => {
+                    let (pids, threads) = members
+                        .remove(&(s.hierarchy, s.path.as_str()))
+                        .unwrap_or_default();
+                    (pids, Some(threads))
+                }
+            };
             let populated = s
                 .file("cgroup.events")
                 .and_then(|t| text::keyed(t, "populated"));
@@ -751,7 +756,7 @@ pub(crate) mod tests {
             "some avg10=1.00 avg60=0.00 avg300=0.00 total=1250000\n".into();
         second.cgroups[1].inode = 9;
         second.taken_at = first.taken_at + Duration::from_secs(2);
-        let model = build(&second, Some(&first), &Members::new());
+        let model = build(&second, Some(&first), Members::new());
         let a = model[0].cpu.as_ref().unwrap();
         assert_eq!(a.usage_percent, Some(25.0));
         assert_eq!(a.throttled_percent, Some(25.0));
@@ -803,7 +808,7 @@ pub(crate) mod tests {
                     .copied()
                     .zip(texts.iter().rev().cloned())
                     .collect();
-                let model = build(&second, Some(&first), &Members::new());
+                let model = build(&second, Some(&first), Members::new());
                 let _ = crate::model::host::Host::new(&second, Some(&first));
                 proptest::prop_assert_eq!(model.len(), 1);
             }
@@ -848,7 +853,7 @@ pub(crate) mod tests {
             ],
             ..CgroupsSample::default()
         };
-        let model = build(&s, None, &Members::new());
+        let model = build(&s, None, Members::new());
         let order: Vec<(u32, &str)> = model
             .iter()
             .map(|c| (c.hierarchy, c.path.as_str()))

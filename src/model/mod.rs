@@ -99,7 +99,7 @@ impl Model {
         let cgroups = cgroup::build(
             &sample.cgroups,
             prev.map(|p| &p.cgroups),
-            &members_by_cgroup(&processes),
+            members_by_cgroup(&processes),
         );
         Model {
             host: Host {

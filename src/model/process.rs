@@ -74,7 +74,8 @@ pub fn build(sample: &Sample, prev: Option<&Sample>) -> Vec<Process> {
         Some(ticks as f64 * 100.0 / system.clock_ticks as f64 / secs?)
     };
     let mut paths: HashMap<&str, Arc<str>> = HashMap::new();
-    let mut cgroups: HashMap<&str, Arc<[ProcessCgroup]>> = HashMap::new();
+    // By the text's address: the sampler shares one text among the processes that have it.
+    let mut cgroups: HashMap<*const str, Arc<[ProcessCgroup]>> = HashMap::new();
     let mut processes: Vec<Process> = sample
         .procs
         .iter()
@@ -99,7 +100,7 @@ pub fn build(sample: &Sample, prev: Option<&Sample>) -> Vec<Process> {
                 .collect(),
             nspid: p.nspid.clone(),
             cgroups: cgroups
-                .entry(&*p.cgroup)
+                .entry(Arc::as_ptr(&p.cgroup))
                 .or_insert_with(|| {
                     kernel_text::proc_cgroup(&p.cgroup)
                         .into_iter()

@@ -14,7 +14,6 @@ use crate::sys::Roots;
 /// What could be read, and from where.
 pub struct KernelLog {
     pub lines: Vec<LogLine>,
-    pub source: &'static str,
     /// Why the kernel's own buffer was not used, or was not enough.
     pub notes: Vec<String>,
 }
@@ -211,7 +210,8 @@ pub fn kernel_log(roots: &Roots) -> KernelLog {
 fn kernel_log_from(roots: &Roots, kmsg: std::io::Result<(Vec<LogLine>, bool)>) -> KernelLog {
     let from_journal = |args: &[&str]| roots.is_live().then(|| journal(args)).flatten();
     let mut notes = Vec::new();
-    let (mut lines, mut source) = match kmsg {
+    // Whether the journal must fill in: the buffer was unreadable or has rotated.
+    let (mut lines, from_the_journal) = match kmsg {
         Ok((lines, rotated)) => {
             if rotated {
                 notes.push(
@@ -219,7 +219,7 @@ fn kernel_log_from(roots: &Roots, kmsg: std::io::Result<(Vec<LogLine>, bool)>) -
                         .into(),
                 );
             }
-            (lines, if rotated { "journal" } else { "kmsg" })
+            (lines, rotated)
         }
         Err(e) => {
             let why = if e.kind() == std::io::ErrorKind::PermissionDenied {
@@ -228,10 +228,10 @@ fn kernel_log_from(roots: &Roots, kmsg: std::io::Result<(Vec<LogLine>, bool)>) -
                 format!("/dev/kmsg: {e}")
             };
             notes.push(why);
-            (Vec::new(), "journal")
+            (Vec::new(), true)
         }
     };
-    if source == "journal" {
+    if from_the_journal {
         // Kernel messages of every boot the journal kept.
         match from_journal(&["_TRANSPORT=kernel"]) {
             Some(older) if lines.is_empty() => lines = older,
@@ -249,7 +249,6 @@ fn kernel_log_from(roots: &Roots, kmsg: std::io::Result<(Vec<LogLine>, bool)>) -
                 notes.push(
                     "no journal to read kernel messages from (journalctl absent or refused)".into(),
                 );
-                source = "kmsg";
             }
         }
     }
@@ -261,11 +260,7 @@ fn kernel_log_from(roots: &Roots, kmsg: std::io::Result<(Vec<LogLine>, bool)>) -
         // report's lines in order).
         lines.sort_by_key(|l| l.wall_usec.unwrap_or(0));
     }
-    KernelLog {
-        lines,
-        source,
-        notes,
-    }
+    KernelLog { lines, notes }
 }
 
 #[cfg(test)]

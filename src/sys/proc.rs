@@ -255,7 +255,9 @@ impl<'a> Scanner<'a> {
                 self.out.sockets.extend_from_slice(&known.sockets);
                 let denied = known.denied.iter().map(|&part| Denied { pid, part });
                 self.out.denied.extend(denied);
-                self.known.push((pid, known));
+                if self.remember {
+                    self.known.push((pid, known));
+                }
             }
             Err(e) if is_gone(e) => {}
             Err(e) if is_denied(e) => self.out.denied.push(Denied {
@@ -611,9 +613,7 @@ impl ProcReader {
         let mut total = ProcScan::default();
         for (out, known) in parts {
             total.merge(out);
-            if self.pace != Pace::Once {
-                self.known.extend(known);
-            }
+            self.known.extend(known);
         }
         Ok(total)
     }

@@ -370,7 +370,7 @@ impl App {
             self.help = false;
             return None;
         }
-        self.status = None;
+        let cleared_status = self.status.take().is_some();
         if self.popup.is_some() {
             return self.popup_key(key);
         }
@@ -382,7 +382,7 @@ impl App {
         match keymap::command(key) {
             Some(command) => Some(Action::Command(command)),
             None => {
-                self.dirty = false;
+                self.dirty = cleared_status;
                 None
             }
         }

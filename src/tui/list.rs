@@ -281,8 +281,6 @@ impl ListState {
     }
 }
 
-/// What search and filter match: every column's text and the tree's name for the item
-/// (which may differ: `memory /` in the tree is `memory:/` in the table), lower-cased.
 /// The cursor `delta` lines on, within `len` lines.
 pub fn moved(selected: usize, delta: isize, len: usize) -> usize {
     selected
@@ -304,6 +302,8 @@ pub fn scrolled(selected: usize, offset: usize, height: usize, len: usize) -> us
     offset.min(len.saturating_sub(height))
 }
 
+/// What search and filter match: every column's text and the tree's name for the item
+/// (which may differ: `memory /` in the tree is `memory:/` in the table), lower-cased.
 pub fn row_text(spec: &Spec, model: &Model, item: usize) -> String {
     let mut text = String::new();
     let cells = spec.columns.iter().map(|c| c.cell).chain([spec.tree_cell]);

@@ -116,6 +116,9 @@ impl Operator for LiveOperator {
 pub fn settle(app: &mut App, action: Action, operator: &mut dyn Operator) -> Vec<Action> {
     let mut left = Vec::new();
     let mut next = Some(action);
+    // Each step says whether it changed the screen; a later no-op must not hide an earlier
+    // change (a key that cleared the status line, then a command that did nothing).
+    let mut changed = false;
     while let Some(action) = next.take() {
         next = match action {
             Action::Plan(request) => {
@@ -130,9 +133,14 @@ pub fn settle(app: &mut App, action: Action, operator: &mut dyn Operator) -> Vec
                 left.push(action);
                 None
             }
-            action => app.update(action),
+            action => {
+                let next = app.update(action);
+                changed |= app.dirty;
+                next
+            }
         };
     }
+    app.dirty = changed;
     left
 }
 

@@ -53,7 +53,6 @@ pub fn cgroup_file(name: &'static str, data: &[u8]) {
     let (before, now) = text.split_at(text.floor_char_boundary(text.len() / 2));
     let prev = sample(name, before, 1);
     let now = sample(name, now, 2);
-    let members = Members::new();
-    std::hint::black_box(build(&now, Some(&prev), &members));
+    std::hint::black_box(build(&now, Some(&prev), Members::new()));
     std::hint::black_box(nstop::model::host::Host::new(&now, Some(&prev)));
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::collector::Description;
-use crate::model::cgroup::{Cgroup, Stall};
+use crate::model::cgroup::{Cgroup, Stall, within};
 use crate::model::history::Metric;
 use crate::model::sample::NsRef;
 use crate::tui::detail::{
@@ -83,12 +83,7 @@ pub(super) fn write(
     let children: Vec<&Cgroup> = model
         .cgroups
         .iter()
-        .filter(|o| o.hierarchy == hierarchy && o.depth == c.depth + 1)
-        .filter(|o| {
-            o.path
-                .strip_prefix(path)
-                .is_some_and(|rest| path == "/" || rest.starts_with('/'))
-        })
+        .filter(|o| o.hierarchy == hierarchy && o.depth == c.depth + 1 && within(&o.path, path))
         .collect();
     for (i, child) in children.iter().take(CHILDREN_SHOWN).enumerate() {
         let name = child.path.rsplit('/').next().unwrap_or(&child.path);

@@ -160,8 +160,9 @@ impl Tree<'_> {
     /// An ancestor's processes: all of a few, else those that lead to `next` (the PPID chain
     /// of `next`'s members).
     fn on_the_way(&mut self, page: &mut Writer, ino: u64, next: u64, depth: usize) {
-        let members = self.members.get(&ino).cloned().unwrap_or_default();
-        if members.len() <= ON_THE_WAY {
+        // Checked before copying: the host's namespace holds every process.
+        if self.members.get(&ino).is_none_or(|m| m.len() <= ON_THE_WAY) {
+            let members = self.members.get(&ino).cloned().unwrap_or_default();
             return self.processes(page, &members, depth);
         }
         let mut shown: Vec<&Process> = Vec::new();

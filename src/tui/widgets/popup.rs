@@ -49,11 +49,7 @@ impl Widget for PopupView<'_> {
                     .enumerate()
                     .map(|(i, (on, text))| {
                         let line = Line::raw(format!("[{}] {text}", if on { "x" } else { " " }));
-                        if i == form.selected {
-                            line.style(theme.selected())
-                        } else {
-                            line
-                        }
+                        highlight(line, i == form.selected, theme)
                     })
                     .collect();
                 lines.push(Line::raw(""));
@@ -84,11 +80,7 @@ impl Widget for PopupView<'_> {
                         Span::styled(format!("{:<26}", f.usage), theme.tone(Tone::Dim)),
                         Span::styled(format!("{}{cursor}", f.input), theme.key()),
                     ]);
-                    lines.push(if i == form.selected {
-                        line.style(theme.selected())
-                    } else {
-                        line
-                    });
+                    lines.push(highlight(line, i == form.selected, theme));
                 }
                 lines.push(Line::raw(""));
                 lines.push(Line::styled(
@@ -156,5 +148,14 @@ impl Widget for PopupView<'_> {
         );
         Clear.render(popup, buf);
         paragraph.render(popup, buf);
+    }
+}
+
+/// A form's line, in the selection's style when it has the cursor.
+fn highlight(line: Line<'static>, selected: bool, theme: &Theme) -> Line<'static> {
+    if selected {
+        line.style(theme.selected())
+    } else {
+        line
     }
 }
