@@ -24,6 +24,18 @@ pub fn unescape(text: &str, decode: impl Fn(&[u8]) -> Option<u8>) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Undoes `\xNN` escapes (systemd unit names, /dev/kmsg records).
+pub fn unescape_hex(text: &str) -> String {
+    unescape(text, |seq| {
+        let hex = seq.strip_prefix(b"\\x")?;
+        // Two hex digits exactly (from_str_radix would also take `+f`).
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()
+    })
+}
+
 /// A single number file (`memory.current`, `pids.current`).
 pub fn number(text: &str) -> Option<u64> {
     text.trim().parse().ok()

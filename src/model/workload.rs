@@ -71,14 +71,6 @@ fn is_container_id(s: &str) -> bool {
     s.len() >= 12 && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// systemd escapes bytes in unit names as `\xNN` (`-` in a name part is `\x2d`).
-fn unescape_unit(s: &str) -> String {
-    kernel_text::unescape(s, |seq| {
-        let hex = std::str::from_utf8(seq.strip_prefix(b"\\x")?).ok()?;
-        u8::from_str_radix(hex, 16).ok()
-    })
-}
-
 /// A container's cgroup `<prefix><id>`: `.scope` with the systemd driver, bare with cgroupfs.
 fn scope_id<'a>(component: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = component.strip_prefix(prefix)?;
@@ -160,7 +152,7 @@ pub fn recognise(path: &str) -> Workload {
             .strip_prefix("machine-")
             .and_then(|n| n.strip_suffix(".scope"))
         {
-            container("machine", None, Some(unescape_unit(name)))
+            container("machine", None, Some(kernel_text::unescape_hex(name)))
         } else if is_container_id(c) {
             // cgroupfs driver: /docker/<id>, /kubepods/<qos>/pod<uid>/<id>, /lxc/<name> below.
             match parent {
@@ -180,7 +172,7 @@ pub fn recognise(path: &str) -> Workload {
             .iter()
             .any(|suffix| c.ends_with(suffix))
         {
-            workload.unit = Some(unescape_unit(c));
+            workload.unit = Some(kernel_text::unescape_hex(c));
         }
     }
     workload

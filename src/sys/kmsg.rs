@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::libc;
 
+use crate::model::kernel_text;
 use crate::model::oom::LogLine;
 use crate::sys::Roots;
 
@@ -34,30 +35,6 @@ fn open_kmsg(roots: &Roots) -> std::io::Result<std::fs::File> {
         .open(roots.resolve("/dev/kmsg"))
 }
 
-/// /dev/kmsg writes `\`, control bytes and non-ASCII bytes as `\xNN`: back to the bytes the
-/// kernel logged (cgroup paths with systemd's `\x2d`, UTF-8 command names).
-fn unescape(raw: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        if raw[i] == b'\\'
-            && raw.get(i + 1) == Some(&b'x')
-            && let (Some(h), Some(l)) = (
-                raw.get(i + 2).and_then(|&b| hex(b)),
-                raw.get(i + 3).and_then(|&b| hex(b)),
-            )
-        {
-            out.push(h << 4 | l);
-            i += 4;
-        } else {
-            out.push(raw[i]);
-            i += 1;
-        }
-    }
-    out
-}
-
 /// The records from the file's position to the newest.
 fn read_records(file: &mut std::fs::File) -> std::io::Result<(Vec<LogLine>, bool)> {
     let offset = boot_offset_usec();
@@ -69,7 +46,9 @@ fn read_records(file: &mut std::fs::File) -> std::io::Result<(Vec<LogLine>, bool
         match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                let record = String::from_utf8_lossy(&unescape(&buf[..n])).into_owned();
+                // /dev/kmsg writes `\`, control bytes and non-ASCII bytes as `\xNN`, so the record is
+                // ASCII: back to what the kernel logged (systemd's `\x2d`, UTF-8 names).
+                let record = kernel_text::unescape_hex(&String::from_utf8_lossy(&buf[..n]));
                 // Continuation lines (` KEY=VALUE`) carry dictionary data, not the message.
                 let head = record.lines().next().unwrap_or("");
                 if first_seq.is_none() {
@@ -270,8 +249,10 @@ mod tests {
     #[test]
     fn kmsg_escapes_are_undone() {
         assert_eq!(
-            unescape(br"/system.slice/dev-disk-by\x2duuid.swap caf\xc3\xa9 \x5c end \xZZ"),
-            "/system.slice/dev-disk-by-uuid.swap café \\ end \\xZZ".as_bytes()
+            kernel_text::unescape_hex(
+                r"/system.slice/dev-disk-by\x2duuid.swap caf\xc3\xa9 \x5c end \xZZ"
+            ),
+            "/system.slice/dev-disk-by-uuid.swap café \\ end \\xZZ"
         );
     }
 
