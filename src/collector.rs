@@ -207,7 +207,11 @@ fn run(
                 commands.recv_timeout(deadline.saturating_duration_since(Instant::now()))
             };
             match message {
-                Ok(Control::RefreshNow) | Err(RecvTimeoutError::Timeout) => break,
+                Ok(Control::RefreshNow) => {
+                    crate::tui::injected_panic("collector");
+                    break;
+                }
+                Err(RecvTimeoutError::Timeout) => break,
                 Ok(Control::Pause(pause)) => paused = pause,
                 Ok(Control::Describe(topic)) => {
                     described = topic;

@@ -182,13 +182,19 @@ fn visit_every_screen(tmux: &Tmux) {
     }
 }
 
+/// The status the shell echoed as `exit=N` (the command line's `exit=$?` has no digits; a
+/// command line of exactly the pane's width gets the output joined to it).
+fn exit_status(screen: &str) -> Option<i32> {
+    screen.split("exit=").skip(1).find_map(|rest| {
+        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse().ok()
+    })
+}
+
 /// After nstop ended with `code`: the shell answers, the terminal is as it was.
 fn assert_restored(tmux: &Tmux, dir: &Path, code: i32) {
-    let screen = tmux.wait("nstop's exit status", |s| {
-        s.lines().any(|l| l.starts_with("exit="))
-    });
-    let status = screen.lines().find(|l| l.starts_with("exit=")).unwrap();
-    assert_eq!(status.trim(), format!("exit={code}"), "{screen}");
+    let screen = tmux.wait("nstop's exit status", |s| exit_status(s).is_some());
+    assert_eq!(exit_status(&screen), Some(code), "{screen}");
     tmux.shell("echo back-$((40+2))");
     tmux.wait("the shell to answer", |s| s.contains("back-42"));
     assert_eq!(tmux.terminal_modes(), "alternate=0 mouse=00000");
@@ -242,31 +248,53 @@ fn explore_search_and_quit() {
     assert_restored(&tmux, dir.path(), 0);
 }
 
+/// SIGTERM and SIGINT (from another process: in raw mode Ctrl-C is a key) end nstop with
+/// 128 + the signal and the terminal restored.
 #[test]
-fn sigterm_restores_the_terminal() {
+fn signals_restore_the_terminal() {
     if !require_root() {
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let tmux = Tmux::start(120, 40);
-    launch(&tmux, dir.path());
-    tmux.keys(&["3"]);
-    tmux.wait("the processes screen", |s| {
-        s.lines().any(|l| l.starts_with("Processes  "))
-    });
-    // The process this test started through the shell, by PID.
-    let pid = tmux.foreground_pid();
-    assert!(
-        std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .unwrap()
-            .starts_with("nstop")
-    );
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert_restored(&tmux, dir.path(), 143);
+    for (signal, code) in [
+        (nix::sys::signal::Signal::SIGTERM, 143),
+        (nix::sys::signal::Signal::SIGINT, 130),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let tmux = Tmux::start(120, 40);
+        launch(&tmux, dir.path());
+        tmux.keys(&["3"]);
+        tmux.wait("the processes screen", |s| {
+            s.lines().any(|l| l.starts_with("Processes  "))
+        });
+        // The process this test started through the shell, by PID.
+        let pid = tmux.foreground_pid();
+        assert!(
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .unwrap()
+                .starts_with("nstop")
+        );
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).unwrap();
+        assert_restored(&tmux, dir.path(), code);
+    }
+}
+
+/// A panic in the main thread or in the collector's restores the terminal, prints the panic
+/// message on it and ends nstop with 101 (debug builds panic on r when NSTOP_PANIC_IN names
+/// the thread).
+#[test]
+fn a_panic_in_any_thread_restores_the_terminal() {
+    if !require_root() {
+        return;
+    }
+    for thread in ["main", "collector"] {
+        let dir = tempfile::tempdir().unwrap();
+        let tmux = Tmux::start(120, 40);
+        launch_as(&tmux, dir.path(), &format!("env NSTOP_PANIC_IN={thread}"));
+        tmux.keys(&["r"]);
+        assert_restored(&tmux, dir.path(), 101);
+        let message = format!("injected panic in the {thread} thread");
+        assert!(tmux.screen().contains(&message), "{}", tmux.screen());
+    }
 }
 
 /// As nobody the explorer shows what it can see, says how many processes it could not read and

@@ -35,7 +35,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::cli::UsageError;
-use crate::collector::{Collector, Delivery};
+use crate::collector::{Collector, Control, Delivery};
 use crate::model::history::History;
 use crate::ops::{self, Applied, LiveOps, Plan, Request};
 use crate::sys::{self, Roots};
@@ -88,6 +88,14 @@ impl TerminalMode {
 impl Drop for TerminalMode {
     fn drop(&mut self) {
         restore();
+    }
+}
+
+/// Debug builds only (the tests' binary): `NSTOP_PANIC_IN=main|collector` panics in that thread
+/// when a refresh is asked for (r), so a test can show that any panic restores the terminal.
+pub fn injected_panic(thread: &str) {
+    if cfg!(debug_assertions) && std::env::var_os("NSTOP_PANIC_IN").is_some_and(|v| v == thread) {
+        panic!("injected panic in the {thread} thread (NSTOP_PANIC_IN)");
     }
 }
 
@@ -342,7 +350,12 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
                 while let Some(action) = pending.pop() {
                     for left in settle(&mut app, action, &mut operator) {
                         match left {
-                            Action::Collector(control) => collector.send(control),
+                            Action::Collector(control) => {
+                                if matches!(control, Control::RefreshNow) {
+                                    injected_panic("main");
+                                }
+                                collector.send(control);
+                            }
                             Action::Run(args) => {
                                 let ran = hand_over(&args, &gate);
                                 // Models sampled while the shell ran are stale: what it left
