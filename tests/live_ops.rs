@@ -418,6 +418,51 @@ fn a_reused_pid_is_never_hit() {
     );
 }
 
+/// Three processes moved in one plan, the middle one gone before its turn: the other two move,
+/// and the refusal names exactly which moves were done and which not.
+#[test]
+fn a_move_of_several_pids_reports_exactly_which_moved() {
+    if !require_root() {
+        return;
+    }
+    use nstop::ops::cgroup::{Granularity, Host, move_pids};
+    let (_dir, audit) = audit_log();
+    // SAFETY: the other tests only read the environment through std, which locks it.
+    unsafe { std::env::set_var("NSTOP_AUDIT_LOG", &audit) };
+    let target = TestCgroup::new("");
+    let sleeps: Vec<Spawned> = (0..3).map(|_| Spawned::cmd("sleep 300")).collect();
+    let pids: Vec<i32> = sleeps.iter().map(Spawned::pid).collect();
+    let host = Host::read(nstop::sys::Roots::default());
+    let plan = move_pids(&host, &pids, &target.path, Granularity::Processes, false).unwrap();
+    // The middle one exits after the plan pinned it, before it is moved.
+    let mut sleeps = sleeps;
+    let mut gone = sleeps.remove(1);
+    gone.0.kill().unwrap();
+    gone.0.wait().unwrap();
+
+    let err = nstop::ops::execute(&plan, &mut nstop::ops::LiveOps).unwrap_err();
+    let procs = target.dir.join("cgroup.procs");
+    let expected = format!(
+        "1 of 3 moves not done:\n  write {1} to {procs}: PID {1} does not exist\ndone:\n  write {0} to {procs}\n  write {2} to {procs}",
+        pids[0],
+        pids[1],
+        pids[2],
+        procs = procs.display()
+    );
+    assert_eq!(err.0, expected);
+    let mut members: Vec<i32> = read(&procs).lines().map(|l| l.parse().unwrap()).collect();
+    members.sort();
+    assert_eq!(members, [pids[0], pids[2]]);
+    let results: Vec<String> = audit_lines(&audit)
+        .iter()
+        .map(|l| l["result"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        results,
+        ["ok", &format!("PID {} does not exist", pids[1]), "ok"]
+    );
+}
+
 #[test]
 fn kill_signals_through_a_pidfd() {
     if !require_root() {

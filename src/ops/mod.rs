@@ -331,25 +331,51 @@ pub fn undo_of(plan: &Plan, applied: &[Applied]) -> Vec<(PathBuf, String)> {
 /// Applies `plan` in order, recording each change in the audit log. At the first refusal
 /// the changes already made are undone where they can be (files written back, directories
 /// made removed), so a plan is applied whole or not at all; what could not be undone is said.
+/// Moves are the exception: each process moves on its own (one that exited does not hold the
+/// others back, and none is moved back), and a refused move is reported with exactly which
+/// moves were done and which were not.
 pub fn execute(plan: &Plan, ops: &mut dyn Ops) -> Result<Vec<Applied>, Refused> {
     let mut done = Vec::new();
+    let mut not_moved = Vec::new();
     for change in &plan.changes {
         let result = ops.apply(change);
         audit::record(&plan.action, change, result.as_ref());
         match result {
-            Ok(applied) => done.push(applied),
+            Ok(applied) => done.push((change, applied)),
+            Err(Refused(why)) if matches!(change, Change::Move { .. }) => {
+                not_moved.push((change, why));
+            }
             Err(Refused(why)) if done.is_empty() => return Err(Refused(why)),
             Err(Refused(why)) => return Err(Refused(roll_back(plan, &done, ops, why))),
         }
     }
-    Ok(done)
+    if not_moved.is_empty() {
+        return Ok(done.into_iter().map(|(_, applied)| applied).collect());
+    }
+    if done.is_empty() {
+        let whys: Vec<String> = not_moved.into_iter().map(|(_, why)| why).collect();
+        return Err(Refused(whys.join("\n")));
+    }
+    let mut report = format!(
+        "{} of {} moves not done:",
+        not_moved.len(),
+        plan.changes.len()
+    );
+    for (change, why) in &not_moved {
+        report.push_str(&format!("\n  {change}: {why}"));
+    }
+    report.push_str("\ndone:");
+    for (change, _) in &done {
+        report.push_str(&format!("\n  {change}"));
+    }
+    Err(Refused(report))
 }
 
-/// Undoes the first `done.len()` changes of `plan`, newest first; says what stays done.
-fn roll_back(plan: &Plan, done: &[Applied], ops: &mut dyn Ops, why: String) -> String {
+/// Undoes the changes in `done`, newest first; says what stays done.
+fn roll_back(plan: &Plan, done: &[(&Change, Applied)], ops: &mut dyn Ops, why: String) -> String {
     let action = format!("roll back: {}", plan.action);
     let mut kept = Vec::new();
-    for (change, applied) in plan.changes.iter().zip(done).rev() {
+    for (change, applied) in done.iter().rev() {
         let undo = match (change, &applied.before) {
             // A move (of nstop, by cgroup.procs) is not taken back: the process moves on.
             (Change::Write { path, .. }, Some(before))
@@ -436,5 +462,50 @@ mod tests {
         };
         assert_eq!(execute(&good, &mut files).unwrap().len(), 2);
         assert_eq!(files.0[&PathBuf::from("b")], "20");
+    }
+
+    /// Moves processes in memory; PID 2 has exited.
+    #[derive(Default)]
+    struct Moves(Vec<i32>);
+
+    impl Ops for Moves {
+        fn apply(&mut self, change: &Change) -> Result<Applied, Refused> {
+            match change {
+                Change::Move { pid: 2, .. } => Err(Refused("PID 2 does not exist".into())),
+                Change::Move { pid, .. } => {
+                    self.0.push(*pid);
+                    Ok(Applied::default())
+                }
+                _ => Ok(Applied::default()),
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_move_holds_no_other_back_and_the_report_names_each() {
+        unsafe { std::env::set_var("NSTOP_AUDIT_LOG", "/dev/null") };
+        let moves = |pids: &[i32]| Plan {
+            action: "cg move".into(),
+            changes: pids
+                .iter()
+                .map(|&pid| Change::Move {
+                    pid,
+                    start_time: 0,
+                    procs: "/cg/x/cgroup.procs".into(),
+                })
+                .collect(),
+            warnings: Vec::new(),
+        };
+        let mut moved = Moves::default();
+        let err = execute(&moves(&[1, 2, 3]), &mut moved).unwrap_err();
+        assert_eq!(moved.0, [1, 3]);
+        assert_eq!(
+            err.0,
+            "1 of 3 moves not done:\n  write 2 to /cg/x/cgroup.procs: PID 2 does not exist\n\
+             done:\n  write 1 to /cg/x/cgroup.procs\n  write 3 to /cg/x/cgroup.procs"
+        );
+        // Nothing moved: just why.
+        let err = execute(&moves(&[2]), &mut Moves::default()).unwrap_err();
+        assert_eq!(err.0, "PID 2 does not exist");
     }
 }

@@ -60,8 +60,11 @@ impl Spawned {
 
 impl Drop for Spawned {
     fn drop(&mut self) {
-        let _ = kill(Pid::from_raw(self.pid()), Signal::SIGKILL);
-        let _ = self.0.wait();
+        // Once reaped its PID may be another process's: only a child not yet reaped is killed.
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = kill(Pid::from_raw(self.pid()), Signal::SIGKILL);
+            let _ = self.0.wait();
+        }
     }
 }
 
