@@ -88,6 +88,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Snapshot { interval, .. }) => {
             let model = sampled_model(&roots, Collect::Everything, interval, |_| Ok(()))?;
             report_unreadable(&model);
+            report_cgroup_view(&model);
             let json = serde_json::to_string(&model)? + "\n";
             return write_stdout(&json).map(|()| ExitCode::SUCCESS);
         }
@@ -119,6 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let model = sampled_model(&roots, Collect::Cgroups, args.interval, |m| {
                 cli::cg::check_cgroup(&args, m)
             })?;
+            report_cgroup_view(&model);
             return write_stdout(&cli::cg::render(&args, &model)?).map(|()| ExitCode::SUCCESS);
         }
         None => {
@@ -164,6 +166,12 @@ fn write_stdout(out: &str) -> anyhow::Result<()> {
     match stdout.write_all(out.as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
+    }
+}
+
+fn report_cgroup_view(model: &Model) {
+    if let Some(notice) = model.host.cgroup_notice() {
+        eprintln!("nstop: {notice}");
     }
 }
 

@@ -509,3 +509,73 @@ fn memory_events_increments_are_kills_without_a_report() {
     // Nothing before to compare with: nothing counted (the first sample only sets the base).
     assert!(counted_kills(&Default::default(), &m.cgroups, &mut unmatched, "t").is_empty());
 }
+
+/// Removes what a kernel without PSI (CONFIG_PSI off, or psi=0) lacks: /proc/pressure and every
+/// cgroup's *.pressure file.
+fn remove_pressure(dir: &Path) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let entry = entry.unwrap();
+        let path = entry.path();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() && entry.file_name() == "pressure" && dir.ends_with("proc") {
+            std::fs::remove_dir_all(&path).unwrap();
+        } else if kind.is_dir() {
+            remove_pressure(&path);
+        } else if entry.file_name().to_string_lossy().ends_with(".pressure") {
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+}
+
+#[test]
+fn without_psi_pressure_is_unknown_never_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(V2), dir.path());
+    remove_pressure(dir.path());
+    let with_psi = model(V2);
+    assert!(with_psi.host.pressure.is_some());
+    let without = model(dir.path().to_str().unwrap());
+    assert!(without.host.pressure.is_none());
+    assert!(without.cgroups.iter().all(|c| c.pressure.is_none()));
+    // Everything else reads as before.
+    assert_eq!(without.cgroups.len(), with_psi.cgroups.len());
+    assert_eq!(
+        cgroup(&without, "", DOCKER_V2).memory,
+        cgroup(&with_psi, "", DOCKER_V2).memory
+    );
+    let table = render(&CgArgs::default(), &without).unwrap();
+    let head = table.lines().next().unwrap();
+    let column = |name: &str| head.find(name).unwrap() + name.len();
+    for line in table.lines().skip(1) {
+        for name in ["PSI.CPU", "PSI.MEM"] {
+            let end = column(name);
+            assert_eq!(&line[end - 1..end], "-", "{name} in {line}");
+        }
+    }
+}
+
+/// No cgroup or cgroup2 line in mountinfo (a container without /sys/fs/cgroup): no cgroups,
+/// and a notice saying why.
+#[test]
+fn without_a_cgroup_mount_the_notice_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_tree(Path::new(V2), dir.path());
+    let roots = Roots::under(dir.path());
+    let mountinfo = std::fs::canonicalize(roots.resolve("/proc/self/mountinfo")).unwrap();
+    let kept: String = std::fs::read_to_string(&mountinfo)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.contains(" - cgroup"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&mountinfo, kept).unwrap();
+    let m = model(dir.path().to_str().unwrap());
+    assert_eq!(m.host.mode, HostMode::None);
+    assert!(m.cgroups.is_empty());
+    let notice = m.host.cgroup_notice().unwrap();
+    assert!(
+        notice.starts_with("no cgroup filesystem is mounted"),
+        "{notice}"
+    );
+    assert_eq!(model(V2).host.cgroup_notice(), None);
+}

@@ -237,6 +237,14 @@ fn paths_seen_from_inside_a_cgroup_namespace() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Said on stderr, naming the hierarchies seen from below their root (cgroup2 first; v1
+    // ones where the test's own cgroup is not their root).
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nstop: inside a cgroup namespace: cgroup2")
+            && err.contains("mounted from above it; paths are relative to the namespace's root"),
+        "{err}"
+    );
     let snapshot: Value = serde_json::from_slice(&out.stdout).unwrap();
     let own = std::process::id();
     let path_of = |pid: u32| -> String {

@@ -5,6 +5,8 @@
 mod common;
 
 use common::{Netns, Spawned, UtsThread, children, ns_inode, ns_of, nstop, require_root, wait_for};
+use std::process::Command;
+
 use nstop::model::Model;
 use nstop::model::namespace::Namespace;
 use nstop::model::sample::{HolderSample, NsType};
@@ -385,4 +387,39 @@ time.sleep(60)
     // Reached through the socket's namespace fd, the ioctls answer too.
     assert_eq!(ns.owner, Some(ns_inode("/proc/self/ns/user")));
     assert!(ns.id.is_some());
+}
+
+/// On a kernel without NS_GET_ID (before 6.x) namespaces are told apart by inode alone: the
+/// same namespaces, members, parents and owners, only without ids.
+#[test]
+fn without_ns_get_id_everything_but_the_id_is_the_same() {
+    if !require_root() {
+        return;
+    }
+    let sleep = Spawned::cmd("unshare --user --pid --uts --fork --kill-child sleep 300");
+    let inner = wait_for("the sleep inside", || {
+        children(sleep.pid()).first().copied()
+    });
+    let (uts, pid) = (ns_of(inner, "uts"), pid_ns(inner));
+    let hidden = Command::new(env!("CARGO_BIN_EXE_nstop"))
+        .args(["snapshot", "--json"])
+        .env("NSTOP_HIDE", "ns-get-id")
+        .output()
+        .unwrap();
+    assert!(hidden.status.success());
+    let hidden: Model = serde_json::from_slice(&hidden.stdout).unwrap();
+    let seen = live_model();
+    assert!(hidden.namespaces.iter().all(|n| n.id.is_none()));
+    for (kind, ino) in [(NsType::Uts, uts), (NsType::Pid, pid)] {
+        let with_id = find(&seen, kind, ino);
+        assert!(with_id.id.is_some(), "this kernel has NS_GET_ID");
+        let without = find(&hidden, kind, ino);
+        assert_eq!(
+            Namespace {
+                id: None,
+                ..with_id.clone()
+            },
+            *without
+        );
+    }
 }

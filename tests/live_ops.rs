@@ -564,7 +564,6 @@ fn enter_uts_net_pid_of_a_test_process() {
     if !require_root() {
         return;
     }
-    let (_dir, audit) = audit_log();
     let name = format!("inner-{}", std::process::id());
     // The target: its own uts, net and pid namespaces, a hostname of its own.
     let target = Spawned::new(
@@ -593,57 +592,63 @@ fn enter_uts_net_pid_of_a_test_process() {
                     })
             })
     });
-    // Inside an outer `unshare -u`, so a bug cannot rename the host.
-    let out = Command::new("unshare")
-        .args([
-            "--uts",
-            env!("CARGO_BIN_EXE_nstop"),
-            "enter",
-            "-t",
-            &inner.to_string(),
-            "--uts",
-            "--net",
-            "--pid",
-            "--",
-            "sh",
-            "-c",
-            "hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1; echo pid=$$",
-        ])
-        .env("NSTOP_AUDIT_LOG", &audit)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{text}{err}");
-    let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    assert_eq!(lines[0], name, "{text}");
-    assert_eq!(
-        &lines[1..lines.len() - 1],
-        ["lo"],
-        "only the target's loopback: {text}"
-    );
-    let pid: i32 = lines
-        .last()
-        .unwrap()
-        .strip_prefix("pid=")
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!(pid < 10, "a PID of the target's namespace: {text}");
-    assert!(
-        err.contains("keeps nstop's credentials, capabilities"),
-        "{err}"
-    );
-    let what: Vec<String> = audit_lines(&audit)
-        .iter()
-        .map(|l| l["what"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(
-        what,
-        [format!(
-            "setns(pidfd of {inner}, CLONE_NEWNET|CLONE_NEWPID|CLONE_NEWUTS)"
-        )]
-    );
+    // All at once through the pidfd, then as on a kernel before 5.8: one by one through
+    // /proc/PID/ns links.
+    for hidden in ["", "pidfd-setns"] {
+        let (_dir, audit) = audit_log();
+        // Inside an outer `unshare -u`, so a bug cannot rename the host.
+        let out = Command::new("unshare")
+            .args([
+                "--uts",
+                env!("CARGO_BIN_EXE_nstop"),
+                "enter",
+                "-t",
+                &inner.to_string(),
+                "--uts",
+                "--net",
+                "--pid",
+                "--",
+                "sh",
+                "-c",
+                "hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1; echo pid=$$",
+            ])
+            .env("NSTOP_AUDIT_LOG", &audit)
+            .env("NSTOP_HIDE", hidden)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}{err}");
+        let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        assert_eq!(lines[0], name, "{text}");
+        assert_eq!(
+            &lines[1..lines.len() - 1],
+            ["lo"],
+            "only the target's loopback: {text}"
+        );
+        let pid: i32 = lines
+            .last()
+            .unwrap()
+            .strip_prefix("pid=")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(pid < 10, "a PID of the target's namespace: {text}");
+        assert!(
+            err.contains("keeps nstop's credentials, capabilities"),
+            "{err}"
+        );
+        let what: Vec<String> = audit_lines(&audit)
+            .iter()
+            .map(|l| l["what"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            what,
+            [format!(
+                "setns(pidfd of {inner}, CLONE_NEWNET|CLONE_NEWPID|CLONE_NEWUTS)"
+            )]
+        );
+    }
 }
 
 #[test]

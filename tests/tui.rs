@@ -1260,3 +1260,25 @@ fn the_diagnosis_says_what_pressure_came_before() {
     );
     assert!(joined.contains("stalled fully avg10 up to 45.0%"), "{page}");
 }
+
+/// A kernel without PSI: the Pressure screen says so instead of showing zeros; inside a cgroup
+/// namespace the footer says how paths read.
+#[test]
+fn kernel_differences_are_said_on_screen() {
+    let mut m = model(V2);
+    m.host.pressure = None;
+    m.cgroups.iter_mut().for_each(|c| c.pressure = None);
+    m.host.hierarchies[0].root = "/..".into();
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 200, 40));
+    app.root = true;
+    app.update(Action::Collected(Ok(Box::new(m))));
+    press(&mut app, "4");
+    let screen = render(&app);
+    for said in [
+        "This kernel reports no pressure (no /proc/pressure: CONFIG_PSI off or psi=0)",
+        "No cgroup has pressure files",
+        "inside a cgroup namespace: cgroup2 mounted from above it",
+    ] {
+        assert!(screen.contains(said), "{said} in\n{screen}");
+    }
+}

@@ -97,6 +97,29 @@ impl Host {
     pub fn hierarchy(&self, id: u32) -> Option<&HierarchySample> {
         self.hierarchies.iter().find(|h| h.id == id)
     }
+
+    /// How cgroups are seen from here, when it is not the whole picture: none mounted, or
+    /// mounted from above our cgroup namespace (its paths then climb out with `/..`).
+    pub fn cgroup_notice(&self) -> Option<String> {
+        if self.mode == HostMode::None {
+            return Some(
+                "no cgroup filesystem is mounted where nstop can see it (no cgroup or cgroup2 line in /proc/self/mountinfo)"
+                    .into(),
+            );
+        }
+        let outside: Vec<String> = self
+            .hierarchies
+            .iter()
+            .filter(|h| h.root.split('/').any(|c| c == ".."))
+            .map(HierarchySample::label)
+            .collect();
+        (!outside.is_empty()).then(|| {
+            format!(
+                "inside a cgroup namespace: {} mounted from above it; paths are relative to the namespace's root and /.. leads above it",
+                outside.join(", ")
+            )
+        })
+    }
 }
 
 /// How the host mounts cgroups.

@@ -410,7 +410,13 @@ pub fn setns(pid: i32, start_time: u64, namespaces: &[NsType]) -> Result<(), Ref
             e => format!("setns into PID {pid}'s namespaces: {e}"),
         })
     };
-    match nix::sched::setns(target.fd(), all) {
+    // Before 5.8 setns takes only nsfs fds: a pidfd is EINVAL.
+    let via_pidfd = if crate::sys::kernel_lacks("pidfd-setns") {
+        Err(nix::errno::Errno::EINVAL)
+    } else {
+        nix::sched::setns(target.fd(), all)
+    };
+    match via_pidfd {
         Ok(()) => return become_root_inside(namespaces),
         Err(nix::errno::Errno::EINVAL) => {}
         Err(e) => return Err(refused(e)),

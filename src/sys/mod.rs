@@ -116,6 +116,13 @@ pub(crate) fn boot_time() -> std::time::Duration {
     std::time::Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
 }
 
+/// Debug builds only (the tests' binary): `NSTOP_HIDE=ns-get-id,pidfd-setns` makes nstop act as
+/// on a kernel without those features, so their fallbacks are tested on this one.
+pub fn kernel_lacks(feature: &str) -> bool {
+    cfg!(debug_assertions)
+        && std::env::var("NSTOP_HIDE").is_ok_and(|hidden| hidden.split(',').any(|f| f == feature))
+}
+
 /// Whether we run as root: what the unreadable-process notices suggest depends on it.
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

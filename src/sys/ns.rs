@@ -60,8 +60,11 @@ fn ns_facts(fd: BorrowedFd, ns: NsRef) -> (NsFacts, Vec<Related>) {
     let owner_uid = (ns.kind == NsType::User && unsafe { ns_get_owner_uid(raw, &mut uid) }.is_ok())
         .then_some(uid);
     let mut id = 0u64;
-    // SAFETY: NS_GET_ID writes one u64; older kernels answer ENOTTY.
-    let id = unsafe { ns_get_id(raw, &mut id) }.ok().map(|_| id);
+    // SAFETY: NS_GET_ID writes one u64; older kernels answer ENOTTY (namespaces are then
+    // told apart by inode alone, as lsns does).
+    let id = (!super::kernel_lacks("ns-get-id"))
+        .then(|| unsafe { ns_get_id(raw, &mut id) }.ok().map(|_| id))
+        .flatten();
 
     let mut related = Vec::with_capacity(2);
     let mut facts = NsFacts {

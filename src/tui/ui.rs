@@ -234,6 +234,9 @@ fn footer(app: &App) -> Line<'static> {
                 theme.tone(Tone::Warn),
             ));
         }
+        if let Some(notice) = model.host.cgroup_notice() {
+            spans.push(Span::styled(format!("{notice}  "), theme.tone(Tone::Warn)));
+        }
     }
     for &(key, what) in keys {
         spans.push(Span::styled(key, theme.key()));
