@@ -83,6 +83,27 @@ fn sampled_model(
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let roots = cli.root.as_deref().map(Roots::under).unwrap_or_default();
+    let on_processes = match &cli.command {
+        Some(Command::Kill(_)) => Some("kill"),
+        Some(Command::Enter(_)) => Some("enter"),
+        Some(Command::Unshare(_)) => Some("unshare"),
+        Some(Command::Cg {
+            action: Some(CgAction::Move { .. }),
+            ..
+        }) => Some("cg move"),
+        Some(Command::Cg {
+            action: Some(CgAction::Kill { .. }),
+            ..
+        }) => Some("cg kill"),
+        Some(Command::Cg {
+            action: Some(CgAction::Exec { .. }),
+            ..
+        }) => Some("cg exec"),
+        _ => None,
+    };
+    if let Some(command) = on_processes {
+        nstop::ops::live_processes_only(&roots, command).map_err(UsageError)?;
+    }
     let args = match cli.command {
         Some(Command::Ns(args)) => args,
         Some(Command::Snapshot { interval, .. }) => {
@@ -104,12 +125,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
             // Refused before anything is read.
-            if let Some(since) = &args.since {
-                cli::oom::parse_since(since, now)?;
-            }
+            let since = args
+                .since
+                .as_deref()
+                .map(|s| cli::oom::parse_since(s, now))
+                .transpose()?;
             let model = Model::new(&sys::sample(&roots, Collect::Everything)?, None);
             let log = sys::kmsg::kernel_log(&roots);
-            let out = cli::oom::render(&args, log, &model, &roots, now)?;
+            let out = cli::oom::render(&args, since, log, &model, &roots)?;
             return write_stdout(&out).map(|()| ExitCode::SUCCESS);
         }
         Some(Command::Cg {

@@ -81,3 +81,22 @@ fn bad_cgroup_arguments() {
     assert_usage_error(&["cg", "-i", "2h"], &["accepted: ms, s, m"]);
     assert_usage_error(&["snapshot", "-i", "x"], &["not a duration"]);
 }
+
+/// `--root` describes a captured tree; commands that act on processes by PID would reach live
+/// ones that merely share the number.
+#[test]
+fn acting_on_processes_is_refused_with_a_root() {
+    let root = "tests/fixtures/cg-v2";
+    for args in [
+        vec!["kill", "4242"],
+        vec!["cg", "move", "4242", "/x"],
+        vec!["cg", "kill", "/x"],
+        vec!["cg", "exec", "/x", "--", "true"],
+        vec!["enter", "-t", "4242", "--uts"],
+        vec!["unshare", "--uts", "--", "true"],
+    ] {
+        let mut all = vec!["--root", root];
+        all.extend(&args);
+        assert_usage_error(&all, &["acts on live processes", "without --root"]);
+    }
+}

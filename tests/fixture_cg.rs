@@ -574,7 +574,7 @@ fn without_a_cgroup_mount_the_notice_says_why() {
     assert!(m.cgroups.is_empty());
     let notice = m.host.cgroup_notice().unwrap();
     assert!(
-        notice.starts_with("no cgroup filesystem is mounted"),
+        notice.starts_with("no cgroup hierarchy is visible"),
         "{notice}"
     );
     assert_eq!(model(V2).host.cgroup_notice(), None);

@@ -117,18 +117,14 @@ struct Report<'a> {
 /// Usage at or above this share of the limit puts a cgroup on the at-risk list.
 const AT_RISK_PERCENT: f64 = 80.0;
 
+/// `since`: `args.since` as parse_since read it (checked before anything was sampled).
 pub fn render(
     args: &OomArgs,
+    since: Option<u64>,
     log: KernelLog,
     model: &Model,
     roots: &crate::sys::Roots,
-    now: u64,
 ) -> anyhow::Result<String> {
-    let since = args
-        .since
-        .as_deref()
-        .map(|s| parse_since(s, now))
-        .transpose()?;
     // `memory:/x`, `0::/x` (as /proc/PID/cgroup writes it) or `/x`: the path is from the
     // first `/`.
     let root = args.cgroup.as_deref().map(|c| {

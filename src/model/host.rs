@@ -103,7 +103,7 @@ impl Host {
     pub fn cgroup_notice(&self) -> Option<String> {
         if self.mode == HostMode::None {
             return Some(
-                "no cgroup filesystem is mounted where nstop can see it (no cgroup or cgroup2 line in /proc/self/mountinfo)"
+                "no cgroup hierarchy is visible: /proc/self/mountinfo has no cgroup or cgroup2 mount nstop can reach"
                     .into(),
             );
         }

@@ -264,12 +264,13 @@ fn killed(text: &str, event: &mut OomEvent) -> bool {
     };
     event.pid = Some(pid);
     // The name is parenthesised and may itself hold spaces or parentheses.
-    if let (Some(open), Some(close)) = (rest.find('('), rest.rfind(") "))
+    let close = rest.rfind(") ");
+    if let (Some(open), Some(close)) = (rest.find('('), close)
         && let Some(name) = rest.get(open + 1..close)
     {
         event.comm = Some(name.to_owned());
     }
-    let values = rest.rsplit_once(") ").map_or(rest, |(_, v)| v);
+    let values = close.map_or(rest, |close| &rest[close + 2..]);
     for part in values.split([',', ' ']).filter(|p| !p.is_empty()) {
         let Some((key, value)) = part.split_once(':') else {
             continue;

@@ -314,6 +314,19 @@ impl HierarchySample {
         }
     }
 
+    /// How `nstop cg` commands name cgroup `path` here: `cgroup2:path`, or by a v1 controller
+    /// of this hierarchy (`controller` if it has it, else its first).
+    pub fn spec(&self, path: &str, controller: Option<&str>) -> Option<String> {
+        if self.version == 2 {
+            return Some(format!("cgroup2:{path}"));
+        }
+        let name = match controller {
+            Some(want) => self.controllers.iter().find(|c| *c == want)?,
+            None => self.controllers.first()?,
+        };
+        Some(format!("{}:{path}", name.trim_start_matches("name=")))
+    }
+
     /// cgroup2, or a v1 hierarchy with values to show; the others (cpuset, devices, net_cls,
     /// name=systemd...) only repeat membership.
     pub fn has_metrics(&self) -> bool {

@@ -158,13 +158,8 @@ impl Host {
 
     /// Inside a cgroup namespace whose root lies above the mount (`/..`), paths cannot be
     /// mapped to directories here: refused rather than guessed.
-    fn resolvable<'h>(
-        &'h self,
-        spec: &str,
-        named: &Option<Vec<String>>,
-        default: &impl Fn() -> Option<&'h HierarchySample>,
-    ) -> Result<(), String> {
-        for h in self.hierarchies(spec, named, default)? {
+    fn resolvable(spec: &str, hierarchies: &[&HierarchySample]) -> Result<(), String> {
+        for h in hierarchies {
             if h.root.starts_with("/..") {
                 return Err(format!(
                     "cgroup '{spec}': {} is mounted from outside this cgroup namespace ({}): run nstop outside it",
@@ -202,9 +197,9 @@ impl Host {
         default: impl Fn() -> Option<&'h HierarchySample>,
     ) -> Result<Vec<Target<'h>>, String> {
         let (named, path) = parse_spec(spec)?;
-        self.resolvable(spec, &named, &default)?;
-        let targets: Vec<Target> = self
-            .hierarchies(spec, &named, default)?
+        let hierarchies = self.hierarchies(spec, &named, default)?;
+        Host::resolvable(spec, &hierarchies)?;
+        let targets: Vec<Target> = hierarchies
             .into_iter()
             .map(|h| self.target(h, &path))
             .collect();
@@ -538,7 +533,9 @@ pub fn set(host: &Host, spec: &str, assignments: &[String]) -> Result<Plan, Stri
 
 /// Freezing or killing a cgroup reaches everything in it and below: refused where that is
 /// PID 1, a kernel thread, or nstop itself (its own cgroup or one above it).
-fn refuse_vital(host: &Host, t: &Target) -> Result<(), String> {
+/// Refuses a root, nstop's own cgroup and one holding init or a kernel thread; else the members
+/// pinned (those that exited since the listing left out).
+fn refuse_vital(host: &Host, t: &Target) -> Result<Vec<Pinned>, String> {
     if t.path == "/" {
         return Err(format!("cgroup {}: refusing a hierarchy's root", t.label()));
     }
@@ -550,18 +547,23 @@ fn refuse_vital(host: &Host, t: &Target) -> Result<(), String> {
     if ours {
         return Err(format!("cgroup {}: nstop itself runs in it", t.label()));
     }
+    let mut pinned = Vec::new();
     for pid in members(&t.dir).0 {
         if pid == 1 {
             return Err(format!("cgroup {}: PID 1 (init) is in it", t.label()));
         }
-        if Pinned::open(pid).is_ok_and(|p| p.kernel_thread) {
+        let Ok(p) = Pinned::open(pid) else {
+            continue;
+        };
+        if p.kernel_thread {
             return Err(format!(
                 "cgroup {}: kernel thread {pid} is in it",
                 t.label()
             ));
         }
+        pinned.push(p);
     }
-    Ok(())
+    Ok(pinned)
 }
 
 /// `cg freeze` / `cg thaw`: cgroup2's cgroup.freeze, or (`freezer:/path`) the v1 freezer's
@@ -599,7 +601,7 @@ pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
 pub fn kill(host: &Host, spec: &str, signal: i32) -> Result<Plan, String> {
     let mut changes = Vec::new();
     for t in host.existing(spec, || host.cgroup2())? {
-        refuse_vital(host, &t)?;
+        let members = refuse_vital(host, &t)?;
         let kill_file = t.file("cgroup.kill");
         if signal == libc::SIGKILL && t.hierarchy.version == 2 && kill_file.is_file() {
             changes.push(Change::Write {
@@ -608,17 +610,11 @@ pub fn kill(host: &Host, spec: &str, signal: i32) -> Result<Plan, String> {
             });
             continue;
         }
-        // One that exited since the listing is simply not signalled (refuse_vital checked
-        // the rest).
-        for pid in members(&t.dir).0 {
-            if let Ok(p) = Pinned::open(pid) {
-                changes.push(Change::Signal {
-                    pid,
-                    start_time: p.start_time,
-                    signal,
-                });
-            }
-        }
+        changes.extend(members.into_iter().map(|p| Change::Signal {
+            pid: p.pid,
+            start_time: p.start_time,
+            signal,
+        }));
     }
     if changes.is_empty() {
         return Err(format!("cgroup '{spec}': no process to signal"));

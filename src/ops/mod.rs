@@ -255,9 +255,23 @@ pub enum Request {
     },
 }
 
+/// Refuses to act on processes by PID when `roots` describe another tree (`--root`): its PIDs
+/// are not the live processes the pidfds would reach.
+pub fn live_processes_only(roots: &crate::sys::Roots, what: &str) -> Result<(), String> {
+    if roots.is_live() {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} acts on live processes, and --root names a captured tree: run it without --root"
+    ))
+}
+
 /// Resolves a request against the system as it is now (files, processes).
 pub fn plan(request: &Request, roots: &crate::sys::Roots) -> Result<Plan, String> {
     let host = || cgroup::Host::read(roots.clone());
+    if let Request::Signal { .. } | Request::Move { .. } | Request::KillCgroup { .. } = request {
+        live_processes_only(roots, "this action")?;
+    }
     match request {
         Request::Signal {
             pid,
@@ -507,5 +521,17 @@ mod tests {
         // Nothing moved: just why.
         let err = execute(&moves(&[2]), &mut Moves::default()).unwrap_err();
         assert_eq!(err.0, "PID 2 does not exist");
+    }
+
+    #[test]
+    fn processes_are_not_acted_on_through_a_fixture_tree() {
+        let fixture = crate::sys::Roots::under(std::path::Path::new("tests/fixtures/cg-v2"));
+        let signal = Request::Signal {
+            pid: 4242,
+            start_time: 1,
+            signal: 15,
+        };
+        let err = plan(&signal, &fixture).unwrap_err();
+        assert!(err.contains("without --root"), "{err}");
     }
 }

@@ -89,10 +89,8 @@ pub struct App {
     /// What the last limit change replaced: `u` puts it back.
     undo: Option<Vec<(PathBuf, String)>>,
     /// The namespaces there were before an unshare shell (sorted), until the first model
-    /// after it shows which it left behind.
+    /// after it shows which it left behind (no model arrives while the shell runs).
     before_shell: Option<Vec<NsRef>>,
-    /// The shell has ended: the next model is compared with `before_shell`.
-    shell_ended: bool,
 }
 
 impl App {
@@ -119,7 +117,6 @@ impl App {
             status: None,
             undo: None,
             before_shell: None,
-            shell_ended: false,
         }
     }
 
@@ -224,7 +221,6 @@ impl App {
                 return Some(Action::Collector(Control::RefreshNow));
             }
             Action::Ran(result) => {
-                self.shell_ended = self.before_shell.is_some();
                 self.status = Some(match result {
                     Ok(code) => (
                         format!("back from the shell (exit status {code})"),
@@ -323,7 +319,7 @@ impl App {
         self.model = Some(model);
         self.error = None;
         self.refresh_detail();
-        if self.shell_ended {
+        if self.before_shell.is_some() {
             self.show_left_behind();
         }
     }
@@ -331,7 +327,6 @@ impl App {
     /// After an unshare shell: the Namespaces screen narrowed to the namespaces that appeared
     /// meanwhile and are still alive (held by processes it left running, or mounts).
     fn show_left_behind(&mut self) {
-        self.shell_ended = false;
         let (Some(before), Some(model)) = (self.before_shell.take(), self.model.take()) else {
             return;
         };
@@ -772,15 +767,8 @@ impl App {
         c: &crate::model::cgroup::Cgroup,
         controller: Option<&str>,
     ) -> Option<String> {
-        let h = self.model.as_deref()?.host.hierarchy(c.hierarchy)?;
-        if h.version == 2 {
-            return Some(format!("cgroup2:{}", c.path));
-        }
-        let name = match controller {
-            Some(want) => h.controllers.iter().find(|c| *c == want)?,
-            None => h.controllers.first()?,
-        };
-        Some(format!("{}:{}", name.trim_start_matches("name="), c.path))
+        let host = &self.model.as_deref()?.host;
+        host.hierarchy(c.hierarchy)?.spec(&c.path, controller)
     }
 
     fn signal(&mut self) -> Option<Action> {

@@ -319,11 +319,13 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
             let is_model = |e: &Event| matches!(e, Event::Collected(Delivery::Model(_)));
             let newest = batch.iter().rposition(is_model);
             let mut redraw = false;
+            // Models in this batch behind a shell were sampled before it ran: stale.
+            let mut shell_ran = false;
             // Keys queued behind the one that opened a confirmation (typed ahead, pasted) are
             // dropped: the plan must be seen before a y can count.
             let mut hold_keys = false;
             for (i, event) in batch.into_iter().enumerate() {
-                if is_model(&event) && Some(i) != newest {
+                if is_model(&event) && (Some(i) != newest || shell_ran) {
                     continue;
                 }
                 if hold_keys && matches!(event, Event::Terminal(TermEvent::Key(_))) {
@@ -358,6 +360,7 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
                             }
                             Action::Run(args) => {
                                 let ran = hand_over(&args, &gate);
+                                shell_ran = true;
                                 // Models sampled while the shell ran are stale: what it left
                                 // behind shows in the next one.
                                 for event in inbox.try_iter().collect::<Vec<_>>() {

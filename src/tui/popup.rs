@@ -7,7 +7,7 @@ use crate::model::host::Host;
 use crate::model::sample::NsType;
 use crate::ops::limits::or_max;
 use crate::ops::{Plan, Request};
-use crate::tui::panes::bytes;
+use crate::tui::panes::{bytes, bytes_or_max};
 
 /// Signals the confirmation cycles through for a process (`s`).
 pub const SIGNALS: [i32; 6] = [15, 9, 1, 2, 19, 18];
@@ -109,23 +109,16 @@ pub struct LimitForm {
     pub selected: usize,
 }
 
-fn size(value: Option<u64>) -> String {
-    value.map_or_else(|| "max".to_owned(), |v| bytes(Some(v)).unwrap_or_default())
-}
-
 impl LimitForm {
     /// The limits this cgroup's hierarchy has controllers for; `None` when it has none.
     pub fn of(c: &Cgroup, host: &Host) -> Option<LimitForm> {
         let h = host.hierarchy(c.hierarchy)?;
-        let spec_prefix = if h.version == 2 {
-            "cgroup2".to_owned()
-        } else {
-            let has = |name: &str| h.controllers.iter().any(|c| c == name);
-            ["memory", "cpu", "pids"]
-                .into_iter()
-                .find(|c| has(c))?
-                .to_owned()
-        };
+        let has = |name: &str| h.controllers.iter().any(|c| c == name);
+        let limited = ["memory", "cpu", "pids"].into_iter().find(|c| has(c));
+        if h.version == 1 && limited.is_none() {
+            return None;
+        }
+        let spec = h.spec(&c.path, limited)?;
         let mut fields = Vec::new();
         let mut field = |key, current: String, usage: String| {
             fields.push(Field {
@@ -137,10 +130,10 @@ impl LimitForm {
         };
         if let Some(m) = c.memory.as_ref().filter(|m| m.current.is_some()) {
             let used = format!("uses {}", bytes(m.current).unwrap_or_default());
-            field("memory.max", size(m.max), used.clone());
+            field("memory.max", bytes_or_max(m.max), used.clone());
             if h.version == 2 {
-                field("memory.high", size(m.high), used.clone());
-                field("memory.low", size(m.low), used);
+                field("memory.high", bytes_or_max(m.high), used.clone());
+                field("memory.low", bytes_or_max(m.low), used);
             }
         }
         if let Some(cpu) = c
@@ -172,7 +165,7 @@ impl LimitForm {
             return None;
         }
         Some(LimitForm {
-            spec: format!("{spec_prefix}:{}", c.path),
+            spec,
             title: format!("{}:{}", h.label(), c.path),
             fields,
             selected: 0,

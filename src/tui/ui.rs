@@ -234,7 +234,9 @@ fn footer(app: &App) -> Line<'static> {
                 theme.tone(Tone::Warn),
             ));
         }
-        if let Some(notice) = model.host.cgroup_notice() {
+        // The screens made of cgroups (the others show one path per process at most).
+        let of_cgroups = !matches!(app.screen, Screen::Namespaces | Screen::Processes);
+        if let Some(notice) = model.host.cgroup_notice().filter(|_| of_cgroups) {
             spans.push(Span::styled(format!("{notice}  "), theme.tone(Tone::Warn)));
         }
     }

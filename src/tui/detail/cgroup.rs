@@ -11,7 +11,7 @@ use crate::model::sample::NsRef;
 use crate::tui::detail::{
     Chart, Link, Plot, Sources, Subject, Unit, Writer, ns_name, pressure_plots, process_links,
 };
-use crate::tui::panes::{Scope, Tone, bytes, cgroups::hierarchy_label, severity};
+use crate::tui::panes::{Scope, Tone, bytes, bytes_or_max, cgroups::hierarchy_label, severity};
 
 const PROCESSES_SHOWN: usize = 30;
 const CHILDREN_SHOWN: usize = 40;
@@ -28,10 +28,6 @@ fn or_dash(value: Option<String>) -> String {
 }
 
 /// A limit: its value, or "max" when the file says unlimited.
-fn limit(value: Option<u64>) -> String {
-    bytes(value).unwrap_or_else(|| "max".to_owned())
-}
-
 pub(super) fn write(
     hierarchy: u32,
     path: &str,
@@ -200,7 +196,7 @@ fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
     if let Some(m) = &c.memory {
         let mut title = format!("memory {}", or_dash(bytes(m.current)));
         if let Some(max) = m.max {
-            title += &format!(" of {}", limit(Some(max)));
+            title += &format!(" of {}", bytes_or_max(Some(max)));
         }
         // The limit first, so usage is drawn over it where they meet.
         let mut plots = Vec::new();
@@ -261,10 +257,10 @@ fn write_memory(c: &Cgroup, page: &mut Writer) {
         format!("{}{percent}", or_dash(bytes(m.current))),
         severity(m.percent_of_max, 80.0, 95.0),
     );
-    page.field("max", limit(m.max));
+    page.field("max", bytes_or_max(m.max));
     for (label, value) in [("high", m.high), ("low", m.low), ("min", m.min)] {
         if value.is_some() {
-            page.field(label, limit(value));
+            page.field(label, bytes_or_max(value));
         }
     }
     for (label, value) in [
@@ -277,10 +273,10 @@ fn write_memory(c: &Cgroup, page: &mut Writer) {
         }
     }
     if m.swap_max.is_some() || m.swap_current.is_some() {
-        page.field("swap max", limit(m.swap_max));
+        page.field("swap max", bytes_or_max(m.swap_max));
     }
     if m.memsw_current.is_some() {
-        page.field("memory+swap max", limit(m.memsw_max));
+        page.field("memory+swap max", bytes_or_max(m.memsw_max));
     }
     if let Some(failcnt) = m.failcnt {
         page.field_tone(
@@ -443,7 +439,7 @@ fn write_next_to_die(c: &Cgroup, sources: &Sources, page: &mut Writer) {
             format!(
                 "{} left of {} ({:.1}% used)",
                 or_dash(bytes(Some(max.saturating_sub(used)))),
-                limit(Some(max)),
+                bytes_or_max(Some(max)),
                 used as f64 * 100.0 / max.max(1) as f64
             ),
             severity(m.percent_of_max, 80.0, 95.0),

@@ -27,8 +27,9 @@ pub(super) fn write(seq: u64, sources: &Sources, page: &mut Writer) -> String {
         e.time.as_deref().unwrap_or("an unknown time")
     );
     page.section("What happened");
+    let window = Window::of(e, sources);
     let mut sentence = e.sentence();
-    if let Some(before) = pressure_before(e, sources) {
+    if let Some(before) = window.as_ref().and_then(|w| pressure_before(w, sources)) {
         sentence += &format!("; {before}");
     }
     page.paragraph(&sentence, Tone::Alert);
@@ -76,7 +77,7 @@ pub(super) fn write(seq: u64, sources: &Sources, page: &mut Writer) -> String {
 
     write_victim(e, page);
     write_memory(e, page);
-    write_before(e, sources, page);
+    write_before(window.as_ref(), sources, page);
     title
 }
 
@@ -137,8 +138,7 @@ fn write_memory(e: &OomEvent, page: &mut Writer) {
 /// What the history says of the minutes before the kill: the worst memory pressure `full`
 /// and for how long it was over 10%, as a sentence to follow the diagnosis; `None` when
 /// nstop was not watching then.
-fn pressure_before(e: &OomEvent, sources: &Sources) -> Option<String> {
-    let window = Window::of(e, sources)?;
+fn pressure_before(window: &Window, sources: &Sources) -> Option<String> {
     let full = window.values(sources, Metric::PressureMemoryFull, true);
     let worst = full.iter().map(|(_, v)| *v).reduce(f64::max)?;
     let over: Vec<f64> = full
@@ -194,9 +194,9 @@ impl<'a> Window<'a> {
 }
 
 /// The cgroup's history in the minutes before the kill, when nstop was watching then.
-fn write_before(e: &OomEvent, sources: &Sources, page: &mut Writer) {
+fn write_before(window: Option<&Window>, sources: &Sources, page: &mut Writer) {
     page.section("The minutes before");
-    let Some(window) = Window::of(e, sources) else {
+    let Some(window) = window else {
         page.note(
             "no history: the kill's time or cgroup is not known here",
             Tone::Dim,

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use crate::model::Model;
 use crate::model::cgroup::{Cgroup, Stall, parents_by_depth};
 use crate::tui::panes::{
-    Cell, Column, RowKey, Scope, Spec, Tone, all, by, bytes, natural, never, severity,
+    Cell, Column, RowKey, Scope, Spec, Tone, all, by, bytes, bytes_or_max, natural, never, severity,
 };
 
 pub fn cgroup(model: &Model, i: usize) -> &Cgroup {
@@ -47,6 +47,14 @@ fn with_state(c: &Cgroup, name: String, recognised: bool) -> Cell {
 
 fn base_name(c: &Cgroup) -> &str {
     c.path.rsplit('/').next().unwrap_or(&c.path)
+}
+
+/// The container or unit, else the directory name (the path at a root).
+pub fn short_name(c: &Cgroup) -> String {
+    c.workload.label().unwrap_or_else(|| match base_name(c) {
+        "" => c.path.clone(),
+        name => name.to_owned(),
+    })
 }
 
 /// The container or unit, when the directory name does not already say it.
@@ -149,7 +157,7 @@ pub fn mem_current(c: &Cgroup) -> Option<u64> {
 /// The memory limit where memory is accounted: its value, or `max` when unlimited.
 pub fn mem_max(c: &Cgroup) -> Option<String> {
     let m = c.memory.as_ref().filter(|m| m.current.is_some())?;
-    Some(bytes(m.max).unwrap_or_else(|| "max".to_owned()))
+    Some(bytes_or_max(m.max))
 }
 
 fn percent_of_max(c: &Cgroup) -> Option<f64> {

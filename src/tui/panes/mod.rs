@@ -234,6 +234,11 @@ pub fn bytes(value: Option<u64>) -> Option<String> {
     value.map(|v| crate::model::human_bytes(v as f64))
 }
 
+/// A byte limit: its size, or `max` where there is none.
+pub fn bytes_or_max(limit: Option<u64>) -> String {
+    bytes(limit).unwrap_or_else(|| "max".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

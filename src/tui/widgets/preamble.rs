@@ -11,6 +11,7 @@ use crate::model::cgroup::{Cgroup, StallLine};
 use crate::model::history::{History, Metric};
 use crate::tui::app::App;
 use crate::tui::detail::{Chart, Plot, Unit, pressure_plots};
+use crate::tui::panes::cgroups::short_name;
 use crate::tui::panes::{Screen, Tone, by, severity};
 use crate::tui::widgets::chart::TimeChart;
 use crate::tui::widgets::detail::CHART_HEIGHT;
@@ -33,15 +34,6 @@ pub fn height(screen: Screen, terminal_height: u16) -> u16 {
 }
 
 /// A legend-sized name: the recognised workload, else the last part of the path.
-fn short_name(c: &Cgroup) -> String {
-    c.workload
-        .label()
-        .unwrap_or_else(|| match c.path.rsplit('/').next() {
-            Some(name) if !name.is_empty() => name.to_owned(),
-            _ => c.path.clone(),
-        })
-}
-
 /// The system's PSI, and the cgroups stalled most now, each by its worst resource.
 fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
     let system = Chart {
