@@ -2,7 +2,8 @@
 # Reliability under churn: for DURATION seconds the host sees ~RATE short-lived processes a second,
 # ~NS_RATE of them (part of RATE) each in new namespaces and a fresh cgroup, while nstop watches:
 # one loop each of `ns -J --output-all`, `cg --json` and `snapshot --json` back to back (every run must
-# exit 0, print nothing on stderr and valid JSON), and the TUI in its own tmux server (120x40), its
+# exit 0 with valid JSON and no error on stderr: permission notices are not errors, and those that
+# differ from a run at rest are counted and kept as evidence), and the TUI in its own tmux server (120x40), its
 # VmRSS/VmHWM sampled every 5 s; at the end it must be alive, show no panic/error, and quit 0 on `q`.
 #
 #   scripts/churn.sh [DURATION]     (default 300 s; env RATE=200, NS_RATE=10, GENERATORS=2,
@@ -69,6 +70,7 @@ OBS=() GENPIDS=()
 # shellcheck disable=SC2317  # the EXIT trap
 cleanup() {
     local p
+    exec 3>&2 2>/dev/null    # bash would report each generator that cgroup.kill ends as "Killed"
     touch "$STOP"
     tmux -L "$SOCK" kill-server 2>/dev/null || true
     rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
@@ -86,7 +88,7 @@ cleanup() {
             fi
             sleep 0.1
         done
-        [ -d "$d" ] && echo "churn.sh: could not remove $d" >&2
+        [ -d "$d" ] && echo "churn.sh: could not remove $d" >&3
     done
     for p in "${OBS[@]}"; do wait "$p" 2>/dev/null || true; done   # each ends its current run, then stops
 }
@@ -130,19 +132,33 @@ generate() {
     echo "$n $m $(( (${EPOCHREALTIME/./} - t0) / 1000 ))" >"$OUT/gen$id.count"
 }
 
-# Observer loop: runs "$@" until the stop flag; one CSV row per run: seconds,rc,stderr bytes,json ok.
+pids_in() { { grep -o 'PIDs\? [0-9, ]*' "$1" | grep -o '[0-9]\+' || true; } | sort -u; }   # PIDs a message names
+# Observer loop: runs "$@" until the stop flag; one CSV row per run: seconds,rc,stderr lines other than
+# permission notices,json ok, whether the output shows a churner (its cgroup or its process: proof the
+# run raced the churn), and whether stderr differs from the run at rest.
 observe() {
-    local name=$1 rc j t f=0; shift
+    local name=$1 rc j t w o d p f=0; shift
     while [ ! -e "$STOP" ]; do
-        t=${EPOCHREALTIME/./} rc=0 j=1
+        t=${EPOCHREALTIME/./} rc=0 j=1 w=0 d=0
         timeout 120 "$@" >"$OUT/$name.out" 2>"$OUT/$name.err" || rc=$?
         jq -e . <"$OUT/$name.out" >/dev/null 2>&1 || j=0
+        ! grep -qE "nstop-churn-$$/c|for d; do echo 0" "$OUT/$name.out" || w=1
+        o=$(grep -vc ': permission denied' "$OUT/$name.err" || true)
+        cmp -s "$OUT/$name.err" "$OUT/rest-$name.err" || d=1
         [ ! -s "$OUT/$name.err" ] || cat "$OUT/$name.err" >>"$OUT/$name.stderr.log"
-        printf '%d.%06d,%d,%d,%d\n' $(( (${EPOCHREALTIME/./} - t) / 1000000 )) $(( (${EPOCHREALTIME/./} - t) % 1000000 )) \
-            "$rc" "$(stat -c %s "$OUT/$name.err")" "$j" >>"$OUT/$name.csv"
-        if { [ "$rc" != 0 ] || [ -s "$OUT/$name.err" ] || [ "$j" = 0 ]; } && [ $((f += 1)) -le 3 ]; then
-            cp "$OUT/$name.out" "$OUT/fail-$name-$f.out"; cp "$OUT/$name.err" "$OUT/fail-$name-$f.err"
-            printf '%s\nrc=%s json_ok=%s\n' "$*" "$rc" "$j" >"$OUT/fail-$name-$f.rc"
+        printf '%d.%06d,%d,%d,%d,%d,%d\n' $(( (${EPOCHREALTIME/./} - t) / 1000000 )) $(( (${EPOCHREALTIME/./} - t) % 1000000 )) \
+            "$rc" "$o" "$j" "$w" "$d" >>"$OUT/$name.csv"
+        # Evidence: the first 5 runs that failed or whose stderr differs from the run at rest (with what
+        # /proc still says about the PIDs it names that the run at rest did not).
+        if [ "$rc" != 0 ] || [ "$o" != 0 ] || [ "$j" = 0 ] || [ "$d" = 1 ]; then
+            f=$((f + 1))
+            if [ "$f" -le 5 ]; then
+                cp "$OUT/$name.out" "$OUT/fail-$name-$f.out"; cp "$OUT/$name.err" "$OUT/fail-$name-$f.err"
+                { printf '%s\nrc=%s json_ok=%s\n' "$*" "$rc" "$j"
+                  comm -23 <(pids_in "$OUT/$name.err") <(pids_in "$OUT/rest-$name.err") | while read -r p; do
+                      printf 'PID %s: %s\n' "$p" "$({ tr '\0' ' ' <"/proc/$p/cmdline" && grep '^State' "/proc/$p/status"; } 2>/dev/null || echo gone)"
+                  done; } >"$OUT/fail-$name-$f.rc"
+            fi
         fi
     done
     rm -f "$OUT/$name.out" "$OUT/$name.err"
@@ -209,8 +225,10 @@ echo "ns+cgroup churn: $churners started ($nsrate/s, target $NS_RATE/s), ${churn
 [ "${churn_bad:-0}" = 0 ] || reasons+=("$churn_bad churners failed (see churners.log)")
 [ -s "$OUT/generators.err" ] && reasons+=("generator errors (see generators.err)")
 for name in ns cg snapshot; do
-    read -r runs fails mean < <(awk -F, '{ n++; t += $1; if ($2 != 0 || $3 != 0 || $4 != 1) f++ } END { printf "%d %d %.2f\n", n, f, n ? t / n : 0 }' "$OUT/$name.csv" 2>/dev/null || echo "0 0 0")
-    printf 'observer %-9s %d runs, %d failed (mean %s s a run)\n' "$name:" "$runs" "$fails" "$mean"
+    read -r runs fails mean saw other < <(awk -F, '{ n++; t += $1; w += $5; d += $6; if ($2 != 0 || $3 != 0 || $4 != 1) f++ }
+        END { printf "%d %d %.2f %d %d\n", n, f, n ? t / n : 0, w, d }' "$OUT/$name.csv" 2>/dev/null || echo "0 0 0 0 0")
+    printf 'observer %-9s %d runs, %d failed (mean %s s a run; %d showed a churner; %d said other than at rest)\n' \
+        "$name:" "$runs" "$fails" "$mean" "$saw" "$other"
     [ "$runs" -gt 0 ] || reasons+=("$name never ran")
     [ "$fails" = 0 ] || reasons+=("$name: $fails failed runs (see fail-$name-*)")
     # Distinct stderr messages (numbers as N), most frequent first, and whether the run at rest gave them.
