@@ -38,7 +38,7 @@ fi
 [ -x "$NSTOP" ] || die "$NSTOP is not executable"
 OUT=${OUT:-$ROOT/target/churn}
 mkdir -p "$OUT"
-rm -f "$OUT"/fail-* "$OUT"/rest-* "$OUT"/*.stderr.log "$OUT"/*.csv "$OUT"/*.count "$OUT"/tui.* "$OUT"/churners.log "$OUT"/stop
+rm -f "$OUT"/pids.* "$OUT"/named "$OUT"/fail-* "$OUT"/rest-* "$OUT"/*.stderr.log "$OUT"/*.csv "$OUT"/*.count "$OUT"/tui.* "$OUT"/churners.log "$OUT"/stop
 
 # The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host, /sys/fs/cgroup on a pure v2 host.
 cgroup2_mount() {
@@ -104,7 +104,9 @@ churn() {
     local a=$CG2/$1 b=${V1:+$V1/$1} rc=0 d res=ok
     mkdir "$a" ${b:+"$b"} || { echo "mkdir-failed" >>"$OUT/churners.log"; return; }
     # shellcheck disable=SC2086,SC2016  # flags are meant to split; $d expands in the inner sh
-    unshare $NS_FLAGS sh -c 'for d; do echo 0 >"$d/cgroup.procs" || exit 1; done' sh "$a" ${b:+"$b"} </dev/null || rc=$?
+    unshare $NS_FLAGS sh -c 'for d; do echo 0 >"$d/cgroup.procs" || exit 1; done' sh "$a" ${b:+"$b"} </dev/null &
+    echo "$! ${EPOCHREALTIME/./}" >&"$PFD"
+    wait "$!" || rc=$?
     [ "$rc" = 0 ] || res="unshare-rc-$rc"
     for d in "$a" ${b:+"$b"}; do
         for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$d" 2>/dev/null && break; read -rt 0.05 -u "$SFD" || true; done
@@ -116,14 +118,15 @@ churn() {
 # Generator $1 of GENS: its share of RATE, paced in 100 ms ticks (a tick that is missed is skipped, so
 # the count stays honest). Writes "plain churners seconds" to gen<id>.count at the end.
 generate() {
-    local id=$1 r c k=-1 t0 now q n=0 m=0 rem s
+    local id=$1 r c k=-1 t0 now q n=0 m=0 rem s PFD
     echo "$BASHPID" >"$CG2/gen/cgroup.procs"
+    exec {PFD}>"$OUT/pids.$id"    # every PID started and when (µs), to check none is called unreadable
     r=$(( (RATE - NS_RATE) * (id + 1) / GENS - (RATE - NS_RATE) * id / GENS ))
     c=$(( NS_RATE * (id + 1) / GENS - NS_RATE * id / GENS ))
     t0=${EPOCHREALTIME/./}
     while now=${EPOCHREALTIME/./}; [ $((now - t0)) -lt $((DUR * 1000000)) ]; do
         k=$(( (now - t0) / 100000 ))
-        for ((q = (k + 1) * r / 10 - k * r / 10; q > 0; q--)); do /bin/true & n=$((n + 1)); done
+        for ((q = (k + 1) * r / 10 - k * r / 10; q > 0; q--)); do /bin/true & echo "$! ${EPOCHREALTIME/./}" >&"$PFD"; n=$((n + 1)); done
         for ((q = (k + 1) * c / 10 - k * c / 10; q > 0; q--)); do churn "c$id-$m" & m=$((m + 1)); done
         rem=$(( t0 + (k + 1) * 100000 - ${EPOCHREALTIME/./} ))
         if [ "$rem" -gt 0 ]; then printf -v s '0.%06d' "$rem"; read -rt "$s" -u "$SFD" || true; fi
@@ -144,7 +147,10 @@ observe() {
         jq -e . <"$OUT/$name.out" >/dev/null 2>&1 || j=0
         ! grep -qE "nstop-churn-$$/c|for d; do echo 0" "$OUT/$name.out" || w=1
         o=$(grep -vc ': permission denied' "$OUT/$name.err" || true)
-        cmp -s "$OUT/$name.err" "$OUT/rest-$name.err" || d=1
+        if ! cmp -s "$OUT/$name.err" "$OUT/rest-$name.err"; then
+            d=1   # the run's time span (µs) and the PIDs it named that the run at rest did not
+            echo "$t ${EPOCHREALTIME/./} $(comm -23 <(pids_in "$OUT/$name.err") <(pids_in "$OUT/rest-$name.err") | tr '\n' ' ')" >>"$OUT/named"
+        fi
         [ ! -s "$OUT/$name.err" ] || cat "$OUT/$name.err" >>"$OUT/$name.stderr.log"
         printf '%d.%06d,%d,%d,%d,%d,%d\n' $(( (${EPOCHREALTIME/./} - t) / 1000000 )) $(( (${EPOCHREALTIME/./} - t) % 1000000 )) \
             "$rc" "$o" "$j" "$w" "$d" >>"$OUT/$name.csv"
@@ -238,6 +244,18 @@ for name in ns cg snapshot; do
         done || true
     fi
 done
+# An exit mid-read is not a permission problem: no process the churn started may be called
+# unreadable. PIDs wrap (pid_max) within minutes at this rate: a PID is the churn's when the churn
+# started it in the 2 s before the run or during it.
+ours=""
+if [ -s "$OUT/named" ]; then
+    ours=$(awk 'NR == FNR { for (i = 3; i <= NF; i++) named[$i] = named[$i] " " $1 ":" $2; next }
+        { if (!($1 in named)) next; n = split(named[$1], spans, " ")
+          for (k = 1; k <= n; k++) { split(spans[k], t, ":"); if ($2 >= t[1] - 2000000 && $2 <= t[2]) hit[$1] = 1 } }
+        END { for (p in hit) printf "%s ", p }' "$OUT/named" <(cat "$OUT"/pids.*))
+fi
+echo "unreadable:      $(wc -l <"$OUT/named" 2>/dev/null || echo 0) runs named PIDs the run at rest did not; of the churn's: ${ours:-none}"
+[ -z "$ours" ] || reasons+=("the churn's processes $ours were reported unreadable")
 awk -F, 'NR > 1 && $2 != "" { n++; x = $1 / 60; y = $2 / 1024; sx += x; sy += y; sxy += x * y; sxx += x * x
          if (n == 1) { first = y; mn = y; mx = y }; last = y; if (y < mn) mn = y; if (y > mx) mx = y; hwm = $3 / 1024 }
          END { d = n * sxx - sx * sx; printf "TUI RSS MiB:     first %.1f, last %.1f, min %.1f, max %.1f, peak (VmHWM) %.1f; slope %+.3f MiB/min over %d samples\n",

@@ -123,21 +123,85 @@ fn release_free_memory() {
     }
 }
 
+/// One model per call, each joined with the sample before it, carrying the OOM kills seen so
+/// far: followed in the kernel log (live host only) and in the cgroups' counters. The explorer's
+/// collector and `nstop record` tick with it.
+pub struct Ticker {
+    roots: Roots,
+    sampler: sys::Sampler,
+    /// The newest sample, whose processes a detail page's reading goes through.
+    pub prev: Option<Sample>,
+    kernel_log: sys::kmsg::Follower,
+    oom_events: std::sync::Arc<Vec<OomEvent>>,
+    next_seq: u64,
+    kills_before: HashMap<(u32, u64), u64>,
+    unmatched: oom::Unmatched,
+}
+
+impl Ticker {
+    pub fn new(roots: Roots) -> Ticker {
+        Ticker {
+            sampler: sys::Sampler::new(sys::Pace::Background),
+            prev: None,
+            kernel_log: sys::kmsg::Follower::new(roots.clone()),
+            roots,
+            oom_events: Default::default(),
+            next_seq: 1,
+            kills_before: HashMap::new(),
+            unmatched: oom::Unmatched::new(),
+        }
+    }
+
+    pub fn tick(&mut self) -> Result<Model, String> {
+        let roots = &self.roots;
+        let sample = self
+            .sampler
+            .sample(roots, Collect::Everything)
+            .map_err(|e| format!("reading {}: {e}", roots.proc.display()))?;
+        let mut model = Model::new(&sample, self.prev.as_ref());
+        self.prev = Some(sample);
+        let reported = self.kernel_log.events();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        oom::note_reported(&mut self.unmatched, &reported);
+        let counted = oom::counted_kills(
+            &self.kills_before,
+            &model.cgroups,
+            &mut self.unmatched,
+            &crate::model::utc(now),
+        );
+        self.kills_before = model
+            .cgroups
+            .iter()
+            .filter_map(|c| Some(((c.hierarchy, c.inode), c.local_oom_kills()?)))
+            .collect();
+        if !reported.is_empty() || !counted.is_empty() {
+            let mut events = (*self.oom_events).clone();
+            for mut e in reported.into_iter().chain(counted) {
+                e.seq = self.next_seq;
+                self.next_seq += 1;
+                events.push(e);
+            }
+            // Bounded: the newest kept.
+            let excess = events.len().saturating_sub(MAX_OOM_EVENTS);
+            events.drain(..excess);
+            self.oom_events = std::sync::Arc::new(events);
+        }
+        model.oom_events = self.oom_events.clone();
+        model.oom_notes = self.kernel_log.notes().to_vec();
+        Ok(model)
+    }
+}
+
 fn run(
     roots: &Roots,
     mut interval: Duration,
     commands: &Receiver<Control>,
     deliver: impl Fn(Delivery) -> bool,
 ) {
-    let mut prev: Option<Sample> = None;
-    let mut sampler = sys::Sampler::new(sys::Pace::Background);
+    let mut ticker = Ticker::new(roots.clone());
     let mut paused = false;
-    // OOM kills: followed in the kernel log (live host only) and in the cgroups' counters.
-    let mut kernel_log = sys::kmsg::Follower::new(roots.clone());
-    let mut oom_events: std::sync::Arc<Vec<OomEvent>> = Default::default();
-    let mut next_seq = 1;
-    let mut kills_before: HashMap<(u32, u64), u64> = HashMap::new();
-    let mut unmatched = oom::Unmatched::new();
     let mut described: Option<Topic> = None;
     // Reads the topic through the newest sample (its processes, its cgroups' members).
     let describe = |prev: &Option<Sample>, topic: &Option<Topic>| match (prev, topic) {
@@ -155,45 +219,8 @@ fn run(
     };
     loop {
         let sampled_at = Instant::now();
-        let delivery = match sampler.sample(roots, Collect::Everything) {
-            Ok(sample) => {
-                let mut model = Model::new(&sample, prev.as_ref());
-                prev = Some(sample);
-                let reported = kernel_log.events();
-                let now = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs());
-                oom::note_reported(&mut unmatched, &reported);
-                let counted = oom::counted_kills(
-                    &kills_before,
-                    &model.cgroups,
-                    &mut unmatched,
-                    &crate::model::utc(now),
-                );
-                kills_before = model
-                    .cgroups
-                    .iter()
-                    .filter_map(|c| Some(((c.hierarchy, c.inode), c.local_oom_kills()?)))
-                    .collect();
-                if !reported.is_empty() || !counted.is_empty() {
-                    let mut events = (*oom_events).clone();
-                    for mut e in reported.into_iter().chain(counted) {
-                        e.seq = next_seq;
-                        next_seq += 1;
-                        events.push(e);
-                    }
-                    // Bounded: the newest kept.
-                    let excess = events.len().saturating_sub(MAX_OOM_EVENTS);
-                    events.drain(..excess);
-                    oom_events = std::sync::Arc::new(events);
-                }
-                model.oom_events = oom_events.clone();
-                model.oom_notes = kernel_log.notes().to_vec();
-                Ok(Box::new(model))
-            }
-            Err(e) => Err(format!("reading {}: {e}", roots.proc.display())),
-        };
-        if !deliver(Delivery::Model(delivery)) || !describe(&prev, &described) {
+        let delivery = ticker.tick().map(Box::new);
+        if !deliver(Delivery::Model(delivery)) || !describe(&ticker.prev, &described) {
             return;
         }
         release_free_memory();
@@ -215,7 +242,7 @@ fn run(
                 Ok(Control::Pause(pause)) => paused = pause,
                 Ok(Control::Describe(topic)) => {
                     described = topic;
-                    if !describe(&prev, &described) {
+                    if !describe(&ticker.prev, &described) {
                         return;
                     }
                 }

@@ -65,6 +65,20 @@ fn is_denied(e: Errno) -> bool {
     matches!(e, Errno::ACCESS | Errno::PERM)
 }
 
+/// `read`, again while it is denied to root: between exec's new memory map and its dumpable
+/// mark a process refuses even root for a moment, and root is refused little else.
+fn past_exec<T>(read: impl Fn() -> Result<T, Errno>) -> Result<T, Errno> {
+    let mut result = read();
+    for _ in 0..3 {
+        if !matches!(result, Err(e) if is_denied(e)) || !super::is_root() {
+            break;
+        }
+        std::thread::yield_now();
+        result = read();
+    }
+    result
+}
+
 pub(crate) const DIR_PATH: OFlags = OFlags::PATH.union(OFlags::DIRECTORY).union(OFlags::CLOEXEC);
 pub(crate) const DIR_LIST: OFlags = OFlags::RDONLY
     .union(OFlags::DIRECTORY)
@@ -371,12 +385,15 @@ impl<'a> Scanner<'a> {
         };
         let pid_ns_before = before.and_then(|k| k.proc.ns[NsType::Pid.index()]);
 
-        match openat(pid_dir, "ns", DIR_PATH, Mode::empty()).and_then(|ns_dir| {
-            let links = read_links(ns_dir.as_fd(), pid_ns_before)?;
-            let pid_children = read_link(ns_dir.as_fd(), "pid_for_children")?;
-            let time_children = read_link(ns_dir.as_fd(), "time_for_children")?;
-            Ok((links, pid_children, time_children))
-        }) {
+        let read_ns = || {
+            openat(pid_dir, "ns", DIR_PATH, Mode::empty()).and_then(|ns_dir| {
+                let links = read_links(ns_dir.as_fd(), pid_ns_before)?;
+                let pid_children = read_link(ns_dir.as_fd(), "pid_for_children")?;
+                let time_children = read_link(ns_dir.as_fd(), "time_for_children")?;
+                Ok((links, pid_children, time_children))
+            })
+        };
+        match past_exec(read_ns) {
             Ok((links, pid_children, time_children)) => {
                 proc.ns = links;
                 let own = |kind: NsType| links[kind.index()];
@@ -475,7 +492,7 @@ impl<'a> Scanner<'a> {
     /// Open file descriptors on nsfs (`ip netns exec`-style holders, container runtimes), and
     /// sockets, which may belong to another network namespace.
     fn scan_fds(&mut self, pid_dir: &OwnedFd, pid: i32, known: &mut Known) {
-        let fd_dir = match openat(pid_dir, "fd", DIR_LIST, Mode::empty()) {
+        let fd_dir = match past_exec(|| openat(pid_dir, "fd", DIR_LIST, Mode::empty())) {
             Ok(d) => d,
             Err(e) if is_denied(e) => {
                 known.denied.push(DeniedPart::Fds);
