@@ -254,7 +254,7 @@ if [ -s "$OUT/named" ]; then
           for (k = 1; k <= n; k++) { split(spans[k], t, ":"); if ($2 >= t[1] - 2000000 && $2 <= t[2]) hit[$1] = 1 } }
         END { for (p in hit) printf "%s ", p }' "$OUT/named" <(cat "$OUT"/pids.*))
 fi
-echo "unreadable:      $(wc -l <"$OUT/named" 2>/dev/null || echo 0) runs named PIDs the run at rest did not; of the churn's: ${ours:-none}"
+echo "unreadable:      $({ [ ! -f "$OUT/named" ] || wc -l <"$OUT/named"; } | grep . || echo 0) runs named PIDs the run at rest did not; of the churn's: ${ours:-none}"
 [ -z "$ours" ] || reasons+=("the churn's processes $ours were reported unreadable")
 awk -F, 'NR > 1 && $2 != "" { n++; x = $1 / 60; y = $2 / 1024; sx += x; sy += y; sxy += x * y; sxx += x * x
          if (n == 1) { first = y; mn = y; mx = y }; last = y; if (y < mn) mn = y; if (y > mx) mx = y; hwm = $3 / 1024 }

@@ -115,7 +115,7 @@ fn processes_below(sample: &Sample, hierarchy: u32, path: &str) -> Vec<i32> {
 /// Hands the pages freed with the previous tick's sample and model back to the kernel. glibc
 /// keeps them in its arenas, where a tick's few thousand short-lived strings fragment them:
 /// without this, resident memory settles at twice what is in use.
-fn release_free_memory() {
+pub fn release_free_memory() {
     #[cfg(target_env = "gnu")]
     // SAFETY: malloc_trim only returns free heap pages to the kernel.
     unsafe {

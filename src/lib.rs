@@ -7,5 +7,6 @@ pub mod cli;
 pub mod collector;
 pub mod model;
 pub mod ops;
+pub mod store;
 pub mod sys;
 pub mod tui;

@@ -54,9 +54,19 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// Sample twice, this long apart, to fill in rates: `1s`, `500ms`, or seconds
-        #[arg(short = 'i', long, value_name = "DURATION", value_parser = cli::cg::parse_duration)]
+        #[arg(short = 'i', long, value_name = "DURATION", value_parser = cli::cg::parse_duration, conflicts_with = "from")]
         interval: Option<std::time::Duration>,
+        /// The snapshot a recording (`nstop record --dir DIR`) took, not the live host's
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
+        /// With --from: the last snapshot taken at or before this time: a UTC time
+        /// (2026-11-23T03:00:00Z) or a duration back from now (2h) [default: the newest]
+        #[arg(long, value_name = "TIME", requires = "from")]
+        at: Option<String>,
     },
+    /// Record a snapshot every interval into a directory (rotated, pruned by age and size), for
+    /// `nstop --replay DIR`, `snapshot --from DIR` and `oom --from DIR`
+    Record(cli::record::RecordArgs),
 }
 
 /// One model; with an interval, from two samples so rates are known. `check` sees the first
@@ -87,18 +97,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Kill(_)) => Some("kill"),
         Some(Command::Enter(_)) => Some("enter"),
         Some(Command::Unshare(_)) => Some("unshare"),
-        Some(Command::Cg {
-            action: Some(CgAction::Move { .. }),
-            ..
-        }) => Some("cg move"),
-        Some(Command::Cg {
-            action: Some(CgAction::Kill { .. }),
-            ..
-        }) => Some("cg kill"),
-        Some(Command::Cg {
-            action: Some(CgAction::Exec { .. }),
-            ..
-        }) => Some("cg exec"),
+        // cg move, kill and exec refuse in ops, once their cgroup is known to exist.
         _ => None,
     };
     if let Some(command) = on_processes {
@@ -106,6 +105,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let args = match cli.command {
         Some(Command::Ns(args)) => args,
+        Some(Command::Record(args)) => return Ok(ExitCode::from(cli::record::run(args, roots)?)),
+        Some(Command::Snapshot {
+            from: Some(dir),
+            at,
+            ..
+        }) => {
+            let mut recording = open_recording(&dir)?;
+            let i = match at {
+                Some(at) => recording.at(cli::oom::parse_time("--at", &at, now_secs())? * 1000),
+                None => recording.len() - 1,
+            };
+            let mut json = recording
+                .json(i)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+            json.push(b'\n');
+            std::io::stdout().write_all(&json)?;
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::Snapshot { interval, .. }) => {
             let model = sampled_model(&roots, Collect::Everything, interval, |_| Ok(()))?;
             report_unreadable(&model);
@@ -121,18 +138,50 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Enter(args)) => return Ok(ExitCode::from(cli::ops::enter(args, roots)?)),
         Some(Command::Kill(args)) => return Ok(ExitCode::from(cli::ops::kill(args)?)),
         Some(Command::Oom(args)) => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
             // Refused before anything is read.
             let since = args
                 .since
                 .as_deref()
-                .map(|s| cli::oom::parse_since(s, now))
+                .map(|s| cli::oom::parse_time("--since", s, now_secs()))
                 .transpose()?;
-            let model = Model::new(&sys::sample(&roots, Collect::Everything)?, None);
-            let log = sys::kmsg::kernel_log(&roots);
-            let out = cli::oom::render(&args, since, log, &model, &roots)?;
+            let out = match &args.from {
+                Some(dir) => {
+                    let mut recording = open_recording(dir)?;
+                    let model = recording
+                        .model(recording.len() - 1)
+                        .map_err(anyhow::Error::msg)?;
+                    let events = recording.oom_events().map_err(anyhow::Error::msg)?;
+                    let mut before = std::collections::HashMap::new();
+                    for e in &events {
+                        if let Some(b) = recording
+                            .before(e, cli::oom::BEFORE)
+                            .map_err(anyhow::Error::msg)?
+                        {
+                            before.insert(e.seq, b);
+                        }
+                    }
+                    let facts = cli::oom::Facts {
+                        events,
+                        notes: recording.notes.clone(),
+                        model: &model,
+                        live: None,
+                        before,
+                    };
+                    cli::oom::render(&args, since, facts)?
+                }
+                None => {
+                    let model = Model::new(&sys::sample(&roots, Collect::Everything)?, None);
+                    let log = sys::kmsg::kernel_log(&roots);
+                    let facts = cli::oom::Facts {
+                        events: nstop::model::oom::parse_reports(log.lines),
+                        notes: log.notes,
+                        model: &model,
+                        live: Some(&roots),
+                        before: std::collections::HashMap::new(),
+                    };
+                    cli::oom::render(&args, since, facts)?
+                }
+            };
             return write_stdout(&out).map(|()| ExitCode::SUCCESS);
         }
         Some(Command::Cg {
@@ -181,6 +230,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     report_unreadable(&model);
     write_stdout(&out).map(|()| ExitCode::SUCCESS)
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A recording to read; its torn tails are said on stderr.
+fn open_recording(dir: &std::path::Path) -> anyhow::Result<nstop::store::Recording> {
+    let recording = nstop::store::Recording::open(dir).map_err(UsageError)?;
+    for note in &recording.notes {
+        eprintln!("nstop: {note}");
+    }
+    Ok(recording)
 }
 
 fn write_stdout(out: &str) -> anyhow::Result<()> {

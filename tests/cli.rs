@@ -89,9 +89,9 @@ fn acting_on_processes_is_refused_with_a_root() {
     let root = "tests/fixtures/cg-v2";
     for args in [
         vec!["kill", "4242"],
-        vec!["cg", "move", "4242", "/x"],
-        vec!["cg", "kill", "/x"],
-        vec!["cg", "exec", "/x", "--", "true"],
+        vec!["cg", "move", "4242", "/system.slice"],
+        vec!["cg", "kill", "/system.slice"],
+        vec!["cg", "exec", "/system.slice", "--", "true"],
         vec!["enter", "-t", "4242", "--uts"],
         vec!["unshare", "--uts", "--", "true"],
     ] {

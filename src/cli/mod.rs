@@ -4,6 +4,7 @@ pub mod cg;
 pub mod ns;
 pub mod oom;
 pub mod ops;
+pub mod record;
 pub mod render;
 
 /// Bad input from the user: printed as is, exit code 2, nothing done.

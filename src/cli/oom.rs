@@ -7,9 +7,10 @@ use serde::Serialize;
 
 use crate::cli::UsageError;
 use crate::model::cgroup::within;
-use crate::model::oom::{OomEvent, parse_reports};
+use std::collections::HashMap;
+
+use crate::model::oom::{Before, OomEvent};
 use crate::model::{Model, human_bytes};
-use crate::sys::kmsg::KernelLog;
 
 #[derive(Args, Debug, Default)]
 pub struct OomArgs {
@@ -24,56 +25,41 @@ pub struct OomArgs {
     /// /system.slice/docker-1e2e.scope; a `controllers:` prefix is accepted and ignored)
     #[arg(long, value_name = "CGROUP")]
     pub cgroup: Option<String>,
+    /// The kills a recording (`nstop record --dir DIR`) saw, each with what its cgroup did in
+    /// the minutes before it; counters as of the newest snapshot
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<std::path::PathBuf>,
 }
 
-/// Seconds since the epoch of `--since`, from a duration back from `now` or a UTC time.
-pub fn parse_since(text: &str, now: u64) -> Result<u64, UsageError> {
+/// How far back a recording's diagnosis of a kill looks.
+pub const BEFORE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Seconds in an age: 30s, 10m, 2h, 7d; `None` when `text` is not one.
+pub fn parse_age(text: &str) -> Option<u64> {
+    let unit = text.chars().last().filter(|c| "smhd".contains(*c))?;
+    let n: u64 = text[..text.len() - 1].parse().ok()?;
+    n.checked_mul(match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        _ => 86_400,
+    })
+}
+
+/// Seconds since the epoch of the time `flag` was given: a duration back from `now` or a UTC
+/// time.
+pub fn parse_time(flag: &str, text: &str, now: u64) -> Result<u64, UsageError> {
     let bad = || {
         UsageError(format!(
-            "--since '{text}': accepted: a duration back from now (30s, 10m, 2h, 7d) or a UTC time (2026-11-23T18:00:00Z)"
+            "{flag} '{text}': accepted: a duration back from now (30s, 10m, 2h, 7d) or a UTC time (2026-11-23T18:00:00Z)"
         ))
     };
-    if let Some(unit) = text.chars().last().filter(|c| "smhd".contains(*c)) {
-        let n: u64 = text[..text.len() - 1].parse().map_err(|_| bad())?;
-        let scale = match unit {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            _ => 86_400,
-        };
-        return n
-            .checked_mul(scale)
+    if text.chars().last().is_some_and(|c| "smhd".contains(c)) {
+        return parse_age(text)
             .map(|back| now.saturating_sub(back))
             .ok_or_else(bad);
     }
-    // YYYY-MM-DDTHH:MM:SSZ, compared as text with the events' own times after a check.
-    let valid = text.len() == 20
-        && text.ends_with('Z')
-        && text.as_bytes()[10] == b'T'
-        && text.chars().enumerate().all(|(i, c)| {
-            matches!(i, 4 | 7) && c == '-'
-                || matches!(i, 13 | 16) && c == ':'
-                || i == 10
-                || i == 19
-                || c.is_ascii_digit()
-        });
-    if !valid {
-        return Err(bad());
-    }
-    // Find the seconds by bisection over the formatter: exact, and no second date parser.
-    // Up to 9999-12-31T23:59:59Z, while the text compares in time order (four-digit years).
-    let (mut low, mut high) = (0u64, 253_402_300_799u64);
-    while low < high {
-        let mid = (low + high) / 2;
-        if crate::model::utc(mid).as_str() < text {
-            low = mid + 1;
-        } else {
-            high = mid;
-        }
-    }
-    (crate::model::utc(low) == text)
-        .then_some(low)
-        .ok_or_else(bad)
+    crate::model::parse_utc(text).ok_or_else(bad)
 }
 
 /// A cgroup's own OOM counters (memory.events, v1 memory.oom_control and failcnt).
@@ -106,25 +92,43 @@ struct AtRisk {
     next: Vec<Victim>,
 }
 
+/// An event as reported: the kernel's facts, and from a recording the minutes before it.
+#[derive(Serialize)]
+struct Event<'a> {
+    #[serde(flatten)]
+    event: &'a OomEvent,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    before: Option<&'a Before>,
+}
+
 #[derive(Serialize)]
 struct Report<'a> {
-    events: &'a [OomEvent],
+    events: Vec<Event<'a>>,
     counters: Vec<Counter>,
     at_risk: Vec<AtRisk>,
     notes: &'a [String],
 }
 
+/// What `nstop oom` reports from: the live host, or a recording.
+pub struct Facts<'a> {
+    /// Kills in time order: the kernel log's reports (and from a recording, the kills its
+    /// cgroup counters showed without one).
+    pub events: Vec<OomEvent>,
+    pub notes: Vec<String>,
+    /// The cgroups as they are now, or at the recording's chosen time.
+    pub model: &'a Model,
+    /// The live host's /proc, which says who would die next; `None` for a recording.
+    pub live: Option<&'a crate::sys::Roots>,
+    /// From a recording: each kill's cgroup in the minutes before it, by `seq`.
+    pub before: HashMap<u64, Before>,
+}
+
 /// Usage at or above this share of the limit puts a cgroup on the at-risk list.
 const AT_RISK_PERCENT: f64 = 80.0;
 
-/// `since`: `args.since` as parse_since read it (checked before anything was sampled).
-pub fn render(
-    args: &OomArgs,
-    since: Option<u64>,
-    log: KernelLog,
-    model: &Model,
-    roots: &crate::sys::Roots,
-) -> anyhow::Result<String> {
+/// `since`: `args.since` as parse_time read it (checked before anything was sampled).
+pub fn render(args: &OomArgs, since: Option<u64>, facts: Facts) -> anyhow::Result<String> {
+    let model = facts.model;
     // `memory:/x`, `0::/x` (as /proc/PID/cgroup writes it) or `/x`: the path is from the
     // first `/`.
     let root = args.cgroup.as_deref().map(|c| {
@@ -138,10 +142,15 @@ pub fn render(
         return Err(UsageError(format!("--cgroup '{root}': the path must be absolute")).into());
     }
     let root = root.map(|r| if r.is_empty() { "/".to_owned() } else { r });
-    let mut events = parse_reports(log.lines);
+    let mut events = facts.events;
     // Of each cgroup's counted kills, how many the log reported (before any filter).
     let mut reported = crate::model::oom::Unmatched::new();
-    crate::model::oom::note_reported(&mut reported, &events);
+    let in_log: Vec<OomEvent> = events
+        .iter()
+        .filter(|e| e.source != "memory.events")
+        .cloned()
+        .collect();
+    crate::model::oom::note_reported(&mut reported, &in_log);
     events.retain(|e| {
         let after = match (since, &e.time) {
             (Some(cut), Some(time)) => time.as_str() >= crate::model::utc(cut).as_str(),
@@ -191,7 +200,9 @@ pub fn render(
         {
             // The kernel picks among the whole subtree, not only the cgroup's own processes.
             let below = model.processes_below(c);
-            let scores = crate::sys::proc::oom_scores(roots, &below);
+            let scores = facts.live.map_or_else(Vec::new, |roots| {
+                crate::sys::proc::oom_scores(roots, &below)
+            });
             let next: Vec<Victim> = crate::model::oom::ranked(scores)
                 .into_iter()
                 .take(5)
@@ -212,10 +223,16 @@ pub fn render(
         }
     }
     let report = Report {
-        events: &events,
+        events: events
+            .iter()
+            .map(|event| Event {
+                event,
+                before: facts.before.get(&event.seq),
+            })
+            .collect(),
         counters,
         at_risk,
-        notes: &log.notes,
+        notes: &facts.notes,
     };
     if args.json {
         return Ok(serde_json::to_string_pretty(&report)? + "\n");
@@ -240,7 +257,7 @@ fn text(report: &Report) -> String {
             " (but see the counters below).\n"
         };
     }
-    for e in report.events {
+    for Event { event: e, before } in &report.events {
         let when = e.time.as_deref().unwrap_or("(time unknown)");
         out += &format!("{when}  {}\n", e.sentence());
         let mut facts = Vec::new();
@@ -276,6 +293,9 @@ fn text(report: &Report) -> String {
         }
         if !facts.is_empty() {
             out += &format!("    {}\n", facts.join("; "));
+        }
+        if let Some(b) = before {
+            out += &format!("    before: {}\n", before_text(b));
         }
     }
     if !report.counters.is_empty() {
@@ -321,6 +341,27 @@ fn text(report: &Report) -> String {
     out
 }
 
+/// The minutes before a kill in words: memory from where to where, the pressure at worst.
+fn before_text(b: &Before) -> String {
+    let bytes = |v: Option<u64>| v.map_or("?".to_owned(), |v| human_bytes(v as f64));
+    let mut text = format!(
+        "memory {} -> peak {}",
+        bytes(b.memory_first_bytes),
+        bytes(b.memory_peak_bytes)
+    );
+    if let Some(limit) = b.limit_bytes {
+        text += &format!(" of {}", human_bytes(limit as f64));
+    }
+    text += &format!(
+        " over the {:.0} s before it ({} samples, up to {} processes)",
+        b.first_secs, b.samples, b.processes_max
+    );
+    if let Some(full) = b.pressure_full_max {
+        text += &format!("; memory pressure full avg10 up to {full:.0}%");
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -328,9 +369,12 @@ mod tests {
     #[test]
     fn since_as_duration_or_time() {
         let now = 1_795_459_011;
-        assert_eq!(parse_since("10m", now).unwrap(), now - 600);
-        assert_eq!(parse_since("2d", now).unwrap(), now - 172_800);
-        assert_eq!(parse_since("2026-11-23T18:36:51Z", now).unwrap(), now);
+        assert_eq!(parse_time("--since", "10m", now).unwrap(), now - 600);
+        assert_eq!(parse_time("--since", "2d", now).unwrap(), now - 172_800);
+        assert_eq!(
+            parse_time("--since", "2026-11-23T18:36:51Z", now).unwrap(),
+            now
+        );
         for bad in [
             "10x",
             "yesterday",
@@ -338,7 +382,7 @@ mod tests {
             "2026-11-23 18:36:51",
             "-5m",
         ] {
-            assert!(parse_since(bad, now).is_err(), "{bad}");
+            assert!(parse_time("--since", bad, now).is_err(), "{bad}");
         }
     }
 }

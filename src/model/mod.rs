@@ -230,6 +230,35 @@ pub fn human_bytes(bytes: f64) -> String {
 }
 
 /// `2026-11-23T18:36:51Z` from seconds since the epoch (civil-from-days, proleptic Gregorian).
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (as `utc` writes it); `None` otherwise.
+pub fn parse_utc(text: &str) -> Option<u64> {
+    let valid = text.len() == 20
+        && text.ends_with('Z')
+        && text.as_bytes()[10] == b'T'
+        && text.chars().enumerate().all(|(i, c)| {
+            matches!(i, 4 | 7) && c == '-'
+                || matches!(i, 13 | 16) && c == ':'
+                || i == 10
+                || i == 19
+                || c.is_ascii_digit()
+        });
+    if !valid {
+        return None;
+    }
+    // Bisection over the formatter: exact, and no second date parser. Up to
+    // 9999-12-31T23:59:59Z, while the text compares in time order (four-digit years).
+    let (mut low, mut high) = (0u64, 253_402_300_799u64);
+    while low < high {
+        let mid = (low + high) / 2;
+        if utc(mid).as_str() < text {
+            low = mid + 1;
+        } else {
+            high = mid;
+        }
+    }
+    (utc(low) == text).then_some(low)
+}
+
 pub fn utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;

@@ -7,6 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::cgroup::Cgroup;
+
 /// One line of the kernel log: its monotonic time (µs after boot) when known, and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogLine {
@@ -369,6 +371,86 @@ pub fn ranked(mut scores: Vec<(i32, u32)>) -> Vec<(i32, u32)> {
 pub type Unmatched = std::collections::HashMap<String, u64>;
 
 /// Adds the kernel's reports to `unmatched` (userspace kills touch no counter).
+/// The cgroup that hit its limit, else the victim's.
+pub fn cgroup_path(e: &OomEvent) -> Option<&str> {
+    e.oom_memcg.as_deref().or(e.task_memcg.as_deref())
+}
+
+/// The event's cgroup in `model`: its path in a hierarchy with memory (cgroup2 first, as
+/// listed).
+pub fn cgroup_of<'m>(model: &'m crate::model::Model, e: &OomEvent) -> Option<&'m Cgroup> {
+    let path = cgroup_path(e)?;
+    let with_memory = |id: u32| {
+        model
+            .host
+            .hierarchy(id)
+            .is_some_and(|h| h.version == 2 || h.controllers.iter().any(|c| c == "memory"))
+    };
+    model
+        .cgroups
+        .iter()
+        .find(|c| c.path == path && with_memory(c.hierarchy))
+}
+
+/// What a kill's cgroup did in the minutes before it, from recorded models.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Before {
+    /// Samples of the cgroup in the window, and how many seconds before the kill the first
+    /// and the last were taken.
+    pub samples: usize,
+    pub first_secs: f64,
+    pub last_secs: f64,
+    pub memory_first_bytes: Option<u64>,
+    pub memory_peak_bytes: Option<u64>,
+    pub limit_bytes: Option<u64>,
+    /// The highest memory pressure `full` avg10 (%): the cgroup's own, else its cgroup2 twin's.
+    pub pressure_full_max: Option<f64>,
+    pub processes_max: usize,
+}
+
+/// `before` from models taken at (seconds before the kill, model), oldest first; `None` when
+/// none of them shows the kill's cgroup.
+pub fn before_kill<'m>(
+    e: &OomEvent,
+    models: impl IntoIterator<Item = (f64, &'m crate::model::Model)>,
+) -> Option<Before> {
+    let mut before: Option<Before> = None;
+    for (secs, model) in models {
+        let Some(c) = cgroup_of(model, e) else {
+            continue;
+        };
+        let memory = c.memory.as_ref();
+        let current = memory.and_then(|m| m.current);
+        let twin = model.cgroups.iter().find(|t| {
+            t.path == c.path
+                && model
+                    .host
+                    .hierarchy(t.hierarchy)
+                    .is_some_and(|h| h.version == 2)
+        });
+        let full = [Some(c), twin]
+            .into_iter()
+            .flatten()
+            .find_map(|c| c.pressure.as_ref()?.memory.as_ref()?.full.as_ref())
+            .map(|l| l.avg10);
+        let b = before.get_or_insert_with(|| Before {
+            first_secs: secs,
+            memory_first_bytes: current,
+            ..Before::default()
+        });
+        b.samples += 1;
+        b.last_secs = secs;
+        b.memory_peak_bytes = b.memory_peak_bytes.max(current);
+        b.limit_bytes = memory.and_then(|m| m.max).or(b.limit_bytes);
+        b.pressure_full_max = match (b.pressure_full_max, full) {
+            (Some(a), Some(f)) => Some(a.max(f)),
+            (a, f) => a.or(f),
+        };
+        b.processes_max = b.processes_max.max(c.nprocs);
+    }
+    before
+}
+
 pub fn note_reported(unmatched: &mut Unmatched, reported: &[OomEvent]) {
     for e in reported
         .iter()

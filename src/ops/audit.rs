@@ -25,14 +25,10 @@ struct Entry<'a> {
 }
 
 pub fn path() -> Option<PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(path) = var("NSTOP_AUDIT_LOG") {
-        return Some(PathBuf::from(path));
+    match std::env::var_os("NSTOP_AUDIT_LOG").filter(|v| !v.is_empty()) {
+        Some(path) => Some(PathBuf::from(path)),
+        None => Some(crate::sys::state_dir()?.join("audit.jsonl")),
     }
-    let state = var("XDG_STATE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| var("HOME").map(|home| PathBuf::from(home).join(".local/state")))?;
-    Some(state.join("nstop/audit.jsonl"))
 }
 
 /// Appends one line; a log that cannot be written is reported on stderr, not fatal (the

@@ -320,6 +320,7 @@ pub fn move_pids(
     tree: bool,
 ) -> Result<Plan, String> {
     let targets = host.existing(spec, || host.cgroup2())?;
+    crate::ops::live_processes_only(&host.roots, "cg move")?;
     let mut pinned: Vec<Pinned> = Vec::new();
     for &pid in pids {
         let all = if tree {
@@ -599,8 +600,10 @@ pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
 /// `cg kill`: cgroup2's cgroup.kill for SIGKILL; otherwise the signal to every process in it
 /// and below, each pinned.
 pub fn kill(host: &Host, spec: &str, signal: i32) -> Result<Plan, String> {
+    let targets = host.existing(spec, || host.cgroup2())?;
+    crate::ops::live_processes_only(&host.roots, "cg kill")?;
     let mut changes = Vec::new();
-    for t in host.existing(spec, || host.cgroup2())? {
+    for t in targets {
         let members = refuse_vital(host, &t)?;
         let kill_file = t.file("cgroup.kill");
         if signal == libc::SIGKILL && t.hierarchy.version == 2 && kill_file.is_file() {
@@ -642,8 +645,9 @@ pub fn kill_pids(pids: &[i32], signal: i32) -> Result<Plan, String> {
 /// `cg exec`: nstop writes 0 (itself) to the cgroup.procs of each cgroup named, then becomes
 /// the command.
 pub fn exec(host: &Host, spec: &str) -> Result<Plan, String> {
-    let changes = host
-        .existing(spec, || host.cgroup2())?
+    let targets = host.existing(spec, || host.cgroup2())?;
+    crate::ops::live_processes_only(&host.roots, "cg exec")?;
+    let changes = targets
         .into_iter()
         .map(|t| Change::Write {
             path: t.file("cgroup.procs"),

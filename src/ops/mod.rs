@@ -269,15 +269,13 @@ pub fn live_processes_only(roots: &crate::sys::Roots, what: &str) -> Result<(), 
 /// Resolves a request against the system as it is now (files, processes).
 pub fn plan(request: &Request, roots: &crate::sys::Roots) -> Result<Plan, String> {
     let host = || cgroup::Host::read(roots.clone());
-    if let Request::Signal { .. } | Request::Move { .. } | Request::KillCgroup { .. } = request {
-        live_processes_only(roots, "this action")?;
-    }
     match request {
         Request::Signal {
             pid,
             start_time,
             signal,
         } => {
+            live_processes_only(roots, "kill")?;
             Pinned::check(*pid, *start_time).map_err(|Refused(why)| why)?;
             Ok(Plan {
                 action: format!("kill -s {} {pid}", process::signal_name(*signal)),

@@ -123,6 +123,16 @@ pub fn kernel_lacks(feature: &str) -> bool {
         && std::env::var("NSTOP_HIDE").is_ok_and(|hidden| hidden.split(',').any(|f| f == feature))
 }
 
+/// Where nstop keeps what it writes (the audit log, recordings): `$XDG_STATE_HOME/nstop`, else
+/// `~/.local/state/nstop`.
+pub fn state_dir() -> Option<std::path::PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    let state = var("XDG_STATE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| var("HOME").map(|home| std::path::PathBuf::from(home).join(".local/state")))?;
+    Some(state.join("nstop"))
+}
+
 /// Whether we run as root: what the unreadable-process notices suggest depends on it.
 pub fn is_root() -> bool {
     nix::unistd::geteuid().is_root()

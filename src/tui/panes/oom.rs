@@ -21,29 +21,14 @@ pub fn find(model: &Model, seq: u64) -> Option<usize> {
     model.oom_events.iter().position(|e| e.seq == seq)
 }
 
-/// The cgroup that hit its limit, else the victim's.
-pub fn cgroup_path(e: &OomEvent) -> Option<&str> {
-    e.oom_memcg.as_deref().or(e.task_memcg.as_deref())
-}
+pub use crate::model::oom::cgroup_path;
 
-/// The cgroup of the event in the explorer's model: the path in a hierarchy with memory
-/// (cgroup2 first, as listed).
+/// The cgroup of the event in the explorer's model.
 pub fn cgroup_key(model: &Model, e: &OomEvent) -> Option<RowKey> {
-    let path = cgroup_path(e)?;
-    let with_memory = |id: u32| {
-        model
-            .host
-            .hierarchy(id)
-            .is_some_and(|h| h.version == 2 || h.controllers.iter().any(|c| c == "memory"))
-    };
-    model
-        .cgroups
-        .iter()
-        .find(|c| c.path == path && with_memory(c.hierarchy))
-        .map(|c| RowKey::Cgroup {
-            hierarchy: c.hierarchy,
-            path: c.path.clone(),
-        })
+    crate::model::oom::cgroup_of(model, e).map(|c| RowKey::Cgroup {
+        hierarchy: c.hierarchy,
+        path: c.path.clone(),
+    })
 }
 
 fn kind(e: &OomEvent) -> &'static str {

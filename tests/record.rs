@@ -1,0 +1,328 @@
+//! Recordings: the format round trip, a torn tail, rotation within --max-size and pruning by
+//! age on frames the test makes; then (root) `nstop record` on the live host while the test
+//! provokes an OOM kill, replayed by `snapshot --from` and `oom --from`.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use nstop::store::segment::{KEY_EVERY, Kind, Segment, Writer};
+use nstop::store::{Recording, Retention, Store};
+
+/// A snapshot-like JSON document of `n` processes, `tick` moving a few values.
+fn frame(n: usize, tick: u64) -> Vec<u8> {
+    let processes: Vec<serde_json::Value> = (0..n)
+        .map(|i| {
+            serde_json::json!({
+                "pid": i + 100,
+                "comm": format!("worker-{}", i % 17),
+                "rss_bytes": 4096 * (i as u64 + 1) + if i % 10 == 0 { tick * 4096 } else { 0 },
+                "cpu_percent": if i % 10 == 0 { Some(tick as f64 / 10.0) } else { None },
+            })
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "tick": tick, "processes": processes })).unwrap()
+}
+
+fn recording(dir: &Path) -> Recording {
+    Recording::open(dir).unwrap()
+}
+
+#[test]
+fn frames_come_back_as_written_with_deltas_between_key_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("20261126T000000.000Z.nsr");
+    let mut writer = Writer::create(&path).unwrap();
+    let mut kinds = Vec::new();
+    for tick in 0..150 {
+        kinds.push(writer.append(1_000 * tick, &frame(300, tick)).unwrap());
+    }
+    // A key frame first and at least every KEY_EVERY frames; deltas in between.
+    assert_eq!(kinds[0], Kind::Key);
+    let keys: Vec<usize> = (0..kinds.len())
+        .filter(|&i| kinds[i] == Kind::Key)
+        .collect();
+    assert!(
+        keys.windows(2).all(|w| w[1] - w[0] <= KEY_EVERY + 1),
+        "{keys:?}"
+    );
+    assert!(kinds.iter().filter(|&&k| k == Kind::Delta).count() > 140);
+
+    let mut rec = recording(dir.path());
+    assert_eq!(rec.len(), 150);
+    assert!(rec.notes.is_empty());
+    for tick in [0, 1, 59, 60, 61, 149] {
+        assert_eq!(rec.time_ms(tick as usize), 1_000 * tick);
+        assert_eq!(rec.json(tick as usize).unwrap(), frame(300, tick));
+    }
+    assert_eq!(rec.at(59_999), 59);
+    assert_eq!(rec.at(0), 0);
+    // A delta holds what changed: far smaller than the key frame.
+    let size = std::fs::metadata(&path).unwrap().len() as usize;
+    let raw: usize = (0..150).map(|t| frame(300, t).len()).sum();
+    assert!(size * 20 < raw, "{size} bytes for {raw} of JSON");
+}
+
+#[test]
+fn a_torn_tail_replays_up_to_the_tear() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("20261126T000000.000Z.nsr");
+    let mut writer = Writer::create(&path).unwrap();
+    let mut nine = 0;
+    for tick in 0..10 {
+        nine = writer.size as usize;
+        writer.append(1_000 * tick, &frame(50, tick)).unwrap();
+    }
+    drop(writer);
+    let whole = std::fs::read(&path).unwrap();
+    assert_eq!(Segment::index(&path).unwrap().records.len(), 10);
+    // Cut anywhere in the last record (header or payload): the nine before it replay.
+    for cut in [nine + 3, nine + 24, whole.len() - 1] {
+        std::fs::write(&path, &whole[..cut]).unwrap();
+        let mut rec = recording(dir.path());
+        assert_eq!(rec.len(), 9, "cut at {cut} of {}", whole.len());
+        assert_eq!(rec.notes.len(), 1, "{:?}", rec.notes);
+        assert!(rec.notes[0].contains("torn write"));
+        assert_eq!(rec.json(8).unwrap(), frame(50, 8));
+    }
+    // A whole-looking last record whose payload was not all written: its checksum fails.
+    let mut damaged = whole.clone();
+    let end = damaged.len();
+    damaged[end - 5] ^= 0xff;
+    std::fs::write(&path, &damaged).unwrap();
+    let mut rec = recording(dir.path());
+    assert_eq!(rec.len(), 9);
+    assert_eq!(rec.json(8).unwrap(), frame(50, 8));
+}
+
+/// The bytes in the recording's directory.
+fn size_of(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().len())
+        .sum()
+}
+
+#[test]
+fn rotation_keeps_the_recording_within_its_size_and_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let max_size = 1 << 20;
+    let retention = Retention {
+        max_age: Duration::from_secs(7 * 86_400),
+        max_size,
+    };
+    let mut store = Store::open(dir.path(), retention).unwrap();
+    // Frames that compress poorly: each differs throughout from the one before.
+    let noisy = |tick: u64| -> Vec<u8> {
+        let mut state = tick.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        let values: Vec<u64> = (0..3000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state % 1_000_000
+            })
+            .collect();
+        serde_json::to_vec(&values).unwrap()
+    };
+    for tick in 0..400u64 {
+        let total = store.append(1_000 * tick, &noisy(tick)).unwrap();
+        assert!(total <= max_size, "tick {tick}: {total} bytes");
+        assert_eq!(total, size_of(dir.path()));
+    }
+    let rec = recording(dir.path());
+    assert_eq!(rec.time_ms(rec.len() - 1), 399_000, "the newest kept");
+    assert!(rec.time_ms(0) > 0, "the oldest dropped");
+
+    // A segment last written eight days ago goes at the next write.
+    let oldest = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+    let file = std::fs::File::options().write(true).open(&oldest).unwrap();
+    file.set_modified(std::time::SystemTime::now() - Duration::from_secs(8 * 86_400))
+        .unwrap();
+    store.append(400_000, &noisy(400)).unwrap();
+    assert!(!oldest.exists());
+}
+
+#[test]
+fn bad_arguments_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    for (args, says) in [
+        (
+            vec!["record", "--max-size", "10K", "--dir", d],
+            "at least 1M",
+        ),
+        (
+            vec!["record", "--retain", "forever", "--dir", d],
+            "not an age",
+        ),
+        (
+            vec!["record", "--interval", "0", "--dir", d],
+            "out of range",
+        ),
+        (vec!["snapshot", "--from", d], "no recording here"),
+        (vec!["snapshot", "--at", "1h"], "--from"),
+        (vec!["oom", "--from", d], "no recording here"),
+    ] {
+        let (code, out, err) = common::nstop(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(out.is_empty());
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// `nstop record` at 200 ms while the test's process grows to its cgroup's limit and is killed;
+/// then a snapshot the test took live matches the recorded one taken at that time, and the
+/// kill replays with what its cgroup did before it.
+#[test]
+fn a_recording_replays_what_was_live_and_the_minutes_before_a_kill() {
+    if !common::require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let memory = common::TestCgroup::new("memory");
+    memory.write("memory.limit_in_bytes", &(40 << 20).to_string());
+    let mut recorder = Command::new(env!("CARGO_BIN_EXE_nstop"))
+        .args(["record", "--interval", "200ms", "--dir"])
+        .arg(dir.path())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let frames = || Recording::open(dir.path()).map_or(0, |r| r.len());
+    common::wait_for("the first frames", || (frames() >= 3).then_some(()));
+
+    // Grows by 1 MiB every 40 ms: the recorder sees it climb for about a second and a half.
+    let procs = memory.dir.join("cgroup.procs");
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "echo $$ > {}; exec python3 -c 'import time\nb = []\nfor _ in range(200):\n    b.append(bytearray(1 << 20)); time.sleep(0.04)'",
+                procs.display()
+            ),
+        ])
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    // Live, while it grows: what the recording must give back for this moment.
+    std::thread::sleep(Duration::from_millis(600));
+    let (code, live, err) = common::nstop(&["snapshot", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let live: serde_json::Value = serde_json::from_str(&live).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "killed by the OOM killer"
+    );
+    let after = frames();
+    common::wait_for("frames after the kill", || {
+        (frames() >= after + 5).then_some(())
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(recorder.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(recorder.wait().unwrap().success(), "SIGTERM ends it with 0");
+
+    // The recorded snapshot nearest the live one: the test's cgroup with the same limit, the
+    // growing process in it with the same namespaces.
+    let uptime = live["host"]["system"]["uptime_secs"].as_f64().unwrap();
+    let mut rec = recording(dir.path());
+    let nearest = (0..rec.len())
+        .map(|i| {
+            let m: serde_json::Value = serde_json::from_slice(&rec.json(i).unwrap()).unwrap();
+            m
+        })
+        .min_by(|a, b| {
+            let off = |m: &serde_json::Value| {
+                (m["host"]["system"]["uptime_secs"].as_f64().unwrap() - uptime).abs()
+            };
+            off(a).total_cmp(&off(b))
+        })
+        .unwrap();
+    let cgroup_in = |m: &serde_json::Value| {
+        m["cgroups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["path"] == memory.path.as_str())
+            .cloned()
+            .expect("the test's cgroup")
+    };
+    assert_eq!(
+        cgroup_in(&nearest)["memory"]["max"],
+        cgroup_in(&live)["memory"]["max"]
+    );
+    let process_in = |m: &serde_json::Value| {
+        m["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pid"] == pid)
+            .cloned()
+            .expect("the growing process")
+    };
+    for field in ["comm", "namespaces", "nspid", "cgroups", "start_time"] {
+        assert_eq!(
+            process_in(&nearest)[field],
+            process_in(&live)[field],
+            "{field}"
+        );
+    }
+    // `snapshot --from --at TIME` prints the last frame taken at or before TIME, as written.
+    let second = rec.time_ms(rec.len() / 2) / 1000;
+    let (code, out, err) = common::nstop(&[
+        "snapshot",
+        "--from",
+        dir.path().to_str().unwrap(),
+        "--at",
+        &nstop::model::utc(second),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let expected = String::from_utf8(rec.json(rec.at(second * 1000)).unwrap()).unwrap();
+    assert!(out == expected + "\n", "not the frame at {second}");
+
+    // The kill, and its cgroup climbing to the limit before it.
+    let (code, out, err) = common::nstop(&[
+        "oom",
+        "--json",
+        "--from",
+        dir.path().to_str().unwrap(),
+        "--cgroup",
+        &memory.path,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let event = report["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["pid"] == pid)
+        .unwrap_or_else(|| panic!("the kill of {pid} replays: {out}"));
+    assert_eq!(event["comm"], "python3");
+    assert_eq!(event["limit_bytes"], 40 << 20);
+    let before = &event["before"];
+    assert!(before["samples"].as_u64().unwrap() >= 3, "{before}");
+    let first = before["memory_first_bytes"].as_u64().unwrap();
+    let peak = before["memory_peak_bytes"].as_u64().unwrap();
+    assert!(peak > first + (10 << 20), "climbed: {before}");
+    assert!(peak > 25 << 20, "near the limit: {before}");
+    assert_eq!(before["limit_bytes"], 40 << 20);
+    let (_, text, _) = common::nstop(&[
+        "oom",
+        "--from",
+        dir.path().to_str().unwrap(),
+        "--cgroup",
+        &memory.path,
+    ]);
+    assert!(text.contains("before: memory "), "{text}");
+}
