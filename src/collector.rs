@@ -44,6 +44,22 @@ pub enum Control {
     /// Read this now and after every sample, until told `None`: what a detail view shows
     /// that the model does not hold.
     Describe(Option<Topic>),
+    /// A replay only: this many frames forward (or back).
+    Step(i64),
+    /// A replay only: the last frame taken at or before this time (ms since the epoch).
+    Seek(u64),
+    /// A replay only: the first frame after the next OOM kill.
+    NextOom,
+}
+
+/// Where a replay is: frame `index` of `len`, taken at `time_ms`; `kill` when it was reached
+/// by jumping to that OOM kill (its seq in the frame's model).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayAt {
+    pub index: usize,
+    pub len: usize,
+    pub time_ms: u64,
+    pub kill: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -51,6 +67,12 @@ pub enum Delivery {
     /// What one tick produced: a model, or why reading failed (the previous model stays).
     Model(Result<Box<Model>, String>),
     Described(Topic, Description),
+    /// A replay: where the next model is from.
+    Replay(ReplayAt),
+    /// A replay jumped: the charts start again from the models that follow as `Past`.
+    Rewind,
+    /// A replay: a model from before the next one, for the charts only.
+    Past(Box<Model>),
 }
 
 pub struct Collector {
@@ -252,6 +274,7 @@ fn run(
                         break;
                     }
                 }
+                Ok(Control::Step(_) | Control::Seek(_) | Control::NextOom) => {}
                 Err(RecvTimeoutError::Disconnected) => return,
             }
         }

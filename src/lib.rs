@@ -7,6 +7,7 @@ pub mod cli;
 pub mod collector;
 pub mod model;
 pub mod ops;
+pub mod replayer;
 pub mod store;
 pub mod sys;
 pub mod tui;

@@ -20,6 +20,14 @@ struct Cli {
     /// How often the explorer samples: `1s` (default), `500ms`, `2m`, or seconds
     #[arg(short = 'i', long, value_name = "DURATION", value_parser = cli::cg::parse_duration)]
     interval: Option<std::time::Duration>,
+    /// Explore a recording (`nstop record --dir DIR`) instead of the live host: [ ] step, T
+    /// jumps to a time, o to the next OOM kill, p plays
+    #[arg(long, value_name = "DIR")]
+    replay: Option<PathBuf>,
+    /// With --replay: start at the last frame taken at or before this time: a UTC time
+    /// (2026-11-23T03:00:00Z) or a duration back from now (6h) [default: the newest]
+    #[arg(long, value_name = "TIME", requires = "replay")]
+    at: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -197,7 +205,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         None => {
             let interval = cli.interval.unwrap_or(std::time::Duration::from_secs(1));
-            return Ok(ExitCode::from(nstop::tui::run(roots, interval)?));
+            let source = match &cli.replay {
+                Some(dir) => {
+                    let recording = open_recording(dir)?;
+                    let start = match &cli.at {
+                        Some(at) => {
+                            recording.at(cli::oom::parse_time("--at", at, now_secs())? * 1000)
+                        }
+                        None => recording.len() - 1,
+                    };
+                    nstop::tui::Source::Replay(recording, start)
+                }
+                None => nstop::tui::Source::Live(roots),
+            };
+            return Ok(ExitCode::from(nstop::tui::run(source, interval)?));
         }
     };
     cli::ns::validate(&args)?;

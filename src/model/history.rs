@@ -179,6 +179,13 @@ impl History {
         History::new((samples.ceil() as usize).min(MAX_SAMPLES))
     }
 
+    /// Forgets every sample (a replay that jumped).
+    pub fn clear(&mut self) {
+        self.times.clear();
+        self.host = Series::default();
+        self.cgroups.clear();
+    }
+
     /// Appends one model. Its time is the host's uptime, else one second after the last.
     pub fn record(&mut self, model: &Model) {
         let at = model

@@ -198,6 +198,17 @@ impl Recording {
         self.segments[s].records[r].time_ms
     }
 
+    /// The time between frames, on average (a second for a single frame).
+    pub fn interval(&self) -> Duration {
+        match self.len() {
+            0 | 1 => Duration::from_secs(1),
+            n => {
+                let span = self.time_ms(n - 1).saturating_sub(self.time_ms(0));
+                Duration::from_millis((span / (n as u64 - 1)).max(10))
+            }
+        }
+    }
+
     /// The last frame taken at or before `time_ms` (the first when all are later).
     pub fn at(&self, time_ms: u64) -> usize {
         self.frames

@@ -3,7 +3,7 @@
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::collector::{Control, Description, Topic};
+use crate::collector::{Control, Description, ReplayAt, Topic};
 use crate::model::Model;
 use crate::ops::{Applied, Plan, Request};
 use crate::tui::panes::Screen;
@@ -31,6 +31,12 @@ pub enum Action {
     Run(Vec<String>),
     /// How it ended: its exit status, or why it could not start.
     Ran(Result<u8, String>),
+    /// A replay: where the next model is from.
+    Replayed(ReplayAt),
+    /// A replay jumped: the charts start again.
+    Rewind,
+    /// A replay: a model from before the next one, for the charts only.
+    Past(Box<Model>),
 }
 
 /// What a key does, independent of which key it is.
@@ -67,6 +73,13 @@ pub enum Command {
     Shell,
     /// A shell in new namespaces, chosen in a dialog.
     Unshare,
+    /// A replay: the previous or next recorded frame.
+    StepBack,
+    StepForward,
+    /// A replay: the frame at a time typed in.
+    JumpTo,
+    /// A replay: just after the next OOM kill, on the OOM screen.
+    NextOom,
     Back,
     Search,
     NextMatch,

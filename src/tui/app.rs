@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{
 use ratatui::layout::{Position, Rect};
 use std::path::PathBuf;
 
-use crate::collector::{Control, Description, Topic};
+use crate::collector::{Control, Description, ReplayAt, Topic};
 use crate::model::Model;
 use crate::model::history::History;
 use crate::model::sample::{NsRef, NsType};
@@ -17,7 +17,7 @@ use crate::tui::detail::{DetailState, Link, Sources, Subject};
 use crate::tui::keymap;
 use crate::tui::list::ListState;
 use crate::tui::panes::{RowKey, Scope, Screen, Tone, cgroups, oom, processes};
-use crate::tui::popup::{LimitForm, Popup, SIGNALS, UnshareForm};
+use crate::tui::popup::{Asks, LimitForm, Popup, SIGNALS, UnshareForm};
 use crate::tui::theme::Theme;
 use crate::tui::ui::Areas;
 
@@ -91,6 +91,8 @@ pub struct App {
     /// The namespaces there were before an unshare shell (sorted), until the first model
     /// after it shows which it left behind (no model arrives while the shell runs).
     before_shell: Option<Vec<NsRef>>,
+    /// Replaying a recording: where it is.
+    pub replay: Option<ReplayAt>,
 }
 
 impl App {
@@ -117,6 +119,7 @@ impl App {
             status: None,
             undo: None,
             before_shell: None,
+            replay: None,
         }
     }
 
@@ -165,7 +168,17 @@ impl App {
         self.dirty = true;
         match action {
             Action::Collected(Ok(model)) => self.accept(model),
+            // A replay's frame that cannot be read, or no kill to jump to: the frame shown stays.
+            Action::Collected(Err(error)) if self.replay.is_some() => self.say(&error, Tone::Warn),
             Action::Collected(Err(error)) => self.error = Some(error),
+            Action::Replayed(at) => {
+                self.replay = Some(at);
+                if at.kill.is_some() {
+                    self.screen = Screen::Oom;
+                }
+            }
+            Action::Rewind => self.history.clear(),
+            Action::Past(model) => self.history.record(&model),
             Action::Described(topic, description) => {
                 let known = self
                     .described
@@ -605,6 +618,13 @@ impl App {
             Command::Undo => return self.undo(),
             Command::Shell => return self.shell(),
             Command::Unshare => self.popup = Some(Popup::Unshare(UnshareForm::default())),
+            Command::StepBack => return self.replay_command(Control::Step(-1)),
+            Command::StepForward => return self.replay_command(Control::Step(1)),
+            Command::NextOom => return self.replay_command(Control::NextOom),
+            Command::JumpTo => match self.replay {
+                Some(_) => self.ask(Asks::JumpTo),
+                None => self.say("only in a replay: nstop --replay DIR", Tone::Warn),
+            },
         }
         self.follow();
         None
@@ -670,23 +690,15 @@ impl App {
                     None => self.dirty = false,
                 },
             },
-            Popup::MoveTo {
-                pid,
-                start_time,
-                text,
-            } => match key.code {
+            Popup::Prompt { asks, text } => match key.code {
                 KeyCode::Esc => self.popup = None,
                 KeyCode::Backspace => {
                     text.pop();
                 }
                 KeyCode::Enter => {
-                    let request = Request::Move {
-                        pid: *pid,
-                        start_time: *start_time,
-                        spec: text.trim().to_owned(),
-                    };
+                    let (asks, text) = (*asks, text.trim().to_owned());
                     self.popup = None;
-                    return Some(Action::Plan(request));
+                    return self.answered(asks, text);
                 }
                 _ => match typed {
                     Some(c) => text.push(c),
@@ -828,15 +840,49 @@ impl App {
 
     fn move_prompt(&mut self) {
         match self.selected_process() {
-            Some((pid, start_time)) => {
-                self.popup = Some(Popup::MoveTo {
-                    pid,
-                    start_time,
-                    text: String::new(),
-                })
-            }
+            Some((pid, start_time)) => self.ask(Asks::MoveTo { pid, start_time }),
             None => self.say("select a process to move", Tone::Warn),
         }
+    }
+
+    fn ask(&mut self, asks: Asks) {
+        self.popup = Some(Popup::Prompt {
+            asks,
+            text: String::new(),
+        });
+    }
+
+    /// What a prompt's Enter does with the line typed.
+    fn answered(&mut self, asks: Asks, text: String) -> Option<Action> {
+        match asks {
+            Asks::MoveTo { pid, start_time } => Some(Action::Plan(Request::Move {
+                pid,
+                start_time,
+                spec: text,
+            })),
+            Asks::JumpTo => {
+                let at = self.replay?;
+                match jump_time(&text, at.time_ms) {
+                    Some(time_ms) => Some(Action::Collector(Control::Seek(time_ms))),
+                    None => {
+                        self.say(
+                            &format!("'{text}': accepted: 03:00, 03:00:30, 2026-11-23T03:00:00Z, -10m, +30s"),
+                            Tone::Alert,
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    /// A replay command, or why there is nothing to replay.
+    fn replay_command(&mut self, control: Control) -> Option<Action> {
+        if self.replay.is_none() {
+            self.say("only in a replay: nstop --replay DIR", Tone::Warn);
+            return None;
+        }
+        Some(Action::Collector(control))
     }
 
     fn undo(&mut self) -> Option<Action> {
@@ -1078,4 +1124,33 @@ impl App {
 enum Target {
     Processes(Scope),
     Cgroup(RowKey),
+}
+
+/// Where a replay jumps, in ms since the epoch, from a line typed at frame time `now_ms`: a UTC
+/// time, a time of day on the frame's (UTC) day, or an offset from the frame (-10m, +30s).
+fn jump_time(text: &str, now_ms: u64) -> Option<u64> {
+    if let Some(secs) = crate::model::parse_utc(text) {
+        return Some(secs * 1000);
+    }
+    let age = |t: &str| Some(crate::cli::oom::parse_age(t)? * 1000);
+    if let Some(later) = text.strip_prefix('+') {
+        return Some(now_ms + age(later)?);
+    }
+    if let Some(earlier) = text.strip_prefix('-') {
+        return Some(now_ms.saturating_sub(age(earlier)?));
+    }
+    let parts: Vec<u64> = text
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let (h, m, s) = match parts[..] {
+        [h, m] => (h, m, 0),
+        [h, m, s] => (h, m, s),
+        _ => return None,
+    };
+    if h > 23 || m > 59 || s > 59 {
+        return None;
+    }
+    let day = now_ms / 86_400_000 * 86_400;
+    Some((day + h * 3600 + m * 60 + s) * 1000)
 }

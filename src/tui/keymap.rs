@@ -179,7 +179,31 @@ pub static BINDINGS: &[Binding] = &[
     ),
     bind(&[Char('+'), Right], "+ →", Command::Unfold, "unfold"),
     bind(&[Char('-'), Left], "- ←", Command::Fold, "fold"),
-    bind(&[Char('p')], "p", Command::Pause, "pause / resume sampling"),
+    bind(
+        &[Char('p')],
+        "p",
+        Command::Pause,
+        "pause / resume sampling (a replay: play)",
+    ),
+    bind(
+        &[Char('[')],
+        "[",
+        Command::StepBack,
+        "replay: previous frame",
+    ),
+    bind(
+        &[Char(']')],
+        "]",
+        Command::StepForward,
+        "replay: next frame",
+    ),
+    bind(&[Char('T')], "T", Command::JumpTo, "replay: jump to a time"),
+    bind(
+        &[Char('o')],
+        "o",
+        Command::NextOom,
+        "replay: the next OOM kill",
+    ),
     bind(&[Char('r')], "r", Command::Refresh, "sample now"),
     bind(&[Char('?'), F(1)], "? F1", Command::Help, "this help"),
     bind(

@@ -228,8 +228,46 @@ fn is_noise(event: &TermEvent) -> bool {
         || matches!(event, TermEvent::FocusGained | TermEvent::FocusLost)
 }
 
+/// Refuses every change: a replay shows the past of a host, maybe another one.
+struct ReplayOperator;
+
+const REPLAY_CHANGES_NOTHING: &str =
+    "a replay shows a recording: nothing is changed from it (run nstop without --replay)";
+
+impl Operator for ReplayOperator {
+    fn plan(&mut self, _: &Request) -> Result<Plan, String> {
+        Err(REPLAY_CHANGES_NOTHING.into())
+    }
+
+    fn execute(&mut self, _: &Plan) -> Result<Vec<Applied>, String> {
+        Err(REPLAY_CHANGES_NOTHING.into())
+    }
+}
+
+/// Where the explorer's models come from.
+pub enum Source {
+    Live(Roots),
+    /// A recording, from this frame on.
+    Replay(crate::store::Recording, usize),
+}
+
+/// The thread that delivers models: the collector, or a replayer.
+enum Feed {
+    Live(Collector),
+    Replay(crate::replayer::Replayer),
+}
+
+impl Feed {
+    fn send(&self, control: Control) {
+        match self {
+            Feed::Live(c) => c.send(control),
+            Feed::Replay(r) => r.send(control),
+        }
+    }
+}
+
 /// Runs the explorer until q, Ctrl-C or a signal; the exit status is 0, or 128 + the signal.
-pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
+pub fn run(source: Source, interval: Duration) -> anyhow::Result<u8> {
     if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
         return Err(UsageError(
             "the explorer needs a terminal on stdin and stdout; for scripts use `nstop ns`, `nstop cg` or `nstop snapshot --json`"
@@ -266,11 +304,29 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
     terminal.hide_cursor()?;
     terminal.clear()?;
 
-    let roots_for_ops = roots.clone();
     let to_main = events.clone();
-    let collector = Collector::spawn(roots, interval, move |delivery| {
-        to_main.send(Event::Collected(delivery)).is_ok()
-    });
+    let deliver = move |delivery| to_main.send(Event::Collected(delivery)).is_ok();
+    // A replay's charts span as many frames as they would have live.
+    let frame_interval = match &source {
+        Source::Replay(recording, _) => recording.interval(),
+        Source::Live(_) => interval,
+    };
+    let (collector, mut operator): (Feed, Box<dyn Operator>) = match source {
+        Source::Live(roots) => (
+            Feed::Live(Collector::spawn(roots.clone(), interval, deliver)),
+            Box::new(LiveOperator { roots }),
+        ),
+        Source::Replay(recording, start) => (
+            Feed::Replay(crate::replayer::Replayer::spawn(
+                recording,
+                start,
+                HISTORY_WINDOW,
+                interval,
+                deliver,
+            )),
+            Box::new(ReplayOperator),
+        ),
+    };
 
     let stop_input = Arc::new(AtomicBool::new(false));
     let stop = Arc::clone(&stop_input);
@@ -303,13 +359,12 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
         }
     });
 
-    let mut operator = LiveOperator {
-        roots: roots_for_ops,
-    };
     let size = terminal.size()?;
     let mut app = App::new(Theme::from_env(), Rect::new(0, 0, size.width, size.height));
     app.root = sys::is_root();
-    app.history = History::covering(HISTORY_WINDOW, interval);
+    app.history = History::covering(HISTORY_WINDOW, frame_interval);
+    // A replay waits on its frame until told to play.
+    app.paused = matches!(collector, Feed::Replay(_));
     let outcome = (|| -> anyhow::Result<u8> {
         terminal.draw(|frame| ui::draw(frame, &app))?;
         loop {
@@ -341,6 +396,9 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
                     Event::Collected(Delivery::Described(topic, description)) => {
                         Action::Described(topic, description)
                     }
+                    Event::Collected(Delivery::Replay(at)) => Action::Replayed(at),
+                    Event::Collected(Delivery::Rewind) => Action::Rewind,
+                    Event::Collected(Delivery::Past(model)) => Action::Past(model),
                     Event::Terminal(TermEvent::Key(key)) => Action::Key(key),
                     Event::Terminal(TermEvent::Mouse(mouse)) => Action::Mouse(mouse),
                     Event::Terminal(TermEvent::Resize(width, height)) => {
@@ -350,13 +408,16 @@ pub fn run(roots: Roots, interval: Duration) -> anyhow::Result<u8> {
                 };
                 let mut pending = vec![action];
                 while let Some(action) = pending.pop() {
-                    for left in settle(&mut app, action, &mut operator) {
+                    for left in settle(&mut app, action, operator.as_mut()) {
                         match left {
                             Action::Collector(control) => {
                                 if matches!(control, Control::RefreshNow) {
                                     injected_panic("main");
                                 }
                                 collector.send(control);
+                            }
+                            Action::Run(_) if app.replay.is_some() => {
+                                pending.push(Action::Ran(Err(REPLAY_CHANGES_NOTHING.into())));
                             }
                             Action::Run(args) => {
                                 let ran = hand_over(&args, &gate);

@@ -17,16 +17,21 @@ pub enum Popup {
     /// Limits of one cgroup: each key with its current value and usage; the user types new
     /// values.
     Limits(LimitForm),
-    /// Where to move a process: a `[controllers:]path` typed in.
-    MoveTo {
-        pid: i32,
-        start_time: u64,
-        text: String,
-    },
+    /// A line typed in, for what `asks` says.
+    Prompt { asks: Asks, text: String },
     /// A plan waits for y or n; `request` made it (for signals, `s` re-plans another one).
     Confirm { plan: Plan, request: Request },
     /// Which namespaces a new shell gets.
     Unshare(UnshareForm),
+}
+
+/// What a prompt's line is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Asks {
+    /// Where to move a process: a `[controllers:]path`.
+    MoveTo { pid: i32, start_time: u64 },
+    /// A replay's time to jump to.
+    JumpTo,
 }
 
 /// The unshare dialog: a checkbox per namespace type, then the two options.

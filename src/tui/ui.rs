@@ -196,7 +196,27 @@ fn footer(app: &App) -> Line<'static> {
     }
     let mut spans = Vec::new();
     let pause = if app.paused { "resume" } else { "pause" };
-    let keys: &[(&str, &str)] = if app.detail.is_some() {
+    let keys: &[(&str, &str)] = if let Some(at) = app.replay {
+        // What is shown is the past: said first, then how to move through it.
+        spans.push(Span::styled(
+            format!(
+                "replay {} · frame {} of {}  ",
+                crate::model::utc(at.time_ms / 1000),
+                at.index + 1,
+                at.len
+            ),
+            theme.tone(Tone::Warn),
+        ));
+        let play = if app.paused { "play" } else { "stop" };
+        &[
+            ("[ ]", "step"),
+            ("T", "time"),
+            ("o", "next OOM"),
+            ("p", play),
+            ("?", "help"),
+            ("q", "quit"),
+        ]
+    } else if app.detail.is_some() {
         &[
             ("?", "help"),
             ("↑↓", "links"),

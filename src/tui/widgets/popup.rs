@@ -9,7 +9,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 use crate::ops::Request;
 use crate::ops::process::signal_name;
 use crate::tui::panes::Tone;
-use crate::tui::popup::Popup;
+use crate::tui::popup::{Asks, Popup};
 use crate::tui::theme::Theme;
 
 pub struct PopupView<'a> {
@@ -93,20 +93,33 @@ impl Widget for PopupView<'_> {
                 ));
                 (format!(" Limits of {} ", form.title), lines)
             }
-            Popup::MoveTo { pid, text, .. } => (
-                format!(" Move PID {pid} "),
-                vec![
-                    Line::from(vec![
-                        Span::raw("to cgroup: "),
-                        Span::styled(format!("{text}█"), theme.key()),
-                    ]),
-                    Line::styled(
+            Popup::Prompt { asks, text } => {
+                let (title, label, accepted, enter) = match asks {
+                    Asks::MoveTo { pid, .. } => (
+                        format!(" Move PID {pid} "),
+                        "to cgroup: ",
                         "/path (cgroup2), memory:/path, memory,pids:/path (v1), *:/path (every hierarchy)",
-                        theme.tone(Tone::Dim),
+                        "review",
                     ),
-                    keys(theme, &[("Enter", "review"), ("Esc", "cancel")]),
-                ],
-            ),
+                    Asks::JumpTo => (
+                        " Jump to ".to_owned(),
+                        "time: ",
+                        "03:00 or 03:00:30 (UTC, this day), 2026-11-23T03:00:00Z, -10m, +30s",
+                        "jump",
+                    ),
+                };
+                (
+                    title,
+                    vec![
+                        Line::from(vec![
+                            Span::raw(label),
+                            Span::styled(format!("{text}█"), theme.key()),
+                        ]),
+                        Line::styled(accepted, theme.tone(Tone::Dim)),
+                        keys(theme, &[("Enter", enter), ("Esc", "cancel")]),
+                    ],
+                )
+            }
             Popup::Confirm { plan, request } => {
                 let mut lines = vec![Line::styled("This will:", theme.label())];
                 for change in &plan.changes {

@@ -1,0 +1,196 @@
+//! The explorer's other source: models from a recording (`nstop --replay DIR`), delivered as
+//! the collector delivers live ones. It stays on a frame until told to step, seek, jump to
+//! the next OOM kill or play (`Pause(false)`: a frame per interval). Each jump first hands over
+//! the frames of the chart window before the new one, so charts and the OOM page's minutes
+//! before a kill show as they did live.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::collector::{Control, Delivery, Description, ReplayAt, Topic};
+use crate::store::Recording;
+
+pub struct Replayer {
+    control: Option<Sender<Control>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Replayer {
+    /// Starts on frame `start`; `window` is how far back the charts reach.
+    pub fn spawn(
+        recording: Recording,
+        start: usize,
+        window: Duration,
+        pace: Duration,
+        deliver: impl Fn(Delivery) -> bool + Send + 'static,
+    ) -> Replayer {
+        let (control, commands) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("replayer".into())
+            .spawn(move || {
+                let mut replay = Replay {
+                    recording,
+                    window,
+                    deliver,
+                };
+                replay.run(start, pace, &commands);
+            })
+            .expect("spawn replayer thread");
+        Replayer {
+            control: Some(control),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn send(&self, control: Control) {
+        if let Some(sender) = &self.control {
+            let _ = sender.send(control);
+        }
+    }
+}
+
+impl Drop for Replayer {
+    fn drop(&mut self) {
+        self.control.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+struct Replay<D> {
+    recording: Recording,
+    window: Duration,
+    deliver: D,
+}
+
+impl<D: Fn(Delivery) -> bool> Replay<D> {
+    fn run(&mut self, start: usize, mut pace: Duration, commands: &Receiver<Control>) {
+        let last = self.recording.len() - 1;
+        // Each kill's time, to jump to; a recording whose frames cannot be read has none.
+        let kills: Vec<u64> = self.recording.oom_events().map_or_else(
+            |_| Vec::new(),
+            |events| {
+                events
+                    .iter()
+                    .filter_map(|e| crate::model::parse_utc(e.time.as_deref()?))
+                    .map(|s| s * 1000)
+                    .collect()
+            },
+        );
+        let mut at = start.min(last);
+        let mut playing = false;
+        if !self.show(None, at, None) {
+            return;
+        }
+        loop {
+            let message = if playing {
+                commands.recv_timeout(pace)
+            } else {
+                commands.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            };
+            let step = |n: i64| Some((at as i64 + n).clamp(0, last as i64) as usize);
+            let (target, kill) = match message {
+                Err(RecvTimeoutError::Timeout) if at < last => (Some(at + 1), None),
+                // Played to the end: stays there.
+                Err(RecvTimeoutError::Timeout) => {
+                    playing = false;
+                    (None, None)
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+                Ok(Control::Step(n)) => (step(n), None),
+                Ok(Control::Seek(time_ms)) => (Some(self.recording.at(time_ms)), None),
+                Ok(Control::NextOom) => {
+                    let now = self.recording.time_ms(at);
+                    match kills.iter().find(|&&k| k > now) {
+                        // The first frame after it, which holds it.
+                        Some(&kill) => {
+                            let next = (self.recording.at(kill + 999) + 1).min(last);
+                            (Some(next), Some(kill))
+                        }
+                        None => {
+                            let why =
+                                format!("no OOM kill recorded after {}", self.recording.label(at));
+                            if !(self.deliver)(Delivery::Model(Err(why))) {
+                                return;
+                            }
+                            (None, None)
+                        }
+                    }
+                }
+                Ok(Control::Pause(paused)) => {
+                    playing = !paused;
+                    (None, None)
+                }
+                Ok(Control::RefreshNow) => (Some(at), None),
+                Ok(Control::Interval(new)) => {
+                    pace = new;
+                    (None, None)
+                }
+                Ok(Control::Describe(Some(topic))) => {
+                    // Only the model was recorded: the inside of namespaces and OOM scores
+                    // are read live.
+                    let description = match topic {
+                        Topic::Namespace(_) => Description::Inside(Err(
+                            "not recorded: a replay shows what was sampled".into(),
+                        )),
+                        Topic::Cgroup { .. } => Description::OomScores(Vec::new()),
+                    };
+                    if !(self.deliver)(Delivery::Described(topic, description)) {
+                        return;
+                    }
+                    (None, None)
+                }
+                Ok(Control::Describe(None)) => (None, None),
+            };
+            if let Some(target) = target {
+                if !self.show(Some(at), target, kill) {
+                    return;
+                }
+                at = target;
+            }
+        }
+    }
+
+    /// Delivers frame `to`; unless it is the one after `from`, the chart window before it
+    /// first. False once the explorer is gone.
+    fn show(&mut self, from: Option<usize>, to: usize, kill_ms: Option<u64>) -> bool {
+        let time_ms = self.recording.time_ms(to);
+        if from.map(|f| f + 1) != Some(to) {
+            if !(self.deliver)(Delivery::Rewind) {
+                return false;
+            }
+            let since = time_ms.saturating_sub(self.window.as_millis() as u64);
+            let first = self.recording.at(since);
+            for i in first..to {
+                if self.recording.time_ms(i) < since {
+                    continue;
+                }
+                // A frame that cannot be read leaves a gap in the charts.
+                if let Ok(model) = self.recording.model(i)
+                    && !(self.deliver)(Delivery::Past(Box::new(model)))
+                {
+                    return false;
+                }
+            }
+        }
+        let model = self.recording.model(to);
+        let kill = kill_ms.and_then(|k| {
+            let events = &model.as_ref().ok()?.oom_events;
+            let second = crate::model::utc(k / 1000);
+            events
+                .iter()
+                .rev()
+                .find(|e| e.time.as_deref() == Some(second.as_str()))
+                .map(|e| e.seq)
+        });
+        let at = ReplayAt {
+            index: to,
+            len: self.recording.len(),
+            time_ms,
+            kill,
+        };
+        (self.deliver)(Delivery::Replay(at)) && (self.deliver)(Delivery::Model(model.map(Box::new)))
+    }
+}
