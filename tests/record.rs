@@ -326,3 +326,97 @@ fn a_recording_replays_what_was_live_and_the_minutes_before_a_kill() {
     ]);
     assert!(text.contains("before: memory "), "{text}");
 }
+
+/// The replayer on a recording of fixture models, one a second, with a kill at the sixth:
+/// it starts where it is told with the chart window before, steps, seeks, jumps to just after
+/// the kill, and says when there is no later one.
+#[test]
+fn the_replayer_steps_seeks_and_jumps_to_the_next_kill() {
+    use nstop::collector::{Control, Delivery};
+    use nstop::model::Model;
+    use nstop::model::oom::OomEvent;
+    let fixture = nstop::sys::sample(
+        &nstop::sys::Roots::under(Path::new("tests/fixtures/cg-v2")),
+        nstop::sys::Collect::Everything,
+    )
+    .unwrap();
+    let base = Model::new(&fixture, None);
+    let start_ms = 1_795_459_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(
+        dir.path(),
+        Retention {
+            max_age: Duration::from_secs(86_400),
+            max_size: 1 << 30,
+        },
+    )
+    .unwrap();
+    for i in 0..20u64 {
+        let mut model = base.clone();
+        model.host.system.as_mut().unwrap().uptime_secs = Some(1000.0 + i as f64);
+        if i >= 5 {
+            model.oom_events = std::sync::Arc::new(vec![OomEvent {
+                seq: 1,
+                time: Some(nstop::model::utc(start_ms / 1000 + 5)),
+                pid: Some(4242),
+                source: "kmsg".into(),
+                ..OomEvent::default()
+            }]);
+        }
+        store
+            .append(start_ms + i * 1000, &serde_json::to_vec(&model).unwrap())
+            .unwrap();
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    let replayer = nstop::replayer::Replayer::spawn(
+        recording(dir.path()),
+        3,
+        Duration::from_secs(600),
+        Duration::from_secs(1),
+        move |d| tx.send(d).is_ok(),
+    );
+    // Until the frame itself: (rewound, frames for the charts, where, uptime).
+    let mut next = || {
+        let (mut rewound, mut past) = (false, 0);
+        loop {
+            match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+                Delivery::Rewind => rewound = true,
+                Delivery::Past(_) => past += 1,
+                Delivery::Replay(at) => {
+                    let Delivery::Model(model) = rx.recv().unwrap() else {
+                        panic!("a model after where it is from");
+                    };
+                    let uptime = model.map(|m| m.host.system.unwrap().uptime_secs);
+                    return (rewound, past, Some(at), uptime.ok().flatten());
+                }
+                Delivery::Model(Err(why)) => return (rewound, past, None, Some(why.len() as f64)),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    };
+    let (rewound, past, at, uptime) = next();
+    assert!(rewound);
+    assert_eq!(past, 3, "the frames before the start, for the charts");
+    assert_eq!(at.unwrap().index, 3);
+    assert_eq!(uptime, Some(1003.0));
+    replayer.send(Control::Step(1));
+    let (rewound, past, at, _) = next();
+    assert_eq!((rewound, past, at.unwrap().index), (false, 0, 4));
+    replayer.send(Control::Seek(start_ms + 15_500));
+    let (rewound, _, at, uptime) = next();
+    assert!(rewound);
+    assert_eq!((at.unwrap().index, uptime), (15, Some(1015.0)));
+    replayer.send(Control::Step(-100));
+    assert_eq!(next().2.unwrap().index, 0);
+    replayer.send(Control::NextOom);
+    let (_, _, at, _) = next();
+    let at = at.unwrap();
+    assert_eq!(
+        (at.index, at.kill),
+        (6, Some(1)),
+        "just after the kill, which it names"
+    );
+    replayer.send(Control::NextOom);
+    let (_, _, at, _) = next();
+    assert!(at.is_none(), "no later kill: said, and the frame stays");
+}

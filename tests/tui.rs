@@ -1282,3 +1282,48 @@ fn kernel_differences_are_said_on_screen() {
         assert!(screen.contains(said), "{said} in\n{screen}");
     }
 }
+
+/// A replay: the footer says which frame of which time; [ ] T o ask the replayer to move, a
+/// time typed in becomes a seek, a jump to a kill lands on the OOM screen. Live, these keys say
+/// they are for replays.
+#[test]
+fn replay_keys_move_through_the_recording() {
+    use nstop::collector::ReplayAt;
+    let mut live = app(V2);
+    assert!(press(&mut live, "o").is_empty());
+    assert!(render(&live).contains("only in a replay: nstop --replay DIR"));
+
+    let mut app = app(V2);
+    // 2026-11-23T18:36:51Z, frame 8 of 20.
+    let time_ms = 1_795_459_011_000;
+    let at = |kill| ReplayAt {
+        index: 7,
+        len: 20,
+        time_ms,
+        kill,
+    };
+    app.update(Action::Replayed(at(None)));
+    assert!(render(&app).contains("replay 2026-11-23T18:36:51Z · frame 8 of 20"));
+    assert_eq!(press(&mut app, "["), [Control::Step(-1)]);
+    assert_eq!(press(&mut app, "]"), [Control::Step(1)]);
+    assert_eq!(press(&mut app, "o"), [Control::NextOom]);
+    assert_eq!(
+        press(&mut app, "T18:30<Enter>"),
+        [Control::Seek(1_795_458_600_000)]
+    );
+    assert_eq!(
+        press(&mut app, "T-10m<Enter>"),
+        [Control::Seek(time_ms - 600_000)]
+    );
+    assert_eq!(
+        press(&mut app, "T2026-11-23T00:00:00Z<Enter>"),
+        [Control::Seek(1_795_392_000_000)]
+    );
+    assert!(press(&mut app, "Tsoon<Enter>").is_empty());
+    assert!(render(&app).contains("'soon': accepted: 03:00"));
+    app.update(Action::Replayed(at(Some(1))));
+    assert_eq!(app.screen, Screen::Oom);
+    // The charts start again after a jump.
+    app.update(Action::Rewind);
+    assert_eq!(app.history.span(), 0.0);
+}

@@ -144,15 +144,15 @@ impl Drop for KillOnDrop {
 
 /// Starts nstop from the shell, remembering `stty -a` before and after.
 fn launch(tmux: &Tmux, dir: &Path) {
-    launch_as(tmux, dir, "");
+    launch_as(tmux, dir, "", "");
 }
 
-/// `launch`, with nstop's command line after `run_as` (`setpriv ... --`).
-fn launch_as(tmux: &Tmux, dir: &Path, run_as: &str) {
+/// `launch`, with nstop's command line after `run_as` (`setpriv ... --`) and with `args`.
+fn launch_as(tmux: &Tmux, dir: &Path, run_as: &str, args: &str) {
     let bin = env!("CARGO_BIN_EXE_nstop");
     let (before, after) = (dir.join("before"), dir.join("after"));
     tmux.shell(&format!(
-        "stty -a > {}; {run_as} {bin}; echo \"exit=$?\"; stty -a > {}",
+        "stty -a > {}; {run_as} {bin} {args}; echo \"exit=$?\"; stty -a > {}",
         before.display(),
         after.display()
     ));
@@ -289,7 +289,12 @@ fn a_panic_in_any_thread_restores_the_terminal() {
     for thread in ["main", "collector"] {
         let dir = tempfile::tempdir().unwrap();
         let tmux = Tmux::start(120, 40);
-        launch_as(&tmux, dir.path(), &format!("env NSTOP_PANIC_IN={thread}"));
+        launch_as(
+            &tmux,
+            dir.path(),
+            &format!("env NSTOP_PANIC_IN={thread}"),
+            "",
+        );
         tmux.keys(&["r"]);
         assert_restored(&tmux, dir.path(), 101);
         let message = format!("injected panic in the {thread} thread");
@@ -310,6 +315,7 @@ fn explorer_as_nobody() {
         &tmux,
         dir.path(),
         "setpriv --reuid=65534 --regid=65534 --clear-groups --",
+        "",
     );
     tmux.wait("the notice of what is hidden", |s| {
         s.contains("unreadable: permission denied (run as root to see them)")
@@ -456,6 +462,64 @@ fn a_limit_edited_in_the_explorer_lands_in_the_file() {
     assert_eq!(std::fs::read_to_string(&limit).unwrap().trim(), "50331648");
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(log.contains("\"after\":\"50331648\""), "{log}");
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, dir.path(), 0);
+}
+
+/// A recording (of the v2 fixture tree) replayed: the footer names the frame, every screen
+/// shows, [ and ] move between frames, changes are refused, q restores the terminal.
+#[test]
+fn a_replay_shows_every_screen_and_changes_nothing() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let recording = dir.path().join("rec");
+    let mut recorder = Command::new(env!("CARGO_BIN_EXE_nstop"))
+        .args([
+            "--root",
+            "tests/fixtures/cg-v2",
+            "record",
+            "--interval",
+            "50ms",
+            "--dir",
+        ])
+        .arg(&recording)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for("ten frames", || {
+        nstop::store::Recording::open(&recording)
+            .is_ok_and(|r| r.len() >= 10)
+            .then_some(())
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(recorder.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(recorder.wait().unwrap().success());
+    let frames = nstop::store::Recording::open(&recording).unwrap().len();
+
+    let tmux = Tmux::start(120, 40);
+    launch_as(
+        &tmux,
+        dir.path(),
+        "",
+        &format!("--replay {}", recording.display()),
+    );
+    let last = format!("frame {frames} of {frames}");
+    tmux.wait("the newest frame", |s| s.contains(&last));
+    visit_every_screen(&tmux);
+    tmux.keys(&["["]);
+    let before = format!("frame {} of {frames}", frames - 1);
+    tmux.wait("the frame before", |s| s.contains(&before));
+    tmux.keys(&["]"]);
+    tmux.wait("the newest again", |s| s.contains(&last));
+    tmux.keys(&["3", "K"]);
+    tmux.wait("the refusal", |s| {
+        s.contains("a replay shows a recording: nothing is changed from it")
+    });
     tmux.keys(&["q"]);
     assert_restored(&tmux, dir.path(), 0);
 }

@@ -143,9 +143,14 @@ pub struct OomEvent {
     pub container: Option<String>,
     /// `kmsg`, `journal` or `memory.events`.
     pub source: String,
-    /// The explorer's number for it (counter events may share a time and have no pid).
-    #[serde(skip)]
+    /// The explorer's number for it (counter events may share a time and have no pid); kept
+    /// in recordings, absent (0) from the kernel log's reports.
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub seq: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl OomEvent {
