@@ -376,7 +376,7 @@ fn the_replayer_steps_seeks_and_jumps_to_the_next_kill() {
         move |d| tx.send(d).is_ok(),
     );
     // Until the frame itself: (rewound, frames for the charts, where, uptime).
-    let mut next = || {
+    let next = || {
         let (mut rewound, mut past) = (false, 0);
         loop {
             match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
