@@ -420,3 +420,37 @@ fn the_replayer_steps_seeks_and_jumps_to_the_next_kill() {
     let (_, _, at, _) = next();
     assert!(at.is_none(), "no later kill: said, and the frame stays");
 }
+
+/// assets/nstop-record.service's command line is one nstop takes: run as written (its directory
+/// swapped for the test's), it records and ends with 0 on SIGTERM, as systemd stops it.
+#[test]
+fn the_systemd_unit_runs_as_written() {
+    if !common::require_root() {
+        return;
+    }
+    let unit = std::fs::read_to_string("assets/nstop-record.service").unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart=");
+    let mut words: Vec<String> = exec.split_whitespace().map(str::to_owned).collect();
+    assert_eq!(words[0], "/usr/local/bin/nstop");
+    let dir = tempfile::tempdir().unwrap();
+    let at = words.iter().position(|w| w == "--dir").expect("--dir") + 1;
+    assert_eq!(words[at], "/var/lib/nstop/record", "StateDirectory=nstop");
+    words[at] = dir.path().to_str().unwrap().to_owned();
+    let mut recorder = Command::new(env!("CARGO_BIN_EXE_nstop"))
+        .args(&words[1..])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_for("the first frame", || {
+        Recording::open(dir.path()).is_ok().then_some(())
+    });
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(recorder.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    assert!(recorder.wait().unwrap().success());
+}

@@ -6,7 +6,8 @@
 //!          u8 kind (0 key, 1 delta), 7 zero bytes, then the payload
 //! payload  a zstd frame with its content checksum, of the frame's JSON (the document
 //!          `nstop snapshot --json` prints); a delta is compressed with the JSON of the latest
-//!          key frame before it in the same segment as its dictionary, so it holds what changed
+//!          key frame before it in the same segment as its prefix (zstd's patch-from), so it
+//!          holds what changed
 //! ```
 //!
 //! A record is one write(2) to a file opened with O_APPEND. A recorder killed mid-write leaves
@@ -45,13 +46,56 @@ pub struct Record {
     json_len: u32,
 }
 
-fn compressor(dictionary: Option<&[u8]>) -> io::Result<zstd::bulk::Compressor<'static>> {
-    let mut c = match dictionary {
-        Some(d) => zstd::bulk::Compressor::with_dictionary(LEVEL, d)?,
-        None => zstd::bulk::Compressor::new(LEVEL)?,
-    };
-    c.set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(true))?;
-    Ok(c)
+fn zstd_error(code: usize) -> io::Error {
+    io::Error::other(zstd_safe::get_error_name(code))
+}
+
+/// The window that reaches from the end of `json` back over all of `key`: the largest zstd
+/// decoders take by default (2^27) at most.
+fn window_log(key: &[u8], json: &[u8]) -> u32 {
+    let span = (key.len() + json.len()).max(1 << 10);
+    (usize::BITS - (span - 1).leading_zeros()).clamp(10, 27)
+}
+
+/// `json` compressed; with `key`, as a patch of it: the key frame is the window's start, so a
+/// delta is what differs. Far smaller than a dictionary, whose match tables reach a few MB.
+fn compress(json: &[u8], key: Option<&[u8]>) -> io::Result<Vec<u8>> {
+    use zstd_safe::{CCtx, CParameter};
+    let mut cctx = CCtx::create();
+    cctx.set_parameter(CParameter::CompressionLevel(LEVEL))
+        .map_err(zstd_error)?;
+    cctx.set_parameter(CParameter::ChecksumFlag(true))
+        .map_err(zstd_error)?;
+    if let Some(key) = key {
+        cctx.set_parameter(CParameter::WindowLog(window_log(key, json)))
+            .map_err(zstd_error)?;
+        cctx.set_parameter(CParameter::EnableLongDistanceMatching(true))
+            .map_err(zstd_error)?;
+        cctx.ref_prefix(key).map_err(zstd_error)?;
+    }
+    let mut out = Vec::with_capacity(zstd_safe::compress_bound(json.len()));
+    cctx.compress2(&mut out, json).map_err(zstd_error)?;
+    Ok(out)
+}
+
+/// A payload back to `json_len` bytes of JSON; `key` as it was compressed with.
+fn decompress(payload: &[u8], json_len: usize, key: Option<&[u8]>) -> io::Result<Vec<u8>> {
+    use zstd_safe::{DCtx, DParameter};
+    let mut dctx = DCtx::create();
+    dctx.set_parameter(DParameter::WindowLogMax(27))
+        .map_err(zstd_error)?;
+    if let Some(key) = key {
+        dctx.ref_prefix(key).map_err(zstd_error)?;
+    }
+    let mut json = Vec::with_capacity(json_len);
+    dctx.decompress(&mut json, payload).map_err(zstd_error)?;
+    if json.len() != json_len {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a frame shorter than its header says",
+        ));
+    }
+    Ok(json)
 }
 
 /// Appends frames to a new segment file.
@@ -60,9 +104,8 @@ pub struct Writer {
     pub path: PathBuf,
     /// Bytes in the file.
     pub size: u64,
-    plain: zstd::bulk::Compressor<'static>,
-    /// Compresses against the latest key frame; `None` before the first.
-    delta: Option<zstd::bulk::Compressor<'static>>,
+    /// The latest key frame's JSON; `None` before the first.
+    key: Option<Vec<u8>>,
     since_key: usize,
     key_len: usize,
 }
@@ -84,8 +127,7 @@ impl Writer {
             file,
             path: path.to_owned(),
             size: FILE_HEADER as u64,
-            plain: compressor(None)?,
-            delta: None,
+            key: None,
             since_key: 0,
             key_len: 0,
         })
@@ -94,13 +136,13 @@ impl Writer {
     /// Appends one frame: a delta against the latest key frame, or a new key frame when
     /// `KEY_EVERY` frames have passed or the delta would be more than half a key frame.
     pub fn append(&mut self, time_ms: u64, json: &[u8]) -> io::Result<Kind> {
-        let delta = match &mut self.delta {
-            Some(c) if self.since_key < KEY_EVERY => Some(c.compress(json)?),
+        let delta = match &self.key {
+            Some(key) if self.since_key < KEY_EVERY => Some(compress(json, Some(key))?),
             _ => None,
         };
         let (kind, payload) = match delta {
             Some(d) if d.len() <= self.key_len / 2 => (Kind::Delta, d),
-            _ => (Kind::Key, self.plain.compress(json)?),
+            _ => (Kind::Key, compress(json, None)?),
         };
         let mut record = Vec::with_capacity(RECORD_HEADER + payload.len());
         record.extend_from_slice(&(payload.len() as u32).to_le_bytes());
@@ -113,7 +155,7 @@ impl Writer {
         self.size += record.len() as u64;
         match kind {
             Kind::Key => {
-                self.delta = Some(compressor(Some(json))?);
+                self.key = Some(json.to_vec());
                 self.since_key = 0;
                 self.key_len = payload.len();
             }
@@ -198,8 +240,8 @@ fn not_ours(path: &Path) -> io::Error {
 /// Decodes records of one segment, keeping the latest key frame for the deltas after it.
 #[derive(Default)]
 pub struct Decoder {
-    /// (segment path, key record index) and a decompressor with its JSON as dictionary.
-    key: Option<((PathBuf, usize), zstd::bulk::Decompressor<'static>)>,
+    /// (segment path, key record index) and its JSON.
+    key: Option<((PathBuf, usize), Vec<u8>)>,
 }
 
 impl Decoder {
@@ -208,7 +250,7 @@ impl Decoder {
     pub fn json(&mut self, segment: &Segment, i: usize) -> io::Result<Vec<u8>> {
         let record = segment.records[i];
         if record.kind == Kind::Key {
-            return read_payload(segment, &record, &mut zstd::bulk::Decompressor::new()?);
+            return read_payload(segment, &record, None);
         }
         let key_index = segment.records[..i]
             .iter()
@@ -218,30 +260,18 @@ impl Decoder {
             })?;
         let wanted = (segment.path.clone(), key_index);
         if self.key.as_ref().is_none_or(|(at, _)| *at != wanted) {
-            let key = segment.records[key_index];
-            let json = read_payload(segment, &key, &mut zstd::bulk::Decompressor::new()?)?;
-            self.key = Some((wanted, zstd::bulk::Decompressor::with_dictionary(&json)?));
+            let json = read_payload(segment, &segment.records[key_index], None)?;
+            self.key = Some((wanted, json));
         }
-        let (_, decompressor) = self.key.as_mut().expect("set above");
-        read_payload(segment, &record, decompressor)
+        let (_, key) = self.key.as_ref().expect("set above");
+        read_payload(segment, &record, Some(key))
     }
 }
 
-fn read_payload(
-    segment: &Segment,
-    record: &Record,
-    decompressor: &mut zstd::bulk::Decompressor,
-) -> io::Result<Vec<u8>> {
+fn read_payload(segment: &Segment, record: &Record, key: Option<&[u8]>) -> io::Result<Vec<u8>> {
     let mut file = File::open(&segment.path)?;
     file.seek(SeekFrom::Start(record.offset))?;
     let mut payload = vec![0u8; record.len as usize];
     file.read_exact(&mut payload)?;
-    let json = decompressor.decompress(&payload, record.json_len as usize)?;
-    if json.len() != record.json_len as usize {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "a frame shorter than its header says",
-        ));
-    }
-    Ok(json)
+    decompress(&payload, record.json_len as usize, key)
 }
