@@ -5,9 +5,9 @@
 //! record   u32 LE payload length, u32 LE JSON length, u64 LE time (ms since the epoch),
 //!          u8 kind (0 key, 1 delta), 7 zero bytes, then the payload
 //! payload  a zstd frame with its content checksum, of the frame's JSON (the document
-//!          `nstop snapshot --json` prints); a delta is compressed with the JSON of the latest
-//!          key frame before it in the same segment as its prefix (zstd's patch-from), so it
-//!          holds what changed
+//!          `nstop snapshot --json` prints); a delta is compressed with the JSON of the frame
+//!          before it (in the same segment) as its prefix (zstd's patch-from), so it holds what
+//!          changed in one interval; a reader decodes from the latest key frame forward
 //! ```
 //!
 //! A record is one write(2) to a file opened with O_APPEND. A recorder killed mid-write leaves
@@ -26,7 +26,7 @@ const FILE_HEADER: usize = 16;
 const RECORD_HEADER: usize = 24;
 /// zstd's default: a key frame of a 1,000-process host compresses about 10:1 in a few ms.
 const LEVEL: i32 = 3;
-/// A key frame at least this often, so a reader decodes at most this many deltas' key.
+/// A key frame at least this often: a reader decodes at most this many frames to reach one.
 pub const KEY_EVERY: usize = 60;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,42 +50,43 @@ fn zstd_error(code: usize) -> io::Error {
     io::Error::other(zstd_safe::get_error_name(code))
 }
 
-/// The window that reaches from the end of `json` back over all of `key`: the largest zstd
+/// The window that reaches from the end of `json` back over all of `prev`: the largest zstd
 /// decoders take by default (2^27) at most.
-fn window_log(key: &[u8], json: &[u8]) -> u32 {
-    let span = (key.len() + json.len()).max(1 << 10);
+fn window_log(prev: &[u8], json: &[u8]) -> u32 {
+    let span = (prev.len() + json.len()).max(1 << 10);
     (usize::BITS - (span - 1).leading_zeros()).clamp(10, 27)
 }
 
-/// `json` compressed; with `key`, as a patch of it: the key frame is the window's start, so a
-/// delta is what differs. Far smaller than a dictionary, whose match tables reach a few MB.
-fn compress(json: &[u8], key: Option<&[u8]>) -> io::Result<Vec<u8>> {
+/// `json` compressed; with `prev`, as a patch of it: the frame before is the window's start,
+/// so a delta is what differs. (A dictionary's match tables reach a few MB: at 5,000 processes
+/// its deltas were 60 times larger.)
+fn compress(json: &[u8], prev: Option<&[u8]>) -> io::Result<Vec<u8>> {
     use zstd_safe::{CCtx, CParameter};
     let mut cctx = CCtx::create();
     cctx.set_parameter(CParameter::CompressionLevel(LEVEL))
         .map_err(zstd_error)?;
     cctx.set_parameter(CParameter::ChecksumFlag(true))
         .map_err(zstd_error)?;
-    if let Some(key) = key {
-        cctx.set_parameter(CParameter::WindowLog(window_log(key, json)))
+    if let Some(prev) = prev {
+        cctx.set_parameter(CParameter::WindowLog(window_log(prev, json)))
             .map_err(zstd_error)?;
         cctx.set_parameter(CParameter::EnableLongDistanceMatching(true))
             .map_err(zstd_error)?;
-        cctx.ref_prefix(key).map_err(zstd_error)?;
+        cctx.ref_prefix(prev).map_err(zstd_error)?;
     }
     let mut out = Vec::with_capacity(zstd_safe::compress_bound(json.len()));
     cctx.compress2(&mut out, json).map_err(zstd_error)?;
     Ok(out)
 }
 
-/// A payload back to `json_len` bytes of JSON; `key` as it was compressed with.
-fn decompress(payload: &[u8], json_len: usize, key: Option<&[u8]>) -> io::Result<Vec<u8>> {
+/// A payload back to `json_len` bytes of JSON; `prev` as it was compressed with.
+fn decompress(payload: &[u8], json_len: usize, prev: Option<&[u8]>) -> io::Result<Vec<u8>> {
     use zstd_safe::{DCtx, DParameter};
     let mut dctx = DCtx::create();
     dctx.set_parameter(DParameter::WindowLogMax(27))
         .map_err(zstd_error)?;
-    if let Some(key) = key {
-        dctx.ref_prefix(key).map_err(zstd_error)?;
+    if let Some(prev) = prev {
+        dctx.ref_prefix(prev).map_err(zstd_error)?;
     }
     let mut json = Vec::with_capacity(json_len);
     dctx.decompress(&mut json, payload).map_err(zstd_error)?;
@@ -104,8 +105,8 @@ pub struct Writer {
     pub path: PathBuf,
     /// Bytes in the file.
     pub size: u64,
-    /// The latest key frame's JSON; `None` before the first.
-    key: Option<Vec<u8>>,
+    /// The previous frame's JSON; `None` before the first.
+    prev: Option<Vec<u8>>,
     since_key: usize,
     key_len: usize,
 }
@@ -127,17 +128,17 @@ impl Writer {
             file,
             path: path.to_owned(),
             size: FILE_HEADER as u64,
-            key: None,
+            prev: None,
             since_key: 0,
             key_len: 0,
         })
     }
 
-    /// Appends one frame: a delta against the latest key frame, or a new key frame when
-    /// `KEY_EVERY` frames have passed or the delta would be more than half a key frame.
+    /// Appends one frame: a delta against the one before, or a new key frame when `KEY_EVERY`
+    /// frames have passed or the delta would be more than half a key frame.
     pub fn append(&mut self, time_ms: u64, json: &[u8]) -> io::Result<Kind> {
-        let delta = match &self.key {
-            Some(key) if self.since_key < KEY_EVERY => Some(compress(json, Some(key))?),
+        let delta = match &self.prev {
+            Some(prev) if self.since_key < KEY_EVERY => Some(compress(json, Some(prev))?),
             _ => None,
         };
         let (kind, payload) = match delta {
@@ -155,12 +156,12 @@ impl Writer {
         self.size += record.len() as u64;
         match kind {
             Kind::Key => {
-                self.key = Some(json.to_vec());
                 self.since_key = 0;
                 self.key_len = payload.len();
             }
             Kind::Delta => self.since_key += 1,
         }
+        self.prev = Some(json.to_vec());
         Ok(kind)
     }
 }
@@ -237,34 +238,35 @@ fn not_ours(path: &Path) -> io::Error {
     )
 }
 
-/// Decodes records of one segment, keeping the latest key frame for the deltas after it.
+/// Decodes records of one segment, keeping the frame last decoded: stepping forward decodes one
+/// frame, anything else at most `KEY_EVERY` from the key frame before it.
 #[derive(Default)]
 pub struct Decoder {
-    /// (segment path, key record index) and its JSON.
-    key: Option<((PathBuf, usize), Vec<u8>)>,
+    /// (segment path, record index) and its JSON.
+    last: Option<((PathBuf, usize), Vec<u8>)>,
 }
 
 impl Decoder {
-    /// The JSON of record `i` of `segment`; an error when its checksum fails (a torn write
-    /// that happened to leave a whole-looking record).
+    /// The JSON of record `i` of `segment`; an error when a checksum fails (a torn write that
+    /// happened to leave a whole-looking record).
     pub fn json(&mut self, segment: &Segment, i: usize) -> io::Result<Vec<u8>> {
-        let record = segment.records[i];
-        if record.kind == Kind::Key {
-            return read_payload(segment, &record, None);
-        }
-        let key_index = segment.records[..i]
+        let key = segment.records[..=i]
             .iter()
             .rposition(|r| r.kind == Kind::Key)
             .ok_or_else(|| {
                 io::Error::new(io::ErrorKind::InvalidData, "a delta before any key frame")
             })?;
-        let wanted = (segment.path.clone(), key_index);
-        if self.key.as_ref().is_none_or(|(at, _)| *at != wanted) {
-            let json = read_payload(segment, &segment.records[key_index], None)?;
-            self.key = Some((wanted, json));
+        // From the frame last decoded when it lies between the key frame and this one.
+        let (mut at, mut json) = match self.last.take() {
+            Some(((path, j), json)) if path == segment.path && (key..=i).contains(&j) => (j, json),
+            _ => (key, read_payload(segment, &segment.records[key], None)?),
+        };
+        while at < i {
+            at += 1;
+            json = read_payload(segment, &segment.records[at], Some(&json))?;
         }
-        let (_, key) = self.key.as_ref().expect("set above");
-        read_payload(segment, &record, Some(key))
+        self.last = Some(((segment.path.clone(), i), json.clone()));
+        Ok(json)
     }
 }
 
