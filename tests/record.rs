@@ -34,7 +34,7 @@ fn recording(dir: &Path) -> Recording {
 fn frames_come_back_as_written_with_deltas_between_key_frames() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("20261126T000000.000Z.nsr");
-    let mut writer = Writer::create(&path).unwrap();
+    let mut writer = Writer::create(&path, 1).unwrap();
     let mut kinds = Vec::new();
     for tick in 0..150 {
         kinds.push(writer.append(1_000 * tick, &frame(300, tick)).unwrap());
@@ -70,7 +70,7 @@ fn frames_come_back_as_written_with_deltas_between_key_frames() {
 fn a_torn_tail_replays_up_to_the_tear() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("20261126T000000.000Z.nsr");
-    let mut writer = Writer::create(&path).unwrap();
+    let mut writer = Writer::create(&path, 1).unwrap();
     let mut nine = 0;
     for tick in 0..10 {
         nine = writer.size as usize;

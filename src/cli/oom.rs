@@ -353,8 +353,11 @@ fn before_text(b: &Before) -> String {
         text += &format!(" of {}", human_bytes(limit as f64));
     }
     text += &format!(
-        " over the {:.0} s before it ({} samples, up to {} processes)",
-        b.first_secs, b.samples, b.processes_max
+        " over the {:.0} s before it ({} samples, up to {} process{})",
+        b.first_secs,
+        b.samples,
+        b.processes_max,
+        if b.processes_max == 1 { "" } else { "es" }
     );
     if let Some(full) = b.pressure_full_max {
         text += &format!("; memory pressure full avg10 up to {full:.0}%");

@@ -49,6 +49,8 @@ pub struct Retention {
 pub struct Store {
     dir: PathBuf,
     retention: Retention,
+    /// Tells this run's segments from other runs' (their kills are listed separately).
+    run: u32,
     writer: Option<(u64, Writer)>,
 }
 
@@ -58,9 +60,13 @@ impl Store {
             .recursive(true)
             .mode(0o700)
             .create(dir)?;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default();
         Ok(Store {
             dir: dir.to_owned(),
             retention,
+            run: std::process::id() ^ now.subsec_nanos() ^ now.as_secs() as u32,
             writer: None,
         })
     }
@@ -79,7 +85,7 @@ impl Store {
             // A name taken (two segments in one millisecond) moves to the next millisecond.
             let mut start = time_ms;
             let writer = loop {
-                match Writer::create(&self.dir.join(segment_name(start))) {
+                match Writer::create(&self.dir.join(segment_name(start)), self.run) {
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => start += 1,
                     other => break other?,
                 }
@@ -140,21 +146,13 @@ impl Recording {
         let paths = segments_in(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut segments = Vec::new();
         let mut notes = Vec::new();
-        let mut decoder = Decoder::default();
         for path in paths {
-            let mut segment = match Segment::index(&path) {
+            let segment = match Segment::index(&path) {
                 Ok(s) => s,
                 // Pruned by a running recorder since it was listed.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(format!("{}: {e}", path.display())),
             };
-            // Only the tail can be torn: a last record whose checksum fails is dropped too.
-            if let Some(last) = segment.records.len().checked_sub(1)
-                && decoder.json(&segment, last).is_err()
-            {
-                segment.records.pop();
-                segment.torn = true;
-            }
             if segment.torn {
                 notes.push(format!(
                     "{}: ends in a torn write (skipped)",
@@ -230,15 +228,17 @@ impl Recording {
     }
 
     /// The OOM kills the recording saw, oldest first, numbered from 1: each recorder run's
-    /// models carry the kills seen so far, so the last frame of each segment holds them all.
+    /// models carry the kills seen so far, so the last frame of each run holds them all.
     pub fn oom_events(&mut self) -> Result<Vec<OomEvent>, String> {
-        let mut lasts: Vec<usize> = Vec::new();
+        let mut lasts: Vec<(u32, usize)> = Vec::new();
         for (i, &(s, _)) in self.frames.iter().enumerate() {
-            match lasts.last_mut() {
-                Some(last) if self.frames[*last].0 == s => *last = i,
-                _ => lasts.push(i),
+            let run = self.segments[s].run;
+            match lasts.iter_mut().find(|(r, _)| *r == run) {
+                Some(last) => last.1 = i,
+                None => lasts.push((run, i)),
             }
         }
+        let lasts: Vec<usize> = lasts.into_iter().map(|(_, i)| i).collect();
         let mut events: Vec<OomEvent> = Vec::new();
         for i in lasts {
             for e in self.model(i)?.oom_events.iter() {

@@ -1,9 +1,10 @@
 //! One segment file of a recording (format version 1; README "Recording format").
 //!
 //! ```text
-//! header   b"NSTOPREC", u32 LE version (1), u32 LE 0
+//! header   b"NSTOPREC", u32 LE version (1), u32 LE run (one number per recorder run)
 //! record   u32 LE payload length, u32 LE JSON length, u64 LE time (ms since the epoch),
-//!          u8 kind (0 key, 1 delta), 7 zero bytes, then the payload
+//!          u8 kind (0 key, 1 delta), 3 zero bytes, u32 LE CRC-32 (IEEE) of the payload, then
+//!          the payload
 //! payload  a zstd frame with its content checksum, of the frame's JSON (the document
 //!          `nstop snapshot --json` prints); a delta is compressed with the JSON of the frame
 //!          before it (in the same segment) as its prefix (zstd's patch-from), so it holds what
@@ -11,9 +12,9 @@
 //! ```
 //!
 //! A record is one write(2) to a file opened with O_APPEND. A recorder killed mid-write leaves
-//! at most a torn last record: its length runs past the end, or its checksum fails, and readers
-//! stop there; every record before it stays readable. A recorder never appends to a segment it
-//! did not create.
+//! at most a torn last record: its length runs past the end, or its CRC fails, and readers stop
+//! there; every record before it stays readable. A recorder never appends to a segment it did
+//! not create.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
@@ -44,6 +45,33 @@ pub struct Record {
     offset: u64,
     len: u32,
     json_len: u32,
+}
+
+/// CRC-32 (IEEE 802.3, reflected), table built at compile time.
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut bit = 0;
+        while bit < 8 {
+            c = if c & 1 == 1 {
+                0xedb8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            };
+            bit += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+fn crc32(data: &[u8]) -> u32 {
+    !data.iter().fold(!0u32, |c, &b| {
+        CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
+    })
 }
 
 fn zstd_error(code: usize) -> io::Error {
@@ -112,8 +140,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Creates `path` (it must not exist) and writes the file header.
-    pub fn create(path: &Path) -> io::Result<Writer> {
+    /// Creates `path` (it must not exist) and writes the file header, with the recorder's `run`.
+    pub fn create(path: &Path, run: u32) -> io::Result<Writer> {
         let mut file = std::fs::OpenOptions::new()
             .append(true)
             .create_new(true)
@@ -122,7 +150,7 @@ impl Writer {
         let mut header = Vec::with_capacity(FILE_HEADER);
         header.extend_from_slice(MAGIC);
         header.extend_from_slice(&VERSION.to_le_bytes());
-        header.extend_from_slice(&0u32.to_le_bytes());
+        header.extend_from_slice(&run.to_le_bytes());
         file.write_all(&header)?;
         Ok(Writer {
             file,
@@ -150,7 +178,8 @@ impl Writer {
         record.extend_from_slice(&(json.len() as u32).to_le_bytes());
         record.extend_from_slice(&time_ms.to_le_bytes());
         record.push(u8::from(kind == Kind::Delta));
-        record.extend_from_slice(&[0; 7]);
+        record.extend_from_slice(&[0; 3]);
+        record.extend_from_slice(&crc32(&payload).to_le_bytes());
         record.extend_from_slice(&payload);
         self.file.write_all(&record)?;
         self.size += record.len() as u64;
@@ -170,13 +199,16 @@ impl Writer {
 #[derive(Debug)]
 pub struct Segment {
     pub path: PathBuf,
+    /// The recorder run that wrote it.
+    pub run: u32,
     pub records: Vec<Record>,
     /// Whether bytes follow the last whole record (a torn write).
     pub torn: bool,
 }
 
 impl Segment {
-    /// Reads the record headers; a tail too short for its header or payload is torn.
+    /// Reads the record headers; a tail too short for its header or payload, or a last record
+    /// whose CRC fails, is torn.
     pub fn index(path: &Path) -> io::Result<Segment> {
         let mut file = File::open(path)?;
         let size = file.metadata()?.len();
@@ -195,7 +227,9 @@ impl Segment {
                 ),
             ));
         }
+        let run = u32::from_le_bytes(header[12..16].try_into().expect("4 bytes"));
         let mut records = Vec::new();
+        let mut crc = 0;
         let mut at = FILE_HEADER as u64;
         let mut head = [0u8; RECORD_HEADER];
         let mut reader = io::BufReader::new(file);
@@ -220,14 +254,28 @@ impl Segment {
                 len,
                 json_len,
             });
+            crc = u32::from_le_bytes(head[20..24].try_into().expect("4 bytes"));
             reader.seek_relative(i64::from(len))?;
             at = offset + u64::from(len);
         }
-        Ok(Segment {
+        let mut segment = Segment {
             path: path.to_owned(),
+            run,
             records,
             torn: at < size,
-        })
+        };
+        // Only the tail can be torn: a last record whose payload was not all written is dropped.
+        if let Some(last) = segment.records.last() {
+            let mut file = File::open(path)?;
+            file.seek(SeekFrom::Start(last.offset))?;
+            let mut payload = vec![0u8; last.len as usize];
+            file.read_exact(&mut payload)?;
+            if crc32(&payload) != crc {
+                segment.records.pop();
+                segment.torn = true;
+            }
+        }
+        Ok(segment)
     }
 }
 
