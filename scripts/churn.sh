@@ -40,26 +40,11 @@ OUT=${OUT:-$ROOT/target/churn}
 mkdir -p "$OUT"
 rm -f "$OUT"/pids.* "$OUT"/named "$OUT"/fail-* "$OUT"/rest-* "$OUT"/*.stderr.log "$OUT"/*.csv "$OUT"/*.count "$OUT"/tui.* "$OUT"/churners.log "$OUT"/stop
 
-# The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host, /sys/fs/cgroup on a pure v2 host.
-cgroup2_mount() {
-    local m
-    for m in /sys/fs/cgroup/unified /sys/fs/cgroup; do
-        if [ "$(stat -f -c %T "$m" 2>/dev/null)" = cgroup2fs ]; then echo "$m"; return; fi
-    done
-    die "no cgroup2 hierarchy mounted at /sys/fs/cgroup/unified or /sys/fs/cgroup"
-}
-# This process's cgroup in the v1 hierarchy with controller $1 (mounted whole), as a path.
-v1_own_cgroup() {
-    local mnt own
-    mnt=$(awk -v c="$1" '$0 ~ / - cgroup / && $4 == "/" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $5 }' /proc/self/mountinfo | head -1)
-    own=$(awk -F: -v c="$1" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $3 }' /proc/self/cgroup | head -1)
-    [ -n "$mnt" ] && [ -n "$own" ] && echo "$mnt${own%/}"
-}
+# shellcheck source=scripts/lib/cgroups.sh
+. "$ROOT/scripts/lib/cgroups.sh"
 is_ours() { [[ "$1" =~ ^/sys/fs/cgroup(/.*)?/nstop-churn-$$$ && "$1" != *..* ]]; }
-# shellcheck disable=SC2317  # called from the EXIT trap
-procs_in() { { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null || true; } | tr '\n' ' '; }
-
-CG2="$(cgroup2_mount)$(sed -n 's/^0:://p' /proc/self/cgroup | sed 's:/$::')/nstop-churn-$$"
+mnt=$(cgroup2_mount) || die "no cgroup2 hierarchy mounted at /sys/fs/cgroup/unified or /sys/fs/cgroup"
+CG2="$mnt$(sed -n 's/^0:://p' /proc/self/cgroup | sed 's:/$::')/nstop-churn-$$"
 V1=""
 if own=$(v1_own_cgroup memory); then V1="$own/nstop-churn-$$"; fi
 SOCK=nstop-churn-$$ STOP=$OUT/stop
@@ -76,19 +61,7 @@ cleanup() {
     rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"
     for d in "$CG2" "$V1"; do
         if [ -z "$d" ] || [ ! -d "$d" ] || ! is_ours "$d"; then continue; fi
-        for _ in $(seq 300); do
-            p=$(procs_in "$d")
-            if [ -n "$p" ]; then
-                if [ -e "$d/cgroup.kill" ]; then echo 1 >"$d/cgroup.kill"
-                else for p in $p; do kill -KILL "$p" 2>/dev/null || true; done; fi
-            else
-                find "$d" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
-                rmdir "$d" 2>/dev/null || true
-                [ -d "$d" ] || break
-            fi
-            sleep 0.1
-        done
-        [ -d "$d" ] && echo "churn.sh: could not remove $d" >&3
+        empty_and_remove "$d" || echo "churn.sh: could not remove $d" >&3
     done
     for p in "${OBS[@]}"; do wait "$p" 2>/dev/null || true; done   # each ends its current run, then stops
 }

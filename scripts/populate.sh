@@ -23,28 +23,8 @@ LOG=${STATE%.state}.log
 
 die() { echo "populate.sh: $*" >&2; exit 1; }
 
-# The cgroup2 mount: /sys/fs/cgroup/unified on a hybrid host, /sys/fs/cgroup on a pure v2 host.
-cgroup2_mount() {
-    local m
-    for m in /sys/fs/cgroup/unified /sys/fs/cgroup; do
-        if [ "$(stat -f -c %T "$m" 2>/dev/null)" = cgroup2fs ]; then echo "$m"; return; fi
-    done
-    die "no cgroup2 hierarchy mounted at /sys/fs/cgroup/unified or /sys/fs/cgroup"
-}
-
-# Number of processes anywhere in the cgroup subtree $1.
-count_procs() { { find "$1" -name cgroup.procs -exec cat {} + 2>/dev/null || true; } | wc -l; }
-
-populated() { grep -q '^populated 1' "$1/cgroup.events"; }
-
-# Mount point of the v1 hierarchy with controller $1 (a mount of its whole tree: root field /),
-# and this process's cgroup in it.
-v1_own_cgroup() {
-    local mnt own
-    mnt=$(awk -v c="$1" '$0 ~ / - cgroup / && $4 == "/" { n = split($NF, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $5 }' /proc/self/mountinfo | head -1)
-    own=$(awk -F: -v c="$1" '{ n = split($2, o, ","); for (i = 1; i <= n; i++) if (o[i] == c) print $3 }' /proc/self/cgroup | head -1)
-    [ -n "$mnt" ] && [ -n "$own" ] && echo "$mnt${own%/}"
-}
+# shellcheck source=scripts/lib/cgroups.sh
+. "$(dirname "$0")/lib/cgroups.sh"
 
 # K empty cgroups beneath directory $1, in groups of a parent and up to 9 children.
 make_cgroup_tree() {
@@ -79,30 +59,14 @@ do_stop() {
     # Refuse anything but a cgroup this script named: never touch other cgroups.
     [[ "$CG" =~ ^/sys/fs/cgroup(/unified)?(/.*)?/nstop-scale-[0-9]+$ && "$CG" != *..* ]] || die "refusing: bad cgroup '$CG' in $STATE"
     if [ -d "$CG" ]; then
-        local i pids
-        pids=$({ find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null || true; } | tr '\n' ' ')
-        # Kill until empty, then remove the child cgroups (deepest first) and ours. Retry as a whole:
-        # during a failed start a late group leader may still join; once its g<n> directory is gone
-        # its own `echo > cgroup.procs` fails and it exits without spawning anything.
-        for i in $(seq 300); do
-            if populated "$CG"; then
-                if [ -e "$CG/cgroup.kill" ]; then
-                    echo 1 >"$CG/cgroup.kill"      # SIGKILLs the whole subtree, race-free against forks
-                else
-                    # Older kernels: SIGKILL each PID listed in our subtree; repeat until empty.
-                    find "$CG" -name cgroup.procs -exec cat {} + 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
-                fi
-            else
-                find "$CG" -mindepth 1 -depth -type d -exec rmdir {} + 2>/dev/null || true
-                rmdir "$CG" 2>/dev/null || true
-                [ -d "$CG" ] || break
-            fi
-            sleep 0.1
-        done
-        [ -d "$CG" ] && die "could not empty and remove $CG after 30 s"
-        # "populated 0" comes before the dead are reaped; wait (up to 10 s) until they have left
-        # /proc too, so a benchmark run right after sees the host as it was.
-        for i in $(seq 100); do
+        local pids
+        pids=$(procs_in "$CG")
+        # During a failed start a late group leader may still join; once its g<n> directory is
+        # gone its own `echo > cgroup.procs` fails and it exits without spawning anything.
+        empty_and_remove "$CG" || die "could not empty and remove $CG after 30 s"
+        # Empty comes before the dead are reaped; wait (up to 10 s) until they have left /proc
+        # too, so a benchmark run right after sees the host as it was.
+        for _ in $(seq 100); do
             [ -z "$pids" ] || [ "$(cd /proc && ls -d $pids 2>/dev/null | wc -l)" = 0 ] && break
             sleep 0.1
         done
@@ -149,7 +113,7 @@ do_start() {
     [ -e "$STATE" ] && die "$STATE exists: already populated; run '$0 stop' first"
 
     local MNT SELF CG
-    MNT=$(cgroup2_mount)
+    MNT=$(cgroup2_mount) || die "no cgroup2 hierarchy mounted at /sys/fs/cgroup/unified or /sys/fs/cgroup"
     SELF=$(sed -n 's/^0:://p' /proc/self/cgroup)
     CG="$MNT${SELF%/}/nstop-scale-$$"
 
@@ -209,7 +173,7 @@ do_start() {
     # Wait until all N processes exist. A leader that died (reaped or zombie) means unshare failed.
     local n=0 alive deadline=$(( $(date +%s) + 300 ))
     while :; do
-        n=$(count_procs "$CG")
+        n=$(procs_in "$CG" | wc -w)
         [ "$n" -ge "$N" ] && break
         alive=$(cd /proc && { cat "${leaders[@]/%//stat}" 2>/dev/null || true; } | awk '$3 != "Z"' | wc -l)
         [ "$alive" -eq "$G" ] || die "$((G - alive)) of $G group leaders died (unshare errors below)"

@@ -167,13 +167,8 @@ make_cgroup() {
     DEMO_DIRS+=("$dir")
 }
 
-cgroup2_mount() {
-    local m
-    for m in /sys/fs/cgroup/unified /sys/fs/cgroup; do
-        [[ $(stat -f -c %T "$m" 2>/dev/null) == cgroup2fs ]] && { echo "$m"; return; }
-    done
-    return 1
-}
+# shellcheck source=scripts/lib/cgroups.sh
+. "$(dirname "$0")/lib/cgroups.sh"
 
 start_demo() {
     local v1 v2 v2mount

@@ -75,25 +75,23 @@ pub enum Delivery {
     Past(Box<Model>),
 }
 
-pub struct Collector {
+/// A thread that delivers models to the explorer (the collector, or a replayer) and takes
+/// `Control`s; dropping it closes the control channel, which wakes and ends the thread, and
+/// waits for it (a sample in progress is finished first: one tick at most).
+pub struct Feeder {
     control: Option<Sender<Control>>,
     thread: Option<JoinHandle<()>>,
 }
 
-impl Collector {
-    /// Starts sampling at once. `deliver` returns false when nobody listens any more, which ends
-    /// the thread.
-    pub fn spawn(
-        roots: Roots,
-        interval: Duration,
-        deliver: impl Fn(Delivery) -> bool + Send + 'static,
-    ) -> Collector {
+impl Feeder {
+    /// Runs `body` on a thread called `name`, with the receiving end of the controls.
+    pub fn spawn(name: &str, body: impl FnOnce(Receiver<Control>) + Send + 'static) -> Feeder {
         let (control, commands) = mpsc::channel();
         let thread = std::thread::Builder::new()
-            .name("collector".into())
-            .spawn(move || run(&roots, interval, &commands, deliver))
-            .expect("spawn collector thread");
-        Collector {
+            .name(name.into())
+            .spawn(move || body(commands))
+            .expect("spawn a feeder thread");
+        Feeder {
             control: Some(control),
             thread: Some(thread),
         }
@@ -101,21 +99,31 @@ impl Collector {
 
     pub fn send(&self, control: Control) {
         if let Some(sender) = &self.control {
-            // A collector that ended already has nothing to be told.
+            // A thread that ended already has nothing to be told.
             let _ = sender.send(control);
         }
     }
 }
 
-impl Drop for Collector {
-    /// Closing the control channel wakes the sleeping thread, which then ends; a sample in
-    /// progress is finished first (bounded: one tick).
+impl Drop for Feeder {
     fn drop(&mut self) {
         self.control.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
+}
+
+/// Starts sampling at once. `deliver` returns false when nobody listens any more, which ends
+/// the thread.
+pub fn spawn(
+    roots: Roots,
+    interval: Duration,
+    deliver: impl Fn(Delivery) -> bool + Send + 'static,
+) -> Feeder {
+    Feeder::spawn("collector", move |commands| {
+        run(&roots, interval, &commands, deliver)
+    })
 }
 
 /// The processes in a cgroup or below it, by their own /proc/PID/cgroup (the sampler leaves
@@ -293,7 +301,7 @@ mod tests {
     #[test]
     fn delivers_at_once_then_each_interval_and_on_refresh() {
         let (tx, rx) = mpsc::channel();
-        let collector = Collector::spawn(fixture(), Duration::from_secs(3600), move |d| {
+        let collector = spawn(fixture(), Duration::from_secs(3600), move |d| {
             tx.send(d).is_ok()
         });
         let first = rx
@@ -328,7 +336,7 @@ mod tests {
         let roots =
             Roots::under(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/host-ns"));
         let (tx, rx) = mpsc::channel();
-        let collector = Collector::spawn(roots, Duration::from_secs(3600), move |d| {
+        let collector = spawn(roots, Duration::from_secs(3600), move |d| {
             tx.send(d).is_ok()
         });
         let next = || {
@@ -373,7 +381,7 @@ mod tests {
     #[test]
     fn ends_when_dropped_during_a_long_sleep() {
         let (tx, rx) = mpsc::channel();
-        let collector = Collector::spawn(fixture(), Duration::from_secs(3600), move |d| {
+        let collector = spawn(fixture(), Duration::from_secs(3600), move |d| {
             tx.send(d).is_ok()
         });
         let first = rx.recv_timeout(Duration::from_secs(10));

@@ -4,59 +4,29 @@
 //! the frames of the chart window before the new one, so charts and the OOM page's minutes
 //! before a kill show as they did live.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Duration;
 
-use crate::collector::{Control, Delivery, Description, ReplayAt, Topic};
+use crate::collector::{Control, Delivery, Description, Feeder, ReplayAt, Topic};
 use crate::store::Recording;
 
-pub struct Replayer {
-    control: Option<Sender<Control>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Replayer {
-    /// Starts on frame `start`; `window` is how far back the charts reach.
-    pub fn spawn(
-        recording: Recording,
-        start: usize,
-        window: Duration,
-        pace: Duration,
-        deliver: impl Fn(Delivery) -> bool + Send + 'static,
-    ) -> Replayer {
-        let (control, commands) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("replayer".into())
-            .spawn(move || {
-                let mut replay = Replay {
-                    recording,
-                    window,
-                    deliver,
-                };
-                replay.run(start, pace, &commands);
-            })
-            .expect("spawn replayer thread");
-        Replayer {
-            control: Some(control),
-            thread: Some(thread),
-        }
-    }
-
-    pub fn send(&self, control: Control) {
-        if let Some(sender) = &self.control {
-            let _ = sender.send(control);
-        }
-    }
-}
-
-impl Drop for Replayer {
-    fn drop(&mut self) {
-        self.control.take();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+/// Starts on frame `start`; `window` is how far back the charts reach, `pace` the time
+/// between frames when playing.
+pub fn spawn(
+    recording: Recording,
+    start: usize,
+    window: Duration,
+    pace: Duration,
+    deliver: impl Fn(Delivery) -> bool + Send + 'static,
+) -> Feeder {
+    Feeder::spawn("replayer", move |commands| {
+        let mut replay = Replay {
+            recording,
+            window,
+            deliver,
+        };
+        replay.run(start, pace, &commands);
+    })
 }
 
 struct Replay<D> {

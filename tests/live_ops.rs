@@ -59,6 +59,14 @@ fn audit_lines(audit: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// One text field of every audit line, in order.
+fn audit_field(audit: &Path, field: &str) -> Vec<String> {
+    audit_lines(audit)
+        .iter()
+        .map(|l| l[field].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
 fn ok(result: (i32, String, String)) -> String {
     assert_eq!(result.0, 0, "stdout: {}\nstderr: {}", result.1, result.2);
     result.1
@@ -453,10 +461,7 @@ fn a_move_of_several_pids_reports_exactly_which_moved() {
     let mut members: Vec<i32> = read(&procs).lines().map(|l| l.parse().unwrap()).collect();
     members.sort();
     assert_eq!(members, [pids[0], pids[2]]);
-    let results: Vec<String> = audit_lines(&audit)
-        .iter()
-        .map(|l| l["result"].as_str().unwrap().to_owned())
-        .collect();
+    let results = audit_field(&audit, "result");
     assert_eq!(
         results,
         ["ok", &format!("PID {} does not exist", pids[1]), "ok"]
@@ -552,10 +557,7 @@ fn unshare_then_nstop_ns_finds_the_new_namespaces() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "1", "{out}");
     assert!(lines[1].parse::<u32>().unwrap() <= 3, "{out}");
-    let ops: Vec<String> = audit_lines(&audit)
-        .iter()
-        .map(|l| l["what"].as_str().unwrap().to_owned())
-        .collect();
+    let ops = audit_field(&audit, "what");
     assert_eq!(ops, ["unshare(CLONE_NEWNS|CLONE_NEWPID)"]);
 }
 
@@ -638,10 +640,7 @@ fn enter_uts_net_pid_of_a_test_process() {
             err.contains("keeps nstop's credentials, capabilities"),
             "{err}"
         );
-        let what: Vec<String> = audit_lines(&audit)
-            .iter()
-            .map(|l| l["what"].as_str().unwrap().to_owned())
-            .collect();
+        let what = audit_field(&audit, "what");
         assert_eq!(
             what,
             [format!(

@@ -369,7 +369,7 @@ fn the_replayer_steps_seeks_and_jumps_to_the_next_kill() {
             .unwrap();
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    let replayer = nstop::replayer::Replayer::spawn(
+    let replayer = nstop::replayer::spawn(
         recording(dir.path()),
         3,
         Duration::from_secs(600),

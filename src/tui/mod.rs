@@ -35,7 +35,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use crate::cli::UsageError;
-use crate::collector::{Collector, Control, Delivery};
+use crate::collector::{Control, Delivery};
 use crate::model::history::History;
 use crate::ops::{self, Applied, LiveOps, Plan, Request};
 use crate::sys::{self, Roots};
@@ -251,21 +251,6 @@ pub enum Source {
     Replay(crate::store::Recording, usize),
 }
 
-/// The thread that delivers models: the collector, or a replayer.
-enum Feed {
-    Live(Collector),
-    Replay(crate::replayer::Replayer),
-}
-
-impl Feed {
-    fn send(&self, control: Control) {
-        match self {
-            Feed::Live(c) => c.send(control),
-            Feed::Replay(r) => r.send(control),
-        }
-    }
-}
-
 /// Runs the explorer until q, Ctrl-C or a signal; the exit status is 0, or 128 + the signal.
 pub fn run(source: Source, interval: Duration) -> anyhow::Result<u8> {
     if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
@@ -311,19 +296,14 @@ pub fn run(source: Source, interval: Duration) -> anyhow::Result<u8> {
         Source::Replay(recording, _) => recording.interval(),
         Source::Live(_) => interval,
     };
-    let (collector, mut operator): (Feed, Box<dyn Operator>) = match source {
+    let replay = matches!(source, Source::Replay(..));
+    let (collector, mut operator): (_, Box<dyn Operator>) = match source {
         Source::Live(roots) => (
-            Feed::Live(Collector::spawn(roots.clone(), interval, deliver)),
+            crate::collector::spawn(roots.clone(), interval, deliver),
             Box::new(LiveOperator { roots }),
         ),
         Source::Replay(recording, start) => (
-            Feed::Replay(crate::replayer::Replayer::spawn(
-                recording,
-                start,
-                HISTORY_WINDOW,
-                interval,
-                deliver,
-            )),
+            crate::replayer::spawn(recording, start, HISTORY_WINDOW, interval, deliver),
             Box::new(ReplayOperator),
         ),
     };
@@ -364,7 +344,7 @@ pub fn run(source: Source, interval: Duration) -> anyhow::Result<u8> {
     app.root = sys::is_root();
     app.history = History::covering(HISTORY_WINDOW, frame_interval);
     // A replay waits on its frame until told to play.
-    app.paused = matches!(collector, Feed::Replay(_));
+    app.paused = replay;
     let outcome = (|| -> anyhow::Result<u8> {
         terminal.draw(|frame| ui::draw(frame, &app))?;
         loop {
