@@ -190,14 +190,17 @@ fn a_recording_replays_what_was_live_and_the_minutes_before_a_kill() {
     let dir = tempfile::tempdir().unwrap();
     let memory = common::TestCgroup::new("memory");
     memory.write("memory.limit_in_bytes", &(40 << 20).to_string());
-    let mut recorder = Command::new(env!("CARGO_BIN_EXE_nstop"))
-        .args(["record", "--interval", "200ms", "--dir"])
-        .arg(dir.path())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let frames = || Recording::open(dir.path()).map_or(0, |r| r.len());
-    common::wait_for("the first frames", || (frames() >= 3).then_some(()));
+    let recorder = common::Recorder::start(
+        &[
+            "record",
+            "--interval",
+            "200ms",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    recorder.wait_frames(3);
 
     // Grows by 1 MiB every 40 ms: the recorder sees it climb for about a second and a half.
     let procs = memory.dir.join("cgroup.procs");
@@ -223,16 +226,8 @@ fn a_recording_replays_what_was_live_and_the_minutes_before_a_kill() {
         Some(9),
         "killed by the OOM killer"
     );
-    let after = frames();
-    common::wait_for("frames after the kill", || {
-        (frames() >= after + 5).then_some(())
-    });
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(recorder.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(recorder.wait().unwrap().success(), "SIGTERM ends it with 0");
+    recorder.wait_frames(recorder.frames() + 5);
+    recorder.stop();
 
     // The recorded snapshot nearest the live one: the test's cgroup with the same limit, the
     // growing process in it with the same namespaces.
@@ -440,18 +435,8 @@ fn the_systemd_unit_runs_as_written() {
     let at = words.iter().position(|w| w == "--dir").expect("--dir") + 1;
     assert_eq!(words[at], "/var/lib/nstop/record", "StateDirectory=nstop");
     words[at] = dir.path().to_str().unwrap().to_owned();
-    let mut recorder = Command::new(env!("CARGO_BIN_EXE_nstop"))
-        .args(&words[1..])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    common::wait_for("the first frame", || {
-        Recording::open(dir.path()).is_ok().then_some(())
-    });
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(recorder.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(recorder.wait().unwrap().success());
+    let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
+    let recorder = common::Recorder::start(&args, dir.path());
+    recorder.wait_frames(1);
+    recorder.stop();
 }

@@ -475,30 +475,20 @@ fn a_replay_shows_every_screen_and_changes_nothing() {
     }
     let dir = tempfile::tempdir().unwrap();
     let recording = dir.path().join("rec");
-    let mut recorder = Command::new(env!("CARGO_BIN_EXE_nstop"))
-        .args([
+    let recorder = common::Recorder::start(
+        &[
             "--root",
             "tests/fixtures/cg-v2",
             "record",
             "--interval",
             "50ms",
             "--dir",
-        ])
-        .arg(&recording)
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    wait_for("ten frames", || {
-        nstop::store::Recording::open(&recording)
-            .is_ok_and(|r| r.len() >= 10)
-            .then_some(())
-    });
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(recorder.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    )
-    .unwrap();
-    assert!(recorder.wait().unwrap().success());
+            recording.to_str().unwrap(),
+        ],
+        &recording,
+    );
+    recorder.wait_frames(10);
+    recorder.stop();
     let frames = nstop::store::Recording::open(&recording).unwrap().len();
 
     let tmux = Tmux::start(120, 40);

@@ -250,3 +250,54 @@ impl Drop for TestCgroup {
         }
     }
 }
+
+/// `nstop ARGS...` running as a recorder (its `--dir` among the args), killed on drop should
+/// the test fail first.
+pub struct Recorder {
+    child: Child,
+    dir: std::path::PathBuf,
+}
+
+impl Recorder {
+    pub fn start(args: &[&str], dir: &std::path::Path) -> Recorder {
+        let child = Command::new(env!("CARGO_BIN_EXE_nstop"))
+            .args(args)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nstop record");
+        Recorder {
+            child,
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Frames written so far (0 before the first).
+    pub fn frames(&self) -> usize {
+        nstop::store::Recording::open(&self.dir).map_or(0, |r| r.len())
+    }
+
+    pub fn wait_frames(&self, n: usize) {
+        wait_for(&format!("{n} frames"), || {
+            (self.frames() >= n).then_some(())
+        });
+    }
+
+    /// SIGTERM, as systemd stops it: it must end with 0.
+    pub fn stop(mut self) {
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
+        let status = self.child.wait().unwrap();
+        assert!(
+            status.success(),
+            "SIGTERM ends nstop record with 0: {status}"
+        );
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
