@@ -121,7 +121,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }) => {
             let mut recording = open_recording(&dir)?;
             let i = match at {
-                Some(at) => recording.at(cli::oom::parse_time("--at", &at, now_secs())? * 1000),
+                Some(at) => frame_at(&recording, &at)?,
                 None => recording.len() - 1,
             };
             let mut json = recording
@@ -209,9 +209,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(dir) => {
                     let recording = open_recording(dir)?;
                     let start = match &cli.at {
-                        Some(at) => {
-                            recording.at(cli::oom::parse_time("--at", at, now_secs())? * 1000)
-                        }
+                        Some(at) => frame_at(&recording, at)?,
                         None => recording.len() - 1,
                     };
                     nstop::tui::Source::Replay(recording, start)
@@ -266,6 +264,20 @@ fn open_recording(dir: &std::path::Path) -> anyhow::Result<nstop::store::Recordi
         eprintln!("nstop: {note}");
     }
     Ok(recording)
+}
+
+/// The frame `--at` names: the last taken at or before it; refused before the first.
+fn frame_at(recording: &nstop::store::Recording, at: &str) -> anyhow::Result<usize> {
+    let time_ms = cli::oom::parse_time("--at", at, now_secs())? * 1000;
+    if time_ms < recording.time_ms(0) / 1000 * 1000 {
+        return Err(UsageError(format!(
+            "--at {at}: the recording begins at {} (and ends at {})",
+            recording.label(0),
+            recording.label(recording.len() - 1)
+        ))
+        .into());
+    }
+    Ok(recording.at(time_ms))
 }
 
 fn write_stdout(out: &str) -> anyhow::Result<()> {

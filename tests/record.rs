@@ -135,7 +135,22 @@ fn rotation_keeps_the_recording_within_its_size_and_age() {
     }
     let rec = recording(dir.path());
     assert_eq!(rec.time_ms(rec.len() - 1), 399_000, "the newest kept");
-    assert!(rec.time_ms(0) > 0, "the oldest dropped");
+    assert!(rec.time_ms(0) > 1000, "the oldest dropped");
+    // A time before what is kept is refused, naming the span there is.
+    let (code, out, err) = common::nstop(&[
+        "snapshot",
+        "--from",
+        dir.path().to_str().unwrap(),
+        "--at",
+        "1970-01-01T00:00:01Z",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(out.is_empty());
+    assert!(
+        err.contains("the recording begins at 1970-01-01T00:")
+            && err.contains("ends at 1970-01-01T00:06:39Z"),
+        "{err}"
+    );
 
     // A segment last written eight days ago goes at the next write.
     let oldest = std::fs::read_dir(dir.path())
