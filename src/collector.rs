@@ -16,7 +16,7 @@ use crate::model::sample::{NsDetail, NsRef, Sample};
 use crate::sys::{self, Collect, Roots, detail};
 
 /// OOM events the explorer keeps (the newest).
-const MAX_OOM_EVENTS: usize = 200;
+pub const MAX_OOM_EVENTS: usize = 200;
 
 /// What a detail page needs read besides the model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,9 +191,7 @@ impl Ticker {
         let mut model = Model::new(&sample, self.prev.as_ref());
         self.prev = Some(sample);
         let reported = self.kernel_log.events();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = crate::model::since_epoch().as_secs();
         oom::note_reported(&mut self.unmatched, &reported);
         let counted = oom::counted_kills(
             &self.kills_before,

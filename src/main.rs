@@ -124,12 +124,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(at) => frame_at(&recording, &at)?,
                 None => recording.len() - 1,
             };
-            let mut json = recording
-                .json(i)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-            json.push(b'\n');
-            std::io::stdout().write_all(&json)?;
-            return Ok(ExitCode::SUCCESS);
+            let json = recording.json(i).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: the frame at {}: {e}",
+                    dir.display(),
+                    recording.label(i)
+                )
+            })?;
+            let json = String::from_utf8(json)?;
+            return write_stdout(&(json + "\n")).map(|()| ExitCode::SUCCESS);
         }
         Some(Command::Snapshot { interval, .. }) => {
             let model = sampled_model(&roots, Collect::Everything, interval, |_| Ok(()))?;
@@ -252,9 +255,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    nstop::model::since_epoch().as_secs()
 }
 
 /// A recording to read; its torn tails are said on stderr.

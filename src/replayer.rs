@@ -24,6 +24,7 @@ pub fn spawn(
             recording,
             window,
             deliver,
+            shown_kills: Vec::new(),
         };
         replay.run(start, pace, &commands);
     })
@@ -33,22 +34,23 @@ struct Replay<D> {
     recording: Recording,
     window: Duration,
     deliver: D,
+    /// The kills in the frame shown (time and PID): the next kill is the first not among them.
+    shown_kills: Vec<(Option<String>, Option<i32>)>,
 }
 
 impl<D: Fn(Delivery) -> bool> Replay<D> {
     fn run(&mut self, start: usize, mut pace: Duration, commands: &Receiver<Control>) {
         let last = self.recording.len() - 1;
-        // Each kill's time, to jump to; a recording whose frames cannot be read has none.
-        let kills: Vec<u64> = self.recording.oom_events().map_or_else(
-            |_| Vec::new(),
-            |events| {
-                events
-                    .iter()
-                    .filter_map(|e| crate::model::parse_utc(e.time.as_deref()?))
-                    .map(|s| s * 1000)
-                    .collect()
-            },
-        );
+        // Each kill with its time, to jump to; or why they could not be read.
+        let kills = self.recording.oom_events().map(|events| {
+            events
+                .into_iter()
+                .filter_map(|e| {
+                    let ms = crate::model::parse_utc(e.time.as_deref()?)? * 1000;
+                    Some((ms, (e.time, e.pid)))
+                })
+                .collect::<Vec<_>>()
+        });
         let mut at = start.min(last);
         let mut playing = false;
         if !self.show(None, at, None) {
@@ -60,7 +62,10 @@ impl<D: Fn(Delivery) -> bool> Replay<D> {
             } else {
                 commands.recv().map_err(|_| RecvTimeoutError::Disconnected)
             };
-            let step = |n: i64| Some((at as i64 + n).clamp(0, last as i64) as usize);
+            // At either end a step stays where it is.
+            let step = |n: i64| {
+                Some((at as i64 + n).clamp(0, last as i64) as usize).filter(|&to| to != at)
+            };
             let (target, kill) = match message {
                 Err(RecvTimeoutError::Timeout) if at < last => (Some(at + 1), None),
                 // Played to the end: stays there.
@@ -72,16 +77,27 @@ impl<D: Fn(Delivery) -> bool> Replay<D> {
                 Ok(Control::Step(n)) => (step(n), None),
                 Ok(Control::Seek(time_ms)) => (Some(self.recording.at(time_ms)), None),
                 Ok(Control::NextOom) => {
+                    // Kills have whole seconds: one in this frame's second may come after it.
                     let now = self.recording.time_ms(at);
-                    match kills.iter().find(|&&k| k > now) {
+                    let next = kills.as_ref().map(|kills| {
+                        kills
+                            .iter()
+                            .find(|(ms, kill)| ms + 999 >= now && !self.shown_kills.contains(kill))
+                    });
+                    match next {
                         // The first frame after it, which holds it.
-                        Some(&kill) => {
+                        Ok(Some(&(kill, _))) => {
                             let next = (self.recording.at(kill + 999) + 1).min(last);
                             (Some(next), Some(kill))
                         }
-                        None => {
-                            let why =
-                                format!("no OOM kill recorded after {}", self.recording.label(at));
+                        Ok(None) | Err(_) => {
+                            let why = match &kills {
+                                Ok(_) => format!(
+                                    "no OOM kill recorded after {}",
+                                    self.recording.label(at)
+                                ),
+                                Err(e) => format!("the recording's OOM kills: {e}"),
+                            };
                             if !(self.deliver)(Delivery::Model(Err(why))) {
                                 return;
                             }
@@ -127,7 +143,8 @@ impl<D: Fn(Delivery) -> bool> Replay<D> {
     /// first. False once the explorer is gone.
     fn show(&mut self, from: Option<usize>, to: usize, kill_ms: Option<u64>) -> bool {
         let time_ms = self.recording.time_ms(to);
-        if from.map(|f| f + 1) != Some(to) {
+        // The next frame, or the same one again (r), keeps the charts as they are.
+        if from != Some(to) && from.map(|f| f + 1) != Some(to) {
             if !(self.deliver)(Delivery::Rewind) {
                 return false;
             }
@@ -146,6 +163,15 @@ impl<D: Fn(Delivery) -> bool> Replay<D> {
             }
         }
         let model = self.recording.model(to);
+        self.shown_kills = model.as_ref().map_or_else(
+            |_| Vec::new(),
+            |m| {
+                m.oom_events
+                    .iter()
+                    .map(|e| (e.time.clone(), e.pid))
+                    .collect()
+            },
+        );
         let kill = kill_ms.and_then(|k| {
             let events = &model.as_ref().ok()?.oom_events;
             let second = crate::model::utc(k / 1000);

@@ -33,9 +33,11 @@ pub struct RecordArgs {
 
 fn parse_retain(text: &str) -> Result<Duration, String> {
     crate::cli::oom::parse_age(text)
-        .filter(|&secs| secs > 0)
+        .filter(|&secs| (1..=100 * 365 * 86_400).contains(&secs))
         .map(Duration::from_secs)
-        .ok_or_else(|| format!("'{text}' is not an age (accepted: 30s, 10m, 2h, 7d)"))
+        .ok_or_else(|| {
+            format!("'{text}' is not an age up to a hundred years (accepted: 30s, 10m, 2h, 7d)")
+        })
 }
 
 fn parse_max_size(text: &str) -> Result<u64, String> {
@@ -50,12 +52,6 @@ fn parse_max_size(text: &str) -> Result<u64, String> {
 /// Where a recording goes by default.
 pub fn default_dir() -> Option<PathBuf> {
     Some(crate::sys::state_dir()?.join("record"))
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
@@ -90,7 +86,7 @@ pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
             Ok(model) => {
                 let json = serde_json::to_vec(&model)?;
                 store
-                    .append(now_ms(), &json)
+                    .append(crate::model::since_epoch().as_millis() as u64, &json)
                     .map_err(|e| anyhow::anyhow!("writing to {}: {e}", dir.display()))?;
             }
             // The next tick may read again (a /proc that came back).

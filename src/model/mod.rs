@@ -229,7 +229,13 @@ pub fn human_bytes(bytes: f64) -> String {
     }
 }
 
-/// `2026-11-23T18:36:51Z` from seconds since the epoch (civil-from-days, proleptic Gregorian).
+/// The wall clock: time since the epoch (zero before it, a clock set that far back).
+pub fn since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 /// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (as `utc` writes it); `None` otherwise.
 pub fn parse_utc(text: &str) -> Option<u64> {
     let valid = text.len() == 20
@@ -259,6 +265,7 @@ pub fn parse_utc(text: &str) -> Option<u64> {
     (utc(low) == text).then_some(low)
 }
 
+/// `2026-11-23T18:36:51Z` from seconds since the epoch (civil-from-days, proleptic Gregorian).
 pub fn utc(secs: u64) -> String {
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;

@@ -375,7 +375,6 @@ pub fn ranked(mut scores: Vec<(i32, u32)>) -> Vec<(i32, u32)> {
 /// counts a kill in the victim's cgroup).
 pub type Unmatched = std::collections::HashMap<String, u64>;
 
-/// Adds the kernel's reports to `unmatched` (userspace kills touch no counter).
 /// The cgroup that hit its limit, else the victim's.
 pub fn cgroup_path(e: &OomEvent) -> Option<&str> {
     e.oom_memcg.as_deref().or(e.task_memcg.as_deref())
@@ -413,49 +412,49 @@ pub struct Before {
     pub processes_max: usize,
 }
 
-/// `before` from models taken at (seconds before the kill, model), oldest first; `None` when
-/// none of them shows the kill's cgroup.
-pub fn before_kill<'m>(
+/// Adds to `before` a model taken `secs` before the kill (oldest first; one at a time, so a
+/// window of large models is never held at once). `before` stays `None` until a model shows the
+/// kill's cgroup.
+pub fn note_before(
+    before: &mut Option<Before>,
     e: &OomEvent,
-    models: impl IntoIterator<Item = (f64, &'m crate::model::Model)>,
-) -> Option<Before> {
-    let mut before: Option<Before> = None;
-    for (secs, model) in models {
-        let Some(c) = cgroup_of(model, e) else {
-            continue;
-        };
-        let memory = c.memory.as_ref();
-        let current = memory.and_then(|m| m.current);
-        let twin = model.cgroups.iter().find(|t| {
-            t.path == c.path
-                && model
-                    .host
-                    .hierarchy(t.hierarchy)
-                    .is_some_and(|h| h.version == 2)
-        });
-        let full = [Some(c), twin]
-            .into_iter()
-            .flatten()
-            .find_map(|c| c.pressure.as_ref()?.memory.as_ref()?.full.as_ref())
-            .map(|l| l.avg10);
-        let b = before.get_or_insert_with(|| Before {
-            first_secs: secs,
-            memory_first_bytes: current,
-            ..Before::default()
-        });
-        b.samples += 1;
-        b.last_secs = secs;
-        b.memory_peak_bytes = b.memory_peak_bytes.max(current);
-        b.limit_bytes = memory.and_then(|m| m.max).or(b.limit_bytes);
-        b.pressure_full_max = match (b.pressure_full_max, full) {
-            (Some(a), Some(f)) => Some(a.max(f)),
-            (a, f) => a.or(f),
-        };
-        b.processes_max = b.processes_max.max(c.nprocs);
-    }
-    before
+    secs: f64,
+    model: &crate::model::Model,
+) {
+    let Some(c) = cgroup_of(model, e) else {
+        return;
+    };
+    let memory = c.memory.as_ref();
+    let current = memory.and_then(|m| m.current);
+    let twin = model.cgroups.iter().find(|t| {
+        t.path == c.path
+            && model
+                .host
+                .hierarchy(t.hierarchy)
+                .is_some_and(|h| h.version == 2)
+    });
+    let full = [Some(c), twin]
+        .into_iter()
+        .flatten()
+        .find_map(|c| c.pressure.as_ref()?.memory.as_ref()?.full.as_ref())
+        .map(|l| l.avg10);
+    let b = before.get_or_insert_with(|| Before {
+        first_secs: secs,
+        memory_first_bytes: current,
+        ..Before::default()
+    });
+    b.samples += 1;
+    b.last_secs = secs;
+    b.memory_peak_bytes = b.memory_peak_bytes.max(current);
+    b.limit_bytes = memory.and_then(|m| m.max).or(b.limit_bytes);
+    b.pressure_full_max = match (b.pressure_full_max, full) {
+        (Some(a), Some(f)) => Some(a.max(f)),
+        (a, f) => a.or(f),
+    };
+    b.processes_max = b.processes_max.max(c.nprocs);
 }
 
+/// Adds the kernel's reports to `unmatched` (userspace kills touch no counter).
 pub fn note_reported(unmatched: &mut Unmatched, reported: &[OomEvent]) {
     for e in reported
         .iter()

@@ -532,10 +532,9 @@ pub fn set(host: &Host, spec: &str, assignments: &[String]) -> Result<Plan, Stri
     Ok(plan)
 }
 
-/// Freezing or killing a cgroup reaches everything in it and below: refused where that is
-/// PID 1, a kernel thread, or nstop itself (its own cgroup or one above it).
-/// Refuses a root, nstop's own cgroup and one holding init or a kernel thread; else the members
-/// pinned (those that exited since the listing left out).
+/// Freezing or killing a cgroup reaches everything in it and below: refused for a hierarchy's
+/// root, nstop's own cgroup (or one above it), and one holding PID 1 or a kernel thread. Else
+/// its members, pinned (those that exited since the listing left out).
 fn refuse_vital(host: &Host, t: &Target) -> Result<Vec<Pinned>, String> {
     if t.path == "/" {
         return Err(format!("cgroup {}: refusing a hierarchy's root", t.label()));

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::model::Model;
-use crate::model::oom::{Before, OomEvent, before_kill};
+use crate::model::oom::{Before, OomEvent, note_before};
 use segment::{Decoder, Segment, Writer};
 
 const EXTENSION: &str = "nsr";
@@ -60,9 +60,7 @@ impl Store {
             .recursive(true)
             .mode(0o700)
             .create(dir)?;
-        let now = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
+        let now = crate::model::since_epoch();
         Ok(Store {
             dir: dir.to_owned(),
             retention,
@@ -114,9 +112,11 @@ impl Store {
             total += meta.len();
             closed.push((path, meta));
         }
-        let too_old = SystemTime::now() - self.retention.max_age;
+        let too_old = SystemTime::now().checked_sub(self.retention.max_age);
         for (path, meta) in closed {
-            let old = meta.modified().is_ok_and(|m| m < too_old);
+            let old = meta
+                .modified()
+                .is_ok_and(|m| too_old.is_some_and(|t| m < t));
             if total <= self.retention.max_size && !old {
                 break;
             }
@@ -155,7 +155,7 @@ impl Recording {
             };
             if segment.torn {
                 notes.push(format!(
-                    "{}: ends in a torn write (skipped)",
+                    "{}: ends in a torn write, or one in progress (skipped)",
                     path.display()
                 ));
             }
@@ -196,15 +196,15 @@ impl Recording {
         self.segments[s].records[r].time_ms
     }
 
-    /// The time between frames, on average (a second for a single frame).
+    /// The usual time between frames: the median gap among the first hundred (a recorder that
+    /// was stopped for a day leaves one long gap); a second for a single frame.
     pub fn interval(&self) -> Duration {
-        match self.len() {
-            0 | 1 => Duration::from_secs(1),
-            n => {
-                let span = self.time_ms(n - 1).saturating_sub(self.time_ms(0));
-                Duration::from_millis((span / (n as u64 - 1)).max(10))
-            }
-        }
+        let mut gaps: Vec<u64> = (1..self.len().min(101))
+            .map(|i| self.time_ms(i).saturating_sub(self.time_ms(i - 1)))
+            .collect();
+        gaps.sort_unstable();
+        let median = gaps.get(gaps.len() / 2).copied().unwrap_or(1000);
+        Duration::from_millis(median.max(10))
     }
 
     /// The last frame taken at or before `time_ms` (the first when all are later).
@@ -227,21 +227,31 @@ impl Recording {
         serde_json::from_slice(&json).map_err(|e| format!("frame at {}: {e}", self.label(i)))
     }
 
-    /// The OOM kills the recording saw, oldest first, numbered from 1: each recorder run's
-    /// models carry the kills seen so far, so the last frame of each run holds them all.
+    /// The OOM kills the recording saw, oldest first, numbered from 1. A recorder run's models
+    /// carry the kills it saw so far, the newest `MAX_OOM_EVENTS`: so each run's last segment's
+    /// last frame holds them all, unless that list is full, when earlier segments' are read too.
     pub fn oom_events(&mut self) -> Result<Vec<OomEvent>, String> {
-        let mut lasts: Vec<(u32, usize)> = Vec::new();
+        // Each segment's last frame, newest segment first.
+        let mut lasts: Vec<(usize, usize)> = Vec::new();
         for (i, &(s, _)) in self.frames.iter().enumerate() {
-            let run = self.segments[s].run;
-            match lasts.iter_mut().find(|(r, _)| *r == run) {
+            match lasts.iter_mut().find(|(seg, _)| *seg == s) {
                 Some(last) => last.1 = i,
-                None => lasts.push((run, i)),
+                None => lasts.push((s, i)),
             }
         }
-        let lasts: Vec<usize> = lasts.into_iter().map(|(_, i)| i).collect();
+        lasts.reverse();
+        let mut runs_done: Vec<u32> = Vec::new();
         let mut events: Vec<OomEvent> = Vec::new();
-        for i in lasts {
-            for e in self.model(i)?.oom_events.iter() {
+        for (s, i) in lasts {
+            let run = self.segments[s].run;
+            if runs_done.contains(&run) {
+                continue;
+            }
+            let model = self.model(i)?;
+            if model.oom_events.len() < crate::collector::MAX_OOM_EVENTS {
+                runs_done.push(run);
+            }
+            for e in model.oom_events.iter() {
                 let same = |k: &OomEvent| {
                     (&k.time, k.pid, &k.task_memcg, &k.source)
                         == (&e.time, e.pid, &e.task_memcg, &e.source)
@@ -269,15 +279,16 @@ impl Recording {
             return Ok(None);
         };
         let from_ms = kill_ms.saturating_sub(window.as_millis() as u64);
-        let mut models = Vec::new();
+        let mut before = None;
         // The kill's time has whole seconds: a frame in that second may still be before it.
         for i in 0..self.len() {
             let at = self.time_ms(i);
             if (from_ms..kill_ms + 1000).contains(&at) {
-                models.push(((kill_ms.saturating_sub(at)) as f64 / 1000.0, self.model(i)?));
+                let secs = kill_ms.saturating_sub(at) as f64 / 1000.0;
+                note_before(&mut before, e, secs, &self.model(i)?);
             }
         }
-        Ok(before_kill(e, models.iter().map(|(secs, m)| (*secs, m))))
+        Ok(before)
     }
 
     /// Frame `i`'s time as UTC text, to the second.

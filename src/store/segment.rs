@@ -2,9 +2,9 @@
 //!
 //! ```text
 //! header   b"NSTOPREC", u32 LE version (1), u32 LE run (one number per recorder run)
-//! record   u32 LE payload length, u32 LE JSON length, u64 LE time (ms since the epoch),
-//!          u8 kind (0 key, 1 delta), 3 zero bytes, u32 LE CRC-32 (IEEE) of the payload, then
-//!          the payload
+//! record   u32 LE payload length, u32 LE JSON length (neither 0), u64 LE time (ms since the
+//!          epoch), u8 kind (0 key, 1 delta), 3 zero bytes, u32 LE CRC-32 (IEEE) of the 20
+//!          header bytes before it and the payload, then the payload
 //! payload  a zstd frame with its content checksum, of the frame's JSON (the document
 //!          `nstop snapshot --json` prints); a delta is compressed with the JSON of the frame
 //!          before it (in the same segment) as its prefix (zstd's patch-from), so it holds what
@@ -14,20 +14,23 @@
 //! A record is one write(2) to a file opened with O_APPEND. A recorder killed mid-write leaves
 //! at most a torn last record: its length runs past the end, or its CRC fails, and readers stop
 //! there; every record before it stays readable. A recorder never appends to a segment it did
-//! not create.
+//! not create. Readers check every header (a zero-filled tail is no record) and the last
+//! record's CRC; each decode checks zstd's own checksum.
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"NSTOPREC";
 pub const VERSION: u32 = 1;
 const FILE_HEADER: usize = 16;
 const RECORD_HEADER: usize = 24;
+/// No snapshot is this large; a header that says so is damaged.
+const MAX_JSON: u32 = 1 << 30;
 /// zstd's default: a key frame of a 1,000-process host compresses about 10:1 in a few ms.
 const LEVEL: i32 = 3;
-/// A key frame at least this often: a reader decodes at most this many frames to reach one.
+/// A key frame at least every this many frames: a reader decodes at most this many to reach one.
 pub const KEY_EVERY: usize = 60;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,8 +71,9 @@ const CRC_TABLE: [u32; 256] = {
     table
 };
 
-fn crc32(data: &[u8]) -> u32 {
-    !data.iter().fold(!0u32, |c, &b| {
+/// CRC-32 of `parts` one after the other.
+fn crc32(parts: &[&[u8]]) -> u32 {
+    !parts.iter().flat_map(|p| p.iter()).fold(!0u32, |c, &b| {
         CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8)
     })
 }
@@ -166,7 +170,7 @@ impl Writer {
     /// frames have passed or the delta would be more than half a key frame.
     pub fn append(&mut self, time_ms: u64, json: &[u8]) -> io::Result<Kind> {
         let delta = match &self.prev {
-            Some(prev) if self.since_key < KEY_EVERY => Some(compress(json, Some(prev))?),
+            Some(prev) if self.since_key + 1 < KEY_EVERY => Some(compress(json, Some(prev))?),
             _ => None,
         };
         let (kind, payload) = match delta {
@@ -179,7 +183,8 @@ impl Writer {
         record.extend_from_slice(&time_ms.to_le_bytes());
         record.push(u8::from(kind == Kind::Delta));
         record.extend_from_slice(&[0; 3]);
-        record.extend_from_slice(&crc32(&payload).to_le_bytes());
+        let crc = crc32(&[&record, &payload]);
+        record.extend_from_slice(&crc.to_le_bytes());
         record.extend_from_slice(&payload);
         self.file.write_all(&record)?;
         self.size += record.len() as u64;
@@ -195,29 +200,52 @@ impl Writer {
     }
 }
 
-/// A segment's records as far as they are whole.
+/// A segment's records as far as they are whole. The file stays open: a recorder pruning it
+/// meanwhile does not take it from a reader.
 #[derive(Debug)]
 pub struct Segment {
     pub path: PathBuf,
+    file: File,
     /// The recorder run that wrote it.
     pub run: u32,
     pub records: Vec<Record>,
-    /// Whether bytes follow the last whole record (a torn write).
+    /// Whether bytes follow the last whole record (a torn write, or one in progress).
     pub torn: bool,
 }
 
+/// `len` bytes of `file` at `offset`.
+fn read_at(file: &File, offset: u64, len: u32) -> io::Result<Vec<u8>> {
+    let mut bytes = vec![0u8; len as usize];
+    file.read_exact_at(&mut bytes, offset)?;
+    Ok(bytes)
+}
+
 impl Segment {
-    /// Reads the record headers; a tail too short for its header or payload, or a last record
-    /// whose CRC fails, is torn.
+    /// Reads the record headers up to the first that is not whole or not sound (a tail too
+    /// short, lengths of 0 or past the end, padding not zero), and checks the last one's CRC. A
+    /// file too short for its own header is a segment just created, with nothing in it yet.
     pub fn index(path: &Path) -> io::Result<Segment> {
-        let mut file = File::open(path)?;
+        let file = File::open(path)?;
         let size = file.metadata()?.len();
-        let mut header = [0u8; FILE_HEADER];
-        file.read_exact(&mut header).map_err(|_| not_ours(path))?;
+        let mut segment = Segment {
+            path: path.to_owned(),
+            file,
+            run: 0,
+            records: Vec::new(),
+            torn: false,
+        };
+        if size < FILE_HEADER as u64 {
+            segment.torn = size > 0;
+            return Ok(segment);
+        }
+        let header = read_at(&segment.file, 0, FILE_HEADER as u32)?;
         if &header[..8] != MAGIC {
             return Err(not_ours(path));
         }
-        let version = u32::from_le_bytes(header[8..12].try_into().expect("4 bytes"));
+        let word = |bytes: &[u8], at: usize| {
+            u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
+        };
+        let version = word(&header, 8);
         if version != VERSION {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
@@ -227,50 +255,41 @@ impl Segment {
                 ),
             ));
         }
-        let run = u32::from_le_bytes(header[12..16].try_into().expect("4 bytes"));
-        let mut records = Vec::new();
-        let mut crc = 0;
+        segment.run = word(&header, 12);
+        let mut last_head = [0u8; RECORD_HEADER];
         let mut at = FILE_HEADER as u64;
         let mut head = [0u8; RECORD_HEADER];
-        let mut reader = io::BufReader::new(file);
+        let mut reader = io::BufReader::new(&segment.file);
+        reader.seek(SeekFrom::Start(at))?;
         while at + RECORD_HEADER as u64 <= size {
             reader.read_exact(&mut head)?;
-            let len = u32::from_le_bytes(head[0..4].try_into().expect("4 bytes"));
-            let json_len = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));
-            let time_ms = u64::from_le_bytes(head[8..16].try_into().expect("8 bytes"));
+            let (len, json_len) = (word(&head, 0), word(&head, 4));
             let kind = match head[16] {
                 0 => Kind::Key,
                 1 => Kind::Delta,
                 _ => break,
             };
             let offset = at + RECORD_HEADER as u64;
-            if offset + u64::from(len) > size {
+            let sound = len > 0 && json_len > 0 && json_len <= MAX_JSON && head[17..20] == [0; 3];
+            if !sound || offset + u64::from(len) > size {
                 break;
             }
-            records.push(Record {
-                time_ms,
+            segment.records.push(Record {
+                time_ms: u64::from_le_bytes(head[8..16].try_into().expect("8 bytes")),
                 kind,
                 offset,
                 len,
                 json_len,
             });
-            crc = u32::from_le_bytes(head[20..24].try_into().expect("4 bytes"));
+            last_head = head;
             reader.seek_relative(i64::from(len))?;
             at = offset + u64::from(len);
         }
-        let mut segment = Segment {
-            path: path.to_owned(),
-            run,
-            records,
-            torn: at < size,
-        };
+        segment.torn = at < size;
         // Only the tail can be torn: a last record whose payload was not all written is dropped.
         if let Some(last) = segment.records.last() {
-            let mut file = File::open(path)?;
-            file.seek(SeekFrom::Start(last.offset))?;
-            let mut payload = vec![0u8; last.len as usize];
-            file.read_exact(&mut payload)?;
-            if crc32(&payload) != crc {
+            let payload = read_at(&segment.file, last.offset, last.len)?;
+            if crc32(&[&last_head[..20], &payload]) != word(&last_head, 20) {
                 segment.records.pop();
                 segment.torn = true;
             }
@@ -318,10 +337,7 @@ impl Decoder {
     }
 }
 
-fn read_payload(segment: &Segment, record: &Record, key: Option<&[u8]>) -> io::Result<Vec<u8>> {
-    let mut file = File::open(&segment.path)?;
-    file.seek(SeekFrom::Start(record.offset))?;
-    let mut payload = vec![0u8; record.len as usize];
-    file.read_exact(&mut payload)?;
-    decompress(&payload, record.json_len as usize, key)
+fn read_payload(segment: &Segment, record: &Record, prev: Option<&[u8]>) -> io::Result<Vec<u8>> {
+    let payload = read_at(&segment.file, record.offset, record.len)?;
+    decompress(&payload, record.json_len as usize, prev)
 }

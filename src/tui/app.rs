@@ -623,7 +623,7 @@ impl App {
             Command::NextOom => return self.replay_command(Control::NextOom),
             Command::JumpTo => match self.replay {
                 Some(_) => self.ask(Asks::JumpTo),
-                None => self.say("only in a replay: nstop --replay DIR", Tone::Warn),
+                None => self.say(ONLY_IN_A_REPLAY, Tone::Warn),
             },
         }
         self.follow();
@@ -879,7 +879,7 @@ impl App {
     /// A replay command, or why there is nothing to replay.
     fn replay_command(&mut self, control: Control) -> Option<Action> {
         if self.replay.is_none() {
-            self.say("only in a replay: nstop --replay DIR", Tone::Warn);
+            self.say(ONLY_IN_A_REPLAY, Tone::Warn);
             return None;
         }
         Some(Action::Collector(control))
@@ -1126,15 +1126,17 @@ enum Target {
     Cgroup(RowKey),
 }
 
+const ONLY_IN_A_REPLAY: &str = "only in a replay: nstop --replay DIR";
+
 /// Where a replay jumps, in ms since the epoch, from a line typed at frame time `now_ms`: a UTC
 /// time, a time of day on the frame's (UTC) day, or an offset from the frame (-10m, +30s).
 fn jump_time(text: &str, now_ms: u64) -> Option<u64> {
     if let Some(secs) = crate::model::parse_utc(text) {
         return Some(secs * 1000);
     }
-    let age = |t: &str| Some(crate::cli::oom::parse_age(t)? * 1000);
+    let age = |t: &str| crate::cli::oom::parse_age(t)?.checked_mul(1000);
     if let Some(later) = text.strip_prefix('+') {
-        return Some(now_ms + age(later)?);
+        return now_ms.checked_add(age(later)?);
     }
     if let Some(earlier) = text.strip_prefix('-') {
         return Some(now_ms.saturating_sub(age(earlier)?));

@@ -396,7 +396,7 @@ pub fn run(source: Source, interval: Duration) -> anyhow::Result<u8> {
                                 }
                                 collector.send(control);
                             }
-                            Action::Run(_) if app.replay.is_some() => {
+                            Action::Run(_) if replay => {
                                 pending.push(Action::Ran(Err(REPLAY_CHANGES_NOTHING.into())));
                             }
                             Action::Run(args) => {

@@ -49,7 +49,7 @@ fn base_name(c: &Cgroup) -> &str {
     c.path.rsplit('/').next().unwrap_or(&c.path)
 }
 
-/// The container or unit, else the directory name (the path at a root).
+/// A legend-sized name: the container or unit, else the directory name (the path at a root).
 pub fn short_name(c: &Cgroup) -> String {
     c.workload.label().unwrap_or_else(|| match base_name(c) {
         "" => c.path.clone(),

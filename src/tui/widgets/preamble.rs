@@ -33,7 +33,6 @@ pub fn height(screen: Screen, terminal_height: u16) -> u16 {
     }
 }
 
-/// A legend-sized name: the recognised workload, else the last part of the path.
 /// The system's PSI, and the cgroups stalled most now, each by its worst resource.
 fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
     let system = Chart {
