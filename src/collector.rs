@@ -53,13 +53,15 @@ pub enum Control {
 }
 
 /// Where a replay is: frame `index` of `len`, taken at `time_ms`; `kill` when it was reached
-/// by jumping to that OOM kill (its seq in the frame's model).
+/// by jumping to that OOM kill (its seq in the frame's model); whether it is playing on (it
+/// stops by itself at the end).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReplayAt {
     pub index: usize,
     pub len: usize,
     pub time_ms: u64,
     pub kill: Option<u64>,
+    pub playing: bool,
 }
 
 #[derive(Debug)]

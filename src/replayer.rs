@@ -25,6 +25,7 @@ pub fn spawn(
             window,
             deliver,
             shown_kills: Vec::new(),
+            playing: false,
         };
         replay.run(start, pace, &commands);
     })
@@ -36,6 +37,7 @@ struct Replay<D> {
     deliver: D,
     /// The kills in the frame shown (time and PID): the next kill is the first not among them.
     shown_kills: Vec<(Option<String>, Option<i32>)>,
+    playing: bool,
 }
 
 impl<D: Fn(Delivery) -> bool> Replay<D> {
@@ -52,12 +54,11 @@ impl<D: Fn(Delivery) -> bool> Replay<D> {
                 .collect::<Vec<_>>()
         });
         let mut at = start.min(last);
-        let mut playing = false;
         if !self.show(None, at, None) {
             return;
         }
         loop {
-            let message = if playing {
+            let message = if self.playing {
                 commands.recv_timeout(pace)
             } else {
                 commands.recv().map_err(|_| RecvTimeoutError::Disconnected)
@@ -68,9 +69,13 @@ impl<D: Fn(Delivery) -> bool> Replay<D> {
             };
             let (target, kill) = match message {
                 Err(RecvTimeoutError::Timeout) if at < last => (Some(at + 1), None),
-                // Played to the end: stays there.
+                // Played to the end: stays there, and says it stopped.
                 Err(RecvTimeoutError::Timeout) => {
-                    playing = false;
+                    self.playing = false;
+                    let at = self.position(at, None);
+                    if !(self.deliver)(Delivery::Replay(at)) {
+                        return;
+                    }
                     (None, None)
                 }
                 Err(RecvTimeoutError::Disconnected) => return,
@@ -106,7 +111,7 @@ impl<D: Fn(Delivery) -> bool> Replay<D> {
                     }
                 }
                 Ok(Control::Pause(paused)) => {
-                    playing = !paused;
+                    self.playing = !paused;
                     (None, None)
                 }
                 Ok(Control::RefreshNow) => (Some(at), None),
@@ -181,12 +186,17 @@ impl<D: Fn(Delivery) -> bool> Replay<D> {
                 .find(|e| e.time.as_deref() == Some(second.as_str()))
                 .map(|e| e.seq)
         });
-        let at = ReplayAt {
-            index: to,
-            len: self.recording.len(),
-            time_ms,
-            kill,
-        };
+        let at = self.position(to, kill);
         (self.deliver)(Delivery::Replay(at)) && (self.deliver)(Delivery::Model(model.map(Box::new)))
+    }
+
+    fn position(&self, index: usize, kill: Option<u64>) -> ReplayAt {
+        ReplayAt {
+            index,
+            len: self.recording.len(),
+            time_ms: self.recording.time_ms(index),
+            kill,
+            playing: self.playing,
+        }
     }
 }

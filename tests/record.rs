@@ -430,6 +430,21 @@ fn the_replayer_steps_seeks_and_jumps_to_the_next_kill() {
     replayer.send(Control::NextOom);
     let (_, _, at, _) = next();
     assert!(at.is_none(), "no later kill: said, and the frame stays");
+    // Played from the second-last frame: the last, then where it stopped by itself.
+    replayer.send(Control::Seek(start_ms + 18_000));
+    assert_eq!(next().2.unwrap().index, 18);
+    replayer.send(Control::Interval(Duration::from_millis(10)));
+    replayer.send(Control::Pause(false));
+    let (_, _, at, _) = next();
+    let at = at.unwrap();
+    assert_eq!((at.index, at.playing), (19, true));
+    let stopped = loop {
+        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
+            Delivery::Replay(at) => break at,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!((stopped.index, stopped.playing), (19, false));
 }
 
 /// assets/nstop-record.service's command line is one nstop takes: run as written (its directory

@@ -1301,6 +1301,7 @@ fn replay_keys_move_through_the_recording() {
         len: 20,
         time_ms,
         kill,
+        playing: false,
     };
     app.update(Action::Replayed(at(None)));
     assert!(render(&app).contains("replay 2026-11-23T18:36:51Z · frame 8 of 20"));

@@ -173,6 +173,7 @@ impl App {
             Action::Collected(Err(error)) => self.error = Some(error),
             Action::Replayed(at) => {
                 self.replay = Some(at);
+                self.paused = !at.playing;
                 if at.kill.is_some() {
                     self.screen = Screen::Oom;
                 }
