@@ -438,11 +438,8 @@ fn the_replayer_steps_seeks_and_jumps_to_the_next_kill() {
     let (_, _, at, _) = next();
     let at = at.unwrap();
     assert_eq!((at.index, at.playing), (19, true));
-    let stopped = loop {
-        match rx.recv_timeout(Duration::from_secs(10)).unwrap() {
-            Delivery::Replay(at) => break at,
-            other => panic!("unexpected {other:?}"),
-        }
+    let Delivery::Replay(stopped) = rx.recv_timeout(Duration::from_secs(10)).unwrap() else {
+        panic!("where it stopped");
     };
     assert_eq!((stopped.index, stopped.playing), (19, false));
 }
