@@ -155,6 +155,14 @@ pub fn release_free_memory() {
     }
 }
 
+/// Debug builds only (the tests' binary): `NSTOP_PANIC_IN=main|collector` panics in that thread
+/// when a refresh is asked for (r), so a test can show that any panic restores the terminal.
+pub fn injected_panic(thread: &str) {
+    if cfg!(debug_assertions) && std::env::var_os("NSTOP_PANIC_IN").is_some_and(|v| v == thread) {
+        panic!("injected panic in the {thread} thread (NSTOP_PANIC_IN)");
+    }
+}
+
 /// One model per call, each joined with the sample before it, carrying the OOM kills seen so
 /// far: followed in the kernel log (live host only) and in the cgroups' counters. The explorer's
 /// collector and `nstop record` tick with it.
@@ -193,7 +201,7 @@ impl Ticker {
         let mut model = Model::new(&sample, self.prev.as_ref());
         self.prev = Some(sample);
         let reported = self.kernel_log.events();
-        let now = crate::model::since_epoch().as_secs();
+        let now = crate::sys::since_epoch().as_secs();
         oom::note_reported(&mut self.unmatched, &reported);
         let counted = oom::counted_kills(
             &self.kills_before,
@@ -265,7 +273,7 @@ fn run(
             };
             match message {
                 Ok(Control::RefreshNow) => {
-                    crate::tui::injected_panic("collector");
+                    injected_panic("collector");
                     break;
                 }
                 Err(RecvTimeoutError::Timeout) => break,

@@ -255,7 +255,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn now_secs() -> u64 {
-    nstop::model::since_epoch().as_secs()
+    sys::since_epoch().as_secs()
 }
 
 /// A recording to read; its torn tails are said on stderr.

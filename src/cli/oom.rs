@@ -34,18 +34,6 @@ pub struct OomArgs {
 /// How far back a recording's diagnosis of a kill looks.
 pub const BEFORE: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Seconds in an age: 30s, 10m, 2h, 7d; `None` when `text` is not one.
-pub fn parse_age(text: &str) -> Option<u64> {
-    let unit = text.chars().last().filter(|c| "smhd".contains(*c))?;
-    let n: u64 = text[..text.len() - 1].parse().ok()?;
-    n.checked_mul(match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        _ => 86_400,
-    })
-}
-
 /// Seconds since the epoch of the time `flag` was given: a duration back from `now` or a UTC
 /// time.
 pub fn parse_time(flag: &str, text: &str, now: u64) -> Result<u64, UsageError> {
@@ -55,7 +43,7 @@ pub fn parse_time(flag: &str, text: &str, now: u64) -> Result<u64, UsageError> {
         ))
     };
     if text.chars().last().is_some_and(|c| "smhd".contains(c)) {
-        return parse_age(text)
+        return crate::model::parse_age(text)
             .map(|back| now.saturating_sub(back))
             .ok_or_else(bad);
     }

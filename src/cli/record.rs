@@ -32,7 +32,7 @@ pub struct RecordArgs {
 }
 
 fn parse_retain(text: &str) -> Result<Duration, String> {
-    crate::cli::oom::parse_age(text)
+    crate::model::parse_age(text)
         .filter(|&secs| (1..=100 * 365 * 86_400).contains(&secs))
         .map(Duration::from_secs)
         .ok_or_else(|| {
@@ -86,7 +86,7 @@ pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
             Ok(model) => {
                 let json = serde_json::to_vec(&model)?;
                 store
-                    .append(crate::model::since_epoch().as_millis() as u64, &json)
+                    .append(crate::sys::since_epoch().as_millis() as u64, &json)
                     .map_err(|e| anyhow::anyhow!("writing to {}: {e}", dir.display()))?;
             }
             // The next tick may read again (a /proc that came back).

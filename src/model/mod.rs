@@ -229,11 +229,16 @@ pub fn human_bytes(bytes: f64) -> String {
     }
 }
 
-/// The wall clock: time since the epoch (zero before it, a clock set that far back).
-pub fn since_epoch() -> std::time::Duration {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default()
+/// Seconds in an age: 30s, 10m, 2h, 7d; `None` when `text` is not one.
+pub fn parse_age(text: &str) -> Option<u64> {
+    let unit = text.chars().last().filter(|c| "smhd".contains(*c))?;
+    let n: u64 = text[..text.len() - 1].parse().ok()?;
+    n.checked_mul(match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        _ => 86_400,
+    })
 }
 
 /// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (as `utc` writes it); `None` otherwise.

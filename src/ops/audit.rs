@@ -37,7 +37,7 @@ pub fn record(action: &str, change: &Change, result: Result<&Applied, &Refused>)
     let Some(path) = path() else {
         return;
     };
-    let now = crate::model::since_epoch().as_secs();
+    let now = crate::sys::since_epoch().as_secs();
     let (before, after) = match result {
         Ok(applied) => (applied.before.as_deref(), applied.after.as_deref()),
         Err(_) => (None, None),

@@ -60,7 +60,7 @@ impl Store {
             .recursive(true)
             .mode(0o700)
             .create(dir)?;
-        let now = crate::model::since_epoch();
+        let now = crate::sys::since_epoch();
         Ok(Store {
             dir: dir.to_owned(),
             retention,
@@ -281,9 +281,12 @@ impl Recording {
         let from_ms = kill_ms.saturating_sub(window.as_millis() as u64);
         let mut before = None;
         // The kill's time has whole seconds: a frame in that second may still be before it.
-        for i in 0..self.len() {
+        for i in self.at(from_ms)..self.len() {
             let at = self.time_ms(i);
-            if (from_ms..kill_ms + 1000).contains(&at) {
+            if at >= kill_ms + 1000 {
+                break;
+            }
+            if at >= from_ms {
                 let secs = kill_ms.saturating_sub(at) as f64 / 1000.0;
                 note_before(&mut before, e, secs, &self.model(i)?);
             }

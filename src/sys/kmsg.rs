@@ -22,7 +22,7 @@ pub struct KernelLog {
 /// µs since the epoch of a monotonic µs stamp of this boot (kmsg stamps with the local clock,
 /// which like CLOCK_MONOTONIC stops during suspend).
 pub fn boot_offset_usec() -> Option<u64> {
-    let real = crate::model::since_epoch();
+    let real = crate::sys::since_epoch();
     let mono = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     let mono = Duration::new(mono.tv_sec as u64, mono.tv_nsec as u32);
     Some((real.checked_sub(mono)?).as_micros() as u64)

@@ -110,6 +110,13 @@ fn system_sample(roots: &Roots) -> SystemSample {
     }
 }
 
+/// The wall clock: time since the epoch (zero for a clock set before it).
+pub fn since_epoch() -> std::time::Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
 /// CLOCK_BOOTTIME: monotonic, and counts suspended time as the kernel's counters do.
 pub(crate) fn boot_time() -> std::time::Duration {
     let now = rustix::time::clock_gettime(rustix::time::ClockId::Boottime);

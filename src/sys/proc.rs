@@ -71,13 +71,15 @@ fn just_started(start_ticks: u64) -> bool {
     super::boot_time().as_secs_f64() - start_ticks as f64 / hz < 5.0
 }
 
-/// `read`, again while it is denied to root and the process `just_started`: between exec's new
-/// memory map and its dumpable mark a process refuses even root for a moment. (A root without
-/// CAP_SYS_PTRACE, in a container, is refused by everything: older processes are not retried.)
-fn past_exec<T>(just_started: bool, read: impl Fn() -> Result<T, Errno>) -> Result<T, Errno> {
+/// `read`, again while it is denied to root and the process (started at `start_ticks`)
+/// `just_started`: between exec's new memory map and its dumpable mark a process refuses even
+/// root for a moment. (A root without CAP_SYS_PTRACE, in a container, is refused by everything:
+/// older processes are not retried.)
+fn past_exec<T>(start_ticks: u64, read: impl Fn() -> Result<T, Errno>) -> Result<T, Errno> {
     let mut result = read();
     for _ in 0..3 {
-        if !matches!(result, Err(e) if is_denied(e)) || !just_started || !super::is_root() {
+        let denied = matches!(result, Err(e) if is_denied(e));
+        if !denied || !super::is_root() || !just_started(start_ticks) {
             break;
         }
         std::thread::yield_now();
@@ -400,8 +402,7 @@ impl<'a> Scanner<'a> {
                 Ok((links, pid_children, time_children))
             })
         };
-        let young = just_started(stat.starttime);
-        match past_exec(young, read_ns) {
+        match past_exec(stat.starttime, read_ns) {
             Ok((links, pid_children, time_children)) => {
                 proc.ns = links;
                 let own = |kind: NsType| links[kind.index()];
@@ -423,7 +424,7 @@ impl<'a> Scanner<'a> {
         if proc.threads > 1 && proc.ns.iter().any(Option::is_some) {
             self.scan_threads(pid_dir, &proc, &mut known.held);
         }
-        self.scan_fds(pid_dir, pid, young, &mut known);
+        self.scan_fds(pid_dir, pid, stat.starttime, &mut known);
         record_for_children(&proc, &mut known.held);
         known.proc = Arc::new(proc);
         Ok(known)
@@ -499,8 +500,10 @@ impl<'a> Scanner<'a> {
 
     /// Open file descriptors on nsfs (`ip netns exec`-style holders, container runtimes), and
     /// sockets, which may belong to another network namespace.
-    fn scan_fds(&mut self, pid_dir: &OwnedFd, pid: i32, young: bool, known: &mut Known) {
-        let fd_dir = match past_exec(young, || openat(pid_dir, "fd", DIR_LIST, Mode::empty())) {
+    fn scan_fds(&mut self, pid_dir: &OwnedFd, pid: i32, start_ticks: u64, known: &mut Known) {
+        let fd_dir = match past_exec(start_ticks, || {
+            openat(pid_dir, "fd", DIR_LIST, Mode::empty())
+        }) {
             Ok(d) => d,
             Err(e) if is_denied(e) => {
                 known.denied.push(DeniedPart::Fds);

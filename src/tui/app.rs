@@ -1135,7 +1135,7 @@ fn jump_time(text: &str, now_ms: u64) -> Option<u64> {
     if let Some(secs) = crate::model::parse_utc(text) {
         return Some(secs * 1000);
     }
-    let age = |t: &str| crate::cli::oom::parse_age(t)?.checked_mul(1000);
+    let age = |t: &str| crate::model::parse_age(t)?.checked_mul(1000);
     if let Some(later) = text.strip_prefix('+') {
         return now_ms.checked_add(age(later)?);
     }

@@ -91,14 +91,6 @@ impl Drop for TerminalMode {
     }
 }
 
-/// Debug builds only (the tests' binary): `NSTOP_PANIC_IN=main|collector` panics in that thread
-/// when a refresh is asked for (r), so a test can show that any panic restores the terminal.
-pub fn injected_panic(thread: &str) {
-    if cfg!(debug_assertions) && std::env::var_os("NSTOP_PANIC_IN").is_some_and(|v| v == thread) {
-        panic!("injected panic in the {thread} thread (NSTOP_PANIC_IN)");
-    }
-}
-
 /// Makes and carries out plans for the explorer: the live system, or a recording fake.
 pub trait Operator {
     fn plan(&mut self, request: &Request) -> Result<Plan, String>;
@@ -392,7 +384,7 @@ pub fn run(source: Source, interval: Duration) -> anyhow::Result<u8> {
                         match left {
                             Action::Collector(control) => {
                                 if matches!(control, Control::RefreshNow) {
-                                    injected_panic("main");
+                                    crate::collector::injected_panic("main");
                                 }
                                 collector.send(control);
                             }
