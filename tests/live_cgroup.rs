@@ -1,10 +1,11 @@
-//! Live kernel, as root: cgroups the test makes beneath its own in the v1 memory, pids, cpu and
-//! cpuacct hierarchies and in cgroup2, with processes it started; limits set by writing the
-//! files; then what `nstop cg --json` and `nstop snapshot --json` report of them.
+//! Live kernel, as root: cgroups the test makes beneath its own where the memory, pids, cpu and
+//! cpuacct controllers are (their v1 hierarchies on a hybrid host, cgroup2 on a unified one) and
+//! in cgroup2, with processes it started; limits set by writing the files; then what
+//! `nstop cg --json` and `nstop snapshot --json` report of them.
 
 mod common;
 
-use common::{Spawned, TestCgroup, cgroup_mount, nstop, require_root};
+use common::{Spawned, TestCgroup, TestCgroups, nstop, require_root};
 use serde_json::Value;
 
 fn cg_json(args: &[&str]) -> Value {
@@ -37,7 +38,8 @@ fn hierarchy_id(doc: &Value, controller: &str) -> u64 {
         .unwrap()
 }
 
-fn find<'d>(doc: &'d Value, controller: &str, cgroup: &TestCgroup) -> &'d Value {
+fn find<'d>(doc: &'d Value, cgroup: &TestCgroup) -> &'d Value {
+    let controller = cgroup.v1.as_deref().unwrap_or("");
     let id = hierarchy_id(doc, controller);
     doc["cgroups"]
         .as_array()
@@ -47,78 +49,81 @@ fn find<'d>(doc: &'d Value, controller: &str, cgroup: &TestCgroup) -> &'d Value 
         .unwrap_or_else(|| panic!("{controller:?}:{} listed", cgroup.path))
 }
 
-/// Hierarchies this test needs; CI's hosts (hybrid, like this one) have them all.
-fn have_hierarchies() -> bool {
-    let missing: Vec<&str> = ["", "memory", "pids", "cpu", "cpuacct"]
-        .into_iter()
-        .filter(|c| cgroup_mount(c).is_none())
-        .collect();
-    // CI's hosts are hybrid like this one: there, a missing hierarchy is a failure.
-    assert!(
-        missing.is_empty() || std::env::var_os("CI").is_none(),
-        "hierarchies missing in CI: {missing:?}"
-    );
-    if !missing.is_empty() {
-        eprintln!("skipped: no hierarchy for {missing:?} (\"\" = cgroup2) on this host");
-    }
-    missing.is_empty()
-}
-
 #[test]
 fn membership_limits_and_pressure_of_cgroups_the_test_made() {
-    if !require_root() || !have_hierarchies() {
+    if !require_root() {
         return;
     }
-    let unified = TestCgroup::new("");
-    let memory = TestCgroup::new("memory");
-    let pids = TestCgroup::new("pids");
-    let cpu = TestCgroup::new("cpu");
-    memory.write("memory.limit_in_bytes", "67108864");
+    let made = TestCgroups::with(&["", "memory", "pids", "cpu"]);
+    let (unified, memory, pids, cpu) = (
+        made.of(""),
+        made.of("memory"),
+        made.of("pids"),
+        made.of("cpu"),
+    );
+    memory.write(
+        memory.either("memory.max", "memory.limit_in_bytes"),
+        "67108864",
+    );
     pids.write("pids.max", "20");
-    cpu.write("cpu.cfs_period_us", "100000");
-    cpu.write("cpu.cfs_quota_us", "50000");
-    cpu.write("cpu.shares", "2048");
+    if cpu.is_v2() {
+        cpu.write("cpu.max", "50000 100000");
+        cpu.write("cpu.weight", "200");
+    } else {
+        cpu.write("cpu.cfs_period_us", "100000");
+        cpu.write("cpu.cfs_quota_us", "50000");
+        cpu.write("cpu.shares", "2048");
+    }
     let sleeper = Spawned::cmd("sleep 60");
     let pid = sleeper.pid();
-    for cgroup in [&unified, &memory, &pids, &cpu] {
-        cgroup.add(pid);
-    }
+    made.add(pid);
 
     let doc = cg_json(&["--all"]);
     assert!(["hybrid", "unified", "legacy"].contains(&doc["host_mode"].as_str().unwrap()));
-    for (controller, cgroup) in [
-        ("", &unified),
-        ("memory", &memory),
-        ("pids", &pids),
-        ("cpu", &cpu),
-    ] {
-        let c = find(&doc, controller, cgroup);
-        assert_eq!(c["nprocs"], 1, "{controller}");
-        assert_eq!(c["procs"], serde_json::json!([pid]), "{controller}");
-        assert_eq!(c["nthreads"], 1, "{controller}");
-        assert_eq!(c["populated"], true, "{controller}");
+    for cgroup in [unified, memory, pids, cpu] {
+        let c = find(&doc, cgroup);
+        assert_eq!(c["nprocs"], 1, "{}", cgroup.spec());
+        assert_eq!(c["procs"], serde_json::json!([pid]), "{}", cgroup.spec());
+        assert_eq!(c["nthreads"], 1, "{}", cgroup.spec());
+        assert_eq!(c["populated"], true, "{}", cgroup.spec());
     }
-    let m = &find(&doc, "memory", &memory)["memory"];
+    let m = &find(&doc, memory)["memory"];
     assert_eq!(m["max"], 67_108_864);
     assert!(m["current"].is_u64() && m["stat"]["anon"].is_u64(), "{m}");
     assert_eq!(m["events"]["oom_kill"], 0);
-    assert_eq!(m["under_oom"], false);
-    let p = &find(&doc, "pids", &pids)["pids"];
+    if memory.is_v2() {
+        // memory.events key for key, and the limits, as the kernel's files have them.
+        let file = |name: &str| std::fs::read_to_string(memory.dir.join(name)).unwrap();
+        for line in file("memory.events").lines() {
+            let (key, value) = line.split_once(' ').unwrap();
+            assert_eq!(
+                m["events"][key],
+                value.parse::<u64>().unwrap(),
+                "{key}: {m}"
+            );
+        }
+        assert_eq!(file("memory.high").trim(), "max");
+        assert!(m["high"].is_null(), "max is unlimited: {m}");
+        assert_eq!(m["min"], file("memory.min").trim().parse::<u64>().unwrap());
+    } else {
+        assert_eq!(m["under_oom"], false);
+    }
+    let p = &find(&doc, pids)["pids"];
     assert_eq!(
         (p["current"].as_u64(), p["max"].as_u64()),
         (Some(1), Some(20))
     );
-    let c = &find(&doc, "cpu", &cpu)["cpu"];
+    let c = &find(&doc, cpu)["cpu"];
     assert_eq!(
         (c["quota_usec"].as_u64(), c["period_usec"].as_u64()),
         (Some(50_000), Some(100_000))
     );
-    assert_eq!(
-        (c["shares"].as_u64(), c["weight"].as_u64()),
-        (Some(2048), Some(200))
-    );
+    assert_eq!(c["weight"].as_u64(), Some(200));
+    if !cpu.is_v2() {
+        assert_eq!(c["shares"].as_u64(), Some(2048));
+    }
     // cgroup2 accounts CPU and pressure even where no controller is enabled.
-    let u = find(&doc, "", &unified);
+    let u = find(&doc, unified);
     assert!(u["cpu"]["usage_usec"].is_u64(), "{u}");
     for resource in ["cpu", "memory", "io"] {
         let some = &u["pressure"][resource]["some"];
@@ -128,14 +133,16 @@ fn membership_limits_and_pressure_of_cgroups_the_test_made() {
         );
     }
     // v1 hierarchies have no PSI.
-    assert!(find(&doc, "memory", &memory)["pressure"].is_null());
+    if !memory.is_v2() {
+        assert!(find(&doc, memory)["pressure"].is_null());
+    }
 
     // One hierarchy and one subtree, in the libcgroup convention.
-    let only = cg_json(&[&format!("memory:{}", memory.path)]);
+    let only = cg_json(&[&memory.spec()]);
     let listed: Vec<&Value> = only["cgroups"].as_array().unwrap().iter().collect();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["path"], memory.path.as_str());
-    let (code, table, _) = nstop(&["cg", &format!("memory:{}", memory.path)]);
+    let (code, table, _) = nstop(&["cg", &memory.spec()]);
     assert_eq!(code, 0);
     assert!(table.contains("64M"), "{table}");
 
@@ -150,7 +157,7 @@ fn membership_limits_and_pressure_of_cgroups_the_test_made() {
         .find(|p| p["pid"] == pid)
         .expect("sleeper listed");
     let cgroups = proc["cgroups"].as_array().unwrap();
-    let memory_id = hierarchy_id(&doc, "memory");
+    let memory_id = hierarchy_id(&doc, memory.v1.as_deref().unwrap_or(""));
     assert!(
         cgroups
             .iter()
@@ -166,36 +173,35 @@ fn membership_limits_and_pressure_of_cgroups_the_test_made() {
 
 #[test]
 fn rates_from_two_samples_show_cpu_use_and_throttling() {
-    if !require_root() || !have_hierarchies() {
+    if !require_root() {
         return;
     }
-    let unified = TestCgroup::new("");
-    let cpu = TestCgroup::new("cpu");
-    // Many hosts mount cpu and cpuacct as one hierarchy: then the cpu cgroup is both.
-    let separate = cgroup_mount("cpu") != cgroup_mount("cpuacct");
-    let cpuacct = separate.then(|| TestCgroup::new("cpuacct"));
-    cpu.write("cpu.cfs_period_us", "100000");
-    cpu.write("cpu.cfs_quota_us", "20000");
-    let spinner = Spawned::new("sh", &["-c", "while :; do :; done"]);
-    for cgroup in [Some(&unified), Some(&cpu), cpuacct.as_ref()]
-        .into_iter()
-        .flatten()
-    {
-        cgroup.add(spinner.pid());
+    // Many v1 hosts mount cpu and cpuacct as one hierarchy: then the cpu cgroup is both.
+    let made = TestCgroups::with(&["", "cpu", "cpuacct"]);
+    let (unified, cpu, cpuacct) = (made.of(""), made.of("cpu"), made.of("cpuacct"));
+    cpu.write(
+        cpu.either("cpu.max", "cpu.cfs_quota_us"),
+        cpu.either("20000 100000", "20000"),
+    );
+    if !cpu.is_v2() {
+        cpu.write("cpu.cfs_period_us", "100000");
     }
+    let spinner = Spawned::new("sh", &["-c", "while :; do :; done"]);
+    made.add(spinner.pid());
 
     let doc = cg_json(&["--interval", "1s"]);
     // At most 20% of a CPU by quota; at least a little even on a busy 2-core host.
-    for (controller, cgroup) in [
-        ("", &unified),
-        ("cpuacct", cpuacct.as_ref().unwrap_or(&cpu)),
-    ] {
-        let percent = find(&doc, controller, cgroup)["cpu"]["usage_percent"]
+    for cgroup in [unified, cpuacct] {
+        let percent = find(&doc, cgroup)["cpu"]["usage_percent"]
             .as_f64()
-            .unwrap_or_else(|| panic!("{controller:?} has a CPU rate"));
-        assert!((1.0..=30.0).contains(&percent), "{controller:?}: {percent}");
+            .unwrap_or_else(|| panic!("{} has a CPU rate", cgroup.spec()));
+        assert!(
+            (1.0..=30.0).contains(&percent),
+            "{}: {percent}",
+            cgroup.spec()
+        );
     }
-    let throttled = &find(&doc, "cpu", &cpu)["cpu"];
+    let throttled = &find(&doc, cpu)["cpu"];
     assert!(
         throttled["nr_throttled"].as_u64().unwrap() > 0,
         "{throttled}"
@@ -205,14 +211,14 @@ fn rates_from_two_samples_show_cpu_use_and_throttling() {
         share > 10.0,
         "a 20% quota throttles a spinning shell: {share}"
     );
-    let stall = &find(&doc, "", &unified)["pressure"]["cpu"]["some"]["stall_percent"];
+    let stall = &find(&doc, unified)["pressure"]["cpu"]["some"]["stall_percent"];
     assert!(stall.is_f64(), "stall rate from PSI totals: {stall}");
     drop(spinner);
 }
 
 #[test]
 fn paths_seen_from_inside_a_cgroup_namespace() {
-    if !require_root() || !have_hierarchies() {
+    if !require_root() {
         return;
     }
     let unified = TestCgroup::new("");

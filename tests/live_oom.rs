@@ -1,6 +1,7 @@
-//! A real OOM kill provoked by the test (root): a v1 memory cgroup beneath the test's own with
-//! a 30 MiB limit, and a process there that allocates 200 MiB. `nstop oom` must report the
-//! kill from the kernel log, and `nstop cg` the cgroup's counter.
+//! A real OOM kill provoked by the test (root): a memory cgroup beneath the test's own (v1 on a
+//! hybrid host, cgroup2 on a unified one) with a 30 MiB limit, and a process there that
+//! allocates 200 MiB. `nstop oom` must report the kill from the kernel log, and `nstop cg` the
+//! cgroup's counter.
 
 mod common;
 
@@ -13,8 +14,8 @@ fn a_provoked_oom_kill_is_reported_with_its_cgroup_and_limit() {
     if !require_root() {
         return;
     }
-    let memory = TestCgroup::new("memory");
-    memory.write("memory.limit_in_bytes", &(30 << 20).to_string());
+    let memory = TestCgroup::with("memory");
+    std::fs::write(memory.memory_limit(), (30 << 20).to_string()).unwrap();
     // The shell moves itself in, then becomes python3: the victim's PID is the child's.
     let procs = memory.dir.join("cgroup.procs");
     let mut child = Command::new("sh")
@@ -35,12 +36,7 @@ fn a_provoked_oom_kill_is_reported_with_its_cgroup_and_limit() {
         "killed by the OOM killer"
     );
 
-    let (code, out, err) = common::nstop(&[
-        "oom",
-        "--json",
-        "--cgroup",
-        &format!("memory:{}", memory.path),
-    ]);
+    let (code, out, err) = common::nstop(&["oom", "--json", "--cgroup", &memory.spec()]);
     assert_eq!(code, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     let events = report["events"].as_array().unwrap();
@@ -73,7 +69,7 @@ fn a_provoked_oom_kill_is_reported_with_its_cgroup_and_limit() {
     assert_eq!(counter["oom_kill"], 1);
     assert_eq!(counter["reported"], 1);
 
-    let (code, out, _) = common::nstop(&["cg", "--json", "-a", &format!("memory:{}", memory.path)]);
+    let (code, out, _) = common::nstop(&["cg", "--json", "-a", &memory.spec()]);
     assert_eq!(code, 0);
     let cg: serde_json::Value = serde_json::from_str(&out).unwrap();
     let row = cg["cgroups"]

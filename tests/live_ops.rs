@@ -73,20 +73,25 @@ fn ok(result: (i32, String, String)) -> String {
 }
 
 #[test]
-fn v1_memory_round_trip_with_audit() {
+fn memory_round_trip_with_audit() {
     if !require_root() {
         return;
     }
     let (_dir, audit) = audit_log();
-    let parent = TestCgroup::new("memory");
+    let parent = TestCgroup::with("memory");
+    if parent.is_v2() {
+        // The child gets memory files only when its parent hands the controller down.
+        parent.write("cgroup.subtree_control", "+memory");
+    }
     let path = format!("{}/child", parent.path);
-    let spec = format!("memory:{path}");
+    let spec = format!("{}/child", parent.spec());
     let made = Made(parent.dir.join("child"));
     ok(nstop(&audit, &["cg", "mk", &spec]));
     assert!(made.0.is_dir());
+    let limit = parent.either("memory.max", "memory.limit_in_bytes");
     let out = ok(nstop(&audit, &["cg", "set", &spec, "memory.max=64M"]));
-    assert!(out.contains("memory.limit_in_bytes"), "{out}");
-    assert_eq!(read(&made.0.join("memory.limit_in_bytes")), "67108864");
+    assert!(out.contains(limit), "{out}");
+    assert_eq!(read(&made.0.join(limit)), "67108864");
 
     let sleep = Spawned::cmd("sleep 300");
     ok(nstop(
@@ -94,12 +99,8 @@ fn v1_memory_round_trip_with_audit() {
         &["cg", "move", &sleep.pid().to_string(), &spec],
     ));
     let cgroups = read(Path::new(&format!("/proc/{}/cgroup", sleep.pid())));
-    assert!(
-        cgroups
-            .lines()
-            .any(|l| l.ends_with(&format!("memory:{path}"))),
-        "{cgroups}"
-    );
+    let line = format!("{}/child", parent.line());
+    assert!(cgroups.lines().any(|l| l.ends_with(&line)), "{cgroups}");
 
     // Populated: refused, saying how many, nothing removed.
     let (code, _, err) = nstop(&audit, &["cg", "rm", &spec]);
@@ -107,12 +108,15 @@ fn v1_memory_round_trip_with_audit() {
     assert!(err.contains("not empty: 1 process"), "{err}");
     assert!(made.0.is_dir());
 
-    // v1 has no cgroup.kill: the signal goes to each member through a pidfd.
+    // cgroup2 kills the whole cgroup at once; v1 has no cgroup.kill: the signal goes to each
+    // member through a pidfd.
     let out = ok(nstop(&audit, &["cg", "kill", &spec]));
-    assert!(
-        out.contains(&format!("pidfd_send_signal({}, SIGKILL)", sleep.pid())),
-        "{out}"
-    );
+    let how = if parent.is_v2() {
+        made.0.join("cgroup.kill").display().to_string()
+    } else {
+        format!("pidfd_send_signal({}, SIGKILL)", sleep.pid())
+    };
+    assert!(out.contains(&how), "{out}");
     wait_for("the sleep to die", || {
         read(&made.0.join("cgroup.procs")).is_empty().then_some(())
     });
@@ -125,7 +129,7 @@ fn v1_memory_round_trip_with_audit() {
         .iter()
         .find(|l| l["change"]["op"] == "write")
         .expect("the limit write");
-    assert_eq!(set["before"], "9223372036854771712");
+    assert_eq!(set["before"], parent.either("max", "9223372036854771712"));
     assert_eq!(set["after"], "67108864");
     assert_eq!(set["result"], "ok");
     assert_eq!(set["uid"], 0);
@@ -133,54 +137,59 @@ fn v1_memory_round_trip_with_audit() {
         .iter()
         .map(|l| l["change"]["op"].as_str().unwrap())
         .collect();
-    assert_eq!(ops, ["mkdir", "write", "move", "signal", "rmdir"]);
+    let kill = parent.either("write", "signal");
+    assert_eq!(ops, ["mkdir", "write", "move", kill, "rmdir"]);
     assert!(lines[2]["after"].as_str().unwrap().contains(&path));
 }
 
 #[test]
-fn v1_pids_and_cpu_limits_in_their_units() {
+fn pids_and_cpu_limits_in_their_units() {
     if !require_root() {
         return;
     }
     let (_dir, audit) = audit_log();
-    let pids = TestCgroup::new("pids");
-    let cpu = TestCgroup::new("cpu");
-    ok(nstop(
-        &audit,
-        &["cg", "set", &format!("pids:{}", pids.path), "pids.max=5"],
-    ));
+    let pids = TestCgroup::with("pids");
+    let cpu = TestCgroup::with("cpu");
+    ok(nstop(&audit, &["cg", "set", &pids.spec(), "pids.max=5"]));
     assert_eq!(read(&pids.dir.join("pids.max")), "5");
-    ok(nstop(
-        &audit,
-        &["cg", "set", &format!("pids:{}", pids.path), "pids.max=max"],
-    ));
+    ok(nstop(&audit, &["cg", "set", &pids.spec(), "pids.max=max"]));
     assert_eq!(read(&pids.dir.join("pids.max")), "max");
-    let spec = format!("cpu:{}", cpu.path);
+    let spec = cpu.spec();
+    // cgroup2 files as they are; v1 in its own units (cfs_* in µs, shares ×1024/100).
+    let cpu_files = || {
+        if cpu.is_v2() {
+            vec![
+                read(&cpu.dir.join("cpu.max")),
+                read(&cpu.dir.join("cpu.weight")),
+            ]
+        } else {
+            ["cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares"]
+                .map(|f| read(&cpu.dir.join(f)))
+                .to_vec()
+        }
+    };
     ok(nstop(
         &audit,
         &["cg", "set", &spec, "cpu.max=50%", "cpu.weight=200"],
     ));
-    assert_eq!(read(&cpu.dir.join("cpu.cfs_quota_us")), "50000");
-    assert_eq!(read(&cpu.dir.join("cpu.cfs_period_us")), "100000");
-    assert_eq!(read(&cpu.dir.join("cpu.shares")), "2048");
+    let expected = cpu.either("50000 100000,200", "50000,100000,2048");
+    assert_eq!(cpu_files().join(","), expected);
     ok(nstop(&audit, &["cg", "set", &spec, "cpu.max=20000 50000"]));
-    assert_eq!(read(&cpu.dir.join("cpu.cfs_quota_us")), "20000");
-    assert_eq!(read(&cpu.dir.join("cpu.cfs_period_us")), "50000");
+    let expected = cpu.either("20000 50000,200", "20000,50000,2048");
+    assert_eq!(cpu_files().join(","), expected);
     ok(nstop(&audit, &["cg", "set", &spec, "cpu.max=max"]));
-    assert_eq!(read(&cpu.dir.join("cpu.cfs_quota_us")), "-1");
-    // A key v1 does not have is refused with the reason.
-    let memory = TestCgroup::new("memory");
-    let (code, _, err) = nstop(
-        &audit,
-        &[
-            "cg",
-            "set",
-            &format!("memory:{}", memory.path),
-            "memory.high=1G",
-        ],
-    );
-    assert_eq!(code, 2);
-    assert!(err.contains("no equivalent"), "{err}");
+    let expected = cpu.either("max 50000,200", "-1,50000,2048");
+    assert_eq!(cpu_files().join(","), expected);
+    let memory = TestCgroup::with("memory");
+    let (code, _, err) = nstop(&audit, &["cg", "set", &memory.spec(), "memory.high=1G"]);
+    if memory.is_v2() {
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(read(&memory.dir.join("memory.high")), "1073741824");
+    } else {
+        // A key v1 does not have is refused with the reason.
+        assert_eq!(code, 2);
+        assert!(err.contains("no equivalent"), "{err}");
+    }
 }
 
 #[test]
@@ -223,9 +232,9 @@ fn bad_input_is_refused_and_nothing_changes() {
         return;
     }
     let (_dir, audit) = audit_log();
-    let memory = TestCgroup::new("memory");
-    let spec = format!("memory:{}", memory.path);
-    let limit = memory.dir.join("memory.limit_in_bytes");
+    let memory = TestCgroup::with("memory");
+    let spec = memory.spec();
+    let limit = memory.memory_limit();
     let before = read(&limit);
     let children = || {
         std::fs::read_dir(&memory.dir)
@@ -286,15 +295,15 @@ fn bad_input_is_refused_and_nothing_changes() {
             "'..' are refused",
         ),
         (
-            vec![
-                "cg".into(),
-                "mk".into(),
-                format!("memory:{}/a\nb", memory.path),
-            ],
+            vec!["cg".into(), "mk".into(), format!("{spec}/a\nb")],
             "newline",
         ),
         (
-            vec!["cg".into(), "mk".into(), "memory:relative".into()],
+            vec![
+                "cg".into(),
+                "mk".into(),
+                format!("{}relative", memory.either("", "memory:")),
+            ],
             "must be absolute",
         ),
         (
@@ -348,8 +357,8 @@ fn dry_run_prints_and_changes_nothing() {
         return;
     }
     let (_dir, audit) = audit_log();
-    let memory = TestCgroup::new("memory");
-    let spec = format!("memory:{}", memory.path);
+    let memory = TestCgroup::with("memory");
+    let spec = memory.spec();
     let out = ok(nstop(
         &audit,
         &["cg", "mk", "--dry-run", &format!("{spec}/x")],
@@ -359,7 +368,7 @@ fn dry_run_prints_and_changes_nothing() {
         format!("mkdir {}", memory.dir.join("x").display())
     );
     assert!(!memory.dir.join("x").exists());
-    let before = read(&memory.dir.join("memory.limit_in_bytes"));
+    let before = read(&memory.memory_limit());
     let out = ok(nstop(
         &audit,
         &["cg", "set", "--dry-run", &spec, "memory.max=1G"],
@@ -367,11 +376,11 @@ fn dry_run_prints_and_changes_nothing() {
     assert!(
         out.contains(&format!(
             "write \"1073741824\" to {}",
-            memory.dir.join("memory.limit_in_bytes").display()
+            memory.memory_limit().display()
         )),
         "{out}"
     );
-    assert_eq!(read(&memory.dir.join("memory.limit_in_bytes")), before);
+    assert_eq!(read(&memory.memory_limit()), before);
     let sleep = Spawned::cmd("sleep 300");
     let out = ok(nstop(
         &audit,
@@ -400,7 +409,7 @@ fn a_reused_pid_is_never_hit() {
         return;
     }
     use nstop::ops::{Change, LiveOps, Ops};
-    let memory = TestCgroup::new("memory");
+    let memory = TestCgroup::with("memory");
     let sleep = Spawned::cmd("sleep 300");
     let start = nstop::ops::process::Pinned::open(sleep.pid())
         .unwrap()
@@ -492,23 +501,19 @@ fn cg_exec_starts_the_command_inside() {
         return;
     }
     let (_dir, audit) = audit_log();
-    let memory = TestCgroup::new("memory");
+    let memory = TestCgroup::with("memory");
     let out = ok(nstop(
         &audit,
         &[
             "cg",
             "exec",
-            &format!("memory:{}", memory.path),
+            &memory.spec(),
             "--",
             "cat",
             "/proc/self/cgroup",
         ],
     ));
-    assert!(
-        out.lines()
-            .any(|l| l.ends_with(&format!("memory:{}", memory.path))),
-        "{out}"
-    );
+    assert!(out.lines().any(|l| l.ends_with(&memory.line())), "{out}");
 }
 
 #[test]
@@ -656,7 +661,7 @@ fn enter_with_join_cgroup_runs_in_the_targets_cgroups() {
         return;
     }
     let (_dir, audit) = audit_log();
-    let memory = TestCgroup::new("memory");
+    let memory = TestCgroup::with("memory");
     let target = Spawned::new("unshare", &["--uts", "sleep", "300"]);
     // unshare without --fork execs sleep: the same PID, in its own uts namespace.
     wait_for("the target's uts namespace", || {
@@ -686,11 +691,7 @@ fn enter_with_join_cgroup_runs_in_the_targets_cgroups() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(
-        text.lines()
-            .any(|l| l.ends_with(&format!("memory:{}", memory.path))),
-        "{text}"
-    );
+    assert!(text.lines().any(|l| l.ends_with(&memory.line())), "{text}");
     // The command has ended; the cgroup is left as it was (only the target in it).
     wait_for("the command gone from the cgroup", || {
         (read(&memory.dir.join("cgroup.procs")) == target.pid().to_string()).then_some(())
@@ -705,8 +706,8 @@ fn concurrent_writers_never_interleave_audit_lines() {
         return;
     }
     let (_dir, audit) = audit_log();
-    let pids = TestCgroup::new("pids");
-    let spec = format!("pids:{}", pids.path);
+    let pids = TestCgroup::with("pids");
+    let spec = pids.spec();
     let (writers, changes) = (8, 25);
     std::thread::scope(|scope| {
         for writer in 0..writers {

@@ -203,8 +203,8 @@ fn a_recording_replays_what_was_live_and_the_minutes_before_a_kill() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let memory = common::TestCgroup::new("memory");
-    memory.write("memory.limit_in_bytes", &(40 << 20).to_string());
+    let memory = common::TestCgroup::with("memory");
+    std::fs::write(memory.memory_limit(), (40 << 20).to_string()).unwrap();
     let recorder = common::Recorder::start(
         &[
             "record",

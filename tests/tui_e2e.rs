@@ -434,7 +434,7 @@ fn a_limit_edited_in_the_explorer_lands_in_the_file() {
     if !require_root() {
         return;
     }
-    let memory = common::TestCgroup::new("memory");
+    let memory = common::TestCgroup::with("memory");
     let name = memory.path.rsplit('/').next().unwrap().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let audit = dir.path().join("audit.jsonl");
@@ -445,11 +445,11 @@ fn a_limit_edited_in_the_explorer_lands_in_the_file() {
     tmux.run(&["send-keys", "-t", "main", "-l", &name]);
     tmux.keys(&["Enter", "e"]);
     tmux.wait("the limits form", |s| {
-        s.contains(&format!("Limits of memory:{}", memory.path)) && s.contains("memory.max")
+        s.contains(&format!("Limits of {}", memory.spec())) && s.contains("memory.max")
     });
     tmux.run(&["send-keys", "-t", "main", "-l", "48M"]);
     tmux.keys(&["Enter"]);
-    let limit = memory.dir.join("memory.limit_in_bytes");
+    let limit = memory.memory_limit();
     tmux.wait("the confirmation with the exact write", |s| {
         s.contains("This will:") && s.contains("write \"50331648\" to")
     });

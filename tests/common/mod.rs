@@ -129,6 +129,16 @@ pub fn ns_of(pid: i32, kind: &str) -> u64 {
     ns_inode(&format!("/proc/{pid}/ns/{kind}"))
 }
 
+/// Whether this kernel answers NS_GET_ID (6.18 here; 6.1 does not), asked independently of nstop.
+pub fn kernel_has_ns_get_id() -> bool {
+    use std::os::fd::AsRawFd;
+    const NS_GET_ID: nix::libc::c_ulong = 0x8008_b70d;
+    let ns = std::fs::File::open("/proc/self/ns/net").expect("own net namespace");
+    let mut id = 0u64;
+    // SAFETY: NS_GET_ID writes one u64 through the pointer it is given.
+    unsafe { nix::libc::ioctl(ns.as_raw_fd(), NS_GET_ID, &mut id) == 0 }
+}
+
 /// Runs the nstop binary; returns (exit code, stdout, stderr).
 pub fn nstop(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_nstop"))
@@ -193,41 +203,107 @@ pub fn cgroup_mount(controller: &str) -> Option<String> {
         .map(|m| m.mount)
 }
 
-/// A cgroup beneath the test's own in the hierarchy with `controller` (`""`: cgroup2), removed
-/// on drop (after its processes are gone: declare it before them).
+/// Fails, naming what is missing, unless the test's own cgroup2 cgroup hands `controller` to its
+/// children: no test passes by skipping what it needs.
+fn assert_handed_down(controller: &str) {
+    let mount = cgroup_mount("").expect("neither a v1 hierarchy nor cgroup2 is mounted");
+    let own = own_cgroup("");
+    let granted =
+        std::fs::read_to_string(format!("{mount}{own}/cgroup.subtree_control")).unwrap_or_default();
+    assert!(
+        granted.split_whitespace().any(|c| c == controller),
+        "no v1 hierarchy has {controller}, and cgroup2 does not hand it to the test's children \
+         ({mount}{own}/cgroup.subtree_control is {granted:?}): run the test in a cgroup that \
+         delegates it (scripts/realhost/suite.sh runs the suite in the root cgroup)"
+    );
+}
+
+/// A cgroup beneath the test's own, removed on drop (after its processes are gone: declare it
+/// before them).
 pub struct TestCgroup {
     /// The directory under the mount point.
     pub dir: std::path::PathBuf,
     /// The path within the hierarchy, as /proc/PID/cgroup writes it.
     pub path: String,
+    /// The controller whose v1 hierarchy holds it; `None`: cgroup2.
+    pub v1: Option<String>,
+}
+
+/// The test process's own cgroup in the hierarchy with `controller` (`""`: cgroup2).
+fn own_cgroup(controller: &str) -> String {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let own = nstop::model::kernel_text::proc_cgroup(&own)
+        .into_iter()
+        .find(|line| {
+            if controller.is_empty() {
+                line.hierarchy == 0 && line.controllers.is_empty()
+            } else {
+                line.controllers.split(',').any(|c| c == controller)
+            }
+        })
+        .expect("own cgroup line")
+        .path
+        .trim_end_matches('/')
+        .to_owned();
+    // Outside our cgroup namespace's view we cannot tell where "beneath our own" is.
+    assert!(
+        !own.split('/').any(|c| c == ".."),
+        "own cgroup {own} is outside view"
+    );
+    own
 }
 
 impl TestCgroup {
+    /// In the v1 hierarchy with `controller`, or in cgroup2 (`""`, no controller asked for).
     pub fn new(controller: &str) -> TestCgroup {
-        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-        let own = nstop::model::kernel_text::proc_cgroup(&own)
-            .into_iter()
-            .find(|line| {
-                if controller.is_empty() {
-                    line.hierarchy == 0 && line.controllers.is_empty()
-                } else {
-                    line.controllers.split(',').any(|c| c == controller)
-                }
-            })
-            .expect("own cgroup line")
-            .path
-            .trim_end_matches('/')
-            .to_owned();
-        // Outside our cgroup namespace's view we cannot tell where "beneath our own" is.
-        assert!(
-            !own.split('/').any(|c| c == ".."),
-            "own cgroup {own} is outside view"
-        );
+        let own = own_cgroup(controller);
         let path = format!("{own}/{}", unique_name());
         let mount = cgroup_mount(controller).expect("hierarchy mounted");
         let dir = std::path::PathBuf::from(format!("{mount}{path}"));
         std::fs::create_dir(&dir).expect("create test cgroup");
-        TestCgroup { dir, path }
+        TestCgroup {
+            dir,
+            path,
+            v1: (!controller.is_empty()).then(|| controller.to_owned()),
+        }
+    }
+
+    /// Where `controller` lives on this host: its v1 hierarchy when one is mounted (hybrid and
+    /// legacy hosts), else cgroup2.
+    pub fn with(controller: &str) -> TestCgroup {
+        if cgroup_mount(controller).is_some() {
+            return TestCgroup::new(controller);
+        }
+        assert_handed_down(controller);
+        TestCgroup::new("")
+    }
+
+    pub fn is_v2(&self) -> bool {
+        self.v1.is_none()
+    }
+
+    /// `v2` on cgroup2, `v1` on a v1 hierarchy: a file name or a value in each version's terms.
+    pub fn either<'a>(&self, v2: &'a str, v1: &'a str) -> &'a str {
+        if self.is_v2() { v2 } else { v1 }
+    }
+
+    /// How nstop's cgroup commands name it: `/path` (cgroup2) or `controller:/path`.
+    pub fn spec(&self) -> String {
+        match &self.v1 {
+            Some(controller) => format!("{controller}:{}", self.path),
+            None => self.path.clone(),
+        }
+    }
+
+    /// How /proc/PID/cgroup ends the line of a member: `::/path` or `controller:/path`.
+    pub fn line(&self) -> String {
+        format!("{}:{}", self.v1.as_deref().unwrap_or(":"), self.path)
+    }
+
+    /// The file of the memory limit: memory.max or memory.limit_in_bytes.
+    pub fn memory_limit(&self) -> std::path::PathBuf {
+        self.dir
+            .join(self.either("memory.max", "memory.limit_in_bytes"))
     }
 
     pub fn write(&self, file: &str, value: &str) {
@@ -248,6 +324,52 @@ impl Drop for TestCgroup {
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
+    }
+}
+
+/// The cgroups a test needs, one per hierarchy: on a v1 host one per controller's hierarchy, on
+/// cgroup2 one cgroup that has them all.
+pub struct TestCgroups(Vec<TestCgroup>);
+
+impl TestCgroups {
+    /// `""` asks for a cgroup2 cgroup; cgroup2 keeps CPU usage (cpuacct's counters) in every
+    /// cgroup, with no controller to enable.
+    pub fn with(controllers: &[&str]) -> TestCgroups {
+        let mut made: Vec<TestCgroup> = Vec::new();
+        for &controller in controllers {
+            let v1 = !controller.is_empty() && cgroup_mount(controller).is_some();
+            if v1
+                && made.iter().all(|c| {
+                    cgroup_mount(c.v1.as_deref().unwrap_or("")) != cgroup_mount(controller)
+                })
+            {
+                made.push(TestCgroup::new(controller));
+            } else if !v1 && made.iter().all(|c| !c.is_v2()) {
+                controllers
+                    .iter()
+                    .filter(|c| !c.is_empty() && **c != "cpuacct" && cgroup_mount(c).is_none())
+                    .for_each(|c| assert_handed_down(c));
+                made.push(TestCgroup::new(""));
+            }
+        }
+        TestCgroups(made)
+    }
+
+    /// The cgroup where `controller` is (`""`: cgroup2).
+    pub fn of(&self, controller: &str) -> &TestCgroup {
+        let v1 = !controller.is_empty() && cgroup_mount(controller).is_some();
+        self.0
+            .iter()
+            .find(|c| match &c.v1 {
+                Some(own) => v1 && cgroup_mount(own) == cgroup_mount(controller),
+                None => !v1,
+            })
+            .unwrap_or_else(|| panic!("{controller:?} was asked for"))
+    }
+
+    /// Puts `pid` in every one of them.
+    pub fn add(&self, pid: i32) {
+        self.0.iter().for_each(|c| c.add(pid));
     }
 }
 
