@@ -200,7 +200,11 @@ impl Ticker {
             .map_err(|e| format!("reading {}: {e}", roots.proc.display()))?;
         let mut model = Model::new(&sample, self.prev.as_ref());
         self.prev = Some(sample);
-        let reported = self.kernel_log.events();
+        let mut reported = self.kernel_log.events();
+        if !reported.is_empty() {
+            // Their containers may be gone from the cgroups already: named by their own ids.
+            sys::runtimes::name_events(roots, &mut reported);
+        }
         let now = crate::sys::since_epoch().as_secs();
         oom::note_reported(&mut self.unmatched, &reported);
         let counted = oom::counted_kills(

@@ -294,6 +294,9 @@ fn report_cgroup_view(model: &Model) {
     if let Some(notice) = model.host.cgroup_notice() {
         eprintln!("nstop: {notice}");
     }
+    for note in &model.name_notes {
+        eprintln!("nstop: {note}");
+    }
 }
 
 fn report_unreadable(model: &Model) {

@@ -1,7 +1,9 @@
 //! Cgroup fixture trees read through `Roots`: a pure v2 systemd host with docker, Kubernetes,
 //! podman, LXC and a machine (tests/fixtures/cg-v2), a legacy v1 host with the cgroupfs driver
-//! (cg-v1), and this machine's hybrid layout captured live (cg-hybrid). Values are asserted
-//! against each tree's SCENARIO.md; the tables are insta snapshots.
+//! (cg-v1), this machine's hybrid layout captured live (cg-hybrid), and a real cgroup2-only
+//! systemd host with a podman container captured in the real-host guest (cg-v2-real). Values are
+//! asserted against each tree's SCENARIO.md and, for the real trees, against their own files;
+//! the tables are insta snapshots.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +17,8 @@ use nstop::sys::{self, Collect, Roots};
 const V2: &str = "tests/fixtures/cg-v2";
 const V1: &str = "tests/fixtures/cg-v1";
 const HYBRID: &str = "tests/fixtures/cg-hybrid";
+const RUNTIMES: &str = "tests/fixtures/runtimes";
+const V2_REAL: &str = "tests/fixtures/cg-v2-real";
 
 const DOCKER_V2: &str =
     "/system.slice/docker-1e2e793e926d876fdfe63d8e43ecd7f65a38337bc950184e93c1fd67820e63ac.scope";
@@ -250,6 +254,73 @@ fn tables_of_each_layout() {
         },
     );
     insta::assert_snapshot!("cg_v2_by_memory", by_memory);
+}
+
+/// tests/fixtures/runtimes: podman (containers/storage, also its transient store), CRI-O,
+/// docker and containerd's Kubernetes containers, each runtime's state file beside the
+/// cgroups, read as `nstop cg` reads (cgroups only).
+#[test]
+fn containers_are_named_from_their_runtimes_state_files() {
+    let roots = Roots::under(Path::new(RUNTIMES));
+    let m = Model::new(&sys::sample(&roots, Collect::Cgroups).unwrap(), None);
+    assert_eq!(m.name_notes, Vec::<String>::new());
+    let web = "7166873bbcec2a0e5b1c4a8a10f6d7cd1a3e0e2cc2d31c5c8a6bb4e0c1f7d3a9";
+    let payload = cgroup(
+        &m,
+        "",
+        &format!("/machine.slice/libpod-{web}.scope/container"),
+    );
+    assert_eq!(
+        payload.workload.label().as_deref(),
+        Some("podman web (7166873bbcec)")
+    );
+    let tree = render(
+        &CgArgs {
+            tree: true,
+            notruncate: true,
+            ..CgArgs::default()
+        },
+        &m,
+    )
+    .unwrap();
+    insta::assert_snapshot!("cg_tree_runtimes", tree);
+    let json: serde_json::Value = serde_json::from_str(
+        &render(
+            &CgArgs {
+                json: true,
+                ..CgArgs::default()
+            },
+            &m,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let named: Vec<(&str, &str)> = json["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| {
+            let c = c.get("container").filter(|c| !c.is_null())?;
+            Some((c["name"].as_str()?, c["name_source"].as_str()?))
+        })
+        .collect();
+    assert!(
+        named.contains(&(
+            "web",
+            "containers/storage /var/lib/containers/storage/overlay-containers/containers.json"
+        )),
+        "{named:?}"
+    );
+    assert!(
+        named
+            .iter()
+            .any(|(n, s)| *n == "api" && s.starts_with("docker /var/lib/docker/"))
+    );
+    assert!(
+        named
+            .iter()
+            .any(|(n, s)| *n == "default/cache-0/redis" && s.starts_with("containerd /run/"))
+    );
 }
 
 #[test]
@@ -578,4 +649,189 @@ fn without_a_cgroup_mount_the_notice_says_why() {
         "{notice}"
     );
     assert_eq!(model(V2).host.cgroup_notice(), None);
+}
+
+/// A flat-keyed cgroup file of the real tree (`key value` lines) as numbers.
+fn keyed(dir: &Path, file: &str) -> Vec<(String, u64)> {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| {
+            let (k, v) = l.split_once(' ')?;
+            Some((k.to_owned(), v.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// A single-value file: a number, `None` for `max`.
+fn limit(dir: &Path, file: &str) -> Option<Option<u64>> {
+    let text = std::fs::read_to_string(dir.join(file)).ok()?;
+    Some(text.trim().parse().ok())
+}
+
+#[test]
+fn real_v2_host_every_value_is_the_kernels() {
+    // As `nstop cg` reads it: members from cgroup.procs (a full sample takes them from the
+    // processes, of which the capture holds only its own).
+    let sample = sys::sample(&Roots::under(Path::new(V2_REAL)), Collect::Cgroups);
+    let m = Model::new(&sample.expect("read fixture"), None);
+    assert_eq!(m.host.mode, HostMode::Unified);
+    assert_eq!(m.host.hierarchies.len(), 1);
+    let doc = serde_json::to_value(&m).unwrap();
+    let cgroups = doc["cgroups"].as_array().unwrap();
+    let dirs = walk(&Path::new(V2_REAL).join("sys/fs/cgroup"));
+    assert_eq!(cgroups.len(), dirs.len(), "every cgroup of the tree");
+    for c in cgroups {
+        let path = c["path"].as_str().unwrap();
+        let dir = Path::new(V2_REAL).join(format!("sys/fs/cgroup{path}"));
+        let at = |what: &str| format!("{path} {what}");
+        let lines = |file: &str| {
+            std::fs::read_to_string(dir.join(file))
+                .unwrap()
+                .lines()
+                .filter(|l| !l.is_empty())
+                .count()
+        };
+        assert_eq!(c["nprocs"], lines("cgroup.procs"), "{}", at("nprocs"));
+        assert_eq!(c["nthreads"], lines("cgroup.threads"), "{}", at("nthreads"));
+        for (key, value) in keyed(&dir, "cgroup.events") {
+            assert_eq!(c[&key] == true, value == 1, "{}", at(&key));
+        }
+        if path == "/" {
+            continue; // the root has no limits, and nstop no memory row for it
+        }
+        let memory = &c["memory"];
+        for (file, field) in [
+            ("memory.max", "max"),
+            ("memory.high", "high"),
+            ("memory.low", "low"),
+            ("memory.min", "min"),
+            ("memory.current", "current"),
+            ("memory.peak", "peak"),
+            ("memory.swap.max", "swap_max"),
+        ] {
+            if let Some(value) = limit(&dir, file) {
+                assert_eq!(memory[field].as_u64(), value, "{}", at(file));
+            }
+        }
+        for (file, field) in [
+            ("memory.events", "events"),
+            ("memory.events.local", "events_local"),
+        ] {
+            for (key, value) in keyed(&dir, file) {
+                assert_eq!(
+                    memory[field][&key],
+                    value,
+                    "{}",
+                    at(&format!("{file} {key}"))
+                );
+            }
+        }
+        let stat = keyed(&dir, "memory.stat");
+        let stat_of = |key: &str| stat.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+        for key in ["anon", "file", "kernel", "shmem", "sock", "slab", "pgscan"] {
+            assert_eq!(memory["stat"][key].as_u64(), stat_of(key), "{}", at(key));
+        }
+        // 6.1 splits refaults by anon and file; nstop adds them.
+        let refaults = stat_of("workingset_refault_anon").zip(stat_of("workingset_refault_file"));
+        assert_eq!(
+            memory["stat"]["workingset_refault"].as_u64(),
+            refaults.map(|(a, f)| a + f),
+            "{}",
+            at("refaults")
+        );
+        if let Some(pids) = limit(&dir, "pids.max") {
+            assert_eq!(c["pids"]["max"].as_u64(), pids, "{}", at("pids.max"));
+            assert_eq!(
+                c["pids"]["current"].as_u64(),
+                limit(&dir, "pids.current").flatten()
+            );
+        }
+        if let Ok(cpu_max) = std::fs::read_to_string(dir.join("cpu.max")) {
+            let (quota, period) = cpu_max.trim().split_once(' ').unwrap();
+            assert_eq!(
+                c["cpu"]["quota_usec"].as_u64(),
+                quota.parse().ok(),
+                "{}",
+                at("cpu.max")
+            );
+            assert_eq!(c["cpu"]["period_usec"].as_u64(), period.parse().ok());
+        }
+        let cpu_stat = keyed(&dir, "cpu.stat");
+        for (key, field) in [
+            ("usage_usec", "usage_usec"),
+            ("nr_throttled", "nr_throttled"),
+        ] {
+            let value = cpu_stat.iter().find(|(k, _)| k == key).map(|(_, v)| *v);
+            assert_eq!(c["cpu"][field].as_u64(), value, "{}", at(key));
+        }
+        // PSI: some and full on every resource, cpu's full line included (5.13+).
+        for resource in ["cpu", "memory", "io"] {
+            let text = std::fs::read_to_string(dir.join(format!("{resource}.pressure"))).unwrap();
+            for line in text.lines() {
+                let (kind, rest) = line.split_once(' ').unwrap();
+                let total: u64 = rest.rsplit_once("total=").unwrap().1.parse().unwrap();
+                assert_eq!(
+                    c["pressure"][resource][kind]["total"],
+                    total,
+                    "{}",
+                    at(resource)
+                );
+            }
+        }
+    }
+
+    // What SCENARIO.md says the capture made.
+    let fx = cgroup(&m, "", "/nstop-fx");
+    let memory = fx.memory.as_ref().unwrap();
+    assert_eq!((memory.max, memory.high), (Some(64 << 20), Some(48 << 20)));
+    let web = "/machine.slice/libpod-4ef098e6dedd20fd79b82c9bbb84c3b8de1f01e4b9e5ba0bd158fc136b7ba027.scope/container";
+    let container = cgroup(&m, "", web).workload.container.as_ref().unwrap();
+    assert_eq!(container.runtime, "podman");
+    assert_eq!(container.name.as_deref(), Some("web"));
+    assert!(
+        container
+            .name_source
+            .as_deref()
+            .unwrap()
+            .contains("containers.json")
+    );
+    assert_eq!(cgroup(&m, "", web).procs, [372]);
+    // A full sample joins the captured processes to the same cgroups.
+    let full = model(V2_REAL);
+    assert_eq!(cgroup(&full, "", "/nstop-fx/a").procs, [319]);
+    assert_eq!(cgroup(&full, "", web).procs, [372]);
+    let unit = cgroup(&m, "", "/system.slice/nstop-fx.service");
+    assert_eq!(unit.workload.unit.as_deref(), Some("nstop-fx.service"));
+    assert_eq!(unit.memory.as_ref().unwrap().max, Some(80 << 20));
+    // Escaped unit names come back as systemd shows them.
+    let getty = cgroup(&m, "", "/system.slice/system-serial\\x2dgetty.slice");
+    assert_eq!(
+        getty.workload.unit.as_deref(),
+        Some("system-serial-getty.slice")
+    );
+    insta::assert_snapshot!(
+        "cg_tree_v2_real",
+        table(
+            V2_REAL,
+            CgArgs {
+                tree: true,
+                all: true,
+                notruncate: true,
+                ..CgArgs::default()
+            }
+        )
+    );
+}
+
+/// Every directory of a tree, itself included.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut found = vec![dir.to_owned()];
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+    }
+    found
 }

@@ -226,6 +226,48 @@ fn cgroup2_move_freeze_thaw_kill() {
     assert!(!made.0.exists());
 }
 
+/// cgroup2's rule that a cgroup handing controllers to its children holds no process itself:
+/// the kernel's EBUSY comes back in words, and the process stays where it was.
+#[test]
+fn cgroup2_no_internal_process_refusal_in_words() {
+    if !require_root() {
+        return;
+    }
+    let (_dir, audit) = audit_log();
+    let parent = TestCgroup::new("");
+    // Any controller cgroup2 hands the test's cgroup (memory in the guest; none on a hybrid
+    // host, whose cgroup2 root hands down nothing: there the rule never applies).
+    let controllers = read(&parent.dir.join("cgroup.controllers"));
+    let controller = controllers.split_whitespace().next();
+    if let Some(controller) = controller {
+        parent.write("cgroup.subtree_control", &format!("+{controller}"));
+    }
+    let child = format!("{}/child", parent.path);
+    let made = Made(parent.dir.join("child"));
+    ok(nstop(&audit, &["cg", "mk", &child]));
+    let sleep = Spawned::cmd("sleep 300");
+    let pid = sleep.pid().to_string();
+    ok(nstop(&audit, &["cg", "move", &pid, &child]));
+    let moved = nstop(&audit, &["cg", "move", &pid, &parent.path]);
+    if controller.is_none() {
+        ok(moved);
+        assert_eq!(read(&parent.dir.join("cgroup.procs")), pid);
+        return;
+    }
+    let (code, _, err) = moved;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("cgroup2 keeps processes only in leaf cgroups"),
+        "{err}"
+    );
+    assert_eq!(
+        read(&made.0.join("cgroup.procs")),
+        pid,
+        "still in the child"
+    );
+    assert!(read(&parent.dir.join("cgroup.procs")).is_empty());
+}
+
 #[test]
 fn bad_input_is_refused_and_nothing_changes() {
     if !require_root() {

@@ -445,7 +445,9 @@ fn a_limit_edited_in_the_explorer_lands_in_the_file() {
     tmux.run(&["send-keys", "-t", "main", "-l", &name]);
     tmux.keys(&["Enter", "e"]);
     tmux.wait("the limits form", |s| {
-        s.contains(&format!("Limits of {}", memory.spec())) && s.contains("memory.max")
+        s.contains("Limits of ")
+            && s.contains(&format!(":{} ", memory.path))
+            && s.contains("memory.max")
     });
     tmux.run(&["send-keys", "-t", "main", "-l", "48M"]);
     tmux.keys(&["Enter"]);

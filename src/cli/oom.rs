@@ -131,6 +131,10 @@ pub fn render(args: &OomArgs, since: Option<u64>, facts: Facts) -> anyhow::Resul
     }
     let root = root.map(|r| if r.is_empty() { "/".to_owned() } else { r });
     let mut events = facts.events;
+    // A recording's events were named when recorded; the live log's are named now.
+    if let Some(roots) = facts.live {
+        crate::sys::runtimes::name_events(roots, &mut events);
+    }
     // Of each cgroup's counted kills, how many the log reported (before any filter).
     let mut reported = crate::model::oom::Unmatched::new();
     let in_log: Vec<OomEvent> = events
@@ -210,6 +214,12 @@ pub fn render(args: &OomArgs, since: Option<u64>, facts: Facts) -> anyhow::Resul
             });
         }
     }
+    let notes: Vec<String> = facts
+        .notes
+        .iter()
+        .chain(&model.name_notes)
+        .cloned()
+        .collect();
     let report = Report {
         events: events
             .iter()
@@ -220,7 +230,7 @@ pub fn render(args: &OomArgs, since: Option<u64>, facts: Facts) -> anyhow::Resul
             .collect(),
         counters,
         at_risk,
-        notes: &facts.notes,
+        notes: &notes,
     };
     if args.json {
         return Ok(serde_json::to_string_pretty(&report)? + "\n");
@@ -249,7 +259,12 @@ fn text(report: &Report) -> String {
         let when = e.time.as_deref().unwrap_or("(time unknown)");
         out += &format!("{when}  {}\n", e.sentence());
         let mut facts = Vec::new();
-        if let Some(c) = &e.container {
+        // A container is in the sentence already.
+        if let Some(c) = e
+            .container
+            .as_ref()
+            .filter(|_| e.victim_container().is_none())
+        {
             facts.push(format!("container {c}"));
         }
         if let Some(t) = e

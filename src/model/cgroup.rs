@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::kernel_text::{self as text, IoDevice, PsiLine};
-use crate::model::sample::{CgroupSample, CgroupsSample};
+use crate::model::sample::{CgroupSample, CgroupsSample, ContainerName};
 use crate::model::workload::{self, Workload};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -661,6 +661,17 @@ pub fn build<'a>(
     let (mut out, from_files): (Vec<Cgroup>, Vec<(bool, bool)>) = built.into_iter().unzip();
     derive_tree_counts(&mut out, &from_files);
     out
+}
+
+/// Names the recognised containers (and monitors) by what their runtimes keep on the host:
+/// `names` by full container id, as `sys::runtimes` read them with the sample.
+pub fn name_containers(cgroups: &mut [Cgroup], names: &HashMap<String, ContainerName>) {
+    if names.is_empty() {
+        return;
+    }
+    for c in cgroups {
+        c.workload.name_from(names);
+    }
 }
 
 /// Whether any process lives below, and how many cgroups, from the tree itself where the

@@ -258,6 +258,8 @@ mod tests {
             unreadable: Unreadable::default(),
             oom_events: Default::default(),
             oom_notes: Vec::new(),
+            name_notes: Vec::new(),
+            cgroup_index: Default::default(),
         }
     }
 

@@ -37,6 +37,26 @@ pub struct Model {
     /// Why the kernel log could not be read, or not all of it.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oom_notes: Vec<String>,
+    /// Why a container runtime's state file gave no names (not trusted, too large, malformed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_notes: Vec<String>,
+    /// Where each cgroup is in `cgroups`, built at the first lookup.
+    #[serde(skip)]
+    cgroup_index: CgroupIndex,
+}
+
+/// `(hierarchy, path)` → position in `Model::cgroups`. A model's cgroups do not change once it
+/// is built; a lookup still checks the entry it finds and scans when it is stale.
+#[derive(Clone, Default)]
+struct CgroupIndex(std::sync::OnceLock<CgroupPlaces>);
+
+/// Positions by hierarchy, then path.
+type CgroupPlaces = HashMap<u32, HashMap<Box<str>, usize>>;
+
+impl std::fmt::Debug for CgroupIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CgroupIndex")
+    }
 }
 
 fn empty(events: &std::sync::Arc<Vec<oom::OomEvent>>) -> bool {
@@ -96,11 +116,12 @@ impl Model {
         unreadable.processes.dedup();
         unreadable.fds.sort_unstable();
         let processes = process::build(sample, prev);
-        let cgroups = cgroup::build(
+        let mut cgroups = cgroup::build(
             &sample.cgroups,
             prev.map(|p| &p.cgroups),
             members_by_cgroup(&processes),
         );
+        cgroup::name_containers(&mut cgroups, &sample.container_names);
         Model {
             host: Host {
                 system: host::System::new(&sample.system, prev.map(|p| &p.system)),
@@ -112,6 +133,8 @@ impl Model {
             unreadable,
             oom_events: Default::default(),
             oom_notes: Vec::new(),
+            name_notes: sample.name_notes.clone(),
+            cgroup_index: CgroupIndex::default(),
         }
     }
 
@@ -187,9 +210,26 @@ impl Model {
     }
 
     pub fn cgroup(&self, hierarchy: u32, path: &str) -> Option<&Cgroup> {
-        self.cgroups
-            .iter()
-            .find(|c| c.hierarchy == hierarchy && c.path == path)
+        let index = self.cgroup_index.0.get_or_init(|| {
+            let mut index: CgroupPlaces = HashMap::new();
+            for (i, c) in self.cgroups.iter().enumerate() {
+                index
+                    .entry(c.hierarchy)
+                    .or_default()
+                    .insert(c.path.as_str().into(), i);
+            }
+            index
+        });
+        let place = index.get(&hierarchy).and_then(|paths| paths.get(path));
+        match place.and_then(|&i| self.cgroups.get(i)) {
+            Some(c) if c.hierarchy == hierarchy && c.path == path => Some(c),
+            None if index.values().map(HashMap::len).sum::<usize>() == self.cgroups.len() => None,
+            // Stale: the list changed after the index was built.
+            _ => self
+                .cgroups
+                .iter()
+                .find(|c| c.hierarchy == hierarchy && c.path == path),
+        }
     }
 
     /// The processes in a cgroup or below it (by their /proc/PID/cgroup paths).
@@ -293,6 +333,104 @@ pub fn utc(secs: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::model::sample::{CgroupSample, ContainerName};
+
+    const ID: &str = "7166873bbcec2a0e5b1c4a8a10f6d7cd1a3e0e2cc2d31c5c8a6bb4e0c1f7d3a9";
+
+    /// A cgroup2 tree of a podman container (its payload one level down, as podman makes it)
+    /// and its conmon, with the name podman keeps for the id.
+    fn podman_sample() -> Sample {
+        let cgroup = |path: &str, depth| CgroupSample {
+            hierarchy: 0,
+            path: path.to_owned(),
+            inode: u64::from(depth) + 10,
+            depth,
+            files: vec![("cgroup.procs", String::new())],
+        };
+        let mut sample = Sample::default();
+        sample.cgroups.hierarchies = crate::model::cgroup::tests::hierarchies();
+        sample.cgroups.cgroups = vec![
+            cgroup("/", 0),
+            cgroup("/machine.slice", 1),
+            cgroup(&format!("/machine.slice/libpod-{ID}.scope"), 2),
+            cgroup(&format!("/machine.slice/libpod-{ID}.scope/container"), 3),
+            cgroup(&format!("/machine.slice/libpod-conmon-{ID}.scope"), 2),
+        ];
+        sample.container_names = HashMap::from([(
+            ID.to_owned(),
+            ContainerName {
+                name: "web".into(),
+                source: "containers/storage /var/lib/containers/storage/overlay-containers/containers.json".into(),
+            },
+        )]);
+        sample
+    }
+
+    #[test]
+    fn containers_are_labelled_with_the_names_their_runtime_keeps() {
+        let model = Model::new(&podman_sample(), None);
+        let payload = model
+            .cgroup(0, &format!("/machine.slice/libpod-{ID}.scope/container"))
+            .unwrap();
+        assert_eq!(
+            payload.workload.label().as_deref(),
+            Some("podman web (7166873bbcec)")
+        );
+        let container = payload.workload.container.as_ref().unwrap();
+        assert_eq!(container.id.as_deref(), Some(ID));
+        assert!(
+            container
+                .name_source
+                .as_deref()
+                .unwrap()
+                .starts_with("containers/storage /var/lib/")
+        );
+        let conmon = model
+            .cgroup(0, &format!("/machine.slice/libpod-conmon-{ID}.scope"))
+            .unwrap();
+        assert_eq!(
+            conmon.workload.label().as_deref(),
+            Some("podman conmon web (7166873bbcec)")
+        );
+        // In the JSON of the cgroup (nstop cg -J, snapshots, recordings), and read back.
+        let json = serde_json::to_value(payload).unwrap();
+        assert_eq!(json["container"]["name"], "web");
+        assert_eq!(json["container"]["id"], ID);
+        assert!(json["container"]["name_source"].is_string());
+        let back: Model = serde_json::from_str(&serde_json::to_string(&model).unwrap()).unwrap();
+        assert_eq!(back.cgroups, model.cgroups);
+        // Without names (a sample without the runtimes' files): the short id alone.
+        let mut unnamed = podman_sample();
+        unnamed.container_names.clear();
+        let model = Model::new(&unnamed, None);
+        let payload = model
+            .cgroup(0, &format!("/machine.slice/libpod-{ID}.scope/container"))
+            .unwrap();
+        assert_eq!(
+            payload.workload.label().as_deref(),
+            Some("podman 7166873bbcec")
+        );
+    }
+
+    #[test]
+    fn cgroup_lookups_by_index_and_after_a_change() {
+        let mut model = Model::new(&podman_sample(), None);
+        assert_eq!(model.cgroup(0, "/machine.slice").unwrap().depth, 1);
+        assert!(model.cgroup(0, "/nowhere").is_none());
+        assert!(model.cgroup(4, "/machine.slice").is_none());
+        // Changed after the index was built: still found where they are now.
+        model.cgroups.remove(1);
+        assert!(model.cgroup(0, "/machine.slice").is_none());
+        assert_eq!(
+            model
+                .cgroup(0, &format!("/machine.slice/libpod-conmon-{ID}.scope"))
+                .unwrap()
+                .depth,
+            2
+        );
+    }
+
     #[test]
     fn utc_dates() {
         assert_eq!(super::utc(0), "1970-01-01T00:00:00Z");

@@ -5,9 +5,13 @@
 //! `Killed process` line that ends a report. Other messages interleaved are skipped; a
 //! rate-limited event with only its `Killed process` line is still an event.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::model::cgroup::Cgroup;
+use crate::model::sample::ContainerName;
+use crate::model::workload::{self, Workload};
 
 /// One line of the kernel log: its monotonic time (µs after boot) when known, and its text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -139,8 +143,15 @@ pub struct OomEvent {
     /// in the kernel's order; a JSON object.
     #[serde(serialize_with = "as_object", deserialize_with = "from_object")]
     pub stat: Vec<(String, u64)>,
-    /// A recognised container or unit of the victim's cgroup.
+    /// What the victim's cgroup is (its workload's label: `podman web (7166873bbcec)`, a pod,
+    /// a unit).
     pub container: Option<String>,
+    /// Who the cgroup that hit its limit is, and the victim's: the recognised container (with
+    /// its name and id when the runtime's state on the host said it), pod and unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oom_workload: Option<Workload>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_workload: Option<Workload>,
     /// `kmsg`, `journal` or `memory.events`.
     pub source: String,
     /// The explorer's number for it (counter events may share a time and have no pid); kept
@@ -161,16 +172,29 @@ impl OomEvent {
             .find_map(|n| self.stat.iter().find(|(k, _)| k == n).map(|(_, v)| *v))
     }
 
-    /// What happened, in one sentence: who was killed, which limit was reached, what used the
-    /// memory.
+    /// The container the victim was in, as its workload's label names it (`podman web
+    /// (7166873bbcec)`): only a container or its monitor, not a unit or a pod alone.
+    pub fn victim_container(&self) -> Option<String> {
+        let w = self.task_workload.as_ref()?;
+        (w.container.is_some() || w.monitor.is_some())
+            .then(|| w.label())
+            .flatten()
+    }
+
+    /// What happened, in one sentence: who was killed (in which container), which limit was
+    /// reached, what used the memory.
     pub fn sentence(&self) -> String {
         let kb = |k: u64| crate::model::human_bytes(kib(k) as f64);
+        let within = self
+            .victim_container()
+            .map(|c| format!(" in {c}"))
+            .unwrap_or_default();
         let who = match (&self.comm, self.pid) {
-            (Some(comm), Some(pid)) => format!("killed {comm} (pid {pid})"),
-            (None, Some(pid)) => format!("killed pid {pid}"),
-            (Some(comm), None) => format!("killed {comm}"),
+            (Some(comm), Some(pid)) => format!("killed {comm} (pid {pid}){within}"),
+            (None, Some(pid)) => format!("killed pid {pid}{within}"),
+            (Some(comm), None) => format!("killed {comm}{within}"),
             (None, None) if self.source == "memory.events" => {
-                "a process was killed (counted by the cgroup; no kernel report)".to_owned()
+                format!("a process{within} was killed (counted by the cgroup; no kernel report)")
             }
             (None, None) if self.constraint.as_deref() == Some("USERSPACE") => {
                 "killed a cgroup's processes".to_owned()
@@ -209,6 +233,35 @@ impl OomEvent {
             text += &format!("; it had anon {}{file} resident", kb(anon));
         }
         text
+    }
+
+    /// Recognises the cgroups' workloads from their paths (not yet named).
+    pub fn recognise_workloads(&mut self) {
+        let recognised = |path: &Option<String>| {
+            Some(workload::recognise(path.as_deref()?)).filter(|w| !w.is_empty())
+        };
+        self.oom_workload = recognised(&self.oom_memcg);
+        self.task_workload = recognised(&self.task_memcg);
+        self.container = self.task_workload.as_ref().and_then(Workload::label);
+    }
+
+    /// Names the cgroups' containers by what their runtimes keep on the host (`names` by full
+    /// container id); the label follows.
+    pub fn name_workloads(&mut self, names: &HashMap<String, ContainerName>) {
+        for w in [&mut self.oom_workload, &mut self.task_workload]
+            .into_iter()
+            .flatten()
+        {
+            w.name_from(names);
+        }
+        self.container = self.task_workload.as_ref().and_then(Workload::label);
+    }
+
+    /// The paths of the cgroups the event names (the one that hit its limit, the victim's).
+    pub fn cgroup_paths(&self) -> impl Iterator<Item = &str> {
+        [&self.oom_memcg, &self.task_memcg]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
     }
 
     /// The tasks by resident memory, largest first, without the victim.
@@ -491,12 +544,15 @@ pub fn counted_kills(
             matched
         });
         for _ in 0..new - reported {
+            let named = Some(c.workload.clone()).filter(|w| !w.is_empty());
             events.push(OomEvent {
                 time: Some(time.to_owned()),
                 task_memcg: Some(c.path.clone()),
                 limit_bytes: c.memory.as_ref().and_then(|m| m.max),
                 usage_bytes: c.memory.as_ref().and_then(|m| m.current),
                 source: "memory.events".into(),
+                container: c.workload.label(),
+                task_workload: named,
                 ..OomEvent::default()
             });
         }
@@ -600,10 +656,6 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
                 if event.constraint.is_none() && text.starts_with("Memory cgroup out of memory") {
                     event.constraint = Some("CONSTRAINT_MEMCG".into());
                 }
-                event.container = event
-                    .task_memcg
-                    .as_deref()
-                    .and_then(|p| crate::model::workload::recognise(p).label());
                 events.push(event);
             }
             section = Section::Other;
@@ -688,6 +740,9 @@ pub fn parse_reports(lines: impl IntoIterator<Item = LogLine>) -> Vec<OomEvent> 
         }
     }
     events.extend(open);
+    for e in &mut events {
+        e.recognise_workloads();
+    }
     events
 }
 
@@ -869,6 +924,59 @@ mod tests {
         assert_eq!(e.anon_rss_kb, Some(956008));
         assert_eq!(e.constraint.as_deref(), Some("CONSTRAINT_MEMCG"));
         assert!(!e.tasks.is_empty(), "the nr_ptes table");
+    }
+
+    #[test]
+    fn both_cgroups_workloads_named_and_in_the_json() {
+        let id = "1da1ac35179e4a431244118025a4806f88ca172ffdba9e035076add06e912e6f";
+        let mut events = fixture("old-kernel-4x.txt");
+        let e = &mut events[0];
+        assert_eq!(e.container.as_deref(), Some("docker 1da1ac35179e"));
+        let names = HashMap::from([(
+            id.to_owned(),
+            ContainerName {
+                name: "stress-test".into(),
+                source: format!("docker /var/lib/docker/containers/{id}/config.v2.json"),
+            },
+        )]);
+        e.name_workloads(&names);
+        assert_eq!(
+            e.container.as_deref(),
+            Some("docker stress-test (1da1ac35179e)")
+        );
+        assert!(
+            e.sentence().starts_with(
+                "killed stress (pid 12906) in docker stress-test (1da1ac35179e): cgroup \
+                 /system.slice/docker-1da1ac35"
+            ),
+            "{}",
+            e.sentence()
+        );
+        let json = serde_json::to_value(&*e).unwrap();
+        for key in ["oom_workload", "task_workload"] {
+            assert_eq!(json[key]["container"]["name"], "stress-test", "{key}");
+            assert_eq!(json[key]["container"]["id"], id, "{key}");
+            assert_eq!(json[key]["container"]["runtime"], "docker", "{key}");
+        }
+        // A unit's event has a workload too; a recording's event without these fields reads.
+        let cpuset = &fixture("cpuset.txt")[0];
+        assert_eq!(
+            cpuset.task_workload.as_ref().unwrap().unit.as_deref(),
+            Some("containerd.service")
+        );
+        assert!(
+            cpuset
+                .sentence()
+                .starts_with("killed containerd (pid 4100): "),
+            "a unit is not a container: {}",
+            cpuset.sentence()
+        );
+        let mut old = serde_json::to_value(cpuset).unwrap();
+        let object = old.as_object_mut().unwrap();
+        object.remove("oom_workload");
+        object.remove("task_workload");
+        let back: OomEvent = serde_json::from_value(old).unwrap();
+        assert_eq!(back.task_workload, None);
     }
 
     #[test]

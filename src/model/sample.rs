@@ -260,7 +260,20 @@ pub struct Sample {
     pub user_names: HashMap<u32, String>,
     /// Empty when only namespaces were asked for.
     pub cgroups: CgroupsSample,
+    /// The names the container runtimes keep on the host, by full container id: read with the
+    /// cgroups (empty when they were not sampled), for the containers their paths name.
+    pub container_names: HashMap<String, ContainerName>,
+    /// Why a runtime's state file gave no names (not trusted, too large, malformed).
+    pub name_notes: Vec<String>,
     pub system: SystemSample,
+}
+
+/// A container's name as its runtime keeps it on the host, and the file that said it
+/// (`docker /var/lib/docker/containers/<id>/config.v2.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContainerName {
+    pub name: String,
+    pub source: String,
 }
 
 /// Host-wide text of one tick, as read from /proc (empty where a file was unreadable).

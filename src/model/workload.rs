@@ -1,9 +1,16 @@
-//! Who a cgroup is, from its path alone: the container runtime and id, the Kubernetes pod and
-//! QoS class, the systemd unit. Recognises the systemd and the cgroupfs drivers' layouts.
+//! Who a cgroup is, from its path: the container runtime and id, the Kubernetes pod and QoS
+//! class, the systemd unit. Recognises the systemd and the cgroupfs drivers' layouts. The name
+//! a user gave a container is not in the path: `Workload::name_from` adds it from what the
+//! runtimes keep on the host (read by `sys::runtimes`).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::kernel_text;
+use crate::model::sample::ContainerName;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Container {
@@ -12,8 +19,14 @@ pub struct Container {
     pub runtime: String,
     /// The full container id, where the runtime names containers by id.
     pub id: Option<String>,
-    /// The name, where the path carries one (lxc, machines).
+    /// The name: from the path where it carries one (lxc, machines), else the one the runtime
+    /// keeps for the id (`podman run --name web`), when it could be read.
     pub name: Option<String>,
+    /// Where the name came from when the runtime's state said it (`docker
+    /// /var/lib/docker/containers/<id>/config.v2.json`); absent when the path gave it or none
+    /// is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_source: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,19 +47,23 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// What to call the cgroup in a table: runtime and short id, pod, or unit; `None` when
-    /// nothing was recognised.
+    /// What to call the cgroup wherever it is shown (the cg table's WORKLOAD, the explorer, OOM
+    /// events): runtime, then name and short id (`podman web (7166873bbcec)`) or whichever of
+    /// them is known, then the pod; else the unit; `None` when nothing was recognised. Names
+    /// are host text: control and bidirectional-formatting characters come out as `\xHH`.
     pub fn label(&self) -> Option<String> {
         let pod = self
             .pod
             .as_ref()
             .map(|p| format!("pod {} {}", short(&p.uid, 8), p.qos));
         let name = |c: &Container, role: &str| {
-            let what = c
-                .name
-                .as_deref()
-                .or(c.id.as_deref().map(|id| short(id, 12)));
-            format!("{}{role} {}", c.runtime, what.unwrap_or("?"))
+            let what = match (c.name.as_deref(), c.id.as_deref()) {
+                (Some(name), Some(id)) => format!("{name} ({})", short(id, 12)),
+                (Some(name), None) => name.to_owned(),
+                (None, Some(id)) => short(id, 12).to_owned(),
+                (None, None) => "?".to_owned(),
+            };
+            format!("{}{role} {what}", c.runtime)
         };
         let own = match (&self.container, &self.monitor) {
             (Some(c), _) => Some(name(c, "")),
@@ -54,13 +71,69 @@ impl Workload {
             (None, Some(m)) => Some(name(m, " conmon")),
             (None, None) => None,
         };
-        match (own, pod) {
-            (Some(own), Some(pod)) => Some(format!("{own} in {pod}")),
-            (Some(own), None) => Some(own),
-            (None, Some(pod)) => Some(pod),
-            (None, None) => self.unit.clone(),
+        let label = match (own, pod) {
+            (Some(own), Some(pod)) => format!("{own} in {pod}"),
+            (Some(own), None) => own,
+            (None, Some(pod)) => pod,
+            (None, None) => self.unit.clone()?,
+        };
+        Some(match printable(&label) {
+            Cow::Borrowed(_) => label,
+            Cow::Owned(escaped) => escaped,
+        })
+    }
+
+    /// Names the container and its monitor by their ids, from what the runtimes keep on the
+    /// host (`names` by full id); a name the path gave stays.
+    pub fn name_from(&mut self, names: &HashMap<String, ContainerName>) {
+        for c in [&mut self.container, &mut self.monitor]
+            .into_iter()
+            .flatten()
+        {
+            if c.name.is_some() {
+                continue;
+            }
+            if let Some(known) = c.id.as_ref().and_then(|id| names.get(id)) {
+                c.name = Some(known.name.clone());
+                c.name_source = Some(known.source.clone());
+            }
         }
     }
+
+    /// Whether anything was recognised.
+    pub fn is_empty(&self) -> bool {
+        *self == Workload::default()
+    }
+}
+
+/// Whether a character must not reach a terminal raw: a control character (C0, DEL, C1) or
+/// one that reorders or hides text (bidirectional embeddings, overrides and isolates, marks,
+/// zero-width characters, the BOM).
+fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
+}
+
+/// Host text (a name a runtime keeps, a unit name) made safe to show: each unprintable
+/// character as the `\xHH` of its UTF-8 bytes, as the CLI's tables escape control characters.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(unprintable) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() * 2);
+    for c in text.chars() {
+        if unprintable(c) {
+            let mut utf8 = [0u8; 4];
+            for byte in c.encode_utf8(&mut utf8).bytes() {
+                let _ = write!(out, "\\x{byte:02x}");
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 fn short(id: &str, len: usize) -> &str {
@@ -113,6 +186,7 @@ fn container(runtime: &str, id: Option<&str>, name: Option<String>) -> Option<Co
         runtime: runtime.to_owned(),
         id: id.map(str::to_owned),
         name,
+        name_source: None,
     })
 }
 
@@ -271,5 +345,79 @@ mod tests {
                 .as_deref(),
             Some("foo@bar.service")
         );
+    }
+
+    fn known(id: &str, name: &str) -> HashMap<String, ContainerName> {
+        HashMap::from([(
+            id.to_owned(),
+            ContainerName {
+                name: name.to_owned(),
+                source: "containers/storage /var/lib/containers/storage/overlay-containers/containers.json"
+                    .to_owned(),
+            },
+        )])
+    }
+
+    #[test]
+    fn named_by_what_the_runtime_keeps() {
+        let names = known(ID, "web");
+        let mut w = recognise(&format!("/machine.slice/libpod-{ID}.scope/container"));
+        w.name_from(&names);
+        let c = w.container.as_ref().unwrap();
+        assert_eq!(c.name.as_deref(), Some("web"));
+        assert!(
+            c.name_source
+                .as_deref()
+                .unwrap()
+                .ends_with("/containers.json")
+        );
+        assert_eq!(w.label().as_deref(), Some("podman web (3f2a1b2c3d4e)"));
+        // The monitor of the same container.
+        let mut m = recognise(&format!("/machine.slice/libpod-conmon-{ID}.scope"));
+        m.name_from(&names);
+        assert_eq!(
+            m.label().as_deref(),
+            Some("podman conmon web (3f2a1b2c3d4e)")
+        );
+        // With the pod.
+        let mut k = recognise(&format!(
+            "/kubepods.slice/kubepods-burstable.slice/\
+             kubepods-burstable-pod0f1e2d3c_4b5a.slice/cri-containerd-{ID}.scope"
+        ));
+        k.name_from(&known(ID, "default/cache-0/redis"));
+        assert_eq!(
+            k.label().as_deref(),
+            Some("containerd default/cache-0/redis (3f2a1b2c3d4e) in pod 0f1e2d3c burstable")
+        );
+        // Another id, or a name the path gave: unchanged.
+        let mut other = recognise(&format!("/system.slice/docker-{}.scope", &ID[1..]));
+        other.name_from(&names);
+        assert_eq!(other.container.unwrap().name, None);
+        let mut lxc = recognise("/lxc.payload.web1");
+        lxc.name_from(&names);
+        assert_eq!(lxc.label().as_deref(), Some("lxc web1"));
+        // Serialized without a source where there is none (old recordings read the same).
+        let json = serde_json::to_string(&recognise("/lxc.payload.web1")).unwrap();
+        assert!(!json.contains("name_source"), "{json}");
+        let back: Workload = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, recognise("/lxc.payload.web1"));
+    }
+
+    #[test]
+    fn names_are_shown_without_control_or_bidi_characters() {
+        let mut w = recognise(&format!("/machine.slice/libpod-{ID}.scope"));
+        w.name_from(&known(ID, "we\u{1b}[2Jb\u{202e}txt.exe\u{85}"));
+        assert_eq!(
+            w.label().as_deref(),
+            Some("podman we\\x1b[2Jb\\xe2\\x80\\xaetxt.exe\\xc2\\x85 (3f2a1b2c3d4e)")
+        );
+        // The JSON keeps the name as the runtime wrote it.
+        assert_eq!(
+            w.container.unwrap().name.as_deref(),
+            Some("we\u{1b}[2Jb\u{202e}txt.exe\u{85}")
+        );
+        assert_eq!(printable("caf\u{e9} \u{1f600}"), "caf\u{e9} \u{1f600}");
+        let unit = recognise("/system.slice/evil\\x1b.service");
+        assert_eq!(unit.label().as_deref(), Some("evil\\x1b.service"));
     }
 }

@@ -9,10 +9,11 @@ pub mod nsexec;
 pub mod proc;
 pub mod roots;
 pub mod rtnetlink;
+pub mod runtimes;
 pub mod sockets;
 pub mod users;
 
-use crate::model::sample::{Sample, SystemSample, members_by_namespace};
+use crate::model::sample::{CgroupsSample, Sample, SystemSample, members_by_namespace};
 pub use proc::Pace;
 pub use roots::Roots;
 
@@ -38,21 +39,37 @@ pub fn sample(roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
 /// Collects tick after tick, re-reading of each process only what may have changed.
 pub struct Sampler {
     procs: proc::ProcReader,
+    names: runtimes::NameReader,
 }
 
 impl Sampler {
     pub fn new(pace: Pace) -> Sampler {
         Sampler {
             procs: proc::ProcReader::new(pace),
+            names: runtimes::NameReader::default(),
         }
+    }
+
+    /// The names the runtimes keep for the containers the cgroups are.
+    fn container_names(
+        &mut self,
+        roots: &Roots,
+        cgroups: &CgroupsSample,
+    ) -> runtimes::RuntimeNames {
+        let wanted = runtimes::wanted(cgroups.cgroups.iter().map(|c| c.path.as_str()));
+        self.names.read(roots, &wanted)
     }
 
     /// One collection tick: processes, the other holders of namespaces, one round of nsfs
     /// ioctls per distinct namespace, and the cgroups when asked.
     pub fn sample(&mut self, roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
         if collect == Collect::Cgroups {
+            let cgroups = cgroupfs::sample(roots, true);
+            let names = self.container_names(roots, &cgroups);
             return Ok(Sample {
-                cgroups: cgroupfs::sample(roots, true),
+                cgroups,
+                container_names: names.names,
+                name_notes: names.notes,
                 ..Sample::default()
             });
         }
@@ -76,9 +93,11 @@ impl Sampler {
             proc::ProcReader::describe(roots, &mut scan.procs, &shown);
         }
         let system = system_sample(roots);
-        let cgroups = if with_cgroups {
+        let (cgroups, names) = if with_cgroups {
             // Every process's cgroups were read with it: the member lists come from there.
-            cgroupfs::sample(roots, false)
+            let cgroups = cgroupfs::sample(roots, false);
+            let names = self.container_names(roots, &cgroups);
+            (cgroups, names)
         } else {
             Default::default()
         };
@@ -89,6 +108,8 @@ impl Sampler {
             denied: scan.denied,
             user_names: users::read_user_names(roots),
             cgroups,
+            container_names: names.names,
+            name_notes: names.notes,
             system,
         })
     }

@@ -95,9 +95,10 @@ impl Drop for Netns {
     }
 }
 
-/// Polls `probe` until it returns `Some`, for at most 10 s.
+/// Polls `probe` until it returns `Some`, for at most 60 s: a bound against hangs, not a speed
+/// test (the emulated real-host guest runs a debug build several times slower than this host).
 pub fn wait_for<T>(what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(v) = probe() {
             return v;

@@ -48,6 +48,9 @@ pub(super) fn write(
     if let Some(label) = c.workload.label() {
         page.field_tone("workload", label, Tone::Name);
     }
+    if let Some(source) = name_source(&c.workload) {
+        page.field("named by", source);
+    }
     page.link(
         "processes",
         format!(
@@ -497,4 +500,10 @@ fn write_namespaces(c: &Cgroup, sources: &Sources, page: &mut Writer) {
             Link::Open(Subject::Namespace(ns)),
         );
     }
+}
+
+/// Which runtime state file gave the container's (or monitor's) name.
+pub(super) fn name_source(w: &crate::model::workload::Workload) -> Option<String> {
+    let c = w.container.as_ref().or(w.monitor.as_ref())?;
+    Some(crate::model::workload::printable(c.name_source.as_deref()?).into_owned())
 }

@@ -61,6 +61,13 @@ pub(super) fn write(seq: u64, sources: &Sources, page: &mut Writer) -> String {
     if let Some(c) = &e.container {
         page.field_tone("workload", c.clone(), Tone::Name);
     }
+    if let Some(source) = e
+        .task_workload
+        .as_ref()
+        .and_then(super::cgroup::name_source)
+    {
+        page.field("named by", source);
+    }
     for (label, value) in [("limit", e.limit_bytes), ("usage", e.usage_bytes)] {
         if let Some(v) = value {
             page.field(label, human_bytes(v as f64));

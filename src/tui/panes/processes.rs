@@ -49,13 +49,15 @@ fn main_cgroup<'p>(model: &Model, p: &'p Process) -> Option<&'p ProcessCgroup> {
         .find_map(|h| p.cgroups.iter().find(|c| c.hierarchy == h.id))
 }
 
+/// The workload of the process's main cgroup as the model names it (a container by the name
+/// its runtime keeps), else its path. A cgroup made after the walk is recognised from its path.
 fn cgroup_text(model: &Model, p: &Process) -> Option<String> {
     let cgroup = main_cgroup(model, p)?;
-    Some(
-        workload::recognise(&cgroup.path)
-            .label()
-            .unwrap_or_else(|| cgroup.path.to_string()),
-    )
+    let label = match model.cgroup(cgroup.hierarchy, &cgroup.path) {
+        Some(c) => c.workload.label(),
+        None => workload::recognise(&cgroup.path).label(),
+    };
+    Some(label.unwrap_or_else(|| cgroup.path.to_string()))
 }
 
 /// Kernel threads (children of kthreadd, PID 2) are dimmed as htop does.
@@ -202,4 +204,60 @@ pub fn cgroup_of(model: &Model, p: &Process) -> Option<RowKey> {
         hierarchy: c.hierarchy,
         path: c.path.to_string(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::sample::{CgroupSample, ContainerName, HierarchySample, ProcSample, Sample};
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_process_in_a_container_is_shown_by_the_containers_name() {
+        let id = "7166873bbcec2a0e5b1c4a8a10f6d7cd1a3e0e2cc2d31c5c8a6bb4e0c1f7d3a9";
+        let scope = format!("/machine.slice/libpod-{id}.scope/container");
+        let mut sample = Sample::default();
+        sample.cgroups.hierarchies = vec![HierarchySample {
+            id: 0,
+            version: 2,
+            mount: "/sys/fs/cgroup".into(),
+            root: "/".into(),
+            controllers: vec!["memory".into()],
+        }];
+        sample.cgroups.cgroups = vec![CgroupSample {
+            hierarchy: 0,
+            path: scope.clone(),
+            inode: 7,
+            depth: 3,
+            files: Vec::new(),
+        }];
+        let proc = |pid, path: &str| {
+            Arc::new(ProcSample {
+                pid,
+                ppid: 1,
+                comm: "httpd".into(),
+                threads: 1,
+                cgroup: format!("0::{path}\n").into(),
+                ..ProcSample::default()
+            })
+        };
+        // 4013's cgroup appeared after the walk: recognised from its path alone.
+        let other = "b5f0d9c2a8e14f7e9a3c6d2b1e0f4a7c8d9e2f1a0b3c4d5e6f708192a3b4c5d6";
+        sample.procs = vec![
+            proc(4012, &scope),
+            proc(4013, &format!("/machine.slice/libpod-{other}.scope")),
+        ];
+        sample.container_names = HashMap::from([(
+            id.to_owned(),
+            ContainerName {
+                name: "web".into(),
+                source: "containers/storage /var/lib/containers/storage/overlay-containers/containers.json".into(),
+            },
+        )]);
+        let model = Model::new(&sample, None);
+        let text = |i: usize| cgroup_text(&model, &model.processes[i]);
+        assert_eq!(text(0).as_deref(), Some("podman web (7166873bbcec)"));
+        assert_eq!(text(1).as_deref(), Some("podman b5f0d9c2a8e1"));
+    }
 }
