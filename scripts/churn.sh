@@ -13,7 +13,7 @@
 # Prints a summary ending in `churn: PASS` (exit 0) or `churn: FAIL (reasons)` (exit 1); raw data
 # (RSS CSV, per-run CSVs, pane capture, first failures' stdout/stderr) stays under OUT.
 #
-# Safety (see /work/shared/DESIGN.md "Working safely on a shared kernel"):
+# Safety (ARCHITECTURE.md, "Working safely on a shared kernel"):
 # - Generators and churners live beneath ONE new cgroup2 cgroup, nstop-churn-<pid>, beneath this
 #   script's own; each generator moves itself in before spawning. Each churner's cgroups are children
 #   of it (cgroup2) and of a cgroup of the same name beneath our own v1 memory cgroup, if present.

@@ -7,7 +7,7 @@
 #                                    the v1 memory, pids and cpu hierarchies, as two-level trees)
 #   scripts/populate.sh stop
 #
-# Safety (see /work/shared/DESIGN.md "Working safely on a shared kernel"):
+# Safety (ARCHITECTURE.md, "Working safely on a shared kernel"):
 # - Everything lives beneath ONE new cgroup, nstop-scale-<pid>, created beneath this script's own
 #   cgroup2 cgroup. Each group's leader moves itself there before spawning, so every descendant is in it.
 # - `stop` kills only that cgroup (cgroup.kill, or SIGKILL per PID listed in its cgroup.procs files),

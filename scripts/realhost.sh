@@ -138,4 +138,6 @@ if [ ! -s "$lane/status" ]; then
 fi
 status=$(cat "$lane/status")
 echo "realhost: guest done in $((SECONDS - started)) s, status $status" >&2
+# The guest's count of what ran, once more as the last line.
+grep -E '^[0-9]+ passed, [0-9]+ failed$' "$lane/output" | tail -1 || true
 exit "$status"

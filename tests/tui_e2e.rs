@@ -464,6 +464,66 @@ fn a_limit_edited_in_the_explorer_lands_in_the_file() {
     assert_eq!(std::fs::read_to_string(&limit).unwrap().trim(), "50331648");
     let log = std::fs::read_to_string(&audit).unwrap();
     assert!(log.contains("\"after\":\"50331648\""), "{log}");
+    // u writes back what the change replaced (max, or v1's unlimited), after its own y.
+    let was = before.trim();
+    tmux.keys(&["u"]);
+    tmux.wait("the undo's confirmation", |s| {
+        s.contains("This will:") && s.contains(&format!("write \"{was}\" to"))
+    });
+    tmux.keys(&["y"]);
+    tmux.wait("the undo done", |s| {
+        s.contains(&format!("done: write \"{was}\""))
+    });
+    assert_eq!(std::fs::read_to_string(&limit).unwrap().trim(), was);
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, dir.path(), 0);
+}
+
+/// A process the test starts in a memory cgroup of its own is OOM-killed while the explorer
+/// watches: the OOM screen lists the kill with its cgroup, and `d` opens its diagnosis.
+#[test]
+fn an_oom_kill_appears_on_the_oom_screen_with_its_diagnosis() {
+    if !require_root() {
+        return;
+    }
+    let memory = common::TestCgroup::with("memory");
+    std::fs::write(memory.memory_limit(), (24 << 20).to_string()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(160, 45);
+    launch(&tmux, dir.path());
+    tmux.keys(&["6"]);
+    tmux.wait("the OOM screen", |s| {
+        s.lines().any(|l| l.starts_with("OOM  "))
+    });
+    let mut victim = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "echo $$ > {}; exec python3 -c 'b = [bytearray(1 << 20) for _ in range(200)]'",
+                memory.dir.join("cgroup.procs").display()
+            ),
+        ])
+        .spawn()
+        .unwrap();
+    let pid = victim.id();
+    let status = victim.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "killed by the OOM killer"
+    );
+    let name = memory.path.rsplit('/').next().unwrap().to_owned();
+    tmux.wait("the kill listed", |s| {
+        s.lines()
+            .any(|l| l.contains("python3") && l.contains(&pid.to_string()) && l.contains(&name))
+    });
+    // The newest kill: search for it to put the cursor there, then its diagnosis.
+    tmux.keys(&["/"]);
+    tmux.run(&["send-keys", "-t", "main", "-l", &pid.to_string()]);
+    tmux.keys(&["Enter", "d"]);
+    tmux.wait("the diagnosis", |s| {
+        s.contains(&format!("killed python3 (pid {pid})")) && s.contains("memory limit 24M")
+    });
     tmux.keys(&["q"]);
     assert_restored(&tmux, dir.path(), 0);
 }

@@ -1,6 +1,6 @@
 //! Limits as people type them (`memory.max=512M`, `cpu.max=50%`, `pids.max=max`), checked
 //! completely before anything is written, and turned into the files and values of a cgroup2
-//! or a v1 hierarchy (DESIGN.md: v1 names, units and conversions).
+//! or a v1 hierarchy (ARCHITECTURE.md: v1 names, units and conversions).
 
 use std::fmt;
 

@@ -122,7 +122,7 @@ impl fmt::Display for Plan {
     }
 }
 
-/// A change the kernel refused, said in words (DESIGN.md's errno meanings).
+/// A change the kernel refused, said in words (ARCHITECTURE.md, kernel facts).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct Refused(pub String);

@@ -1,6 +1,6 @@
 //! Reading from inside a namespace. Some facts only exist from within (the hostname of a uts
 //! namespace, the root of a cgroup namespace, a netlink socket of a network namespace), and
-//! `setns()` must not run in a multi-threaded process (DESIGN.md): a forked child joins the
+//! `setns()` must not run in a multi-threaded process (ARCHITECTURE.md): a forked child joins the
 //! namespace, does one allocation-free step with raw syscalls, and sends back bytes or an fd
 //! over a socketpair.
 

@@ -1,5 +1,5 @@
 //! Live-kernel test helpers: every scenario is created by the test and torn down by a guard,
-//! also when the test fails (DESIGN.md, "Working safely on a shared kernel").
+//! also when the test fails (ARCHITECTURE.md, "Working safely on a shared kernel").
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::process::{Child, Command, Stdio};
