@@ -6,9 +6,10 @@ set -u
 # Tests make their cgroups beneath their own; a cgroup2 cgroup that holds processes cannot hand
 # controllers to its children, so the suite runs in the root cgroup (exempt from that rule).
 # systemd rewrites the root's cgroup.subtree_control to what its units use whenever it realizes
-# one: a unit that accounts everything keeps cpu, io, memory and pids handed down.
+# one: a unit that weighs CPU and accounts the rest keeps cpu, io, memory and pids handed down
+# (CPU accounting alone no longer enables the cpu controller).
 echo $$ >/sys/fs/cgroup/cgroup.procs
-systemctl set-property --runtime init.scope CPUAccounting=yes IOAccounting=yes MemoryAccounting=yes TasksAccounting=yes
+systemctl set-property --runtime init.scope CPUWeight=100 IOAccounting=yes MemoryAccounting=yes TasksAccounting=yes
 
 echo "host: $(uname -r), $(stat -f -c %T /sys/fs/cgroup) at /sys/fs/cgroup ($(cat /sys/fs/cgroup/cgroup.subtree_control))," \
   "init $(cat /proc/1/comm) $(systemctl --version | head -1 | cut -d' ' -f2), $(podman --version)"
