@@ -10,6 +10,7 @@
 # debootstrap when missing, builds the image once into /var/cache/nstop-realhost/<recipe hash>/
 # (REALHOST_CACHE to move it), and boots it with the disk as a throwaway snapshot, so no run
 # changes the cached image. Env: REALHOST_MINUTES (default 60) ends a guest that runs longer;
+# REALHOST_TESTS (a regex, default every root-only live binary) picks the suite's test binaries;
 # CI is passed on. Exits with the guest script's status (a guest that did not finish: 1;
 # bad arguments: 2).
 #
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
 done
 [ -f "$script" ] && [ -r "$script" ] || die "no readable script '$script'"
 minutes=${REALHOST_MINUTES:-60}
+tests=${REALHOST_TESTS:-live_.*|tui_e2e|lsns_compat|nonroot|record}
 [[ $minutes =~ ^[1-9][0-9]*$ ]] || die "REALHOST_MINUTES must be a whole number of minutes, not '$minutes'"
 [ "$(id -u)" = 0 ] || die "needs root (debootstrap, qemu's shared folders; CAP_SYS_ADMIN)"
 
@@ -81,7 +83,8 @@ trap cleanup EXIT
 mkdir -p "$lane/bin" "$lane/results"
 cp target/release/nstop "$lane/bin/nstop"
 cp "$script" "$lane/script"
-# The suite's test binaries, as cargo built them (their paths hold in the guest: same mount point).
+# The suite's test binaries (REALHOST_TESTS: a regex of their names), as cargo built them (their
+# paths hold in the guest: same mount point).
 if [ "$script" = scripts/realhost/suite.sh ]; then
   [ "$build" = 0 ] || cargo test --no-run --quiet 2>/dev/null
   cargo test --no-run --message-format=json 2>/dev/null | python3 -c '
@@ -90,8 +93,8 @@ for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m.get("executable") and "test" in m["target"]["kind"]:
         name = m["target"]["name"]
-        if re.fullmatch(r"live_.*|tui_e2e|lsns_compat|nonroot|record", name):
-            print(name, m["executable"])' | sort >"$lane/tests.txt"
+        if re.fullmatch(sys.argv[1], name):
+            print(name, m["executable"])' "$tests" | sort >"$lane/tests.txt"
 fi
 cat >"$lane/run.sh" <<RUN
 mkdir -p '$project'

@@ -12,6 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::tmux::Tmux;
 use common::{nstop, require_root, unique_name, wait_for};
 use serde_json::Value;
 
@@ -251,6 +252,23 @@ fn a_named_container_and_its_oom_kill_are_called_by_name() {
             .any(|l| l.contains("killed dd") && l.contains(&hog)),
         "the sentence names the container: {text}"
     );
+
+    // The explorer: the running container by name on the Cgroups screen, the kill by name on
+    // the OOM screen.
+    let tmux = Tmux::start(200, 50);
+    tmux.shell(&format!("{}; echo exit=$?", env!("CARGO_BIN_EXE_nstop")));
+    tmux.wait("the first frame", |s| {
+        s.contains("NPROCS") && s.contains("1 Namespaces")
+    });
+    tmux.keys(&["2"]);
+    let label = format!("podman {idle} (");
+    tmux.wait("the container by name", |s| s.contains(&label));
+    tmux.keys(&["6"]);
+    tmux.wait("the kill by the container's name", |s| {
+        s.lines().any(|l| l.contains("dd") && l.contains(&hog))
+    });
+    tmux.keys(&["q"]);
+    tmux.wait("nstop's exit status", |s| s.contains("exit=0"));
 }
 
 #[test]

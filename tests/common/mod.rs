@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
+
+pub mod tmux;
 use nix::unistd::Pid;
 
 /// Live tests need root (CI is root). Outside CI a non-root run skips them with a note.
