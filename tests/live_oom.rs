@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use common::{TestCgroup, require_root};
 
 #[test]
@@ -16,18 +14,7 @@ fn a_provoked_oom_kill_is_reported_with_its_cgroup_and_limit() {
     }
     let memory = TestCgroup::with("memory");
     std::fs::write(memory.memory_limit(), (30 << 20).to_string()).unwrap();
-    // The shell moves itself in, then becomes python3: the victim's PID is the child's.
-    let procs = memory.dir.join("cgroup.procs");
-    let mut child = Command::new("sh")
-        .args([
-            "-c",
-            &format!(
-                "echo $$ > {}; exec python3 -c 'b = [bytearray(1 << 20) for _ in range(200)]'",
-                procs.display()
-            ),
-        ])
-        .spawn()
-        .unwrap();
+    let mut child = memory.python("b = [bytearray(1 << 20) for _ in range(200)]");
     let pid = child.id() as i32;
     let status = child.wait().unwrap();
     assert_eq!(

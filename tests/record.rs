@@ -5,7 +5,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use nstop::store::segment::{KEY_EVERY, Kind, Segment, Writer};
@@ -218,17 +217,12 @@ fn a_recording_replays_what_was_live_and_the_minutes_before_a_kill() {
     recorder.wait_frames(3);
 
     // Grows by 1 MiB every 40 ms: the recorder sees it climb for about a second and a half.
-    let procs = memory.dir.join("cgroup.procs");
-    let mut child = Command::new("sh")
-        .args([
-            "-c",
-            &format!(
-                "echo $$ > {}; exec python3 -c 'import time\nb = []\nfor _ in range(200):\n    b.append(bytearray(1 << 20)); time.sleep(0.04)'",
-                procs.display()
-            ),
-        ])
-        .spawn()
-        .unwrap();
+    let mut child = memory.python(
+        "import time
+b = []
+for _ in range(200):
+    b.append(bytearray(1 << 20)); time.sleep(0.04)",
+    );
     let pid = child.id() as i32;
     // Live, while it grows: what the recording must give back for this moment.
     std::thread::sleep(Duration::from_millis(600));

@@ -378,16 +378,7 @@ fn an_oom_kill_appears_on_the_oom_screen_with_its_diagnosis() {
     tmux.wait("the OOM screen", |s| {
         s.lines().any(|l| l.starts_with("OOM  "))
     });
-    let mut victim = std::process::Command::new("sh")
-        .args([
-            "-c",
-            &format!(
-                "echo $$ > {}; exec python3 -c 'b = [bytearray(1 << 20) for _ in range(200)]'",
-                memory.dir.join("cgroup.procs").display()
-            ),
-        ])
-        .spawn()
-        .unwrap();
+    let mut victim = memory.python("b = [bytearray(1 << 20) for _ in range(200)]");
     let pid = victim.id();
     let status = victim.wait().unwrap();
     assert_eq!(

@@ -317,6 +317,19 @@ impl TestCgroup {
     pub fn add(&self, pid: i32) {
         self.write("cgroup.procs", &pid.to_string());
     }
+
+    /// Python `code` running in this cgroup from its first allocation: a shell moves itself
+    /// in, then becomes python3, so the child's PID is the python's.
+    pub fn python(&self, code: &str) -> Child {
+        let line = format!(
+            "echo $$ > {}; exec python3 -c '{code}'",
+            self.dir.join("cgroup.procs").display()
+        );
+        Command::new("sh")
+            .args(["-c", &line])
+            .spawn()
+            .expect("start python3 in the test's cgroup")
+    }
 }
 
 impl Drop for TestCgroup {
