@@ -58,7 +58,7 @@ mkdir -p "$cache_root"
 exec 9>"$cache_root/.lock"
 flock 9
 if [ ! -f "$image/complete" ]; then
-  echo "realhost: building the guest image $image (once; about 4 minutes)" >&2
+  echo "realhost: building the guest image $image (once; about 3 minutes)" >&2
   started=$SECONDS
   rm -rf "$image.partial"
   scripts/realhost/image.sh "$image.partial" >"$cache_root/build-$recipe.log" 2>&1 \

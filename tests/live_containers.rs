@@ -1,11 +1,13 @@
-//! Real containers and systemd units on a cgroup2-only systemd host (root): a podman container
-//! the test names and starts, OOM-killed at its `--memory` limit, and a transient unit. nstop
-//! must call them by the names their users gave, with values equal to the kernel's files.
+//! Real containers and systemd units on a cgroup2-only systemd host (root): podman and docker
+//! containers the test names and starts, OOM-killed at their `--memory` limit, and a transient
+//! unit. nstop must call them by the names their users gave, with values equal to the kernel's
+//! files.
 //!
-//! These need podman (crun) under systemd on cgroup2, which the hybrid development host lacks:
+//! These need the runtimes under systemd on cgroup2, which the hybrid development host lacks:
 //! they are ignored in a plain `cargo test` and run in the cgroup2-only guest, where
-//! scripts/realhost/suite.sh passes `--include-ignored`. The runtime makes its own cgroups
-//! (`machine.slice/libpod-<id>.scope`) in that guest, which is the test's own machine.
+//! scripts/realhost/suite.sh passes `--include-ignored`. The runtimes make their own cgroups
+//! (`machine.slice/libpod-<id>.scope`, `system.slice/docker-<id>.scope`) in that guest, which is
+//! the test's own machine.
 
 mod common;
 
@@ -16,7 +18,27 @@ use common::tmux::Tmux;
 use common::{nstop, require_root, unique_name, wait_for};
 use serde_json::Value;
 
-const GUEST_ONLY: &str = "needs podman under systemd on cgroup2: runs in scripts/realhost.sh";
+const GUEST_ONLY: &str = "needs the runtimes under systemd on cgroup2: runs in scripts/realhost.sh";
+
+/// A container runtime's command line and where it keeps the names nstop reads.
+struct Runtime {
+    cli: &'static str,
+    /// How `rm` stops a container at once (a sleep as PID 1 ignores SIGTERM).
+    remove: &'static [&'static str],
+    state_file: &'static str,
+}
+
+const PODMAN: Runtime = Runtime {
+    cli: "podman",
+    remove: &["rm", "-f", "-t", "0"],
+    state_file: "containers.json",
+};
+
+const DOCKER: Runtime = Runtime {
+    cli: "docker",
+    remove: &["rm", "-f"],
+    state_file: "config.v2.json",
+};
 
 fn run(program: &str, args: &[&str]) -> Output {
     Command::new(program)
@@ -41,15 +63,16 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_str(&out).unwrap_or_else(|e| panic!("nstop {args:?}: {e}"))
 }
 
-/// A busybox image made without a registry (`podman import` of a rootfs built here), removed
-/// with every container of the test's on drop.
+/// A busybox image made without a registry (`import` of a rootfs built here), removed with every
+/// container of the test's on drop.
 struct Image {
+    runtime: &'static Runtime,
     tag: String,
     containers: Vec<String>,
 }
 
 impl Image {
-    fn import() -> Image {
+    fn import(runtime: &'static Runtime) -> Image {
         let root = tempfile::tempdir().unwrap();
         let bin = root.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
@@ -73,35 +96,38 @@ impl Image {
             ],
         );
         let tag = format!("localhost/{}", unique_name());
-        ok("podman", &["import", tar.to_str().unwrap(), &tag]);
+        ok(runtime.cli, &["import", tar.to_str().unwrap(), &tag]);
         Image {
+            runtime,
             tag,
             containers: Vec::new(),
         }
     }
 
-    /// `podman run NAME ARGS...` with the test's image; returns the container's full id.
+    /// `run --name NAME OPTIONS... IMAGE COMMAND...` with the test's image.
     fn run(&mut self, name: &str, options: &[&str], command: &[&str]) -> Output {
         self.containers.push(name.to_owned());
         let mut args = vec!["run", "--name", name, "--network", "none"];
         args.extend_from_slice(options);
         args.push(&self.tag);
         args.extend_from_slice(command);
-        run("podman", &args)
+        run(self.runtime.cli, &args)
+    }
+
+    fn inspect(&self, name: &str, format: &str) -> String {
+        ok(self.runtime.cli, &["inspect", "--format", format, name])
     }
 }
 
 impl Drop for Image {
     fn drop(&mut self) {
         for name in &self.containers {
-            let _ = run("podman", &["rm", "-f", "-t", "0", name]);
+            let mut args = self.runtime.remove.to_vec();
+            args.push(name);
+            let _ = run(self.runtime.cli, &args);
         }
-        let _ = run("podman", &["rmi", "-f", &self.tag]);
+        let _ = run(self.runtime.cli, &["rmi", "-f", &self.tag]);
     }
-}
-
-fn inspect(name: &str, format: &str) -> String {
-    ok("podman", &["inspect", "--format", format, name])
 }
 
 /// The cgroup2 directory of a process, from its /proc/PID/cgroup.
@@ -123,15 +149,26 @@ fn read_u64(dir: &Path, file: &str) -> Option<u64> {
 
 #[test]
 #[ignore = "needs podman under systemd on cgroup2: runs in scripts/realhost.sh"]
-fn a_named_container_and_its_oom_kill_are_called_by_name() {
+fn a_named_podman_container_and_its_oom_kill_are_called_by_name() {
+    named_container_and_its_oom_kill(&PODMAN);
+}
+
+#[test]
+#[ignore = "needs dockerd under systemd on cgroup2: runs in scripts/realhost.sh"]
+fn a_named_docker_container_and_its_oom_kill_are_called_by_name() {
+    named_container_and_its_oom_kill(&DOCKER);
+}
+
+fn named_container_and_its_oom_kill(runtime: &'static Runtime) {
     if !require_root() {
         return;
     }
-    assert!(
-        run("podman", &["--version"]).status.success(),
-        "{GUEST_ONLY}: podman is missing"
-    );
-    let mut image = Image::import();
+    let cli = runtime.cli;
+    // dockerd may still be starting in a freshly booted guest.
+    wait_for(&format!("{cli} to answer ({GUEST_ONLY})"), || {
+        run(cli, &["info"]).status.success().then_some(())
+    });
+    let mut image = Image::import(runtime);
 
     // A container that stays: nstop cg and ns show it by name, values equal to the kernel's.
     let idle = format!("{}-idle", unique_name());
@@ -141,12 +178,12 @@ fn a_named_container_and_its_oom_kill_are_called_by_name() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let id = inspect(&idle, "{{.Id}}");
-    let pid = inspect(&idle, "{{.State.Pid}}");
+    let id = image.inspect(&idle, "{{.Id}}");
+    let pid = image.inspect(&idle, "{{.State.Pid}}");
     let (path, dir) = cgroup_dir(&pid);
     assert!(
         path.contains(&id),
-        "podman's cgroup {path} names the container"
+        "{cli}'s cgroup {path} names the container"
     );
     let doc = json(&["cg", "--json", "-a"]);
     let row = doc["cgroups"]
@@ -156,13 +193,13 @@ fn a_named_container_and_its_oom_kill_are_called_by_name() {
         .find(|c| c["hierarchy"] == 0 && c["path"] == path.as_str())
         .unwrap_or_else(|| panic!("{path} listed"));
     let container = &row["container"];
-    assert_eq!(container["runtime"], "podman", "{row}");
+    assert_eq!(container["runtime"], cli, "{row}");
     assert_eq!(container["id"], id.as_str());
     assert_eq!(container["name"], idle.as_str(), "{row}");
     assert!(
         container["name_source"]
             .as_str()
-            .is_some_and(|s| s.contains("containers.json")),
+            .is_some_and(|s| s.contains(runtime.state_file)),
         "where the name came from: {container}"
     );
     let memory = &row["memory"];
@@ -197,7 +234,7 @@ fn a_named_container_and_its_oom_kill_are_called_by_name() {
     assert_eq!(uts["pid"].to_string(), pid);
     assert_eq!(uts["command"], "sleep 600");
 
-    // A container whose PID 1 allocates past its limit: the kernel kills it. podman 4.3 says
+    // A container whose PID 1 allocates past its limit: the kernel kills it. podman 4.3 has said
     // OOMKilled=false when PID 1 was the victim; the kernel's report is what counts.
     let hog = format!("{}-hog", unique_name());
     let out = image.run(
@@ -206,7 +243,7 @@ fn a_named_container_and_its_oom_kill_are_called_by_name() {
         &["dd", "if=/dev/zero", "of=/dev/null", "bs=256M", "count=1"],
     );
     assert_eq!(out.status.code(), Some(137), "SIGKILLed: {out:?}");
-    let hog_id = inspect(&hog, "{{.Id}}");
+    let hog_id = image.inspect(&hog, "{{.Id}}");
     let report = wait_for("the kill in the kernel log", || {
         let report = json(&["oom", "--json"]);
         report["events"]
@@ -235,14 +272,13 @@ fn a_named_container_and_its_oom_kill_are_called_by_name() {
     assert_eq!(event["comm"], "dd", "{event}");
     assert_eq!(event["limit_bytes"], 64 << 20, "{event}");
     assert_eq!(event["constraint"], "CONSTRAINT_MEMCG");
-    let scope = format!("libpod-{hog_id}.scope");
     assert!(
-        event["oom_memcg"].as_str().unwrap().contains(&scope),
+        event["oom_memcg"].as_str().unwrap().contains(&hog_id),
         "{event}"
     );
     for workload in ["oom_workload", "task_workload"] {
         let container = &event[workload]["container"];
-        assert_eq!(container["runtime"], "podman", "{workload}: {event}");
+        assert_eq!(container["runtime"], cli, "{workload}: {event}");
         assert_eq!(container["id"], hog_id.as_str(), "{workload}");
         assert_eq!(container["name"], hog.as_str(), "{workload}: {event}");
     }
@@ -261,7 +297,7 @@ fn a_named_container_and_its_oom_kill_are_called_by_name() {
         s.contains("NPROCS") && s.contains("1 Namespaces")
     });
     tmux.keys(&["2"]);
-    let label = format!("podman {idle} (");
+    let label = format!("{cli} {idle} (");
     tmux.wait("the container by name", |s| s.contains(&label));
     tmux.keys(&["6"]);
     tmux.wait("the kill by the container's name", |s| {
@@ -272,7 +308,7 @@ fn a_named_container_and_its_oom_kill_are_called_by_name() {
 }
 
 #[test]
-#[ignore = "needs podman under systemd on cgroup2: runs in scripts/realhost.sh"]
+#[ignore = "needs systemd as init: runs in scripts/realhost.sh"]
 fn a_systemd_unit_is_named_and_a_limit_on_it_says_how_systemd_would_keep_it() {
     if !require_root() {
         return;

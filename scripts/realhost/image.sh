@@ -10,10 +10,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 # debootstrap resolves no virtual packages: podman's network backend (netavark), runtime (crun),
-# monitor (conmon) and init (catatonit) are named.
+# monitor (conmon) and init (catatonit) are named. docker.io brings dockerd, containerd and runc;
+# the kernel has AppArmor on, so dockerd needs apparmor_parser for its default profile.
 packages=(
   systemd systemd-sysv udev dbus kmod linux-image-amd64 initramfs-tools
   podman crun conmon netavark catatonit golang-github-containers-common
+  docker.io containerd runc tini iptables apparmor
   iproute2 util-linux procps python3 tmux busybox-static
 )
 
@@ -28,6 +30,9 @@ chroot "$root" passwd -d root >/dev/null
 # The journal in memory, and nothing that wakes up to fetch or scrub during a run.
 mkdir -p "$root/etc/systemd/journald.conf.d"
 printf '[Journal]\nStorage=volatile\n' >"$root/etc/systemd/journald.conf.d/volatile.conf"
+# dockerd without networking of its own (containers run with --network none; no bridge to set up).
+mkdir -p "$root/etc/docker"
+printf '{"bridge": "none", "iptables": false, "ip6tables": false}\n' >"$root/etc/docker/daemon.json"
 for unit in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \
             podman-auto-update.timer podman-restart.service getty@tty1.service; do
   ln -sf /dev/null "$root/etc/systemd/system/$unit"
