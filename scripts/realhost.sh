@@ -60,9 +60,14 @@ flock 9
 if [ ! -f "$image/complete" ]; then
   echo "realhost: building the guest image $image (once; about 3 minutes)" >&2
   started=$SECONDS
-  rm -rf "$image.partial"
-  scripts/realhost/image.sh "$image.partial" >"$cache_root/build-$recipe.log" 2>&1 \
-    || { tail -20 "$cache_root/build-$recipe.log" >&2; echo "realhost: image build failed" >&2; exit 1; }
+  # Twice at most: a mirror's passing failure should not fail the lane.
+  for try in 1 2; do
+    rm -rf "$image.partial"
+    scripts/realhost/image.sh "$image.partial" >"$cache_root/build-$recipe.log" 2>&1 && break
+    tail -20 "$cache_root/build-$recipe.log" >&2
+    echo "realhost: image build failed (try $try of 2)" >&2
+    [ "$try" = 2 ] && exit 1
+  done
   touch "$image.partial/complete"
   rm -rf "$image"
   mv "$image.partial" "$image"
