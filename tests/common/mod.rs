@@ -347,39 +347,45 @@ impl Drop for TestCgroup {
 /// cgroup2 one cgroup that has them all.
 pub struct TestCgroups(Vec<TestCgroup>);
 
+/// The mount of the hierarchy where `controller` is on this host: its v1 hierarchy when one is
+/// mounted, else cgroup2 (`""` asks for cgroup2 itself).
+fn hierarchy_of(controller: &str) -> Option<String> {
+    let v1 = (!controller.is_empty())
+        .then(|| cgroup_mount(controller))
+        .flatten();
+    v1.or_else(|| cgroup_mount(""))
+}
+
 impl TestCgroups {
     /// `""` asks for a cgroup2 cgroup; cgroup2 keeps CPU usage (cpuacct's counters) in every
     /// cgroup, with no controller to enable.
     pub fn with(controllers: &[&str]) -> TestCgroups {
-        let mut made: Vec<TestCgroup> = Vec::new();
+        // Checked before anything is made: a controller cgroup2 would need to hand down.
+        controllers
+            .iter()
+            .filter(|c| !matches!(**c, "" | "cpuacct") && cgroup_mount(c).is_none())
+            .for_each(|c| assert_handed_down(c));
+        let mut made = TestCgroups(Vec::new());
         for &controller in controllers {
-            let v1 = !controller.is_empty() && cgroup_mount(controller).is_some();
-            if v1
-                && made.iter().all(|c| {
-                    cgroup_mount(c.v1.as_deref().unwrap_or("")) != cgroup_mount(controller)
-                })
-            {
-                made.push(TestCgroup::new(controller));
-            } else if !v1 && made.iter().all(|c| !c.is_v2()) {
-                controllers
-                    .iter()
-                    .filter(|c| !c.is_empty() && **c != "cpuacct" && cgroup_mount(c).is_none())
-                    .for_each(|c| assert_handed_down(c));
-                made.push(TestCgroup::new(""));
+            if made.find(controller).is_none() {
+                let v1 = !controller.is_empty() && cgroup_mount(controller).is_some();
+                made.0
+                    .push(TestCgroup::new(if v1 { controller } else { "" }));
             }
         }
-        TestCgroups(made)
+        made
+    }
+
+    fn find(&self, controller: &str) -> Option<&TestCgroup> {
+        let mount = hierarchy_of(controller);
+        self.0
+            .iter()
+            .find(|c| hierarchy_of(c.v1.as_deref().unwrap_or("")) == mount)
     }
 
     /// The cgroup where `controller` is (`""`: cgroup2).
     pub fn of(&self, controller: &str) -> &TestCgroup {
-        let v1 = !controller.is_empty() && cgroup_mount(controller).is_some();
-        self.0
-            .iter()
-            .find(|c| match &c.v1 {
-                Some(own) => v1 && cgroup_mount(own) == cgroup_mount(controller),
-                None => !v1,
-            })
+        self.find(controller)
             .unwrap_or_else(|| panic!("{controller:?} was asked for"))
     }
 
