@@ -201,6 +201,41 @@ fn netns_held_only_by_an_open_fd_is_listed_with_its_holder() {
     assert_eq!(ns.path, Some(format!("/proc/{me}/fd/{fd}")));
 }
 
+/// How `ip netns`, CNI plugins and runtimes hold a namespace: an fd opened through its bind
+/// mount, whose link text is then a path (`/run/netns/x`, later `/`), not `net:[ino]`.
+#[test]
+fn netns_held_by_an_fd_opened_through_its_bind_mount_is_found() {
+    if !require_root() {
+        return;
+    }
+    use std::os::fd::AsRawFd;
+    let me = std::process::id() as i32;
+    let netns = Netns::add();
+    let ino = ns_inode(&netns.path());
+    let holder = std::fs::File::open(netns.path()).expect("open the bind mount");
+    let fd = holder.as_raw_fd();
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).unwrap();
+    assert!(!link.to_string_lossy().starts_with("net:"), "{link:?}");
+
+    let model = live_model();
+    let ns = find(&model, NsType::Net, ino);
+    assert!(
+        ns.holders.contains(&HolderSample::Fd { pid: me, fd }),
+        "the fd counts as a holder beside the mount: {:?}",
+        ns.holders
+    );
+
+    drop(netns); // `ip netns delete`: only the fd keeps the namespace now
+    let model = live_model();
+    let ns = find(&model, NsType::Net, ino);
+    assert_eq!(ns.holders, vec![HolderSample::Fd { pid: me, fd }]);
+    assert_eq!(ns.path, Some(format!("/proc/{me}/fd/{fd}")));
+    let (code, out, err) = nstop(&["ns", "--detail", &ino.to_string()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("held by: fd:{me}/{fd}")), "{out}");
+    drop(holder);
+}
+
 #[test]
 fn thread_in_its_own_uts_namespace_is_listed_as_a_thread_holder() {
     if !require_root() {

@@ -16,20 +16,7 @@ use nix::unistd::{ForkResult, execvp, fork};
 use crate::model::sample::NsType;
 use crate::ops::process::Pinned;
 use crate::ops::{Change, Plan, Refused};
-
-pub fn clone_flag(kind: NsType) -> CloneFlags {
-    match kind {
-        NsType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
-        NsType::Ipc => CloneFlags::CLONE_NEWIPC,
-        NsType::Mnt => CloneFlags::CLONE_NEWNS,
-        NsType::Net => CloneFlags::CLONE_NEWNET,
-        NsType::Pid => CloneFlags::CLONE_NEWPID,
-        // nix names no CLONE_NEWTIME; the kernel's value.
-        NsType::Time => CloneFlags::from_bits_retain(0x80),
-        NsType::User => CloneFlags::CLONE_NEWUSER,
-        NsType::Uts => CloneFlags::CLONE_NEWUTS,
-    }
-}
+use crate::sys::ns::clone_flag;
 
 pub fn clone_name(kind: NsType) -> &'static str {
     match kind {

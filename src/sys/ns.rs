@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
+use nix::sched::CloneFlags;
 use nix::sys::stat::{Mode, fstat};
+use rustix::fs::{AtFlags, OFlags, StatxFlags, openat, statx};
 
 use crate::model::sample::{HeldNs, HolderSample, NsFacts, NsRef, NsType, holders_by_namespace};
 use crate::sys::roots::Roots;
@@ -22,11 +24,62 @@ pub fn parse_ns_link(text: &[u8]) -> Option<NsRef> {
     Some(NsRef { kind, ino })
 }
 
+/// The `CLONE_NEW*` flag of a type: what unshare and setns take, and what NS_GET_NSTYPE answers.
+pub fn clone_flag(kind: NsType) -> CloneFlags {
+    match kind {
+        NsType::Cgroup => CloneFlags::CLONE_NEWCGROUP,
+        NsType::Ipc => CloneFlags::CLONE_NEWIPC,
+        NsType::Mnt => CloneFlags::CLONE_NEWNS,
+        NsType::Net => CloneFlags::CLONE_NEWNET,
+        NsType::Pid => CloneFlags::CLONE_NEWPID,
+        // nix names no CLONE_NEWTIME; the kernel's value.
+        NsType::Time => CloneFlags::from_bits_retain(0x80),
+        NsType::User => CloneFlags::CLONE_NEWUSER,
+        NsType::Uts => CloneFlags::CLONE_NEWUTS,
+    }
+}
+
 // ioctl numbers from linux/nsfs.h: _IO(0xb7, n) and _IOR(0xb7, 13, __u64).
 nix::ioctl_none!(ns_get_userns, 0xb7, 1);
 nix::ioctl_none!(ns_get_parent, 0xb7, 2);
+nix::ioctl_none!(ns_get_nstype, 0xb7, 3);
 nix::ioctl_read_bad!(ns_get_owner_uid, 0xb704, nix::libc::uid_t);
 nix::ioctl_read!(ns_get_id, 0xb7, 13, u64);
+
+/// The device of nsfs, where every namespace file lives (one superblock for the whole kernel),
+/// from a namespace link under `proc_dir`.
+pub fn nsfs_device(proc_dir: BorrowedFd) -> Option<(u32, u32)> {
+    let st = statx(proc_dir, "self/ns/net", AtFlags::empty(), StatxFlags::INO).ok()?;
+    Some((st.stx_dev_major, st.stx_dev_minor))
+}
+
+/// The namespace an open file is, when it is one: an fd opened through a bind mount
+/// (`ip netns`, CNI, runtimes) reads as a path such as `/run/netns/x (deleted)` or `/`, so
+/// the fd's device and inode tell, and NS_GET_NSTYPE its type. `dir` holds the file under
+/// `name` (a /proc/PID/fd directory); paths on other filesystems are only stat'ed, without
+/// syncing remote ones.
+pub fn nsfs_file(dir: BorrowedFd, name: &str, nsfs: (u32, u32)) -> Option<NsRef> {
+    let st = statx(dir, name, AtFlags::STATX_DONT_SYNC, StatxFlags::INO).ok()?;
+    if (st.stx_dev_major, st.stx_dev_minor) != nsfs {
+        return None;
+    }
+    // The fd number may be reused between the stat and the open: the inode must match.
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+    let fd = openat(dir, name, flags, rustix::fs::Mode::empty()).ok()?;
+    let now = statx(&fd, "", AtFlags::EMPTY_PATH, StatxFlags::INO).ok()?;
+    if now.stx_ino != st.stx_ino || (now.stx_dev_major, now.stx_dev_minor) != nsfs {
+        return None;
+    }
+    // SAFETY: NS_GET_NSTYPE takes no argument and returns the CLONE_NEW* flag of the type.
+    let flag = unsafe { ns_get_nstype(fd.as_raw_fd()) }.ok()?;
+    let kind = NsType::ALL
+        .into_iter()
+        .find(|&k| clone_flag(k).bits() == flag)?;
+    Some(NsRef {
+        kind,
+        ino: st.stx_ino,
+    })
+}
 
 /// Calls an ioctl that returns a new nsfs fd (the parent or owner namespace).
 fn related_ns(

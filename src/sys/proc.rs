@@ -16,7 +16,7 @@ use rustix::io::Errno;
 use crate::model::sample::{
     Denied, DeniedPart, HeldNs, HolderSample, NsLinks, NsRef, NsType, ProcSample,
 };
-use crate::sys::ns::parse_ns_link;
+use crate::sys::ns::{nsfs_device, nsfs_file, parse_ns_link};
 use crate::sys::roots::Roots;
 
 /// An open socket: which network namespace it belongs to takes an ioctl on a copy of the fd.
@@ -238,6 +238,8 @@ struct Scanner<'a> {
     /// The pid namespace of the /proc mount, when known: its members' NSpid is just their PID,
     /// which saves reading /proc/PID/status for most processes.
     top_pid_ns: Option<u64>,
+    /// The device of nsfs: an fd on it is a namespace whatever its link text says.
+    nsfs: Option<(u32, u32)>,
     /// Whether to read /proc/PID/cgroup too.
     cgroups: bool,
     /// Whether there will be a next scan to skip reads in.
@@ -258,6 +260,7 @@ impl<'a> Scanner<'a> {
         Scanner {
             proc_dir,
             top_pid_ns,
+            nsfs: nsfs_device(proc_dir),
             cgroups: false,
             remember: false,
             describe_all: true,
@@ -516,10 +519,16 @@ impl<'a> Scanner<'a> {
         };
         let mut buf = [0u8; 64];
         for fd in listing {
-            let Ok(text) = read_link_text(fd_dir.as_fd(), fd.to_string().as_str(), &mut buf) else {
+            let name = fd.to_string();
+            let Ok(text) = read_link_text(fd_dir.as_fd(), name.as_str(), &mut buf) else {
                 continue;
             };
-            if let Some(ns) = parse_ns_link(text) {
+            // A namespace opened through a path (a bind mount) reads as that path.
+            let through_path = || match (text.first(), self.nsfs) {
+                (Some(b'/'), Some(nsfs)) => nsfs_file(fd_dir.as_fd(), &name, nsfs),
+                _ => None,
+            };
+            if let Some(ns) = parse_ns_link(text).or_else(through_path) {
                 known.held.push(HeldNs {
                     ns,
                     holder: HolderSample::Fd { pid, fd },
