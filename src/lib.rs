@@ -10,4 +10,5 @@ pub mod ops;
 pub mod replayer;
 pub mod store;
 pub mod sys;
+pub mod text;
 pub mod tui;

@@ -132,14 +132,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
             })?;
             let json = String::from_utf8(json)?;
-            return write_stdout(&(json + "\n")).map(|()| ExitCode::SUCCESS);
+            return write_stdout(&(json + "\n"), true).map(|()| ExitCode::SUCCESS);
         }
         Some(Command::Snapshot { interval, .. }) => {
             let model = sampled_model(&roots, Collect::Everything, interval, |_| Ok(()))?;
             report_unreadable(&model);
             report_cgroup_view(&model);
             let json = serde_json::to_string(&model)? + "\n";
-            return write_stdout(&json).map(|()| ExitCode::SUCCESS);
+            return write_stdout(&json, true).map(|()| ExitCode::SUCCESS);
         }
         Some(Command::Cg {
             action: Some(action),
@@ -193,7 +193,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     cli::oom::render(&args, since, facts)?
                 }
             };
-            return write_stdout(&out).map(|()| ExitCode::SUCCESS);
+            return write_stdout(&out, args.json).map(|()| ExitCode::SUCCESS);
         }
         Some(Command::Cg {
             action: None,
@@ -204,7 +204,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 cli::cg::check_cgroup(&args, m)
             })?;
             report_cgroup_view(&model);
-            return write_stdout(&cli::cg::render(&args, &model)?).map(|()| ExitCode::SUCCESS);
+            return write_stdout(&cli::cg::render(&args, &model)?, args.json)
+                .map(|()| ExitCode::SUCCESS);
         }
         None => {
             let interval = cli.interval.unwrap_or(std::time::Duration::from_secs(1));
@@ -251,7 +252,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => cli::ns::render(&args, &model)?,
     };
     report_unreadable(&model);
-    write_stdout(&out).map(|()| ExitCode::SUCCESS)
+    write_stdout(&out, args.json).map(|()| ExitCode::SUCCESS)
 }
 
 fn now_secs() -> u64 {
@@ -262,7 +263,7 @@ fn now_secs() -> u64 {
 fn open_recording(dir: &std::path::Path) -> anyhow::Result<nstop::store::Recording> {
     let recording = nstop::store::Recording::open(dir).map_err(UsageError)?;
     for note in &recording.notes {
-        eprintln!("nstop: {note}");
+        cli::tell(note);
     }
     Ok(recording)
 }
@@ -281,10 +282,14 @@ fn frame_at(recording: &nstop::store::Recording, at: &str) -> anyhow::Result<usi
     Ok(recording.at(time_ms))
 }
 
-fn write_stdout(out: &str) -> anyhow::Result<()> {
-    let mut stdout = std::io::stdout().lock();
+/// Writes `out`: JSON exactly as it is, text with host text escaped (`cli::say`).
+fn write_stdout(out: &str, json: bool) -> anyhow::Result<()> {
+    let written = match json {
+        true => std::io::stdout().lock().write_all(out.as_bytes()),
+        false => cli::say(out),
+    };
     // A closed pipe (`nstop ns | head`) is the reader's choice, not our error.
-    match stdout.write_all(out.as_bytes()) {
+    match written {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => Ok(other?),
     }
@@ -292,10 +297,10 @@ fn write_stdout(out: &str) -> anyhow::Result<()> {
 
 fn report_cgroup_view(model: &Model) {
     if let Some(notice) = model.host.cgroup_notice() {
-        eprintln!("nstop: {notice}");
+        cli::tell(notice);
     }
     for note in &model.name_notes {
-        eprintln!("nstop: {note}");
+        cli::tell(note);
     }
 }
 
@@ -316,17 +321,17 @@ fn report_unreadable(model: &Model) {
             .collect();
         let more = if n > 5 { ", ..." } else { "" };
         let noun = if n == 1 { "process" } else { "processes" };
-        eprintln!(
-            "nstop: {n} {noun} unreadable (namespaces unknown): permission denied (PID {}{more}){hint}",
+        cli::tell(format_args!(
+            "{n} {noun} unreadable (namespaces unknown): permission denied (PID {}{more}){hint}",
             shown.join(", ")
-        );
+        ));
     }
     let n = unreadable.fds.len();
     if n > 0 {
         let noun = if n == 1 { "process" } else { "processes" };
-        eprintln!(
-            "nstop: open file descriptors of {n} {noun} unreadable (namespaces held only by fds may be missing): permission denied{hint}"
-        );
+        cli::tell(format_args!(
+            "open file descriptors of {n} {noun} unreadable (namespaces held only by fds may be missing): permission denied{hint}"
+        ));
     }
 }
 
@@ -362,13 +367,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse_from(lsns_style_args());
     match run(cli) {
         Ok(code) => code,
-        // Written without eprintln!, which panics when stderr is gone (a hung-up terminal).
         Err(e) if e.is::<UsageError>() => {
-            let _ = writeln!(std::io::stderr(), "nstop: {e}");
+            cli::tell(e);
             ExitCode::from(2)
         }
         Err(e) => {
-            let _ = writeln!(std::io::stderr(), "nstop: {e:#}");
+            cli::tell(format_args!("{e:#}"));
             ExitCode::FAILURE
         }
     }

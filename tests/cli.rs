@@ -100,3 +100,66 @@ fn acting_on_processes_is_refused_with_a_root() {
         assert_usage_error(&all, &["acts on live processes", "without --root"]);
     }
 }
+
+/// Typed text echoed in a message and host text in every human-readable mode reach the
+/// terminal escaped; JSON keeps it exact.
+#[test]
+fn control_and_bidi_characters_are_escaped_in_messages_and_tables() {
+    for args in [
+        vec!["cg", "set", "/x\u{1b}[2J\u{7}", "memory.max=1"],
+        vec!["cg", "rm", "/x\u{1b}]0;title\u{7}"],
+        vec!["cg", "memory:/evil\u{202E}txt"],
+    ] {
+        let (code, _, err) = nstop(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(
+            !err.chars()
+                .any(|c| c != '\n' && nstop::text::unprintable(c)),
+            "{args:?}: {err:?}"
+        );
+        assert!(err.contains("\\x"), "{args:?}: {err:?}");
+    }
+}
+
+/// A process whose command line reverses the text after it, read from a real /proc.
+#[test]
+fn a_command_line_with_a_bidi_override_is_escaped_in_every_ns_mode() {
+    if !common::require_root() {
+        return;
+    }
+    // Its own uts namespace makes it the namespace's representative, so its COMMAND is shown.
+    let holder = common::Spawned::new(
+        "unshare",
+        &[
+            "--uts",
+            "sh",
+            "-c",
+            "sleep 60; true",
+            "evil\u{202E}txt.exe\u{1b}[2J",
+        ],
+    );
+    let ino = common::wait_for("unshare --uts", || {
+        let ino = common::ns_of(holder.pid(), "uts");
+        (ino != common::ns_inode("/proc/self/ns/uts")).then_some(ino)
+    });
+    let ino = ino.to_string();
+    for mode in [&[][..], &["-l"], &["-T"], &["-r"], &["-W"], &["-u"]] {
+        let mut args = vec!["ns", "-t", "uts"];
+        args.extend(mode);
+        let (code, out, err) = nstop(&args);
+        assert_eq!(code, 0, "{err}");
+        let row = out
+            .lines()
+            .find(|l| l.contains(&ino))
+            .expect("our namespace");
+        assert!(
+            row.contains("evil\\xe2\\x80\\xaetxt.exe\\x1b[2J"),
+            "{mode:?}: {row}"
+        );
+    }
+    let (_, out, _) = nstop(&["ns", "-J", "-t", "uts"]);
+    assert!(
+        out.contains("evil\u{202E}txt.exe\\u001b[2J"),
+        "JSON is exact: {out}"
+    );
+}

@@ -1328,3 +1328,49 @@ fn replay_keys_move_through_the_recording() {
     app.update(Action::Rewind);
     assert_eq!(app.history.span(), 0.0);
 }
+
+/// Host text that would move the cursor, clear the screen or reverse what follows on a
+/// terminal: none of it reaches the frame, on any screen.
+#[test]
+fn control_and_bidi_characters_never_reach_the_terminal() {
+    let mut model = model(V2);
+    for (i, p) in model.processes.iter_mut().enumerate() {
+        p.command = format!("evil\u{202E}txt.exe\u{1b}[2J\u{7}\u{9b}{i}\u{200F}");
+        p.comm = "c\u{2066}omm\u{1b}".into();
+    }
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 160, 40));
+    app.root = true;
+    app.update(Action::Collected(Ok(Box::new(model))));
+    // Each screen, and the detail page of its first row.
+    for keys in [
+        "1",
+        "1d",
+        "2",
+        "2d",
+        "3",
+        "3d",
+        "<Esc>3<Enter>",
+        "4",
+        "5",
+        "6",
+    ] {
+        press(&mut app, "<Esc><Esc>");
+        press(&mut app, keys);
+        let screen = keys;
+        let mut terminal = Terminal::new(TestBackend::new(160, 40)).unwrap();
+        terminal.draw(|frame| ui::draw(frame, &app)).unwrap();
+        for cell in &terminal.backend().buffer().content {
+            assert!(
+                !cell.symbol().chars().any(nstop::text::unprintable),
+                "screen {screen}: {:?}",
+                cell.symbol()
+            );
+        }
+    }
+    press(&mut app, "3");
+    let text = render(&app);
+    assert!(
+        text.contains("eviltxt.exe[2J"),
+        "the text around them stays: {text}"
+    );
+}

@@ -2,8 +2,6 @@
 //! freeze|thaw|kill|exec`. Each resolves into an ops::Plan first (bad input: exit 2, nothing
 //! done); `--dry-run` prints the plan and exits 0; otherwise it is executed and logged.
 
-use std::io::Write;
-
 use clap::{Args, Subcommand};
 
 use crate::cli::UsageError;
@@ -218,12 +216,12 @@ fn refused(Refused(why): Refused) -> anyhow::Error {
 }
 
 fn say(text: &str) {
-    let _ = std::io::stdout().write_all(text.as_bytes());
+    let _ = super::say(text);
 }
 
 fn warn(plan: &Plan) {
     for w in &plan.warnings {
-        let _ = writeln!(std::io::stderr(), "nstop: warning: {w}");
+        super::tell(format_args!("warning: {w}"));
     }
 }
 
@@ -348,7 +346,7 @@ pub fn unshare(args: UnshareArgs, roots: Roots) -> anyhow::Result<u8> {
 
 /// The command did not start: why, and the shell's status for it (127 not found, else 126).
 fn could_not_run(why: Refused) -> u8 {
-    let _ = writeln!(std::io::stderr(), "nstop: {}", why.0);
+    super::tell(&why.0);
     spawn::exec_status(&why)
 }
 

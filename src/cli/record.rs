@@ -72,13 +72,13 @@ pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
             let _ = stop.send(signal);
         }
     });
-    eprintln!(
-        "nstop: recording a snapshot every {:?} to {} (keeping {:?} and at most {} bytes)",
+    super::tell(format_args!(
+        "recording a snapshot every {:?} to {} (keeping {:?} and at most {} bytes)",
         args.interval,
         dir.display(),
         args.retain,
         args.max_size
-    );
+    ));
     let mut ticker = Ticker::new(roots);
     loop {
         let started = Instant::now();
@@ -90,7 +90,7 @@ pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
                     .map_err(|e| anyhow::anyhow!("writing to {}: {e}", dir.display()))?;
             }
             // The next tick may read again (a /proc that came back).
-            Err(e) => eprintln!("nstop: {e}"),
+            Err(e) => super::tell(e),
         }
         crate::collector::release_free_memory();
         match stopped.recv_timeout(args.interval.saturating_sub(started.elapsed())) {

@@ -299,9 +299,10 @@ pub fn escape_raw(text: &str) -> String {
     escape_bytes(text, |b| b == b' ' || b == b'\\' || !b.is_ascii_graphic())
 }
 
-/// Table cells: control characters (a tab or newline in a command line) become `\xHH`.
+/// Table cells: control characters (a tab or newline in a command line) and bidi overrides
+/// become `\xHH`.
 fn escape_table(text: &str) -> String {
-    escape_bytes(text, |b| b.is_ascii_control())
+    crate::text::printable(text).into_owned()
 }
 
 fn escape_bytes(text: &str, escape: impl Fn(u8) -> bool) -> String {

@@ -5,12 +5,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::kernel_text;
 use crate::model::sample::ContainerName;
+use crate::text::printable;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Container {
@@ -104,36 +104,6 @@ impl Workload {
     pub fn is_empty(&self) -> bool {
         *self == Workload::default()
     }
-}
-
-/// Whether a character must not reach a terminal raw: a control character (C0, DEL, C1) or
-/// one that reorders or hides text (bidirectional embeddings, overrides and isolates, marks,
-/// zero-width characters, the BOM).
-fn unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{061C}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}')
-}
-
-/// Host text (a name a runtime keeps, a unit name) made safe to show: each unprintable
-/// character as the `\xHH` of its UTF-8 bytes, as the CLI's tables escape control characters.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(unprintable) {
-        return text.into();
-    }
-    let mut out = String::with_capacity(text.len() * 2);
-    for c in text.chars() {
-        if unprintable(c) {
-            let mut utf8 = [0u8; 4];
-            for byte in c.encode_utf8(&mut utf8).bytes() {
-                let _ = write!(out, "\\x{byte:02x}");
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out.into()
 }
 
 fn short(id: &str, len: usize) -> &str {
@@ -416,7 +386,6 @@ mod tests {
             w.container.unwrap().name.as_deref(),
             Some("we\u{1b}[2Jb\u{202e}txt.exe\u{85}")
         );
-        assert_eq!(printable("caf\u{e9} \u{1f600}"), "caf\u{e9} \u{1f600}");
         let unit = recognise("/system.slice/evil\\x1b.service");
         assert_eq!(unit.label().as_deref(), Some("evil\\x1b.service"));
     }

@@ -357,7 +357,7 @@ impl NameReader {
         };
         // The parser's message may quote the file: host text.
         let note = format!("container names: {path}: {why}");
-        notes.push(workload::printable(&note).into_owned());
+        notes.push(crate::text::printable(&note).into_owned());
         Vec::new()
     }
 }

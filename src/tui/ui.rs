@@ -66,6 +66,27 @@ pub fn tab_at(x: u16) -> Option<Screen> {
 pub const MIN_SIZE: (u16, u16) = (60, 16);
 
 pub fn draw(frame: &mut Frame, app: &App) {
+    draw_screen(frame, app);
+    scrub(frame.buffer_mut());
+}
+
+/// Host text reaches the screen through many widgets; ratatui drops control characters but
+/// passes zero-width ones (bidi overrides, marks) on with the cell before. One pass over the
+/// finished frame keeps all of them off the terminal.
+fn scrub(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        if cell.symbol().chars().any(crate::text::unprintable) {
+            let kept: String = cell
+                .symbol()
+                .chars()
+                .filter(|&c| !crate::text::unprintable(c))
+                .collect();
+            cell.set_symbol(if kept.is_empty() { " " } else { &kept });
+        }
+    }
+}
+
+fn draw_screen(frame: &mut Frame, app: &App) {
     let area = frame.area();
     if area.width < MIN_SIZE.0 || area.height < MIN_SIZE.1 {
         let message = format!(

@@ -505,5 +505,5 @@ fn write_namespaces(c: &Cgroup, sources: &Sources, page: &mut Writer) {
 /// Which runtime state file gave the container's (or monitor's) name.
 pub(super) fn name_source(w: &crate::model::workload::Workload) -> Option<String> {
     let c = w.container.as_ref().or(w.monitor.as_ref())?;
-    Some(crate::model::workload::printable(c.name_source.as_deref()?).into_owned())
+    Some(crate::text::printable(c.name_source.as_deref()?).into_owned())
 }
