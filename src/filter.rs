@@ -123,7 +123,8 @@ impl FilterError {
 
 impl fmt::Display for FilterError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "column {}: {}", self.position, self.message)
+        // Counted from 1, as editors and compilers count columns.
+        write!(f, "column {}: {}", self.position + 1, self.message)
     }
 }
 
@@ -1197,7 +1198,7 @@ mod tests {
         assert_eq!(e.position, 11);
         assert_eq!(
             e.to_string(),
-            "column 11: unknown column FOO (accepted: ns, TYPE)"
+            "column 12: unknown column FOO (accepted: ns, TYPE)"
         );
     }
 

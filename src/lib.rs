@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod collector;
+pub mod filter;
 pub mod model;
 pub mod ops;
 pub mod replayer;

@@ -224,6 +224,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     };
     cli::ns::validate(&args)?;
+    if args.list_columns {
+        return write_stdout(&cli::ns::list_columns(&args), args.json).map(|()| ExitCode::SUCCESS);
+    }
     // A listing shows one process per namespace; a member list and a pid namespace's detail
     // (its init, from NSpid) need every member in full.
     let collect = if args.namespace.is_none() && args.detail.is_none() {
@@ -235,7 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let model = Model::new(&sample, None);
     let out = match args.detail {
         Some(ino) => {
-            let ns = cli::ns::find_namespace(&args, &model, ino)?;
+            let ns = cli::ns::detail_namespace(&args, &model, ino)?;
             let detail = match ns.kind {
                 NsType::Pid => Ok(model.pid_detail(ns)),
                 _ => sys::detail::read_detail(

@@ -163,3 +163,46 @@ fn a_command_line_with_a_bidi_override_is_escaped_in_every_ns_mode() {
         "JSON is exact: {out}"
     );
 }
+
+#[test]
+fn bad_filter_expressions_point_at_the_error() {
+    assert_usage_error(
+        &["ns", "-Q", "TYPE == \"net\" &&"],
+        &[
+            "--filter: column 17: expected a value after `&&`",
+            "\n                  ^",
+        ],
+    );
+    assert_usage_error(
+        &["ns", "--filter", "NPROCS > 1 and BOGUS"],
+        &[
+            "column 16: unknown column BOGUS (accepted: NS, TYPE",
+            "NSID",
+        ],
+    );
+    assert_usage_error(
+        &["ns", "-Q", "TYPE =~ \"(\""],
+        &["column 9", "regular expression"],
+    );
+    assert_usage_error(&["ns", "-P", "-p", "1"], &["--persistent", "--task"]);
+}
+
+#[test]
+fn list_columns_as_lsns_prints_them() {
+    let (code, out, _) = nstop(&["ns", "-H", "-r"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[0],
+        "NS <integer> namespace\\x20identifier\\x20(inode\\x20number)"
+    );
+    assert!(
+        lines.contains(&"TYPE <string> kind\\x20of\\x20namespace"),
+        "{out}"
+    );
+    assert_eq!(lines.len(), 18);
+    let (_, out, _) = nstop(&["ns", "-H", "-J"]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["lsns-columns"][3]["holder"], "NPROCS");
+    assert_eq!(doc["lsns-columns"][3]["type"], "<integer>");
+}

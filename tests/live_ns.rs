@@ -459,3 +459,62 @@ fn without_ns_get_id_everything_but_the_id_is_the_same() {
         );
     }
 }
+
+/// `--filter` selects exactly the test's own namespace in every output mode, and `-P` lists a
+/// namespace kept only by a bind mount and none with processes.
+#[test]
+fn filter_and_persistent_select_our_own_namespaces() {
+    if !require_root() {
+        return;
+    }
+    let member = Spawned::cmd("unshare --uts sleep 60");
+    let pid = member.pid();
+    let ino = wait_for("unshare --uts", || {
+        let ino = ns_of(pid, "uts");
+        (ino != ns_inode("/proc/self/ns/uts")).then_some(ino)
+    });
+    let expr = format!("NS == {ino} && TYPE == \"uts\" && NPROCS == 1 && PID == {pid}");
+    for mode in [
+        &["-n", "-r"][..],
+        &["-n", "-l", "-r"],
+        &["-n", "-r", "-T=owner"],
+    ] {
+        let mut args = vec!["ns", "-o", "NS,PID", "-Q", &expr];
+        args.extend(mode);
+        let (code, out, err) = nstop(&args);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, format!("{ino} {pid}\n"), "{mode:?}");
+    }
+    let (_, out, _) = nstop(&["ns", "-J", "-Q", &expr]);
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["namespaces"].as_array().unwrap().len(), 1, "{out}");
+    assert_eq!(doc["namespaces"][0]["ns"], ino);
+    // A column the output does not show still filters; a failing one empties the list.
+    let (_, out, _) = nstop(&[
+        "ns",
+        "-n",
+        "-r",
+        "-o",
+        "NS",
+        "-Q",
+        &format!("{expr} && PPID == 1"),
+    ]);
+    assert_eq!(out, "", "its parent is the test, not PID 1");
+    // --detail keeps to what the expression selects.
+    let (code, _, err) = nstop(&["ns", "--detail", &ino.to_string(), "-Q", "TYPE == \"net\""]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("uts:[{ino}] does not match --filter")),
+        "{err}"
+    );
+
+    let netns = Netns::add();
+    let held = ns_inode(&netns.path());
+    let (code, out, err) = nstop(&["ns", "-P", "-J", "-o", "NS,NPROCS"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows = doc["namespaces"].as_array().unwrap();
+    assert!(rows.iter().any(|r| r["ns"] == held), "{out}");
+    assert!(rows.iter().all(|r| r["nprocs"] == 0), "{out}");
+    assert!(!rows.iter().any(|r| r["ns"] == ino));
+}

@@ -254,6 +254,58 @@ fn filter_narrows_and_esc_restores() {
     assert!(listed_pids(&app).len() > 20);
 }
 
+/// `\\` takes the expressions of `nstop ns --filter` on the screen's own columns; text that
+/// does not compare keeps matching any column.
+#[test]
+fn filter_takes_an_expression_on_the_screen_columns() {
+    let mut app = app(V2);
+    press(
+        &mut app,
+        "3\\PID >= 2231 && PID <= 2290 && COMMAND =~ \"nginx\"<Enter>",
+    );
+    assert_eq!(listed_pids(&app), vec![2231, 2290]);
+    press(
+        &mut app,
+        "<Esc>\\not (USER == \"root\") and PID < 2290<Enter>",
+    );
+    let pids = listed_pids(&app);
+    assert!(
+        !pids.is_empty() && pids.iter().all(|&p| p < 2290),
+        "{pids:?}"
+    );
+    for pid in &pids {
+        let user = app
+            .model
+            .as_ref()
+            .unwrap()
+            .process(*pid)
+            .unwrap()
+            .user
+            .clone();
+        assert_ne!(user.as_deref(), Some("root"), "PID {pid}");
+    }
+    // Not an expression on these columns: matched as text, and the title says why.
+    press(&mut app, "<Esc>\\NPROCS > 1<Enter>");
+    assert!(listed_pids(&app).is_empty());
+    assert!(render(&app).contains("as text: column 1: unknown column NPROCS"));
+    press(&mut app, "<Esc>1\\NPROCS > 1 && TYPE == \"net\"<Enter>");
+    let model = app.model.clone().unwrap();
+    let want: Vec<u64> = model
+        .namespaces
+        .iter()
+        .filter(|n| n.kind == NsType::Net && n.nprocs() > 1)
+        .map(|n| n.ns)
+        .collect();
+    assert!(!want.is_empty());
+    let listed: Vec<u64> = app
+        .list()
+        .rows
+        .iter()
+        .map(|r| model.namespaces[r.item].ns)
+        .collect();
+    assert_eq!(listed, want);
+}
+
 #[test]
 fn search_jumps_to_matches_forwards_and_back() {
     let mut app = app(V2);

@@ -7,6 +7,7 @@ use clap::Args;
 
 use crate::cli::UsageError;
 use crate::cli::render::{Cell, ColumnSpec, Format, Row, Table, Tree, table_width, utf8_locale};
+use crate::filter::{Filter, Value as FilterValue};
 use crate::model::Model;
 use crate::model::namespace::Namespace;
 use crate::model::process::Process;
@@ -60,6 +61,17 @@ pub struct NsArgs {
     /// Don't use multi-line representation (several NSFS paths joined by commas)
     #[arg(short = 'W', long)]
     pub nowrap: bool,
+    /// Only rows the expression selects, in the scols-filter language of lsns -Q:
+    /// `TYPE == "net" && NPROCS > 1`, `USER != "root"`, `TYPE =~ "^u"`, and/or/not, parentheses;
+    /// any column may be named, shown or not
+    #[arg(short = 'Q', long, value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Only namespaces without processes (kept by bind mounts, fds, threads, children)
+    #[arg(short = 'P', long, conflicts_with = "task")]
+    pub persistent: bool,
+    /// List the columns (with -J or -r as JSON or raw) and exit
+    #[arg(short = 'H', long)]
+    pub list_columns: bool,
     /// Show what namespace NS (inode number) looks like from inside: hostname, uid/gid maps,
     /// interfaces and addresses, root mount, clock offsets, init process, cgroup root
     #[arg(long, value_name = "NS", conflicts_with_all = ["namespace", "task", "tree"])]
@@ -101,21 +113,29 @@ enum Column {
     Nsid,
 }
 
+/// What a column holds, as `--list-columns` names it (lsns's `<integer>`, `<string>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Holds {
+    Integer,
+    Text,
+}
+
 /// A column's look; `min_width` are lsns's width hints, so tables line up the same way.
 const fn spec(
     name: &'static str,
     right: bool,
     truncate: bool,
     min_width: usize,
+    holds: Holds,
     help: &'static str,
-) -> (ColumnSpec, &'static str) {
+) -> (ColumnSpec, Holds, &'static str) {
     let spec = ColumnSpec {
         name,
         right,
         truncate,
         min_width,
     };
-    (spec, help)
+    (spec, holds, help)
 }
 
 impl Column {
@@ -152,26 +172,26 @@ impl Column {
 
     // One line per column reads as the table it is.
     #[rustfmt::skip]
-    fn describe(self) -> (ColumnSpec, &'static str) {
+    fn describe(self) -> (ColumnSpec, Holds, &'static str) {
         match self {
-            Column::Ns => spec("NS", true, false, 10, "namespace identifier (inode number)"),
-            Column::Type => spec("TYPE", false, false, 5, "kind of namespace"),
-            Column::Path => spec("PATH", false, false, 0, "path to the namespace"),
-            Column::Nprocs => spec("NPROCS", true, false, 5, "number of processes in the namespace"),
-            Column::Pid => spec("PID", true, false, 5, "lowest PID in the namespace"),
-            Column::Ppid => spec("PPID", true, false, 5, "PPID of the PID"),
-            Column::Command => spec("COMMAND", false, true, 0, "command line of the PID"),
-            Column::Uid => spec("UID", true, false, 0, "UID of the PID"),
-            Column::User => spec("USER", false, false, 0, "username of the PID"),
-            Column::Netnsid => spec("NETNSID", true, false, 0, "namespace ID as used by network subsystem"),
-            Column::Nsfs => spec("NSFS", false, true, 0, "nsfs mountpoint (usually used network subsystem)"),
-            Column::Pns => spec("PNS", true, false, 10, "parent namespace identifier (inode number)"),
-            Column::Ons => spec("ONS", true, false, 10, "owner namespace identifier (inode number)"),
-            Column::Holders => spec("HOLDERS", false, true, 0, "what else keeps it alive: threads, fds, sockets, bind mounts, *_for_children, children"),
-            Column::Pids => spec("PIDS", false, true, 0, "all member PIDs"),
-            Column::Nspid => spec("NSPID", false, false, 0, "the PID at every pid-namespace level, outermost first"),
-            Column::Ouid => spec("OUID", true, false, 0, "UID that created the user namespace"),
-            Column::Nsid => spec("NSID", true, false, 0, "64-bit namespace id (NS_GET_ID): never reused, unlike NS"),
+            Column::Ns => spec("NS", true, false, 10, Holds::Integer, "namespace identifier (inode number)"),
+            Column::Type => spec("TYPE", false, false, 5, Holds::Text, "kind of namespace"),
+            Column::Path => spec("PATH", false, false, 0, Holds::Text, "path to the namespace"),
+            Column::Nprocs => spec("NPROCS", true, false, 5, Holds::Integer, "number of processes in the namespace"),
+            Column::Pid => spec("PID", true, false, 5, Holds::Integer, "lowest PID in the namespace"),
+            Column::Ppid => spec("PPID", true, false, 5, Holds::Integer, "PPID of the PID"),
+            Column::Command => spec("COMMAND", false, true, 0, Holds::Text, "command line of the PID"),
+            Column::Uid => spec("UID", true, false, 0, Holds::Integer, "UID of the PID"),
+            Column::User => spec("USER", false, false, 0, Holds::Text, "username of the PID"),
+            Column::Netnsid => spec("NETNSID", true, false, 0, Holds::Text, "namespace ID as used by network subsystem"),
+            Column::Nsfs => spec("NSFS", false, true, 0, Holds::Text, "nsfs mountpoint (usually used network subsystem)"),
+            Column::Pns => spec("PNS", true, false, 10, Holds::Integer, "parent namespace identifier (inode number)"),
+            Column::Ons => spec("ONS", true, false, 10, Holds::Integer, "owner namespace identifier (inode number)"),
+            Column::Holders => spec("HOLDERS", false, true, 0, Holds::Text, "what else keeps it alive: threads, fds, sockets, bind mounts, *_for_children, children"),
+            Column::Pids => spec("PIDS", false, true, 0, Holds::Text, "all member PIDs"),
+            Column::Nspid => spec("NSPID", false, false, 0, Holds::Text, "the PID at every pid-namespace level, outermost first"),
+            Column::Ouid => spec("OUID", true, false, 0, Holds::Integer, "UID that created the user namespace"),
+            Column::Nsid => spec("NSID", true, false, 0, Holds::Integer, "64-bit namespace id (NS_GET_ID): never reused, unlike NS"),
         }
     }
 
@@ -179,14 +199,17 @@ impl Column {
         Column::LSNS.into_iter().chain(Column::EXTRA)
     }
 
+    fn names() -> Vec<&'static str> {
+        Column::all().map(|c| c.describe().0.name).collect()
+    }
+
     fn parse(name: &str) -> Result<Column, UsageError> {
         Column::all()
             .find(|c| c.describe().0.name.eq_ignore_ascii_case(name))
             .ok_or_else(|| {
-                let names: Vec<_> = Column::all().map(|c| c.describe().0.name).collect();
                 UsageError(format!(
                     "unknown column '{name}' (accepted: {})",
-                    names.join(", ")
+                    Column::names().join(", ")
                 ))
             })
     }
@@ -235,6 +258,36 @@ impl Column {
             Column::Nsid => Cell::opt(ns.id, Cell::num),
         }
     }
+}
+
+/// The `--filter` expression, checked (syntax and column names) before anything is read.
+fn row_filter(args: &NsArgs) -> Result<Option<Filter>, UsageError> {
+    let Some(expr) = &args.filter else {
+        return Ok(None);
+    };
+    let filter = Filter::parse(expr)
+        .and_then(|f| f.check_columns(&Column::names()).map(|()| f))
+        .map_err(|e| {
+            let pointer = format!("{}^", " ".repeat(e.position));
+            UsageError(format!("--filter: {e}\n  {expr}\n  {pointer}"))
+        })?;
+    Ok(Some(filter))
+}
+
+/// Whether the filter selects a row, given the row's cells as its JSON shows them.
+fn selects(filter: &Filter, row: &RowSource) -> bool {
+    filter.matches(&mut |name| {
+        let cell = Column::parse(name).ok()?.cell(row, ",");
+        match cell.json {
+            serde_json::Value::Null => None,
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .map(FilterValue::from)
+                .or_else(|| n.as_u64().map(FilterValue::from)),
+            serde_json::Value::String(text) => Some(FilterValue::Text(text)),
+            _ => Some(FilterValue::Text(cell.text)),
+        }
+    })
 }
 
 /// What one output row describes: a namespace through its representative process, or (with a
@@ -306,19 +359,27 @@ fn columns(args: &NsArgs) -> Result<(Vec<Column>, Option<TreeKind>), UsageError>
 type Rows<'m> = Vec<(RowSource<'m>, Option<usize>)>;
 
 /// The member processes of one namespace, each under its parent process's row.
-fn member_rows<'m>(args: &NsArgs, model: &'m Model, ino: u64) -> Result<Rows<'m>, UsageError> {
+fn member_rows<'m>(
+    args: &NsArgs,
+    model: &'m Model,
+    ino: u64,
+    filter: Option<&Filter>,
+) -> Result<Rows<'m>, UsageError> {
     let ns = find_namespace(args, model, ino)?;
     let mut row_of: HashMap<i32, usize> = HashMap::new();
     let mut out = Vec::new();
     for proc in ns.pids.iter().filter_map(|&pid| model.process(pid)) {
-        let parent = row_of.get(&proc.ppid).copied();
-        row_of.insert(proc.pid, out.len());
         let path = Some(format!("/proc/{}/ns/{}", proc.pid, ns.kind));
         let source = RowSource {
             ns,
             proc: Some(proc),
             path,
         };
+        if filter.is_some_and(|f| !selects(f, &source)) {
+            continue;
+        }
+        let parent = row_of.get(&proc.ppid).copied();
+        row_of.insert(proc.pid, out.len());
         out.push((source, parent));
     }
     Ok(out)
@@ -347,19 +408,24 @@ fn process_tree<'m>(model: &'m Model, selected: &[&'m Namespace]) -> Vec<Option<
     parents
 }
 
-/// Owner or parent trees: each namespace under the row of the namespace `up` names, which is
-/// shown first (even when the type filter leaves it out, so the tree stays connected).
+/// Owner or parent trees: each namespace under the row of the namespace `up` names. With
+/// `connect`, that one is shown first (even when the type filter leaves it out, so the tree
+/// stays connected); without, only the selected rows are (an expression or -P chose them).
 fn relation_tree<'m>(
     model: &'m Model,
     selected: &[&'m Namespace],
     up: impl Fn(&Namespace) -> Option<NsRef>,
+    connect: bool,
 ) -> (Vec<&'m Namespace>, Vec<Option<usize>>) {
     let mut row_of: HashMap<NsRef, usize> = HashMap::new();
     let (mut order, mut parents) = (Vec::new(), Vec::new());
     for &ns in selected {
         // The chain of not-yet-shown ancestors, nearest first; bounded in case of a cycle.
         let mut chain = vec![ns];
-        while let Some(next) = up(chain[chain.len() - 1]).and_then(|r| model.namespace(r)) {
+        while let Some(next) = up(chain[chain.len() - 1])
+            .filter(|_| connect)
+            .and_then(|r| model.namespace(r))
+        {
             if row_of.contains_key(&next.ns_ref()) || chain.len() > 64 {
                 break;
             }
@@ -397,8 +463,9 @@ fn rows<'m>(
     model: &'m Model,
     tree: Option<TreeKind>,
 ) -> Result<Rows<'m>, UsageError> {
+    let filter = row_filter(args)?;
     if let Some(ino) = args.namespace {
-        return member_rows(args, model, ino);
+        return member_rows(args, model, ino, filter.as_ref());
     }
     let task_ns = match args.task {
         Some(pid) => Some(
@@ -418,12 +485,18 @@ fn rows<'m>(
         .iter()
         .filter(|ns| args.types.is_empty() || args.types.contains(&ns.kind))
         .filter(|ns| task_ns.is_none_or(|map| map.get(&ns.kind) == Some(&ns.ns)))
+        .filter(|ns| !args.persistent || ns.nprocs() == 0)
+        .filter(|ns| {
+            let filter = filter.as_ref();
+            filter.is_none_or(|f| selects(f, &namespace_row(model, ns)))
+        })
         .collect();
+    let connect = filter.is_none() && !args.persistent;
     let (order, parents) = match tree {
         None => (selected.clone(), vec![None; selected.len()]),
         Some(TreeKind::Process) => (selected.clone(), process_tree(model, &selected)),
-        Some(TreeKind::Owner) => relation_tree(model, &selected, owner_of),
-        Some(TreeKind::Parent) => relation_tree(model, &selected, parent_of),
+        Some(TreeKind::Owner) => relation_tree(model, &selected, owner_of, connect),
+        Some(TreeKind::Parent) => relation_tree(model, &selected, parent_of, connect),
     };
     Ok(order
         .into_iter()
@@ -434,7 +507,73 @@ fn rows<'m>(
 
 /// The argument checks that need no sample, so bad input fails before any work.
 pub fn validate(args: &NsArgs) -> Result<(), UsageError> {
+    row_filter(args)?;
     columns(args).map(|_| ())
+}
+
+/// `--detail NS` with `--filter`: the namespace must be one the expression selects.
+pub fn detail_namespace<'m>(
+    args: &NsArgs,
+    model: &'m Model,
+    ino: u64,
+) -> anyhow::Result<&'m Namespace> {
+    let ns = find_namespace(args, model, ino)?;
+    match (row_filter(args)?, args.filter.as_deref()) {
+        (Some(filter), Some(expr)) if !selects(&filter, &namespace_row(model, ns)) => {
+            anyhow::bail!("{}:[{}] does not match --filter '{expr}'", ns.kind, ns.ns)
+        }
+        _ => Ok(ns),
+    }
+}
+
+/// `--list-columns`: every column, what it holds and what it means, as lsns -H prints them.
+pub fn list_columns(args: &NsArgs) -> String {
+    let specs = [
+        ColumnSpec {
+            name: "HOLDER",
+            right: true,
+            truncate: false,
+            min_width: 0,
+        },
+        ColumnSpec {
+            name: "TYPE",
+            right: false,
+            truncate: false,
+            min_width: 0,
+        },
+        ColumnSpec {
+            name: "DESCRIPTION",
+            right: false,
+            truncate: false,
+            min_width: 0,
+        },
+    ];
+    let rows = Column::all()
+        .map(|c| {
+            let (spec, holds, help) = c.describe();
+            let holds = match holds {
+                Holds::Integer => "<integer>",
+                Holds::Text => "<string>",
+            };
+            Row {
+                cells: vec![Cell::text(spec.name), Cell::text(holds), Cell::text(help)],
+                parent: None,
+            }
+        })
+        .collect();
+    let format = match (args.json, args.raw) {
+        (true, _) => Format::Json,
+        (_, true) => Format::Raw,
+        _ => Format::Table {
+            width: table_width(true),
+        },
+    };
+    let table = Table {
+        columns: &specs,
+        rows,
+        tree: None,
+    };
+    table.render(format, false, "lsns-columns")
 }
 
 pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
@@ -447,7 +586,7 @@ pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
     let specs: Vec<ColumnSpec> = cols
         .iter()
         .map(|&c| {
-            let spec = c.describe().0;
+            let (spec, ..) = c.describe();
             ColumnSpec {
                 right: spec.right && !(tree.is_some() && c == tree_column),
                 ..spec
@@ -489,7 +628,7 @@ pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
 pub fn columns_help() -> String {
     let mut out = String::from("Available output columns:\n");
     for col in Column::all() {
-        let (spec, help) = col.describe();
+        let (spec, _, help) = col.describe();
         out.push_str(&format!("{:>12}  {help}\n", spec.name));
     }
     out

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 
+use crate::filter::{Filter, FilterError, Value};
 use crate::model::Model;
 use crate::tui::panes::{RowKey, Scope, Screen, Spec};
 
@@ -96,12 +97,9 @@ impl ListState {
             self.folded.retain(|k| keys.contains(k));
             self.seen = keys;
         }
-        let filter = self.filter.to_lowercase();
+        let filter = RowFilter::new(spec, &self.filter);
         let shown: Vec<bool> = (0..len)
-            .map(|i| {
-                (spec.include)(model, i, &self.scope)
-                    && (filter.is_empty() || row_text(spec, model, i).contains(&filter))
-            })
+            .map(|i| (spec.include)(model, i, &self.scope) && filter.shows(spec, model, i))
             .collect();
         let column = &spec.columns[self.sort.min(spec.columns.len() - 1)];
         let mut order: Vec<usize> = (0..len).collect();
@@ -300,6 +298,53 @@ pub fn scrolled(selected: usize, offset: usize, height: usize, len: usize) -> us
         offset
     };
     offset.min(len.saturating_sub(height))
+}
+
+/// What `\\` typed: an expression in the language of `nstop ns --filter` when it compares
+/// (`NPROCS > 1 && USER != "root"`) and names this screen's columns, else text that any
+/// column contains, as before expressions.
+pub enum RowFilter {
+    Everything,
+    Text(String),
+    Expression(Filter),
+}
+
+impl RowFilter {
+    pub fn new(spec: &Spec, typed: &str) -> RowFilter {
+        if typed.is_empty() {
+            return RowFilter::Everything;
+        }
+        match RowFilter::expression(spec, typed) {
+            Some(Ok(filter)) => RowFilter::Expression(filter),
+            _ => RowFilter::Text(typed.to_lowercase()),
+        }
+    }
+
+    /// `None` for plain text; the parse error for text that compares but is not an
+    /// expression on this screen's columns.
+    pub fn expression(spec: &Spec, typed: &str) -> Option<Result<Filter, FilterError>> {
+        const COMPARISONS: [&str; 6] = ["==", "!=", "=~", "!~", "<", ">"];
+        if !COMPARISONS.iter().any(|op| typed.contains(op)) {
+            return None;
+        }
+        let titles: Vec<&str> = spec.columns.iter().map(|c| c.title).collect();
+        Some(Filter::parse(typed).and_then(|f| f.check_columns(&titles).map(|()| f)))
+    }
+
+    fn shows(&self, spec: &Spec, model: &Model, item: usize) -> bool {
+        match self {
+            RowFilter::Everything => true,
+            RowFilter::Text(text) => row_text(spec, model, item).contains(text),
+            RowFilter::Expression(filter) => filter.matches(&mut |name| {
+                let column = spec.columns.iter().find(|c| c.title == name)?;
+                let text = (column.cell)(model, item).text;
+                match text.as_str() {
+                    "" | "-" => None,
+                    t => Some(t.parse().map(Value::Int).unwrap_or(Value::Text(text))),
+                }
+            }),
+        }
+    }
 }
 
 /// What search and filter match: every column's text and the tree's name for the item

@@ -182,6 +182,9 @@ fn title(app: &App) -> Line<'static> {
     ];
     if !list.filter.is_empty() {
         parts.push(format!("filter \"{}\"", list.filter));
+        if let Some(Err(e)) = crate::tui::list::RowFilter::expression(list.spec(), &list.filter) {
+            parts.push(format!("(as text: {e})"));
+        }
     }
     if !app.search.is_empty() {
         parts.push(format!("search \"{}\"", app.search));
