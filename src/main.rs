@@ -124,13 +124,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(at) => frame_at(&recording, &at)?,
                 None => recording.len() - 1,
             };
-            let json = recording.json(i).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: the frame at {}: {e}",
-                    dir.display(),
-                    recording.label(i)
-                )
-            })?;
+            let frame_error = |e: String| anyhow::anyhow!("{}: {e}", dir.display());
+            // Printed as written, once it reads as a snapshot (a damaged or foreign frame
+            // would otherwise pass for one).
+            recording.model(i).map_err(frame_error)?;
+            let json = recording.json(i).map_err(|e| frame_error(e.to_string()))?;
             let json = String::from_utf8(json)?;
             return write_stdout(&(json + "\n"), true).map(|()| ExitCode::SUCCESS);
         }

@@ -461,3 +461,54 @@ fn the_systemd_unit_runs_as_written() {
     recorder.wait_frames(1);
     recorder.stop();
 }
+
+/// What a crash or a hostile user leaves beside good segments: garbage, zeros, a FIFO named
+/// like a segment, a frame that is no snapshot.
+/// Each is skipped with a note naming it; every good frame is read; nothing hangs.
+#[test]
+fn bad_segments_are_skipped_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, snapshot, err) = common::nstop(&["--root", "tests/fixtures/cg-v2", "snapshot"]);
+    assert_eq!(code, 0, "{err}");
+    let good = dir.path().join("20261126T000000.000Z.nsr");
+    let mut writer = Writer::create(&good, 1).unwrap();
+    for tick in 0..3 {
+        writer
+            .append(1_000 * tick, snapshot.trim_end().as_bytes())
+            .unwrap();
+    }
+    drop(writer);
+    std::fs::write(
+        dir.path().join("20261126T000100.000Z.nsr"),
+        b"garbage, not a segment",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("20261126T000200.000Z.nsr"), vec![0u8; 4096]).unwrap();
+    let fifo = dir.path().join("20261126T000300.000Z.nsr");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, out, err) = common::nstop(&["snapshot", "--from", d]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.trim_end(), snapshot.trim_end());
+    for name in ["000100", "000200", "000300"] {
+        assert!(
+            err.contains(&format!("20261126T{name}.000Z.nsr")) && err.contains("(skipped)"),
+            "{name}: {err}"
+        );
+    }
+    assert!(err.contains("not a regular file"), "{err}");
+    let (code, _, err) = common::nstop(&["oom", "--from", d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("20261126T000100.000Z.nsr: not an nstop recording segment (skipped)"));
+
+    // A frame that is JSON but no snapshot is refused, not printed.
+    let foreign = dir.path().join("20261126T000500.000Z.nsr");
+    Writer::create(&foreign, 2)
+        .unwrap()
+        .append(5_000, b"{\"a\":1}")
+        .unwrap();
+    let (code, out, err) = common::nstop(&["snapshot", "--from", d]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("frame at"), "{err}");
+}

@@ -151,7 +151,16 @@ impl Recording {
                 Ok(s) => s,
                 // Pruned by a running recorder since it was listed.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(format!("{}: {e}", path.display())),
+                // What a crash or a stray file leaves beside good segments: said, not fatal.
+                Err(e) => {
+                    let why = e.to_string();
+                    let shown = path.display().to_string();
+                    notes.push(match why.starts_with(&shown) {
+                        true => format!("{why} (skipped)"),
+                        false => format!("{shown}: {why} (skipped)"),
+                    });
+                    continue;
+                }
             };
             if segment.torn {
                 notes.push(format!(
@@ -169,8 +178,12 @@ impl Recording {
         // Stable: equal times keep the order they were written in.
         frames.sort_by_key(|&(s, r)| segments[s].records[r].time_ms);
         if frames.is_empty() {
+            let skipped = match notes.is_empty() {
+                true => String::new(),
+                false => format!("; {}", notes.join("; ")),
+            };
             return Err(format!(
-                "{}: no recording here (nstop record --dir writes *.{EXTENSION} files)",
+                "{}: no recording here (nstop record --dir writes *.{EXTENSION} files){skipped}",
                 dir.display()
             ));
         }

@@ -26,8 +26,9 @@ const MAGIC: &[u8; 8] = b"NSTOPREC";
 pub const VERSION: u32 = 1;
 const FILE_HEADER: usize = 16;
 const RECORD_HEADER: usize = 24;
-/// No snapshot is this large; a header that says so is damaged.
-const MAX_JSON: u32 = 1 << 30;
+/// No snapshot is this large (a 10,000-process host's is about 20 MiB); a header that says so
+/// is damaged or hostile, and each reader would allocate that much.
+const MAX_JSON: u32 = 256 << 20;
 /// zstd's default: a key frame of a 1,000-process host compresses about 10:1 in a few ms.
 const LEVEL: i32 = 3;
 /// A key frame at least every this many frames: a reader decodes at most this many to reach one.
@@ -120,6 +121,14 @@ fn decompress(payload: &[u8], json_len: usize, prev: Option<&[u8]>) -> io::Resul
     if let Some(prev) = prev {
         dctx.ref_prefix(prev).map_err(zstd_error)?;
     }
+    // The writer's zstd frames say their size: one that disagrees with the record header is
+    // refused before anything is allocated, and zstd never writes past the capacity given.
+    if zstd_safe::get_frame_content_size(payload).ok().flatten() != Some(json_len as u64) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "a frame whose compressed size disagrees with its header",
+        ));
+    }
     let mut json = Vec::with_capacity(json_len);
     dctx.decompress(&mut json, payload).map_err(zstd_error)?;
     if json.len() != json_len {
@@ -169,6 +178,15 @@ impl Writer {
     /// Appends one frame: a delta against the one before, or a new key frame when `KEY_EVERY`
     /// frames have passed or the delta would be more than half a key frame.
     pub fn append(&mut self, time_ms: u64, json: &[u8]) -> io::Result<Kind> {
+        if json.len() > MAX_JSON as usize {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "a snapshot of {} bytes, more than a recording holds",
+                    json.len()
+                ),
+            ));
+        }
         let delta = match &self.prev {
             Some(prev) if self.since_key + 1 < KEY_EVERY => Some(compress(json, Some(prev))?),
             _ => None,
@@ -225,8 +243,22 @@ impl Segment {
     /// short, lengths of 0 or past the end, padding not zero), and checks the last one's CRC. A
     /// file too short for its own header is a segment just created, with nothing in it yet.
     pub fn index(path: &Path) -> io::Result<Segment> {
-        let file = File::open(path)?;
-        let size = file.metadata()?.len();
+        use std::os::unix::fs::OpenOptionsExt;
+        // Non-blocking and not through a symlink: a FIFO or a link named like a segment must
+        // not hang the reader or lead it elsewhere.
+        let flags = nix::libc::O_NONBLOCK | nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(flags)
+            .open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: not a regular file", path.display()),
+            ));
+        }
+        let size = meta.len();
         let mut segment = Segment {
             path: path.to_owned(),
             file,
@@ -340,4 +372,34 @@ impl Decoder {
 fn read_payload(segment: &Segment, record: &Record, prev: Option<&[u8]>) -> io::Result<Vec<u8>> {
     let payload = read_at(&segment.file, record.offset, record.len)?;
     decompress(&payload, record.json_len as usize, prev)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record whose header promises 200 MiB of JSON from a zstd frame that holds two bytes:
+    /// refused before anything that large is allocated.
+    #[test]
+    fn a_header_that_disagrees_with_its_zstd_frame_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("20261126T000000.000Z.nsr");
+        let mut writer = Writer::create(&path, 1).unwrap();
+        writer.append(1_000, b"{}").unwrap();
+        drop(writer);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let head = FILE_HEADER;
+        bytes[head + 4..head + 8].copy_from_slice(&(200u32 << 20).to_le_bytes());
+        let crc = crc32(&[&bytes[head..head + 20], &bytes[head + RECORD_HEADER..]]);
+        bytes[head + 20..head + 24].copy_from_slice(&crc.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let segment = Segment::index(&path).unwrap();
+        assert_eq!(
+            segment.records[0].json_len,
+            200 << 20,
+            "the header reads as sound"
+        );
+        let e = Decoder::default().json(&segment, 0).unwrap_err();
+        assert!(e.to_string().contains("disagrees with its header"), "{e}");
+    }
 }
