@@ -835,3 +835,45 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     found
 }
+
+/// The audit log is never written through a symlink another user planted, nor in a directory
+/// others can write: the change is made, the log refuses, and the symlink's target is intact.
+#[test]
+fn the_audit_log_does_not_follow_planted_symlinks() {
+    use std::os::unix::fs::PermissionsExt;
+    let tree = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .args(["-a", &format!("{V2}/."), tree.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let logs = tempfile::tempdir().unwrap();
+    let target = logs.path().join("victim");
+    std::fs::write(&target, "untouched\n").unwrap();
+    let planted = logs.path().join("audit.jsonl");
+    std::os::unix::fs::symlink(&target, &planted).unwrap();
+    let set = |audit: &Path| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nstop"))
+            .arg("--root")
+            .arg(tree.path())
+            .args(["cg", "set", DOCKER_V2, "memory.max=512M"])
+            .env("NSTOP_AUDIT_LOG", audit)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = set(&planted);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("could not append to the audit log"), "{err}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "untouched\n");
+
+    let shared = logs.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (_, err) = set(&shared.join("audit.jsonl"));
+    assert!(err.contains("writable by group or others"), "{err}");
+    assert!(!shared.join("audit.jsonl").exists());
+}

@@ -512,3 +512,28 @@ fn bad_segments_are_skipped_and_named() {
     assert!(out.is_empty());
     assert!(err.contains("frame at"), "{err}");
 }
+
+/// `record --dir` refuses a place another user could change under it (exit 2, nothing
+/// written), and a file or a symlink named as the directory.
+#[test]
+fn record_refuses_a_directory_others_control() {
+    use std::os::unix::fs::PermissionsExt;
+    let base = tempfile::tempdir().unwrap();
+    let shared = base.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let file = base.path().join("file");
+    std::fs::write(&file, "").unwrap();
+    let link = base.path().join("link");
+    std::os::unix::fs::symlink(base.path(), &link).unwrap();
+    for (dir, says) in [
+        (&shared, "writable by group or others"),
+        (&file, "--dir"),
+        (&link, "is a symlink"),
+    ] {
+        let (code, _, err) = common::nstop(&["record", "--dir", dir.to_str().unwrap()]);
+        assert_eq!(code, 2, "{dir:?}: {err}");
+        assert!(err.contains(says), "{dir:?}: {err}");
+    }
+    assert_eq!(std::fs::read_dir(&shared).unwrap().count(), 0);
+}

@@ -62,8 +62,14 @@ pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
         max_age: args.retain,
         max_size: args.max_size,
     };
-    let mut store = Store::open(&dir, retention)
-        .map_err(|e| anyhow::anyhow!("cannot record to {}: {e}", dir.display()))?;
+    // Where to record is the user's choice: a place that cannot be one is bad input.
+    let mut store = Store::open(&dir, retention).map_err(|e| {
+        let (shown, why) = (dir.display().to_string(), e.to_string());
+        match why.contains(&shown) {
+            true => UsageError(format!("--dir {why}")),
+            false => UsageError(format!("--dir {shown}: {why}")),
+        }
+    })?;
     // A signal ends the wait between ticks; a tick in progress is written whole first.
     let (stop, stopped) = mpsc::channel();
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;

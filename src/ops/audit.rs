@@ -1,10 +1,11 @@
-//! Every executed change, appended as one JSON line to `$NSTOP_AUDIT_LOG`, else
-//! `$XDG_STATE_HOME/nstop/audit.jsonl`, else `~/.local/state/nstop/audit.jsonl`: time, uid,
+//! Every executed change, appended as one JSON line to `$NSTOP_AUDIT_LOG`, else (root)
+//! `/var/log/nstop/audit.jsonl`, else `$XDG_STATE_HOME/nstop/audit.jsonl`, else
+//! `~/.local/state/nstop/audit.jsonl`: time, uid,
 //! action, the change, the value before and after, and the result. Each line is one write(2)
 //! to a file opened with O_APPEND, so concurrent nstops never interleave within a line.
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -24,9 +25,11 @@ struct Entry<'a> {
     result: String,
 }
 
+/// `XDG_STATE_HOME` and `HOME` survive `su` and `sudo -E`: root's log does not follow them.
 pub fn path() -> Option<PathBuf> {
     match std::env::var_os("NSTOP_AUDIT_LOG").filter(|v| !v.is_empty()) {
         Some(path) => Some(PathBuf::from(path)),
+        None if nix::unistd::geteuid().is_root() => Some("/var/log/nstop/audit.jsonl".into()),
         None => Some(crate::sys::state_dir()?.join("audit.jsonl")),
     }
 }
@@ -57,22 +60,29 @@ pub fn record(action: &str, change: &Change, result: Result<&Applied, &Refused>)
     };
     let mut line = serde_json::to_string(&entry).expect("plain data serializes");
     line.push('\n');
+    // Never through a symlink, in a directory no other user can change.
     let written = path
         .parent()
-        .map_or(Ok(()), std::fs::create_dir_all)
+        .map_or(Ok(()), |dir| {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .and_then(|()| crate::sys::check_private_dir(dir))
+        })
         .and_then(|()| {
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW)
                 .open(&path)
         })
         .and_then(|mut file| file.write_all(line.as_bytes()));
     if let Err(e) = written {
-        let _ = writeln!(
-            std::io::stderr(),
-            "nstop: could not append to the audit log {}: {e}",
+        crate::cli::tell(format_args!(
+            "could not append to the audit log {}: {e}",
             path.display()
-        );
+        ));
     }
 }

@@ -60,6 +60,7 @@ impl Store {
             .recursive(true)
             .mode(0o700)
             .create(dir)?;
+        crate::sys::check_private_dir(dir)?;
         let now = crate::sys::since_epoch();
         Ok(Store {
             dir: dir.to_owned(),

@@ -180,3 +180,52 @@ pub fn terminal_width() -> Option<usize> {
     unsafe { tiocgwinsz(nix::libc::STDOUT_FILENO, &mut size) }.ok()?;
     (size.ws_col > 0).then_some(usize::from(size.ws_col))
 }
+
+/// Refuses a directory nstop would write into (the audit log's, a recording's) when another
+/// user could swap what is in it, as ssh refuses `~/.ssh`: it must be a real directory (not a
+/// symlink) owned by the effective user and writable by no one else, and every directory above
+/// it owned by root or that user and not writable by others (unless sticky, as /tmp).
+pub fn check_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let refuse = |why: String| {
+        std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{}: {why}", dir.display()),
+        )
+    };
+    let me = nix::unistd::geteuid().as_raw();
+    let meta = std::fs::symlink_metadata(dir)?;
+    if meta.file_type().is_symlink() {
+        return Err(refuse("is a symlink; name the directory itself".into()));
+    }
+    if !meta.is_dir() {
+        return Err(refuse("not a directory".into()));
+    }
+    if meta.uid() != me {
+        return Err(refuse(format!(
+            "owned by UID {}, not by UID {me} who runs nstop",
+            meta.uid()
+        )));
+    }
+    if meta.permissions().mode() & 0o022 != 0 {
+        return Err(refuse(format!(
+            "writable by group or others (mode {:o}); chmod go-w it",
+            meta.permissions().mode() & 0o7777
+        )));
+    }
+    let real = std::fs::canonicalize(dir)?;
+    for above in real.ancestors().skip(1) {
+        let meta = std::fs::metadata(above)?;
+        let mode = meta.permissions().mode();
+        let shared = mode & 0o002 != 0 && mode & 0o1000 == 0;
+        if (meta.uid() != 0 && meta.uid() != me) || shared {
+            return Err(refuse(format!(
+                "{} above it is owned by UID {} or writable by others; another user could \
+                 replace it",
+                above.display(),
+                meta.uid()
+            )));
+        }
+    }
+    Ok(())
+}
