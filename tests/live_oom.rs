@@ -67,6 +67,24 @@ fn a_provoked_oom_kill_is_reported_with_its_cgroup_and_limit() {
         .unwrap();
     assert_eq!(row["memory"]["events"]["oom_kill"], 1, "{row}");
 
+    // Empty after its kill, it is still listed without --all, beside the test's own cgroup;
+    // an empty sibling that saw nothing is left out of the table but not out of the JSON.
+    let quiet = TestCgroup::with("memory");
+    let parent = memory.path.rsplit_once('/').unwrap().0;
+    let parent = match &memory.v1 {
+        Some(controller) => format!("{controller}:{parent}"),
+        None => parent.to_string(),
+    };
+    let (code, out, err) = common::nstop(&["cg", &parent]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(memory.path.as_str()),
+        "the killed cgroup is listed: {out}"
+    );
+    assert!(!out.contains(quiet.path.as_str()), "{out}");
+    let (_, out, _) = common::nstop(&["cg", "--json", &parent]);
+    assert!(out.contains(&format!("\"{}\"", quiet.path)), "{out}");
+
     // The sentence says it plainly.
     let (_, text, _) = common::nstop(&["oom", "--cgroup", &memory.path]);
     assert!(

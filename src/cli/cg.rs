@@ -32,7 +32,8 @@ pub struct CgArgs {
     /// in tree pre-order (each cgroup before its subtree, `depth` gives the tree) unless sorted
     #[arg(short = 's', long, value_enum, default_value_t = SortKey::Path)]
     pub sort: SortKey,
-    /// Include cgroups with no process in them or below
+    /// Include cgroups with no process in them or below (empty ones with an OOM kill, a hit
+    /// limit, a limit set or a freeze are always listed; --json lists every cgroup)
     #[arg(short = 'a', long)]
     pub all: bool,
     /// Sample twice, this long apart, to show rates (CPU %, throttled %, IO/s, stall %):
@@ -231,7 +232,9 @@ fn chosen<'m>(args: &CgArgs, model: &'m Model, selection: &Selection) -> Vec<&'m
                 false
             }
         };
-        if within && (args.all || c.populated || is_root) {
+        // Scripts get everything unless they ask; a table hides what is empty and says nothing.
+        let listed = args.all || args.json || c.populated || is_root || c.notable_when_empty();
+        if within && listed {
             out.push(c);
         }
     }

@@ -63,6 +63,18 @@ impl Cgroup {
             .or_else(|| m.events.as_ref()?.oom_kill)
     }
 
+    /// Whether an empty cgroup still tells something: an OOM kill (a killed container's cgroup
+    /// is often empty after), usage that hit a limit, a limit set, or a freeze.
+    pub fn notable_when_empty(&self) -> bool {
+        let m = self.memory.as_deref();
+        self.local_oom_kills().is_some_and(|k| k > 0)
+            || m.and_then(|m| m.failcnt).is_some_and(|f| f > 0)
+            || m.is_some_and(|m| m.max.is_some() || m.high.is_some() || m.memsw_max.is_some())
+            || self.pids.as_ref().is_some_and(|p| p.max.is_some())
+            || self.cpu.as_ref().is_some_and(|c| c.quota_usec.is_some())
+            || self.frozen == Some(true)
+    }
+
     /// v1 memory.oom_control under_oom: its tasks wait for memory (the OOM killer is off).
     pub fn under_oom(&self) -> bool {
         self.memory.as_ref().and_then(|m| m.under_oom) == Some(true)
