@@ -1,4 +1,4 @@
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -61,6 +61,9 @@ enum Command {
         /// JSON output (the only format)
         #[arg(long)]
         json: bool,
+        /// Indented JSON (the default on a terminal; one line otherwise)
+        #[arg(long)]
+        pretty: bool,
         /// Sample twice, this long apart, to fill in rates: `1s`, `500ms`, or seconds
         #[arg(short = 'i', long, value_name = "DURATION", value_parser = cli::cg::parse_duration, conflicts_with = "from")]
         interval: Option<std::time::Duration>,
@@ -117,6 +120,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Snapshot {
             from: Some(dir),
             at,
+            pretty,
             ..
         }) => {
             let mut recording = open_recording(&dir)?;
@@ -129,15 +133,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // would otherwise pass for one).
             recording.model(i).map_err(frame_error)?;
             let json = recording.json(i).map_err(|e| frame_error(e.to_string()))?;
-            let json = String::from_utf8(json)?;
+            let json = match indented(pretty) {
+                true => serde_json::to_string_pretty(
+                    &serde_json::from_slice::<serde_json::Value>(&json)?,
+                )?,
+                false => String::from_utf8(json)?,
+            };
             return write_stdout(&(json + "\n"), true).map(|()| ExitCode::SUCCESS);
         }
-        Some(Command::Snapshot { interval, .. }) => {
+        Some(Command::Snapshot {
+            interval, pretty, ..
+        }) => {
             let model = sampled_model(&roots, Collect::Everything, interval, |_| Ok(()))?;
             report_unreadable(&model);
             report_cgroup_view(&model);
-            let json = serde_json::to_string(&model)? + "\n";
-            return write_stdout(&json, true).map(|()| ExitCode::SUCCESS);
+            let json = match indented(pretty) {
+                true => serde_json::to_string_pretty(&model)?,
+                false => serde_json::to_string(&model)?,
+            };
+            return write_stdout(&(json + "\n"), true).map(|()| ExitCode::SUCCESS);
         }
         Some(Command::Cg {
             action: Some(action),
@@ -281,6 +295,11 @@ fn frame_at(recording: &nstop::store::Recording, at: &str) -> anyhow::Result<usi
         .into());
     }
     Ok(recording.at(time_ms))
+}
+
+/// Whether a snapshot is indented: asked for, or read by a person at a terminal.
+fn indented(pretty: bool) -> bool {
+    pretty || std::io::stdout().is_terminal()
 }
 
 /// Writes `out`: JSON exactly as it is, text with host text escaped (`cli::say`).

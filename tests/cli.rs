@@ -39,7 +39,18 @@ fn missing_process_and_garbage_numbers() {
         &["ns", "-p", "2147483647"],
         &["no process with PID 2147483647"],
     );
-    assert_usage_error(&["ns", "-p", "abc"], &["abc"]);
+    assert_usage_error(
+        &["ns", "-p", "abc"],
+        &["'abc' is not a PID (accepted: a process ID"],
+    );
+    assert_usage_error(
+        &["ns", "x1"],
+        &["'x1' is not a namespace (accepted: its inode number"],
+    );
+    assert_usage_error(
+        &["cg", "move", "/x"],
+        &["usage: nstop cg move [--threads] [--tree] [--dry-run] PID... CGROUP"],
+    );
     assert_usage_error(&["ns", "4026531836x"], &["4026531836x"]);
     assert_usage_error(&["ns", "99"], &["no namespace with inode 99"]);
     assert_usage_error(&["ns", "-p", "1", "4026531836"], &["--task", "NAMESPACE"]);
@@ -205,4 +216,17 @@ fn list_columns_as_lsns_prints_them() {
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(doc["lsns-columns"][3]["holder"], "NPROCS");
     assert_eq!(doc["lsns-columns"][3]["type"], "<integer>");
+}
+
+#[test]
+fn snapshot_is_one_line_in_a_pipe_and_indented_with_pretty() {
+    let root = "tests/fixtures/cg-v2";
+    let (code, line, _) = nstop(&["--root", root, "snapshot"]);
+    assert_eq!(code, 0);
+    assert_eq!(line.lines().count(), 1);
+    let (_, pretty, _) = nstop(&["--root", root, "snapshot", "--pretty"]);
+    assert!(pretty.starts_with("{\n  \"host\": {"), "{}", &pretty[..40]);
+    let a: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let b: serde_json::Value = serde_json::from_str(&pretty).unwrap();
+    assert_eq!(a, b);
 }

@@ -148,6 +148,12 @@ fn bind_mounted_netns_without_processes_is_listed() {
     assert_eq!(row["nsfs"], netns.path());
     assert_eq!(row["pid"], serde_json::Value::Null);
     assert_eq!(row["netnsid"], "unassigned");
+    let (_, out, _) = nstop(&["ns", "-t", "net", "-n", "-o", "NS,COMMAND"]);
+    let row = out.lines().find(|l| l.contains(&ino.to_string())).unwrap();
+    assert!(
+        row.contains(&format!("[held by mount:{}", netns.path())),
+        "{row}"
+    );
 }
 
 #[test]
@@ -233,6 +239,11 @@ fn netns_held_by_an_fd_opened_through_its_bind_mount_is_found() {
     let (code, out, err) = nstop(&["ns", "--detail", &ino.to_string()]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains(&format!("held by: fd:{me}/{fd}")), "{out}");
+    // The table labels the process shown as the holder it is, not a member.
+    let (_, out, _) = nstop(&["ns", "-t", "net", "-n", "-o", "NS,NPROCS,PID,COMMAND"]);
+    let row = out.lines().find(|l| l.contains(&ino.to_string())).unwrap();
+    let words: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(words[1..4], ["0", &me.to_string(), "[holder]"], "{row}");
     drop(holder);
 }
 

@@ -408,7 +408,10 @@ fn dry_run_prints_and_changes_nothing() {
     ));
     assert_eq!(
         out.trim(),
-        format!("mkdir {}", memory.dir.join("x").display())
+        format!(
+            "would mkdir {}\ndry run: nothing changed",
+            memory.dir.join("x").display()
+        )
     );
     assert!(!memory.dir.join("x").exists());
     let before = read(&memory.memory_limit());
@@ -429,7 +432,8 @@ fn dry_run_prints_and_changes_nothing() {
         &audit,
         &["kill", "--dry-run", "-s", "KILL", &sleep.pid().to_string()],
     ));
-    assert!(out.contains("SIGKILL"), "{out}");
+    assert!(out.contains("would ") && out.contains("SIGKILL"), "{out}");
+    assert!(out.ends_with("dry run: nothing changed\n"), "{out}");
     assert!(Path::new(&format!("/proc/{}", sleep.pid())).exists());
     let out = ok(nstop(
         &audit,

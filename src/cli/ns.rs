@@ -41,7 +41,8 @@ pub struct NsArgs {
         short = 'p',
         long = "task",
         value_name = "PID",
-        conflicts_with = "namespace"
+        conflicts_with = "namespace",
+        value_parser = parse_pid
     )]
     pub task: Option<i32>,
     /// Don't truncate text in columns
@@ -74,11 +75,24 @@ pub struct NsArgs {
     pub list_columns: bool,
     /// Show what namespace NS (inode number) looks like from inside: hostname, uid/gid maps,
     /// interfaces and addresses, root mount, clock offsets, init process, cgroup root
-    #[arg(long, value_name = "NS", conflicts_with_all = ["namespace", "task", "tree"])]
+    #[arg(long, value_name = "NS", conflicts_with_all = ["namespace", "task", "tree"], value_parser = parse_inode)]
     pub detail: Option<u64>,
     /// List the member processes of this namespace (inode number)
-    #[arg(value_name = "NAMESPACE")]
+    #[arg(value_name = "NAMESPACE", value_parser = parse_inode)]
     pub namespace: Option<u64>,
+}
+
+fn parse_pid(text: &str) -> Result<i32, String> {
+    text.parse()
+        .ok()
+        .filter(|&pid| pid > 0)
+        .ok_or_else(|| format!("'{text}' is not a PID (accepted: a process ID such as 1234)"))
+}
+
+fn parse_inode(text: &str) -> Result<u64, String> {
+    text.parse().map_err(|_| {
+        format!("'{text}' is not a namespace (accepted: its inode number, as NS shows it, such as 4026531836)")
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -224,7 +238,19 @@ impl Column {
             Column::Nprocs => Cell::num(ns.nprocs() as u64),
             Column::Pid => Cell::opt(proc.map(|p| p.pid).or(ns.pid), Cell::num),
             Column::Ppid => Cell::opt(proc.map(|p| p.ppid), Cell::num),
-            Column::Command => Cell::opt(proc.map(|p| p.command.as_str()), Cell::text),
+            // Without members the process shown is a holder's (an fd's, a thread's): the table
+            // says so, and what holds a namespace no process is in; JSON stays lsns's.
+            Column::Command => match (proc, ns.nprocs()) {
+                (Some(p), 0) => Cell {
+                    text: format!("[holder] {}", p.command),
+                    json: p.command.clone().into(),
+                },
+                (None, 0) if !ns.holders.is_empty() => Cell {
+                    text: ns.held_by(),
+                    json: serde_json::Value::Null,
+                },
+                _ => Cell::opt(proc.map(|p| p.command.as_str()), Cell::text),
+            },
             // A namespace with no process shows its creator, as lsns does for ghosts.
             Column::Uid => Cell::opt(proc.map(|p| p.uid).or(ns.owner_uid), Cell::num),
             Column::User => match proc {

@@ -150,6 +150,7 @@ pub enum CgAction {
         dry_run: bool,
     },
     /// Move processes into a cgroup: PID... CGROUP
+    #[command(override_usage = MOVE_USAGE)]
     Move {
         /// Move the threads named, not whole processes (cgroup.threads, v1 tasks)
         #[arg(long)]
@@ -160,7 +161,7 @@ pub enum CgAction {
         #[arg(long)]
         dry_run: bool,
         /// PIDs, then the cgroup
-        #[arg(required = true, num_args = 2.., value_name = "PID... CGROUP")]
+        #[arg(value_name = "PID... CGROUP")]
         args: Vec<String>,
     },
     /// Set limits: memory.max=512M memory.high=1.5G cpu.max=50% cpu.weight=200 pids.max=100
@@ -207,6 +208,8 @@ pub enum CgAction {
     },
 }
 
+const MOVE_USAGE: &str = "nstop cg move [--threads] [--tree] [--dry-run] PID... CGROUP";
+
 fn usage(text: String) -> anyhow::Error {
     UsageError(text).into()
 }
@@ -219,6 +222,14 @@ fn say(text: &str) {
     let _ = super::say(text);
 }
 
+/// A plan not carried out: each step as what it would do, and a last line that says so, so a
+/// dry run's output is never taken for a real run's.
+fn say_dry_run(plan: &str) {
+    let mut out: String = plan.lines().map(|l| format!("would {l}\n")).collect();
+    out.push_str("dry run: nothing changed\n");
+    say(&out);
+}
+
 fn warn(plan: &Plan) {
     for w in &plan.warnings {
         super::tell(format_args!("warning: {w}"));
@@ -229,7 +240,7 @@ fn warn(plan: &Plan) {
 /// replaced.
 fn carry_out(plan: Plan, dry_run: bool) -> anyhow::Result<u8> {
     if dry_run {
-        say(&plan.to_string());
+        say_dry_run(&plan.to_string());
         return Ok(0);
     }
     warn(&plan);
@@ -258,7 +269,12 @@ pub fn cg(action: CgAction, roots: Roots) -> anyhow::Result<u8> {
             dry_run,
             mut args,
         } => {
-            let spec = args.pop().expect("clap requires two");
+            if args.len() < 2 {
+                return Err(usage(format!(
+                    "cg move takes one or more PIDs, then the cgroup (usage: {MOVE_USAGE})"
+                )));
+            }
+            let spec = args.pop().expect("two or more");
             let pids: Vec<i32> = args
                 .iter()
                 .map(|a| {
@@ -298,7 +314,7 @@ pub fn cg(action: CgAction, roots: Roots) -> anyhow::Result<u8> {
         } => {
             let plan = cgroup::exec(&host, &cgroup).map_err(usage)?;
             if dry_run {
-                say(&format!("{plan}execvp {}\n", command.join(" ")));
+                say_dry_run(&format!("{plan}execvp {}", command.join(" ")));
                 return Ok(0);
             }
             ops::execute(&plan, &mut LiveOps).map_err(refused)?;
@@ -336,7 +352,7 @@ pub fn unshare(args: UnshareArgs, roots: Roots) -> anyhow::Result<u8> {
         } else {
             "execvp"
         };
-        say(&format!("{plan}{how} {run}\n"));
+        say_dry_run(&format!("{plan}{how} {run}"));
         return Ok(0);
     }
     warn(&plan);
@@ -383,7 +399,7 @@ pub fn enter(args: EnterArgs, roots: Roots) -> anyhow::Result<u8> {
     let plan = enter.plan(join);
     if args.dry_run {
         let run = spawn::command_or_shell(&enter.command).join(" ");
-        say(&format!("{plan}fork, then execvp {run}\n"));
+        say_dry_run(&format!("{plan}fork, then execvp {run}"));
         return Ok(0);
     }
     warn(&plan);

@@ -79,11 +79,11 @@ pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
         }
     });
     super::tell(format_args!(
-        "recording a snapshot every {:?} to {} (keeping {:?} and at most {} bytes)",
+        "recording a snapshot every {:?} to {} (keeping {} and at most {})",
         args.interval,
         dir.display(),
-        args.retain,
-        args.max_size
+        crate::model::format_age(args.retain.as_secs()),
+        crate::model::human_bytes(args.max_size as f64)
     ));
     let mut ticker = Ticker::new(roots);
     loop {

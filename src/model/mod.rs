@@ -281,6 +281,15 @@ pub fn parse_age(text: &str) -> Option<u64> {
     })
 }
 
+/// An age as `parse_age` reads it, in the largest unit that holds it whole: 604800 is `7d`.
+pub fn format_age(secs: u64) -> String {
+    let (size, unit) = [(86_400, 'd'), (3600, 'h'), (60, 'm')]
+        .into_iter()
+        .find(|&(size, _)| secs > 0 && secs.is_multiple_of(size))
+        .unwrap_or((1, 's'));
+    format!("{}{unit}", secs / size)
+}
+
 /// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SSZ` (as `utc` writes it); `None` otherwise.
 pub fn parse_utc(text: &str) -> Option<u64> {
     let valid = text.len() == 20
@@ -337,6 +346,15 @@ mod tests {
     use crate::model::sample::{CgroupSample, ContainerName};
 
     const ID: &str = "7166873bbcec2a0e5b1c4a8a10f6d7cd1a3e0e2cc2d31c5c8a6bb4e0c1f7d3a9";
+
+    #[test]
+    fn ages_read_back_as_typed() {
+        for typed in ["7d", "12h", "30m", "45s", "90m", "1s"] {
+            assert_eq!(format_age(parse_age(typed).unwrap()), typed);
+        }
+        assert_eq!(format_age(604_800), "7d");
+        assert_eq!(format_age(0), "0s");
+    }
 
     /// A cgroup2 tree of a podman container (its payload one level down, as podman makes it)
     /// and its conmon, with the name podman keeps for the id.

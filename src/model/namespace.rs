@@ -43,6 +43,12 @@ impl Namespace {
         self.pids.len()
     }
 
+    /// What keeps a namespace without processes alive, for where a command would be shown.
+    pub fn held_by(&self) -> String {
+        let holders: Vec<String> = self.holders.iter().map(ToString::to_string).collect();
+        format!("[held by {}]", holders.join(" "))
+    }
+
     pub fn ns_ref(&self) -> NsRef {
         NsRef {
             kind: self.kind,

@@ -21,8 +21,7 @@ fn command(model: &Model, n: &Namespace) -> Option<String> {
 fn command_cell(model: &Model, i: usize) -> Cell {
     let n = ns(model, i);
     if n.pids.is_empty() {
-        let holders: Vec<String> = n.holders.iter().map(ToString::to_string).collect();
-        return Cell::new(format!("[held by {}]", holders.join(" ")), Tone::Isolated);
+        return Cell::new(n.held_by(), Tone::Isolated);
     }
     Cell::or_dash(command(model, n), Tone::Plain)
 }
