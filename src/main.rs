@@ -248,6 +248,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let sample = sys::sample(&roots, collect)?;
     let model = Model::new(&sample, None);
+    let task = args.task.and_then(|pid| model.process(pid));
+    if let Some(process) = task.filter(|p| p.namespaces.is_empty()) {
+        anyhow::bail!(
+            "cannot read the namespaces of PID {}: permission denied (reading another user's \
+             /proc/PID/ns needs root or CAP_SYS_PTRACE)",
+            process.pid
+        );
+    }
     let out = match args.detail {
         Some(ino) => {
             let ns = cli::ns::detail_namespace(&args, &model, ino)?;

@@ -130,10 +130,14 @@ fn bind_mounted_netns_without_processes_is_listed() {
     let (code, out, _) = nstop(&["ns", "-J", "--output-all", &ino.to_string()]);
     assert_eq!(code, 0);
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(
-        doc["namespaces"],
-        serde_json::json!([]),
-        "no member processes to list"
+    let rows = doc["namespaces"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "its own row, no member to list: {doc}");
+    assert_eq!(rows[0]["ns"], ino);
+    assert_eq!(rows[0]["nprocs"], 0);
+    let (_, out, _) = nstop(&["ns", &ino.to_string()]);
+    assert!(
+        out.contains(&format!("[held by mount:{}", netns.path())),
+        "{out}"
     );
     let (code, out, _) = nstop(&["ns", "-J", "--output-all", "-t", "net"]);
     assert_eq!(code, 0);

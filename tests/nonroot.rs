@@ -61,6 +61,18 @@ fn reads_show_what_is_visible_and_say_what_is_not() {
         err.contains("unreadable") && err.contains("root"),
         "a notice naming what is hidden and how to see it: {err}"
     );
+    // A root-owned process of the test's own: nobody cannot read its links, and says so.
+    let sleep = Spawned::cmd("sleep 60");
+    let (code, out, err) = as_nobody(&["ns", "-p", &sleep.pid().to_string()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains(&format!(
+            "cannot read the namespaces of PID {}",
+            sleep.pid()
+        )) && err.contains("CAP_SYS_PTRACE"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -392,6 +392,12 @@ fn member_rows<'m>(
     filter: Option<&Filter>,
 ) -> Result<Rows<'m>, UsageError> {
     let ns = find_namespace(args, model, ino)?;
+    // No member to list: the namespace's own row, whose COMMAND says what holds it.
+    if ns.pids.is_empty() {
+        let row = namespace_row(model, ns);
+        let selected = filter.is_none_or(|f| selects(f, &row));
+        return Ok(if selected { vec![(row, None)] } else { vec![] });
+    }
     let mut row_of: HashMap<i32, usize> = HashMap::new();
     let mut out = Vec::new();
     for proc in ns.pids.iter().filter_map(|&pid| model.process(pid)) {
