@@ -73,30 +73,7 @@ impl From<i64> for Value {
     }
 }
 
-impl From<u32> for Value {
-    fn from(n: u32) -> Self {
-        Value::Int(n.into())
-    }
-}
-
-impl From<f64> for Value {
-    fn from(f: f64) -> Self {
-        Value::Float(f)
-    }
-}
-
-impl From<bool> for Value {
-    fn from(b: bool) -> Self {
-        Value::Bool(b)
-    }
-}
-
-impl From<String> for Value {
-    fn from(s: String) -> Self {
-        Value::Text(s)
-    }
-}
-
+#[cfg(test)]
 impl From<&str> for Value {
     fn from(s: &str) -> Self {
         Value::Text(s.to_owned())
@@ -232,17 +209,10 @@ impl Filter {
     }
 
     /// Column names the expression refers to, upper-cased, deduplicated, in order of first
-    /// use. These are the names [`Filter::matches`] asks for.
-    pub fn columns(&self) -> Vec<&str> {
+    /// use: the names [`Filter::matches`] asks for (callers check them with `check_columns`).
+    #[cfg(test)]
+    fn columns(&self) -> Vec<&str> {
         self.columns.iter().map(|c| c.name.as_str()).collect()
-    }
-
-    /// Where `column` (any case) is first written in the expression.
-    pub fn position_of(&self, column: &str) -> Option<usize> {
-        self.columns
-            .iter()
-            .find(|c| c.name.eq_ignore_ascii_case(column))
-            .map(|c| c.position)
     }
 
     /// Rejects the first column not in `accepted` (any case) with an error pointing at it
@@ -1178,9 +1148,13 @@ mod tests {
     fn keywords_and_column_names() {
         let filter = parse(r#"ns EQ 1 AND Type ne "x" or fsuse% gt 5 and MAJ:MIN == "8:0" and ns"#);
         assert_eq!(filter.columns(), ["NS", "TYPE", "FSUSE%", "MAJ:MIN"]);
-        assert_eq!(filter.position_of("ns"), Some(0));
-        assert_eq!(filter.position_of("FSUSE%"), Some(27));
-        assert_eq!(filter.position_of("PID"), None);
+        let unknown = |accepted: &[&str]| filter.check_columns(accepted).unwrap_err().position;
+        assert_eq!(
+            unknown(&["TYPE", "FSUSE%", "MAJ:MIN"]),
+            0,
+            "ns, where first written"
+        );
+        assert_eq!(unknown(&["ns", "type", "MAJ:MIN"]), 27, "fsuse%");
         // Mixed-case words are column names, not keywords.
         assert_eq!(parse("And").columns(), ["AND"]);
         assert_eq!(parse("a-b/c.d_e").columns(), ["A-B/C.D_E"]);

@@ -286,7 +286,7 @@ fn now_secs() -> u64 {
 fn open_recording(dir: &std::path::Path) -> anyhow::Result<nstop::store::Recording> {
     let recording = nstop::store::Recording::open(dir).map_err(UsageError)?;
     for note in &recording.notes {
-        cli::tell(note);
+        nstop::text::tell(note);
     }
     Ok(recording)
 }
@@ -314,7 +314,7 @@ fn indented(pretty: bool) -> bool {
 fn write_stdout(out: &str, json: bool) -> anyhow::Result<()> {
     let written = match json {
         true => std::io::stdout().lock().write_all(out.as_bytes()),
-        false => cli::say(out),
+        false => nstop::text::say(out),
     };
     // A closed pipe (`nstop ns | head`) is the reader's choice, not our error.
     match written {
@@ -325,10 +325,10 @@ fn write_stdout(out: &str, json: bool) -> anyhow::Result<()> {
 
 fn report_cgroup_view(model: &Model) {
     if let Some(notice) = model.host.cgroup_notice() {
-        cli::tell(notice);
+        nstop::text::tell(notice);
     }
     for note in &model.name_notes {
-        cli::tell(note);
+        nstop::text::tell(note);
     }
 }
 
@@ -349,7 +349,7 @@ fn report_unreadable(model: &Model) {
             .collect();
         let more = if n > 5 { ", ..." } else { "" };
         let noun = if n == 1 { "process" } else { "processes" };
-        cli::tell(format_args!(
+        nstop::text::tell(format_args!(
             "{n} {noun} unreadable (namespaces unknown): permission denied (PID {}{more}){hint}",
             shown.join(", ")
         ));
@@ -357,7 +357,7 @@ fn report_unreadable(model: &Model) {
     let n = unreadable.fds.len();
     if n > 0 {
         let noun = if n == 1 { "process" } else { "processes" };
-        cli::tell(format_args!(
+        nstop::text::tell(format_args!(
             "open file descriptors of {n} {noun} unreadable (namespaces held only by fds may be missing): permission denied{hint}"
         ));
     }
@@ -396,11 +396,11 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) if e.is::<UsageError>() => {
-            cli::tell(e);
+            nstop::text::tell(e);
             ExitCode::from(2)
         }
         Err(e) => {
-            cli::tell(format_args!("{e:#}"));
+            nstop::text::tell(format_args!("{e:#}"));
             ExitCode::FAILURE
         }
     }

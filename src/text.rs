@@ -1,10 +1,12 @@
 //! Host text on a terminal. Command lines, cgroup and mount paths, container and unit names
 //! come from whoever runs on the host; nstop runs as root, so none of it may reach a terminal
 //! as a control sequence or as characters that reorder or hide what is shown. One rule for
-//! the CLI's tables and messages and the explorer; JSON stays exact.
+//! the CLI's tables and messages and the explorer; JSON stays exact. `say` and `tell` are the
+//! only ways host text reaches stdout and stderr outside JSON.
 
 use std::borrow::Cow;
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::Write;
 
 /// Whether a character must not reach a terminal raw: a control character (C0, DEL, C1) or
 /// one that reorders or hides text (bidirectional embeddings, overrides and isolates, marks,
@@ -43,6 +45,20 @@ fn escape(text: &str, escaped: impl Fn(char) -> bool) -> Cow<'_, str> {
         }
     }
     out.into()
+}
+
+/// A message on stderr, `nstop: ` first, with host text (paths, names, typed values) escaped.
+/// Written without eprintln!, which panics when stderr is gone (a hung-up terminal).
+pub fn tell(message: impl std::fmt::Display) {
+    let text = format!("nstop: {message}\n");
+    let _ = std::io::stderr().write_all(printable_lines(&text).as_bytes());
+}
+
+/// Human-readable output on stdout, host text escaped.
+pub fn say(text: &str) -> std::io::Result<()> {
+    std::io::stdout()
+        .lock()
+        .write_all(printable_lines(text).as_bytes())
 }
 
 #[cfg(test)]

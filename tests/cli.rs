@@ -149,10 +149,7 @@ fn a_command_line_with_a_bidi_override_is_escaped_in_every_ns_mode() {
             "evil\u{202E}txt.exe\u{1b}[2J",
         ],
     );
-    let ino = common::wait_for("unshare --uts", || {
-        let ino = common::ns_of(holder.pid(), "uts");
-        (ino != common::ns_inode("/proc/self/ns/uts")).then_some(ino)
-    });
+    let ino = common::new_ns_of(holder.pid(), "uts");
     let ino = ino.to_string();
     for mode in [&[][..], &["-l"], &["-T"], &["-r"], &["-W"], &["-u"]] {
         let mut args = vec!["ns", "-t", "uts"];

@@ -446,19 +446,21 @@ fn rates_between_two_samples_and_none_for_a_recreated_cgroup() {
     );
 }
 
+/// A copy of a fixture tree that changes may be written to.
+fn copy(fixture: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new("cp")
+        .args(["-a", &format!("{fixture}/."), dir.path().to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    dir
+}
+
 /// `nstop --root COPY cg set` on copies of the fixture trees: every key lands in its file in
 /// the kernel's form, v2 and v1 alike, and a refused set writes nothing.
 #[test]
 fn limits_are_written_in_each_layout() {
-    let copy = |fixture: &str| {
-        let dir = tempfile::tempdir().unwrap();
-        let status = std::process::Command::new("cp")
-            .args(["-a", &format!("{fixture}/."), dir.path().to_str().unwrap()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        dir
-    };
     let run = |root: &Path, args: &[&str]| {
         let audit = root.join("audit.jsonl");
         let out = std::process::Command::new(env!("CARGO_BIN_EXE_nstop"))
@@ -841,12 +843,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn the_audit_log_does_not_follow_planted_symlinks() {
     use std::os::unix::fs::PermissionsExt;
-    let tree = tempfile::tempdir().unwrap();
-    let status = std::process::Command::new("cp")
-        .args(["-a", &format!("{V2}/."), tree.path().to_str().unwrap()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let tree = copy(V2);
     let logs = tempfile::tempdir().unwrap();
     let target = logs.path().join("victim");
     std::fs::write(&target, "untouched\n").unwrap();

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{
-    Netns, Spawned, TestCgroup, children, ns_inode, ns_of, nstop, require_root, wait_for,
+    Netns, Spawned, TestCgroup, children, new_ns_of, ns_inode, ns_of, nstop, require_root, wait_for,
 };
 use serde_json::Value;
 
@@ -111,10 +111,7 @@ fn mount_namespace_root_and_mount_count() {
     }
     let proc = Spawned::cmd("unshare --mount sleep 60");
     let pid = proc.pid();
-    let ino = wait_for("mount namespace", || {
-        let ino = ns_of(pid, "mnt");
-        (ino != ns_inode("/proc/self/ns/mnt")).then_some(ino)
-    });
+    let ino = new_ns_of(pid, "mnt");
     let mounts = std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
         .unwrap()
         .lines()
@@ -174,10 +171,7 @@ fn cgroup_namespace_root_is_the_cgroup_it_was_created_in() {
     );
     let proc = Spawned::new("sh", &["-c", &script]);
     let pid = proc.pid();
-    let ino = wait_for("cgroup namespace", || {
-        let ino = ns_of(pid, "cgroup");
-        (ino != ns_inode("/proc/self/ns/cgroup")).then_some(ino)
-    });
+    let ino = new_ns_of(pid, "cgroup");
     let d = detail(ino, "cgroup");
     assert_eq!(d["root"], cgroup.path);
     drop(proc);

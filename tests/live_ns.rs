@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{Netns, Spawned, UtsThread, children, ns_inode, ns_of, nstop, require_root, wait_for};
+use common::{
+    Netns, Spawned, UtsThread, children, new_ns_of, ns_inode, ns_of, nstop, require_root, wait_for,
+};
 use std::process::Command;
 
 use nstop::model::Model;
@@ -484,10 +486,7 @@ fn filter_and_persistent_select_our_own_namespaces() {
     }
     let member = Spawned::cmd("unshare --uts sleep 60");
     let pid = member.pid();
-    let ino = wait_for("unshare --uts", || {
-        let ino = ns_of(pid, "uts");
-        (ino != ns_inode("/proc/self/ns/uts")).then_some(ino)
-    });
+    let ino = new_ns_of(pid, "uts");
     let expr = format!("NS == {ino} && TYPE == \"uts\" && NPROCS == 1 && PID == {pid}");
     for mode in [
         &["-n", "-r"][..],

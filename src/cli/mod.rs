@@ -11,19 +11,3 @@ pub mod render;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct UsageError(pub String);
-
-/// A message on stderr, `nstop: ` first, with host text (paths, names, typed values) escaped.
-/// Written without eprintln!, which panics when stderr is gone (a hung-up terminal).
-pub fn tell(message: impl std::fmt::Display) {
-    use std::io::Write;
-    let text = format!("nstop: {message}\n");
-    let _ = std::io::stderr().write_all(crate::text::printable_lines(&text).as_bytes());
-}
-
-/// Human-readable output on stdout, host text escaped.
-pub fn say(text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    std::io::stdout()
-        .lock()
-        .write_all(crate::text::printable_lines(text).as_bytes())
-}

@@ -550,35 +550,19 @@ pub fn detail_namespace<'m>(
     ino: u64,
 ) -> anyhow::Result<&'m Namespace> {
     let ns = find_namespace(args, model, ino)?;
-    match (row_filter(args)?, args.filter.as_deref()) {
-        (Some(filter), Some(expr)) if !selects(&filter, &namespace_row(model, ns)) => {
-            anyhow::bail!("{}:[{}] does not match --filter '{expr}'", ns.kind, ns.ns)
-        }
-        _ => Ok(ns),
+    if row_filter(args)?.is_some_and(|f| !selects(&f, &namespace_row(model, ns))) {
+        let expr = args.filter.as_deref().unwrap_or_default();
+        anyhow::bail!("{}:[{}] does not match --filter '{expr}'", ns.kind, ns.ns);
     }
+    Ok(ns)
 }
 
 /// `--list-columns`: every column, what it holds and what it means, as lsns -H prints them.
 pub fn list_columns(args: &NsArgs) -> String {
     let specs = [
-        ColumnSpec {
-            name: "HOLDER",
-            right: true,
-            truncate: false,
-            min_width: 0,
-        },
-        ColumnSpec {
-            name: "TYPE",
-            right: false,
-            truncate: false,
-            min_width: 0,
-        },
-        ColumnSpec {
-            name: "DESCRIPTION",
-            right: false,
-            truncate: false,
-            min_width: 0,
-        },
+        ColumnSpec::new("HOLDER", true, false),
+        ColumnSpec::new("TYPE", false, false),
+        ColumnSpec::new("DESCRIPTION", false, false),
     ];
     let rows = Column::all()
         .map(|c| {

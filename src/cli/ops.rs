@@ -219,7 +219,7 @@ fn refused(Refused(why): Refused) -> anyhow::Error {
 }
 
 fn say(text: &str) {
-    let _ = super::say(text);
+    let _ = crate::text::say(text);
 }
 
 /// A plan not carried out: each step as what it would do, and a last line that says so, so a
@@ -232,7 +232,7 @@ fn say_dry_run(plan: &str) {
 
 fn warn(plan: &Plan) {
     for w in &plan.warnings {
-        super::tell(format_args!("warning: {w}"));
+        crate::text::tell(format_args!("warning: {w}"));
     }
 }
 
@@ -362,7 +362,7 @@ pub fn unshare(args: UnshareArgs, roots: Roots) -> anyhow::Result<u8> {
 
 /// The command did not start: why, and the shell's status for it (127 not found, else 126).
 fn could_not_run(why: Refused) -> u8 {
-    super::tell(&why.0);
+    crate::text::tell(&why.0);
     spawn::exec_status(&why)
 }
 

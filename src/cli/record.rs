@@ -63,13 +63,8 @@ pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
         max_size: args.max_size,
     };
     // Where to record is the user's choice: a place that cannot be one is bad input.
-    let mut store = Store::open(&dir, retention).map_err(|e| {
-        let (shown, why) = (dir.display().to_string(), e.to_string());
-        match why.contains(&shown) {
-            true => UsageError(format!("--dir {why}")),
-            false => UsageError(format!("--dir {shown}: {why}")),
-        }
-    })?;
+    let mut store = Store::open(&dir, retention)
+        .map_err(|e| UsageError(format!("--dir {}: {e}", dir.display())))?;
     // A signal ends the wait between ticks; a tick in progress is written whole first.
     let (stop, stopped) = mpsc::channel();
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP])?;
@@ -78,7 +73,7 @@ pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
             let _ = stop.send(signal);
         }
     });
-    super::tell(format_args!(
+    crate::text::tell(format_args!(
         "recording a snapshot every {:?} to {} (keeping {} and at most {})",
         args.interval,
         dir.display(),
@@ -96,7 +91,7 @@ pub fn run(args: RecordArgs, roots: Roots) -> anyhow::Result<u8> {
                     .map_err(|e| anyhow::anyhow!("writing to {}: {e}", dir.display()))?;
             }
             // The next tick may read again (a /proc that came back).
-            Err(e) => super::tell(e),
+            Err(e) => crate::text::tell(e),
         }
         crate::collector::release_free_memory();
         match stopped.recv_timeout(args.interval.saturating_sub(started.elapsed())) {

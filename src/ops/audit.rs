@@ -69,6 +69,7 @@ pub fn record(action: &str, change: &Change, result: Result<&Applied, &Refused>)
                 .mode(0o700)
                 .create(dir)
                 .and_then(|()| crate::sys::check_private_dir(dir))
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display())))
         })
         .and_then(|()| {
             std::fs::OpenOptions::new()
@@ -80,7 +81,7 @@ pub fn record(action: &str, change: &Change, result: Result<&Applied, &Refused>)
         })
         .and_then(|mut file| file.write_all(line.as_bytes()));
     if let Err(e) = written {
-        crate::cli::tell(format_args!(
+        crate::text::tell(format_args!(
             "could not append to the audit log {}: {e}",
             path.display()
         ));

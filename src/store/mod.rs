@@ -154,12 +154,7 @@ impl Recording {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 // What a crash or a stray file leaves beside good segments: said, not fatal.
                 Err(e) => {
-                    let why = e.to_string();
-                    let shown = path.display().to_string();
-                    notes.push(match why.starts_with(&shown) {
-                        true => format!("{why} (skipped)"),
-                        false => format!("{shown}: {why} (skipped)"),
-                    });
+                    notes.push(format!("{}: {e} (skipped)", path.display()));
                     continue;
                 }
             };

@@ -242,6 +242,7 @@ impl Segment {
     /// Reads the record headers up to the first that is not whole or not sound (a tail too
     /// short, lengths of 0 or past the end, padding not zero), and checks the last one's CRC. A
     /// file too short for its own header is a segment just created, with nothing in it yet.
+    /// Errors do not name the file: the caller does, once.
     pub fn index(path: &Path) -> io::Result<Segment> {
         use std::os::unix::fs::OpenOptionsExt;
         // Non-blocking and not through a symlink: a FIFO or a link named like a segment must
@@ -255,7 +256,7 @@ impl Segment {
         if !meta.is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!("{}: not a regular file", path.display()),
+                "not a regular file",
             ));
         }
         let size = meta.len();
@@ -272,7 +273,10 @@ impl Segment {
         }
         let header = read_at(&segment.file, 0, FILE_HEADER as u32)?;
         if &header[..8] != MAGIC {
-            return Err(not_ours(path));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "not an nstop recording segment",
+            ));
         }
         let word = |bytes: &[u8], at: usize| {
             u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
@@ -281,10 +285,7 @@ impl Segment {
         if version != VERSION {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
-                format!(
-                    "{}: recording format version {version}; this nstop reads version {VERSION}",
-                    path.display()
-                ),
+                format!("recording format version {version}; this nstop reads version {VERSION}"),
             ));
         }
         segment.run = word(&header, 12);
@@ -328,13 +329,6 @@ impl Segment {
         }
         Ok(segment)
     }
-}
-
-fn not_ours(path: &Path) -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidData,
-        format!("{}: not an nstop recording segment", path.display()),
-    )
 }
 
 /// Decodes records of one segment, keeping the frame last decoded: stepping forward decodes one

@@ -187,12 +187,8 @@ pub fn terminal_width() -> Option<usize> {
 /// it owned by root or that user and not writable by others (unless sticky, as /tmp).
 pub fn check_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let refuse = |why: String| {
-        std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            format!("{}: {why}", dir.display()),
-        )
-    };
+    // The caller names the directory: these say only what is wrong with it.
+    let refuse = |why: String| std::io::Error::new(std::io::ErrorKind::PermissionDenied, why);
     let me = nix::unistd::geteuid().as_raw();
     let meta = std::fs::symlink_metadata(dir)?;
     if meta.file_type().is_symlink() {

@@ -29,6 +29,8 @@ pub struct ListState {
     pub descending: bool,
     pub tree: bool,
     pub filter: String,
+    /// Why `filter`, which compares, is matched as text (as of the last rebuild).
+    pub filter_error: Option<String>,
     pub scope: Scope,
     folded: HashSet<RowKey>,
     /// Keys already seen, so `folded_at_start` applies to new nodes only.
@@ -47,6 +49,7 @@ impl ListState {
             descending: spec.descending,
             tree: spec.tree,
             filter: String::new(),
+            filter_error: None,
             scope: Scope::All,
             folded: HashSet::new(),
             seen: HashSet::new(),
@@ -97,7 +100,8 @@ impl ListState {
             self.folded.retain(|k| keys.contains(k));
             self.seen = keys;
         }
-        let filter = RowFilter::new(spec, &self.filter);
+        let (filter, error) = RowFilter::new(spec, &self.filter);
+        self.filter_error = error.map(|e| e.to_string());
         let shown: Vec<bool> = (0..len)
             .map(|i| (spec.include)(model, i, &self.scope) && filter.shows(spec, model, i))
             .collect();
@@ -300,35 +304,32 @@ pub fn scrolled(selected: usize, offset: usize, height: usize, len: usize) -> us
     offset.min(len.saturating_sub(height))
 }
 
-/// What `\\` typed: an expression in the language of `nstop ns --filter` when it compares
+/// What `\` typed: an expression in the language of `nstop ns --filter` when it compares
 /// (`NPROCS > 1 && USER != "root"`) and names this screen's columns, else text that any
-/// column contains, as before expressions.
-pub enum RowFilter {
+/// column contains.
+enum RowFilter {
     Everything,
     Text(String),
     Expression(Filter),
 }
 
 impl RowFilter {
-    pub fn new(spec: &Spec, typed: &str) -> RowFilter {
-        if typed.is_empty() {
-            return RowFilter::Everything;
-        }
-        match RowFilter::expression(spec, typed) {
-            Some(Ok(filter)) => RowFilter::Expression(filter),
-            _ => RowFilter::Text(typed.to_lowercase()),
-        }
-    }
-
-    /// `None` for plain text; the parse error for text that compares but is not an
-    /// expression on this screen's columns.
-    pub fn expression(spec: &Spec, typed: &str) -> Option<Result<Filter, FilterError>> {
+    /// The filter, and the parse error of text that compares (`==`, `=~`, `<`...) but is not
+    /// an expression on this screen's columns, which is then matched as text.
+    fn new(spec: &Spec, typed: &str) -> (RowFilter, Option<FilterError>) {
         const COMPARISONS: [&str; 6] = ["==", "!=", "=~", "!~", "<", ">"];
+        if typed.is_empty() {
+            return (RowFilter::Everything, None);
+        }
+        let text = RowFilter::Text(typed.to_lowercase());
         if !COMPARISONS.iter().any(|op| typed.contains(op)) {
-            return None;
+            return (text, None);
         }
         let titles: Vec<&str> = spec.columns.iter().map(|c| c.title).collect();
-        Some(Filter::parse(typed).and_then(|f| f.check_columns(&titles).map(|()| f)))
+        match Filter::parse(typed).and_then(|f| f.check_columns(&titles).map(|()| f)) {
+            Ok(filter) => (RowFilter::Expression(filter), None),
+            Err(e) => (text, Some(e)),
+        }
     }
 
     fn shows(&self, spec: &Spec, model: &Model, item: usize) -> bool {

@@ -182,7 +182,7 @@ fn title(app: &App) -> Line<'static> {
     ];
     if !list.filter.is_empty() {
         parts.push(format!("filter \"{}\"", list.filter));
-        if let Some(Err(e)) = crate::tui::list::RowFilter::expression(list.spec(), &list.filter) {
+        if let Some(e) = &list.filter_error {
             parts.push(format!("(as text: {e})"));
         }
     }

@@ -132,6 +132,15 @@ pub fn ns_of(pid: i32, kind: &str) -> u64 {
     ns_inode(&format!("/proc/{pid}/ns/{kind}"))
 }
 
+/// Waits until `pid` (an `unshare` the test started) is in a `kind` namespace other than the
+/// test's own; returns that namespace's inode.
+pub fn new_ns_of(pid: i32, kind: &str) -> u64 {
+    wait_for(&format!("PID {pid} in a new {kind} namespace"), || {
+        let ino = ns_of(pid, kind);
+        (ino != ns_inode(&format!("/proc/self/ns/{kind}"))).then_some(ino)
+    })
+}
+
 /// Whether this kernel answers NS_GET_ID (6.18 here; 6.1 does not), asked independently of nstop.
 pub fn kernel_has_ns_get_id() -> bool {
     use std::os::fd::AsRawFd;
