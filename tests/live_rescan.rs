@@ -84,3 +84,37 @@ fn a_process_that_ran_between_scans_is_read_again() {
         "no fd 3 before"
     );
 }
+
+/// RSS is what top and htop show (statm's resident, VmRSS), not stat's `rss`, which on kernels
+/// with per-CPU RSS counters (6.2 and later) lags by the pages not yet folded in: a fresh
+/// `sleep` read 414 pages there against VmRSS's 457. Both scans of a process that sleeps agree.
+#[test]
+fn resident_memory_is_vmrss() {
+    if !require_root() {
+        return;
+    }
+    let sleeper = common::Spawned::new("sleep", &["60"]);
+    let pid = sleeper.pid();
+    let vm_rss = || {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+        let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:"));
+        let kb: u64 = kb.expect("VmRSS").trim().trim_end_matches(" kB").parse().unwrap();
+        kb * 1024
+    };
+    let page = rustix::param::page_size() as u64;
+    let roots = nstop::sys::Roots::default();
+    let mut sampler = nstop::sys::Sampler::new(nstop::sys::Pace::Background);
+    wait_for("sleep asleep", || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.contains("(sleep) S ").then_some(())
+    });
+    for scan in ["first", "second"] {
+        let expected = vm_rss();
+        let sample = sampler
+            .sample(&roots, nstop::sys::Collect::Everything)
+            .expect("sample");
+        let proc = sample.procs.iter().find(|p| p.pid == pid).expect("listed");
+        assert_eq!(vm_rss(), expected, "the sleeper's VmRSS moved during the scan");
+        assert_eq!(proc.rss_pages * page, expected, "{scan} scan");
+    }
+}

@@ -207,6 +207,16 @@ impl Known {
     }
 }
 
+/// The second field of `/proc/PID/statm` ("size resident shared text lib data dt", in pages).
+fn parse_statm_resident(text: &[u8]) -> Option<u64> {
+    std::str::from_utf8(text)
+        .ok()?
+        .split_ascii_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
 /// `/proc/PID/schedstat`: "run_time_ns wait_time_ns times_run".
 fn parse_schedstat(text: &[u8]) -> Option<(u64, u64)> {
     let mut fields = std::str::from_utf8(text).ok()?.split_ascii_whitespace();
@@ -240,8 +250,8 @@ struct Scanner<'a> {
     top_pid_ns: Option<u64>,
     /// The device of nsfs: an fd on it is a namespace whatever its link text says.
     nsfs: Option<(u32, u32)>,
-    /// Whether to read /proc/PID/cgroup too.
-    cgroups: bool,
+    /// Whether to read what only the process views show too: /proc/PID/cgroup and statm.
+    process_views: bool,
     /// Whether there will be a next scan to skip reads in.
     remember: bool,
     /// Whether to read every process's command line and NSpid, or only of each namespace's
@@ -261,7 +271,7 @@ impl<'a> Scanner<'a> {
             proc_dir,
             top_pid_ns,
             nsfs: nsfs_device(proc_dir),
-            cgroups: false,
+            process_views: false,
             remember: false,
             describe_all: true,
             namespaces_seen: HashSet::new(),
@@ -293,6 +303,13 @@ impl<'a> Scanner<'a> {
             // Other errors (EIO on a dying process) are as good as gone.
             Err(_) => {}
         }
+    }
+
+    /// The resident pages of /proc/PID/statm, as top and htop show them: exact, where stat's
+    /// `rss` is the kernel's per-CPU approximation (off by up to ~64 pages per CPU).
+    fn resident_pages(&mut self, pid_dir: BorrowedFd) -> Option<u64> {
+        read_record(pid_dir, "statm", &mut self.buf).ok()?;
+        parse_statm_resident(&self.buf)
     }
 
     /// The /proc/PID/cgroup text just read, shared with the processes that have the same.
@@ -331,9 +348,15 @@ impl<'a> Scanner<'a> {
         // A process can be moved to another cgroup without running: read every time.
         // A kernel without cgroups has no such file; an exiting process already failed above.
         self.cgroup_buf.clear();
-        if self.cgroups && read_record(pid_dir.as_fd(), "cgroup", &mut self.cgroup_buf).is_err() {
+        if self.process_views
+            && read_record(pid_dir.as_fd(), "cgroup", &mut self.cgroup_buf).is_err()
+        {
             self.cgroup_buf.clear();
         }
+        let rss_pages = match self.process_views {
+            true => self.resident_pages(pid_dir.as_fd()).unwrap_or(stat.rss),
+            false => stat.rss,
+        };
         let known = known.filter(|k| k.proc.start_time == stat.starttime);
         match known {
             Some(mut known) if known.unchanged(&stat, ran) => {
@@ -343,14 +366,14 @@ impl<'a> Scanner<'a> {
                 let same = p.ppid == stat.ppid
                     && p.comm == stat.comm
                     && p.cpu_ticks == cpu_ticks
-                    && p.rss_pages == stat.rss
+                    && p.rss_pages == rss_pages
                     && p.cgroup.as_bytes() == self.cgroup_buf;
                 if !same {
                     known.proc = Arc::new(ProcSample {
                         ppid: stat.ppid,
                         comm: stat.comm,
                         cpu_ticks,
-                        rss_pages: stat.rss,
+                        rss_pages,
                         cgroup: self.cgroup_text(),
                         ..ProcSample::clone(&known.proc)
                     });
@@ -359,7 +382,7 @@ impl<'a> Scanner<'a> {
             }
             known => {
                 let cgroup = self.cgroup_text();
-                self.read_links_and_fds(&pid_dir, stat, cgroup, ran, known.as_ref())
+                self.read_links_and_fds(&pid_dir, stat, rss_pages, cgroup, ran, known.as_ref())
             }
         }
     }
@@ -370,6 +393,7 @@ impl<'a> Scanner<'a> {
         &mut self,
         pid_dir: &OwnedFd,
         stat: Stat,
+        rss_pages: u64,
         cgroup: Arc<str>,
         ran: Option<(u64, u64)>,
         before: Option<&Known>,
@@ -382,7 +406,7 @@ impl<'a> Scanner<'a> {
             comm: stat.comm,
             start_time: stat.starttime,
             cpu_ticks: stat.utime.saturating_add(stat.stime),
-            rss_pages: stat.rss,
+            rss_pages,
             threads: u32::try_from(stat.num_threads).unwrap_or(0),
             nspid: vec![pid],
             cgroup,
@@ -592,14 +616,15 @@ impl ProcReader {
         }
     }
 
-    /// Scans every process under `roots.proc`, with their cgroups if `cgroups`.
+    /// Scans every process under `roots.proc`, with what only the process views show (cgroups,
+    /// exact RSS) if `process_views`.
     /// Fails only when /proc itself cannot be listed.
     /// Without `describe_all`, command lines and NSpid are read only for the first member
     /// of each namespace in each thread's share (see `describe` for the others).
     pub fn scan(
         &mut self,
         roots: &Roots,
-        cgroups: bool,
+        process_views: bool,
         describe_all: bool,
     ) -> io::Result<ProcScan> {
         let proc_dir = rustix::fs::open(&roots.proc, DIR_LIST, Mode::empty()).map_err(|e| {
@@ -618,7 +643,7 @@ impl ProcReader {
 
         let scan_part = |part: Vec<(i32, Option<Known>)>| {
             let mut scanner = Scanner {
-                cgroups,
+                process_views,
                 remember: self.pace != Pace::Once,
                 describe_all,
                 ..Scanner::new(proc_dir.as_fd(), top_pid_ns)
@@ -703,6 +728,13 @@ Groups:\t \nNStgid:\t3622\t2\t1\nNSpid:\t3622\t2\t1\nNSpgid:\t3617\t0\t0\nNSsid:
         assert_eq!(parse_schedstat(b"186768 74269 2\n"), Some((186768, 2)));
         assert_eq!(parse_schedstat(b"186768 74269\n"), None);
         assert_eq!(parse_schedstat(b""), None);
+    }
+
+    #[test]
+    fn statm_resident() {
+        // Captured from /proc/PID/statm of `sleep` (kernel 6.18), whose stat said rss 414.
+        assert_eq!(parse_statm_resident(b"730 457 430 5 0 89 0\n"), Some(457));
+        assert_eq!(parse_statm_resident(b"730\n"), None);
     }
 
     #[test]
