@@ -295,3 +295,181 @@ fn paths_seen_from_inside_a_cgroup_namespace() {
         );
     }
 }
+
+/// A process moved back and forth between two cgroups as fast as the kernel allows while
+/// listings are taken: each listing places it in exactly one of them (issue 20: cgroup.procs
+/// read per cgroup placed it in both or neither in some runs).
+#[test]
+fn a_process_moving_between_cgroups_is_in_exactly_one_of_them() {
+    if !require_root() {
+        return;
+    }
+    let (a, b) = (TestCgroup::new(""), TestCgroup::new(""));
+    let sleeper = Spawned::new("sleep", &["60"]);
+    let pid = sleeper.pid();
+    a.add(pid);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let roots = nstop::sys::Roots::default();
+    let (mut runs, mut moves) = (0, 0);
+    std::thread::scope(|scope| {
+        let mover = scope.spawn(|| {
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                [&b, &a][n as usize % 2].add(pid);
+                n += 1;
+            }
+            n
+        });
+        let wrong = (0..200).find_map(|run| {
+            let sample = nstop::sys::sample(&roots, nstop::sys::Collect::Cgroups).expect("sample");
+            let model = nstop::model::Model::new(&sample, None);
+            runs = run + 1;
+            let holding: Vec<&str> = model
+                .cgroups
+                .iter()
+                .filter(|c| c.hierarchy == 0 && [&a.path, &b.path].contains(&&c.path))
+                .filter(|c| c.procs.contains(&pid))
+                .map(|c| c.path.as_str())
+                .collect();
+            (holding.len() != 1).then(|| format!("run {run}: in {holding:?}"))
+        });
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        moves = mover.join().expect("mover");
+        assert_eq!(wrong, None, "{moves} moves");
+    });
+    assert!(
+        moves > runs as u64,
+        "{moves} moves in {runs} listings: the mover ran"
+    );
+    drop(sleeper);
+}
+
+/// Cgroups nested beneath a test cgroup by directory fds, each name 252 bytes: past PATH_MAX
+/// as a path. Removed deepest first on drop.
+struct DeepCgroups {
+    /// Each level's directory, opened, the test cgroup's first.
+    dirs: Vec<std::os::fd::OwnedFd>,
+    name: String,
+}
+
+impl DeepCgroups {
+    fn new(parent: &TestCgroup, levels: usize) -> DeepCgroups {
+        use rustix::fs::{Mode, OFlags, mkdirat, openat};
+        let name = "n".repeat(252);
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let top = rustix::fs::open(&parent.dir, flags, Mode::empty()).expect("open test cgroup");
+        let mut deep = DeepCgroups {
+            dirs: vec![top],
+            name,
+        };
+        for _ in 0..levels {
+            let at = deep.dirs.last().unwrap();
+            mkdirat(at, deep.name.as_str(), Mode::from_raw_mode(0o755)).expect("mkdir a level");
+            let dir = openat(at, deep.name.as_str(), flags, Mode::empty()).expect("open a level");
+            deep.dirs.push(dir);
+        }
+        deep
+    }
+
+    /// The path of the deepest, as `parent`'s path plus every level.
+    fn path(&self, parent: &TestCgroup) -> String {
+        let levels = vec![self.name.as_str(); self.dirs.len() - 1];
+        format!("{}/{}", parent.path, levels.join("/"))
+    }
+
+    fn add(&self, pid: i32) {
+        use rustix::fs::{Mode, OFlags, openat};
+        let procs = openat(
+            self.dirs.last().unwrap(),
+            "cgroup.procs",
+            OFlags::WRONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .expect("open the deepest cgroup.procs");
+        rustix::io::write(&procs, pid.to_string().as_bytes()).expect("move into the deepest");
+    }
+}
+
+impl Drop for DeepCgroups {
+    fn drop(&mut self) {
+        while self.dirs.len() > 1 {
+            self.dirs.pop();
+            let parent = self.dirs.last().unwrap();
+            // A killed member may take a moment to leave.
+            for _ in 0..100 {
+                let removed = rustix::fs::unlinkat(
+                    parent,
+                    self.name.as_str(),
+                    rustix::fs::AtFlags::REMOVEDIR,
+                );
+                if removed.is_ok() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
+    }
+}
+
+/// 18 levels of 252-byte names (4.6 KB of path): every level is listed, the deepest with its
+/// member, and the member's cgroup is the whole path, where /proc/PID/cgroup cuts it at 4095
+/// bytes (issue 20: the deep levels vanished and the process had the cut path).
+#[test]
+fn cgroups_deeper_than_path_max_are_listed_with_their_members() {
+    if !require_root() {
+        return;
+    }
+    let top = TestCgroup::new("");
+    let deep = DeepCgroups::new(&top, 18);
+    let path = deep.path(&top);
+    assert!(path.len() > 4096, "{} bytes", path.len());
+    let sleeper = Spawned::new("sleep", &["60"]);
+    let pid = sleeper.pid();
+    deep.add(pid);
+    let cut = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let line = cut.lines().find(|l| l.starts_with("0::")).unwrap();
+    assert!(
+        path.starts_with(&line[3..]) && line.len() < path.len() + 3,
+        "the kernel cuts it"
+    );
+
+    let doc = cg_json(&[]);
+    let id = hierarchy_id(&doc, "");
+    let ours: Vec<&Value> = doc["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["hierarchy"] == id && c["path"].as_str().unwrap().starts_with(&top.path))
+        .collect();
+    assert_eq!(ours.len(), 19, "the test cgroup and 18 levels");
+    let deepest = ours.iter().find(|c| c["path"] == path.as_str());
+    let deepest = deepest.expect("the deepest listed whole");
+    assert_eq!(deepest["procs"], serde_json::json!([pid]));
+
+    let (code, out, err) = nstop(&["snapshot", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let snapshot: Value = serde_json::from_str(&out).unwrap();
+    let proc = snapshot["processes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pid"] == pid)
+        .expect("the sleeper listed");
+    let cgroup2 = proc["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["hierarchy"] == 0)
+        .expect("a cgroup2 line");
+    assert_eq!(cgroup2["path"], path.as_str());
+    let listed = snapshot["cgroups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["hierarchy"] == 0 && c["path"] == path.as_str());
+    assert_eq!(
+        listed.expect("in the snapshot")["procs"],
+        serde_json::json!([pid])
+    );
+    drop(sleeper);
+}

@@ -98,7 +98,12 @@ fn resident_memory_is_vmrss() {
     let vm_rss = || {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
         let kb = status.lines().find_map(|l| l.strip_prefix("VmRSS:"));
-        let kb: u64 = kb.expect("VmRSS").trim().trim_end_matches(" kB").parse().unwrap();
+        let kb: u64 = kb
+            .expect("VmRSS")
+            .trim()
+            .trim_end_matches(" kB")
+            .parse()
+            .unwrap();
         kb * 1024
     };
     let page = rustix::param::page_size() as u64;
@@ -114,7 +119,11 @@ fn resident_memory_is_vmrss() {
             .sample(&roots, nstop::sys::Collect::Everything)
             .expect("sample");
         let proc = sample.procs.iter().find(|p| p.pid == pid).expect("listed");
-        assert_eq!(vm_rss(), expected, "the sleeper's VmRSS moved during the scan");
+        assert_eq!(
+            vm_rss(),
+            expected,
+            "the sleeper's VmRSS moved during the scan"
+        );
         assert_eq!(proc.rss_pages * page, expected, "{scan} scan");
     }
 }

@@ -5,11 +5,13 @@
 use std::collections::HashMap;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 
-use rustix::fs::{FileType, Mode, RawDir, fstat, openat};
+use rustix::fs::{FileType, Mode, OFlags, RawDir, fstat, openat};
+use rustix::io::Errno;
 
-use crate::model::kernel_text::proc_cgroup;
-use crate::model::sample::{CgroupSample, CgroupsSample, HierarchySample};
+use crate::model::kernel_text::{pids, proc_cgroup};
+use crate::model::sample::{CgroupSample, CgroupsSample, HierarchySample, ProcSample};
 use crate::sys::detail::cgroup_ns_root;
 use crate::sys::mounts::unescape_mount_path;
 use crate::sys::proc::{DIR_LIST, DIR_PATH, is_gone, read_at, read_record};
@@ -224,10 +226,36 @@ impl Hierarchy {
     }
 }
 
+/// The longest path one openat takes here: PATH_MAX (4096) counts the NUL.
+const PATH_PART: usize = 4000;
+
+/// /proc/PID/cgroup cuts a path at PATH_MAX - 1 bytes: one that long may be the start of a
+/// longer one.
+pub const PROC_CGROUP_PATH_CUT: usize = 4095;
+
+/// Opens `relative` (empty: `dir` itself) beneath `dir` however deep it is: a path past
+/// PATH_MAX (cgroups nested beyond ~4 KiB of names) is opened a part at a time, each part
+/// relative to the directory the one before opened.
+fn open_beneath(dir: BorrowedFd, relative: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
+    let mut rest = if relative.is_empty() { "." } else { relative };
+    let mut reached: Option<OwnedFd> = None;
+    while rest.len() > PATH_PART {
+        // Names are at most 255 bytes, so a part always ends at a '/' (ASCII: a char boundary).
+        let cut = rest.as_bytes()[..PATH_PART]
+            .iter()
+            .rposition(|&b| b == b'/')
+            .ok_or(Errno::NAMETOOLONG)?;
+        let at = reached.as_ref().map_or(dir, AsFd::as_fd);
+        reached = Some(openat(at, &rest[..cut], DIR_PATH, Mode::empty())?);
+        rest = &rest[cut + 1..];
+    }
+    let at = reached.as_ref().map_or(dir, AsFd::as_fd);
+    openat(at, rest, flags, Mode::empty())
+}
+
 /// Subdirectory names of one directory, sorted.
 fn subdirectories(dir: BorrowedFd, relative: &str) -> Vec<String> {
-    let path = if relative.is_empty() { "." } else { relative };
-    let Ok(fd) = openat(dir, path, DIR_LIST, Mode::empty()) else {
+    let Ok(fd) = open_beneath(dir, relative, DIR_LIST) else {
         return Vec::new();
     };
     let mut space = vec![MaybeUninit::<u8>::uninit(); 8192];
@@ -269,17 +297,7 @@ fn walk(dir: BorrowedFd) -> Vec<(String, u32)> {
 /// Reads one cgroup directory; `None` when it vanished meanwhile.
 fn read_cgroup(pending: &Pending, buf: &mut Vec<u8>) -> Option<CgroupSample> {
     let hierarchy = pending.hierarchy;
-    let dir = if pending.relative.is_empty() {
-        openat(&hierarchy.dir, ".", DIR_PATH, Mode::empty())
-    } else {
-        openat(
-            &hierarchy.dir,
-            pending.relative.as_str(),
-            DIR_PATH,
-            Mode::empty(),
-        )
-    }
-    .ok()?;
+    let dir = open_beneath(hierarchy.dir.as_fd(), &pending.relative, DIR_PATH).ok()?;
     let inode = fstat(&dir).ok()?.st_ino;
     let version = hierarchy.sample.version;
     // A cgroup2 child has only the files of the controllers its parent enabled for it.
@@ -431,6 +449,45 @@ fn rebase_in_namespace(hierarchy: &HierarchySample, cgroups: &mut [CgroupSample]
     }
 }
 
+/// Completes the paths that /proc/PID/cgroup cut at `PROC_CGROUP_PATH_CUT` bytes: the cgroup
+/// is the one of that hierarchy whose path starts with the cut one and whose member list (read
+/// for every cgroup with a path that long) has the process. A process that moved meanwhile
+/// keeps the cut path, which names no cgroup.
+pub fn complete_cut_paths(procs: &mut [Arc<ProcSample>], cgroups: &CgroupsSample) {
+    let long: Vec<(&CgroupSample, Vec<i32>)> = cgroups
+        .cgroups
+        .iter()
+        .filter(|c| c.path.len() >= PROC_CGROUP_PATH_CUT)
+        .filter_map(|c| Some((c, pids(c.file("cgroup.procs")?))))
+        .collect();
+    if long.is_empty() {
+        return;
+    }
+    for proc in procs.iter_mut() {
+        if proc.cgroup.len() < PROC_CGROUP_PATH_CUT {
+            continue;
+        }
+        let mut completed = String::with_capacity(proc.cgroup.len());
+        for line in proc.cgroup.lines() {
+            let whole = proc_cgroup(line).first().and_then(|cut| {
+                let path = cut.path;
+                let (c, _) = long.iter().find(|(c, members)| {
+                    c.hierarchy == cut.hierarchy
+                        && path.len() == PROC_CGROUP_PATH_CUT
+                        && c.path.starts_with(path)
+                        && members.contains(&proc.pid)
+                })?;
+                Some(format!("{}:{}:{}", cut.hierarchy, cut.controllers, c.path))
+            });
+            completed.push_str(whole.as_deref().unwrap_or(line));
+            completed.push('\n');
+        }
+        if *completed != *proc.cgroup {
+            Arc::make_mut(proc).cgroup = completed.into();
+        }
+    }
+}
+
 /// The hierarchies mounted in our mount namespace, cgroup2 first.
 pub fn mounted_hierarchies(roots: &Roots) -> Vec<HierarchySample> {
     hierarchies(roots).into_iter().map(|h| h.sample).collect()
@@ -439,21 +496,22 @@ pub fn mounted_hierarchies(roots: &Roots) -> Vec<HierarchySample> {
 /// Every cgroup of every hierarchy, read on all cores, and the system-wide pressure. With
 /// `membership` false the member lists are left to the process scan, except where the mount
 /// shows only part of the hierarchy (inside a cgroup namespace our own entry in cgroup.procs
-/// is what places the paths).
+/// is what places the paths) and where a path is too long for /proc/PID/cgroup to show whole.
 pub fn sample(roots: &Roots, membership: bool) -> CgroupsSample {
     let taken_at = super::boot_time();
     let hierarchies = hierarchies(roots);
     let mut pending = Vec::new();
     for hierarchy in &hierarchies {
-        let membership = membership || hierarchy.sample.root != "/";
+        let whole = membership || hierarchy.sample.root != "/";
         pending.extend(
             walk(hierarchy.dir.as_fd())
                 .into_iter()
                 .map(|(relative, depth)| Pending {
                     hierarchy,
+                    // Its members' /proc/PID/cgroup may show only the start of its path.
+                    membership: whole || hierarchy.path_of(&relative).len() >= PROC_CGROUP_PATH_CUT,
                     relative,
                     depth,
-                    membership,
                 }),
         );
     }

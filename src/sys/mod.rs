@@ -25,7 +25,8 @@ pub enum Collect {
     /// Namespaces, with only the processes they show (each one's lowest-PID member, or the
     /// process holding it) read in full: the others lack their command line and NSpid.
     NamespaceList,
-    /// Every cgroup hierarchy and system pressure, no processes.
+    /// Every cgroup hierarchy and system pressure; of processes only their cgroups (each
+    /// process's own /proc/PID/cgroup is what places it).
     Cgroups,
     /// Both, and each process's cgroups.
     Everything,
@@ -63,19 +64,22 @@ impl Sampler {
     /// One collection tick: processes, the other holders of namespaces, one round of nsfs
     /// ioctls per distinct namespace, and the cgroups when asked.
     pub fn sample(&mut self, roots: &Roots, collect: Collect) -> std::io::Result<Sample> {
+        let listing_only = collect == Collect::NamespaceList;
+        let mut scan = self.procs.scan(roots, collect)?;
         if collect == Collect::Cgroups {
-            let cgroups = cgroupfs::sample(roots, true);
+            // A captured tree cannot change under its reader: there the member lists are whole.
+            let cgroups = cgroupfs::sample(roots, !roots.is_live());
+            cgroupfs::complete_cut_paths(&mut scan.procs, &cgroups);
             let names = self.container_names(roots, &cgroups);
             return Ok(Sample {
+                procs: scan.procs,
+                denied: scan.denied,
                 cgroups,
                 container_names: names.names,
                 name_notes: names.notes,
                 ..Sample::default()
             });
         }
-        let with_cgroups = collect == Collect::Everything;
-        let listing_only = collect == Collect::NamespaceList;
-        let mut scan = self.procs.scan(roots, with_cgroups, !listing_only)?;
         let members = members_by_namespace(&scan.procs);
         let mut held = scan.held;
         held.extend(mounts::nsfs_holders(roots, &members));
@@ -93,9 +97,10 @@ impl Sampler {
             proc::ProcReader::describe(roots, &mut scan.procs, &shown);
         }
         let system = system_sample(roots);
-        let (cgroups, names) = if with_cgroups {
+        let (cgroups, names) = if collect == Collect::Everything {
             // Every process's cgroups were read with it: the member lists come from there.
             let cgroups = cgroupfs::sample(roots, false);
+            cgroupfs::complete_cut_paths(&mut scan.procs, &cgroups);
             let names = self.container_names(roots, &cgroups);
             (cgroups, names)
         } else {

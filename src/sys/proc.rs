@@ -16,6 +16,7 @@ use rustix::io::Errno;
 use crate::model::sample::{
     Denied, DeniedPart, HeldNs, HolderSample, NsLinks, NsRef, NsType, ProcSample,
 };
+use crate::sys::Collect;
 use crate::sys::ns::{nsfs_device, nsfs_file, parse_ns_link};
 use crate::sys::roots::Roots;
 
@@ -192,6 +193,16 @@ struct Known {
 }
 
 impl Known {
+    fn holding_nothing(ran: Option<(u64, u64)>, proc: Arc<ProcSample>) -> Known {
+        Known {
+            ran,
+            proc,
+            held: Vec::new(),
+            sockets: Vec::new(),
+            denied: Vec::new(),
+        }
+    }
+
     /// Whether nothing but what another process can change may differ from the last full read.
     /// Namespace links, `*_for_children`, the fd table and argv change only when one of the
     /// process's own threads runs (setns, unshare, open, exec...), and /proc/PID/schedstat shows
@@ -242,6 +253,29 @@ pub(crate) fn read_record(dir: BorrowedFd, name: &str, buf: &mut Vec<u8>) -> Res
     }
 }
 
+/// What /proc/PID/stat (with its cgroups and resident pages read beside) says of a process; its
+/// namespaces are for the caller to read.
+fn basic_sample(
+    pid_dir: BorrowedFd,
+    stat: Stat,
+    rss_pages: u64,
+    cgroup: Arc<str>,
+) -> Result<ProcSample, Errno> {
+    Ok(ProcSample {
+        pid: stat.pid,
+        ppid: stat.ppid,
+        uid: fstat(pid_dir)?.st_uid,
+        comm: stat.comm,
+        start_time: stat.starttime,
+        cpu_ticks: stat.utime.saturating_add(stat.stime),
+        rss_pages,
+        threads: u32::try_from(stat.num_threads).unwrap_or(0),
+        nspid: vec![stat.pid],
+        cgroup,
+        ..ProcSample::default()
+    })
+}
+
 /// Reads one chunk of /proc, each process with what was known of it at the last scan.
 struct Scanner<'a> {
     proc_dir: BorrowedFd<'a>,
@@ -250,13 +284,10 @@ struct Scanner<'a> {
     top_pid_ns: Option<u64>,
     /// The device of nsfs: an fd on it is a namespace whatever its link text says.
     nsfs: Option<(u32, u32)>,
-    /// Whether to read what only the process views show too: /proc/PID/cgroup and statm.
-    process_views: bool,
+    /// What to read of each process: see `Collect`.
+    collect: Collect,
     /// Whether there will be a next scan to skip reads in.
     remember: bool,
-    /// Whether to read every process's command line and NSpid, or only of each namespace's
-    /// first member here (then `ProcReader::describe` reads them for other processes shown).
-    describe_all: bool,
     namespaces_seen: HashSet<NsRef>,
     buf: Vec<u8>,
     cgroup_buf: Vec<u8>,
@@ -271,9 +302,8 @@ impl<'a> Scanner<'a> {
             proc_dir,
             top_pid_ns,
             nsfs: nsfs_device(proc_dir),
-            process_views: false,
+            collect: Collect::Namespaces,
             remember: false,
-            describe_all: true,
             namespaces_seen: HashSet::new(),
             buf: Vec::with_capacity(4096),
             cgroup_buf: Vec::with_capacity(4096),
@@ -348,15 +378,20 @@ impl<'a> Scanner<'a> {
         // A process can be moved to another cgroup without running: read every time.
         // A kernel without cgroups has no such file; an exiting process already failed above.
         self.cgroup_buf.clear();
-        if self.process_views
-            && read_record(pid_dir.as_fd(), "cgroup", &mut self.cgroup_buf).is_err()
-        {
+        let with_cgroups = matches!(self.collect, Collect::Cgroups | Collect::Everything);
+        if with_cgroups && read_record(pid_dir.as_fd(), "cgroup", &mut self.cgroup_buf).is_err() {
             self.cgroup_buf.clear();
         }
-        let rss_pages = match self.process_views {
-            true => self.resident_pages(pid_dir.as_fd()).unwrap_or(stat.rss),
-            false => stat.rss,
+        let rss_pages = match self.collect {
+            Collect::Everything => self.resident_pages(pid_dir.as_fd()).unwrap_or(stat.rss),
+            _ => stat.rss,
         };
+        if self.collect == Collect::Cgroups {
+            // Where each process is, read once per process: a listing built from it places a
+            // process that moves meanwhile in exactly one cgroup per hierarchy.
+            let proc = basic_sample(pid_dir.as_fd(), stat, rss_pages, self.cgroup_text())?;
+            return Ok(Known::holding_nothing(ran, Arc::new(proc)));
+        }
         let known = known.filter(|k| k.proc.start_time == stat.starttime);
         match known {
             Some(mut known) if known.unchanged(&stat, ran) => {
@@ -399,26 +434,9 @@ impl<'a> Scanner<'a> {
         before: Option<&Known>,
     ) -> Result<Known, Errno> {
         let pid = stat.pid;
-        let mut proc = ProcSample {
-            pid,
-            ppid: stat.ppid,
-            uid: fstat(pid_dir)?.st_uid,
-            comm: stat.comm,
-            start_time: stat.starttime,
-            cpu_ticks: stat.utime.saturating_add(stat.stime),
-            rss_pages,
-            threads: u32::try_from(stat.num_threads).unwrap_or(0),
-            nspid: vec![pid],
-            cgroup,
-            ..ProcSample::default()
-        };
-        let mut known = Known {
-            ran,
-            proc: Arc::default(),
-            held: Vec::new(),
-            sockets: Vec::new(),
-            denied: Vec::new(),
-        };
+        let start_time = stat.starttime;
+        let mut proc = basic_sample(pid_dir.as_fd(), stat, rss_pages, cgroup)?;
+        let mut known = Known::holding_nothing(ran, Arc::default());
         let pid_ns_before = before.and_then(|k| k.proc.ns[NsType::Pid.index()]);
 
         let read_ns = || {
@@ -429,7 +447,7 @@ impl<'a> Scanner<'a> {
                 Ok((links, pid_children, time_children))
             })
         };
-        match past_exec(stat.starttime, read_ns) {
+        match past_exec(start_time, read_ns) {
             Ok((links, pid_children, time_children)) => {
                 proc.ns = links;
                 let own = |kind: NsType| links[kind.index()];
@@ -440,7 +458,7 @@ impl<'a> Scanner<'a> {
             Err(e) => return Err(e),
         }
 
-        if self.describe_all {
+        if self.collect != Collect::NamespaceList {
             self.describe(pid_dir, &mut proc, before)?;
         } else if self.first_member(&proc.ns) {
             // A namespace shows its lowest-PID member: the first of it in some share.
@@ -451,7 +469,7 @@ impl<'a> Scanner<'a> {
         if proc.threads > 1 && proc.ns.iter().any(Option::is_some) {
             self.scan_threads(pid_dir, &proc, &mut known.held);
         }
-        self.scan_fds(pid_dir, pid, stat.starttime, &mut known);
+        self.scan_fds(pid_dir, pid, start_time, &mut known);
         record_for_children(&proc, &mut known.held);
         known.proc = Arc::new(proc);
         Ok(known)
@@ -616,17 +634,11 @@ impl ProcReader {
         }
     }
 
-    /// Scans every process under `roots.proc`, with what only the process views show (cgroups,
-    /// exact RSS) if `process_views`.
+    /// Scans every process under `roots.proc`, reading what `collect` needs (see `Collect`).
     /// Fails only when /proc itself cannot be listed.
-    /// Without `describe_all`, command lines and NSpid are read only for the first member
+    /// For `Collect::NamespaceList`, command lines and NSpid are read only for the first member
     /// of each namespace in each thread's share (see `describe` for the others).
-    pub fn scan(
-        &mut self,
-        roots: &Roots,
-        process_views: bool,
-        describe_all: bool,
-    ) -> io::Result<ProcScan> {
+    pub fn scan(&mut self, roots: &Roots, collect: Collect) -> io::Result<ProcScan> {
         let proc_dir = rustix::fs::open(&roots.proc, DIR_LIST, Mode::empty()).map_err(|e| {
             io::Error::new(
                 io::Error::from(e).kind(),
@@ -643,9 +655,8 @@ impl ProcReader {
 
         let scan_part = |part: Vec<(i32, Option<Known>)>| {
             let mut scanner = Scanner {
-                process_views,
+                collect,
                 remember: self.pace != Pace::Once,
-                describe_all,
                 ..Scanner::new(proc_dir.as_fd(), top_pid_ns)
             };
             for (pid, known) in part {
