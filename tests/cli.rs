@@ -52,7 +52,6 @@ fn missing_process_and_garbage_numbers() {
         &["usage: nstop cg move [--threads] [--tree] [--dry-run] PID... CGROUP"],
     );
     assert_usage_error(&["ns", "4026531836x"], &["4026531836x"]);
-    assert_usage_error(&["ns", "99"], &["no namespace with inode 99"]);
     assert_usage_error(&["ns", "-p", "1", "4026531836"], &["--task", "NAMESPACE"]);
     assert_usage_error(&["ns", "-J", "-r"], &["--json", "--raw"]);
 }

@@ -532,3 +532,38 @@ fn filter_and_persistent_select_our_own_namespaces() {
     assert!(rows.iter().all(|r| r["nprocs"] == 0), "{out}");
     assert!(!rows.iter().any(|r| r["ns"] == ino));
 }
+
+/// A process without argv (here a zombie: its memory is gone) reads as `[comm]`, as ps shows
+/// it; a kernel thread keeps its bare name, as lsns shows it (issue 20: both read as the bare
+/// name).
+#[test]
+fn a_process_without_argv_reads_as_bracketed_comm_and_a_kernel_thread_as_its_name() {
+    if !require_root() {
+        return;
+    }
+    // The shell's child becomes the exec'd sleep's, which never reaps it.
+    let parent = Spawned::new("sh", &["-c", "sleep 0 & exec sleep 60"]);
+    let pid = wait_for("a zombie child", || {
+        let child = *common::children(parent.pid()).first()?;
+        let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+        stat.contains("(sleep) Z ").then_some(child)
+    });
+    let (code, out, err) = nstop(&["snapshot", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let command = |pid: i32| {
+        doc["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pid"] == pid)
+            .map(|p| p["command"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(command(pid).as_deref(), Some("[sleep]"));
+    // kthreadd is PID 2 wherever a kernel's threads are visible.
+    let comm = std::fs::read_to_string("/proc/2/comm").unwrap_or_default();
+    if comm.trim() == "kthreadd" {
+        assert_eq!(command(2).as_deref(), Some("kthreadd"));
+    }
+    drop(parent);
+}

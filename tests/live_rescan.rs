@@ -68,7 +68,10 @@ fn a_process_that_ran_between_scans_is_read_again() {
     assert_eq!(after.start_time, before.start_time, "same process");
     assert_eq!(after.ns[NsType::Uts.index()], Some(ns_of(pid, "uts")));
     assert_ne!(after.ns[NsType::Uts.index()], Some(host_uts));
-    assert_eq!(after.cmdline, "sh -c read go; exec sleep 60");
+    assert_eq!(
+        after.cmdline.as_deref(),
+        Some("sh -c read go; exec sleep 60")
+    );
     let net = ns_of(pid, "net");
     assert!(
         third.held.iter().any(|h| h.ns.kind == NsType::Net

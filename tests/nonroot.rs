@@ -108,3 +108,26 @@ fn actions_are_refused_naming_the_privilege() {
     let frozen = std::fs::read_to_string(cgroup.dir.join("cgroup.freeze")).unwrap();
     assert_eq!(frozen.trim(), "0", "nothing was written");
 }
+
+/// A namespace only root's processes are in: nobody cannot see it, and says it cannot tell
+/// rather than that there is no such namespace (exit 1, not the usage error's 2).
+#[test]
+fn a_namespace_nobody_cannot_read_is_not_called_missing() {
+    if !require_root() {
+        return;
+    }
+    let proc = Spawned::cmd("unshare --uts sleep 60");
+    let ino = common::new_ns_of(proc.pid(), "uts").to_string();
+    for args in [&["ns", "--detail", &ino][..], &["ns", &ino]] {
+        let (code, out, err) = as_nobody(args);
+        no_panic(args, &err);
+        assert_eq!(code, 1, "nstop {args:?} as nobody: {err}");
+        assert!(out.is_empty(), "{out}");
+        assert!(
+            err.contains(&format!("cannot read whether namespace {ino} exists"))
+                && err.contains("CAP_SYS_PTRACE")
+                && !err.contains("no namespace"),
+            "{err}"
+        );
+    }
+}

@@ -763,6 +763,7 @@ fn details_of_each_namespace_kind() {
                 }],
                 gid_map: vec![],
                 setgroups: Some("allow".into()),
+                seen_from: Some(4026531837),
             }),
         ),
         (

@@ -390,7 +390,7 @@ fn member_rows<'m>(
     model: &'m Model,
     ino: u64,
     filter: Option<&Filter>,
-) -> Result<Rows<'m>, UsageError> {
+) -> anyhow::Result<Rows<'m>> {
     let ns = find_namespace(args, model, ino)?;
     // No member to list: the namespace's own row, whose COMMAND says what holds it.
     if ns.pids.is_empty() {
@@ -490,11 +490,7 @@ fn parent_of(ns: &Namespace) -> Option<NsRef> {
 }
 
 /// Rows with their tree parents, for the namespaces the filters select.
-fn rows<'m>(
-    args: &NsArgs,
-    model: &'m Model,
-    tree: Option<TreeKind>,
-) -> Result<Rows<'m>, UsageError> {
+fn rows<'m>(args: &NsArgs, model: &'m Model, tree: Option<TreeKind>) -> anyhow::Result<Rows<'m>> {
     let filter = row_filter(args)?;
     if let Some(ino) = args.namespace {
         return member_rows(args, model, ino, filter.as_ref());
@@ -592,7 +588,7 @@ pub fn list_columns(args: &NsArgs) -> String {
     table.render(format, false, "lsns-columns")
 }
 
-pub fn render(args: &NsArgs, model: &Model) -> Result<String, UsageError> {
+pub fn render(args: &NsArgs, model: &Model) -> anyhow::Result<String> {
     let (cols, tree) = columns(args)?;
     // Owner and parent trees are drawn in the NS column, which then reads left to right.
     let tree_column = match tree {
@@ -651,20 +647,31 @@ pub fn columns_help() -> String {
 }
 
 /// The namespace an inode argument names (nsfs inodes are unique across types; -t narrows).
+/// Not found while some processes were unreadable, it may be theirs: that is no usage error.
 pub fn find_namespace<'m>(
     args: &NsArgs,
     model: &'m Model,
     ino: u64,
-) -> Result<&'m Namespace, UsageError> {
-    model
+) -> anyhow::Result<&'m Namespace> {
+    let found = model
         .namespaces
         .iter()
-        .find(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)))
-        .ok_or_else(|| {
-            UsageError(format!(
-                "no namespace with inode {ino} (list them with `nstop ns`)"
-            ))
-        })
+        .find(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)));
+    if let Some(ns) = found {
+        return Ok(ns);
+    }
+    match model.unreadable.processes.len() {
+        0 => Err(UsageError(format!(
+            "no namespace with inode {ino} (list them with `nstop ns`)"
+        ))
+        .into()),
+        n => anyhow::bail!(
+            "cannot read whether namespace {ino} exists: it is not among the namespaces of the \
+             processes readable here, and {n} process{} could not be read (permission denied: \
+             another user's /proc/PID/ns needs root or CAP_SYS_PTRACE)",
+            if n == 1 { "" } else { "es" }
+        ),
+    }
 }
 
 fn describe_holders(ns: &Namespace) -> String {
@@ -732,11 +739,13 @@ fn detail_text(detail: &NsDetail) -> String {
             uid_map,
             gid_map,
             setgroups,
+            seen_from,
         } => format!(
-            "uid_map: {}\ngid_map: {}\nsetgroups: {}\n",
+            "uid_map: {}\ngid_map: {}\nsetgroups: {}\n{}\n",
             maps(uid_map),
             maps(gid_map),
-            setgroups.as_deref().unwrap_or("-")
+            setgroups.as_deref().unwrap_or("-"),
+            IdMap::seen_from_note(*seen_from)
         ),
         NsDetail::Net { interfaces } => {
             let mut out = format!("interfaces: {}\n", interfaces.len());
@@ -776,7 +785,10 @@ fn detail_text(detail: &NsDetail) -> String {
                 |p| format!("PID {p}")
             )
         ),
-        NsDetail::Cgroup { root } => format!("cgroup root: {root}\n"),
+        NsDetail::Cgroup { roots } => roots
+            .iter()
+            .map(|r| format!("cgroup root in {}: {}\n", r.label(), r.root))
+            .collect(),
         NsDetail::Ipc => "no further facts for ipc namespaces\n".into(),
     }
 }

@@ -23,7 +23,8 @@ pub struct Process {
     pub uid: u32,
     pub user: Option<String>,
     pub comm: String,
-    /// The command line, or the name for kernel threads (as lsns's COMMAND).
+    /// The command line; the name for kernel threads (as lsns's COMMAND), `[name]` for a
+    /// process without argv (as ps).
     pub command: String,
     pub start_time: u64,
     pub threads: u32,
@@ -87,10 +88,11 @@ pub fn build(sample: &Sample, prev: Option<&Sample>) -> Vec<Process> {
             uid: p.uid,
             user: sample.user_names.get(&p.uid).cloned(),
             comm: p.comm.clone(),
-            command: if p.cmdline.is_empty() {
-                p.comm.clone()
-            } else {
-                p.cmdline.clone()
+            command: match p.cmdline.as_deref() {
+                Some("") if !p.kernel_thread => format!("[{}]", p.comm),
+                Some(cmdline) if !cmdline.is_empty() => cmdline.to_owned(),
+                // A kernel thread, or a command line not read (unshown, or denied).
+                _ => p.comm.clone(),
             },
             start_time: p.start_time,
             threads: p.threads,

@@ -93,8 +93,11 @@ pub struct ProcSample {
     /// Owner of /proc/PID (what lsns calls the process's UID).
     pub uid: u32,
     pub comm: String,
-    /// Arguments joined by spaces; empty for kernel threads.
-    pub cmdline: String,
+    /// Arguments joined by spaces (empty for kernel threads and a process without argv);
+    /// `None` where not read.
+    pub cmdline: Option<String>,
+    /// A kernel thread (PF_KTHREAD): it has no command line by nature.
+    pub kernel_thread: bool,
     /// Clock ticks after boot: with the PID it identifies a process across ticks.
     pub start_time: u64,
     /// utime + stime, in clock ticks.
@@ -310,20 +313,23 @@ pub struct HierarchySample {
     pub controllers: Vec<String>,
 }
 
+/// A v1 hierarchy by its controllers: `cpu,cpuacct`, `systemd` for `name=systemd`.
+fn v1_label<'a>(controllers: impl Iterator<Item = &'a str>) -> String {
+    controllers
+        .map(|c| c.strip_prefix("name=").unwrap_or(c))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// v1 controllers whose files nstop reads values from.
 const METRIC_CONTROLLERS: [&str; 6] = ["memory", "cpu", "cpuacct", "pids", "blkio", "freezer"];
 
 impl HierarchySample {
     /// `cgroup2`, or the v1 controllers (`cpu,cpuacct`, `systemd`).
     pub fn label(&self) -> String {
-        if self.version == 2 {
-            "cgroup2".to_owned()
-        } else {
-            self.controllers
-                .iter()
-                .map(|c| c.strip_prefix("name=").unwrap_or(c))
-                .collect::<Vec<_>>()
-                .join(",")
+        match self.version {
+            2 => "cgroup2".to_owned(),
+            _ => v1_label(self.controllers.iter().map(String::as_str)),
         }
     }
 
@@ -390,12 +396,41 @@ pub struct CgroupsSample {
     pub system_pressure: Vec<(&'static str, String)>,
 }
 
+/// Where a cgroup namespace's `/` is in one hierarchy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupNsRoot {
+    /// As /proc/PID/cgroup numbers it: 0 is cgroup2.
+    pub hierarchy: u32,
+    /// Its v1 controllers (`cpu,cpuacct`, `name=systemd`); empty for cgroup2.
+    pub controllers: String,
+    /// The cgroup that is `/` inside, as a path in our view.
+    pub root: String,
+}
+
+impl CgroupNsRoot {
+    /// Its hierarchy as `HierarchySample::label` names it.
+    pub fn label(&self) -> String {
+        match self.hierarchy {
+            0 => "cgroup2".to_owned(),
+            _ => v1_label(self.controllers.split(',')),
+        }
+    }
+}
+
 /// One line of a user namespace's uid_map or gid_map.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdMap {
     pub inside: u32,
     pub outside: u32,
     pub count: u32,
+}
+
+impl IdMap {
+    /// Which side the outside ids of maps read from user namespace `reader` are on.
+    pub fn seen_from_note(reader: Option<u64>) -> String {
+        let reader = reader.map_or(String::new(), |ino| format!(", user:[{ino}],"));
+        format!("(outside ids as nstop's own user namespace{reader} sees them)")
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -431,6 +466,9 @@ pub enum NsDetail {
         gid_map: Vec<IdMap>,
         /// "allow" or "deny" (/proc/PID/setgroups).
         setgroups: Option<String>,
+        /// The user namespace the maps were read from (nstop's own): the kernel writes the
+        /// outside ids as that namespace sees them.
+        seen_from: Option<u64>,
     },
     Net {
         interfaces: Vec<Interface>,
@@ -453,8 +491,9 @@ pub enum NsDetail {
         processes: usize,
     },
     Cgroup {
-        /// The cgroup that is `/` inside, as a path in our view.
-        root: String,
+        /// Per hierarchy (a process may be rooted at `memory:/a/b` and cgroup2 `/`), in
+        /// /proc/PID/cgroup's order.
+        roots: Vec<CgroupNsRoot>,
     },
     Ipc,
 }

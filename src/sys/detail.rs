@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use nix::libc;
 
 use crate::model::kernel_text::proc_cgroup;
-use crate::model::sample::{ClockOffset, HolderSample, IdMap, NsDetail, NsRef, NsType, Sample};
+use crate::model::sample::{
+    CgroupNsRoot, ClockOffset, HolderSample, IdMap, NsDetail, NsRef, NsType, Sample,
+};
 use crate::sys::ns::{open_ns, open_paths};
 use crate::sys::nsexec::{self, NsExecError, run_in_namespace};
 use crate::sys::roots::Roots;
@@ -87,14 +89,21 @@ pub fn cgroup_ns_root(outside: &str, inside: &str) -> Option<String> {
     })
 }
 
-/// The cgroup2 path of a `/proc/PID/cgroup` text (the `0::` line), else the first line's.
-fn cgroup_path(text: &str) -> Option<&str> {
-    let lines = proc_cgroup(text);
-    lines
-        .iter()
-        .find(|l| l.hierarchy == 0 && l.controllers.is_empty())
-        .or(lines.first())
-        .map(|l| l.path)
+/// The root of a cgroup namespace in every hierarchy whose path one process shows from
+/// outside and inside (/proc/PID/cgroup read from each side).
+fn cgroup_ns_roots(outside: &str, inside: &str) -> Vec<CgroupNsRoot> {
+    let inside = proc_cgroup(inside);
+    proc_cgroup(outside)
+        .into_iter()
+        .filter_map(|o| {
+            let i = inside.iter().find(|i| i.hierarchy == o.hierarchy)?;
+            Some(CgroupNsRoot {
+                hierarchy: o.hierarchy,
+                controllers: o.controllers.to_owned(),
+                root: cgroup_ns_root(o.path, i.path)?,
+            })
+        })
+        .collect()
 }
 
 /// Child step: the hostname and domain name of the uts namespace it joined.
@@ -186,6 +195,9 @@ fn user_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
         uid_map: parse_id_map(&texts[0]),
         gid_map: parse_id_map(&texts[1]),
         setgroups: Some(texts[2].trim().to_string()),
+        seen_from: fs::metadata(roots.proc.join("self/ns/user"))
+            .ok()
+            .map(|m| m.ino()),
     })
 }
 
@@ -250,6 +262,7 @@ fn cgroup_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
         .iter()
         .map(|p| p.to_string())
         .chain(["self".to_string()]);
+    let mut best = Vec::new();
     for reader in readers {
         let path = roots.proc.join(format!("{reader}/cgroup"));
         let Ok(outside) = fs::read_to_string(&path) else {
@@ -265,12 +278,18 @@ fn cgroup_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
             Err(_) => continue,
         };
         let inside = String::from_utf8_lossy(&inside.bytes);
-        let root = cgroup_path(&outside)
-            .zip(cgroup_path(&inside))
-            .and_then(|(o, i)| cgroup_ns_root(o, i));
-        if let Some(root) = root {
-            return Ok(NsDetail::Cgroup { root });
+        let roots = cgroup_ns_roots(&outside, &inside);
+        // A reader moved out of its root since shows `/..` there: another may show it.
+        let whole = roots.len() == proc_cgroup(&outside).len();
+        if whole || roots.len() > best.len() {
+            best = roots;
         }
+        if whole {
+            break;
+        }
+    }
+    if !best.is_empty() {
+        return Ok(NsDetail::Cgroup { roots: best });
     }
     Err(format!(
         "cgroup:[{}]: no process shows where its root is",
@@ -387,6 +406,20 @@ mod tests {
         assert_eq!(cgroup_ns_root("/a/b/c", "/c").as_deref(), Some("/a/b"));
         assert_eq!(cgroup_ns_root("/", "/").as_deref(), Some("/"));
         assert_eq!(cgroup_ns_root("/a", "/../a"), None);
-        assert_eq!(cgroup_path("12:pids:/x\n0::/y\n"), Some("/y"));
+        // A hybrid host: rooted at memory:/a/b, the rest at / (captured shapes).
+        let roots = cgroup_ns_roots(
+            "4:memory:/a/b\n1:cpu:/\n0::/c\n",
+            "4:memory:/\n1:cpu:/\n0::/\n",
+        );
+        let found: Vec<(u32, &str, &str)> = roots
+            .iter()
+            .map(|r| (r.hierarchy, r.controllers.as_str(), r.root.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [(4, "memory", "/a/b"), (1, "cpu", "/"), (0, "", "/c")]
+        );
+        // Moved out of its root since: that hierarchy is left out.
+        assert_eq!(cgroup_ns_roots("0::/a\n", "0::/../a\n"), []);
     }
 }

@@ -253,6 +253,9 @@ pub(crate) fn read_record(dir: BorrowedFd, name: &str, buf: &mut Vec<u8>) -> Res
     }
 }
 
+/// `stat`'s flag of a kernel thread (include/linux/sched.h).
+const PF_KTHREAD: u32 = 0x0020_0000;
+
 /// What /proc/PID/stat (with its cgroups and resident pages read beside) says of a process; its
 /// namespaces are for the caller to read.
 fn basic_sample(
@@ -265,6 +268,7 @@ fn basic_sample(
         pid: stat.pid,
         ppid: stat.ppid,
         uid: fstat(pid_dir)?.st_uid,
+        kernel_thread: stat.flags & PF_KTHREAD != 0,
         comm: stat.comm,
         start_time: stat.starttime,
         cpu_ticks: stat.utime.saturating_add(stat.stime),
@@ -495,7 +499,7 @@ impl<'a> Scanner<'a> {
         before: Option<&Known>,
     ) -> Result<(), Errno> {
         match read_record(pid_dir.as_fd(), "cmdline", &mut self.buf) {
-            Ok(()) => proc.cmdline = join_cmdline(&self.buf),
+            Ok(()) => proc.cmdline = Some(join_cmdline(&self.buf)),
             Err(e) if is_denied(e) => {}
             Err(e) => return Err(e),
         }

@@ -223,12 +223,14 @@ fn write_inside(ns: NsRef, sources: &Sources, page: &mut Writer) {
             uid_map,
             gid_map,
             setgroups,
+            seen_from,
         } => {
             id_map_lines(page, "uid_map", uid_map);
             id_map_lines(page, "gid_map", gid_map);
             if let Some(setgroups) = setgroups {
                 page.field("setgroups", setgroups.clone());
             }
+            page.note(IdMap::seen_from_note(*seen_from), Tone::Dim);
         }
         NsDetail::Net { interfaces } => {
             if interfaces.is_empty() {
@@ -274,27 +276,21 @@ fn write_inside(ns: NsRef, sources: &Sources, page: &mut Writer) {
                 page.field(label, format!("{seconds:+} s from the host's clock"));
             }
         }
-        NsDetail::Cgroup { root } => {
-            // The root is read from cgroup2's line, else a v1 line: the first hierarchy that
-            // has the path (cgroup2 is listed first).
-            let hierarchy = sources
-                .model
-                .host
-                .hierarchies
-                .iter()
-                .map(|h| h.id)
-                .find(|&h| sources.model.cgroup(h, root).is_some());
-            match hierarchy {
-                Some(hierarchy) => page.link(
-                    "root (its /)",
-                    root.clone(),
-                    Tone::Name,
-                    Link::Open(Subject::Cgroup {
-                        hierarchy,
-                        path: root.clone(),
-                    }),
-                ),
-                None => page.field("root (its /)", root.clone()),
+        NsDetail::Cgroup { roots } => {
+            for r in roots {
+                let label = format!("/ in {}", r.label());
+                match sources.model.cgroup(r.hierarchy, &r.root) {
+                    Some(_) => page.link(
+                        &label,
+                        r.root.clone(),
+                        Tone::Name,
+                        Link::Open(Subject::Cgroup {
+                            hierarchy: r.hierarchy,
+                            path: r.root.clone(),
+                        }),
+                    ),
+                    None => page.field(&label, r.root.clone()),
+                }
             }
         }
         NsDetail::Pid { .. } | NsDetail::Ipc => {}
