@@ -130,3 +130,99 @@ fn resident_memory_is_vmrss() {
         assert_eq!(proc.rss_pages * page, expected, "{scan} scan");
     }
 }
+
+/// A process with threads, all idle between two scans, is not read again (its threads' links
+/// are what made an idle 10,000-thread process cost 200 ms a tick); when one of its threads
+/// wakes and unshares uts, the next scan finds that thread's namespace.
+#[test]
+fn an_idle_process_with_threads_is_kept_and_a_thread_that_unshares_is_found() {
+    if !require_root() {
+        return;
+    }
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    // Three sleeping threads and one that unshares uts when a line arrives, then sleeps.
+    let code = "import ctypes, sys, threading, time\n\
+                def unshare():\n    sys.stdin.readline()\n    \
+                ctypes.CDLL(None, use_errno=True).unshare(0x04000000)\n    time.sleep(600)\n\
+                for t in [threading.Thread(target=time.sleep, args=(600,), daemon=True) \
+                for _ in range(3)] + [threading.Thread(target=unshare, daemon=True)]:\n    t.start()\n\
+                time.sleep(600)\n";
+    let child = Command::new("python3")
+        .args(["-c", code])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("start python3");
+    let mut child = common::Spawned(child);
+    let pid = child.pid();
+    let threads_asleep = || {
+        let tids: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .ok()?
+            .filter_map(|e| Some(e.ok()?.file_name().to_string_lossy().into_owned()))
+            .collect();
+        let asleep = tids.iter().all(|tid| {
+            std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat"))
+                .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('S')))
+        });
+        (tids.len() == 5 && asleep).then_some(tids)
+    };
+    wait_for("five threads asleep", threads_asleep);
+    let roots = nstop::sys::Roots::default();
+    let mut sampler = nstop::sys::Sampler::new(nstop::sys::Pace::Background);
+    let mut scan = || {
+        sampler
+            .sample(&roots, nstop::sys::Collect::Everything)
+            .expect("sample")
+    };
+    let find = |sample: &nstop::model::sample::Sample| {
+        sample
+            .procs
+            .iter()
+            .find(|p| p.pid == pid)
+            .cloned()
+            .expect("listed")
+    };
+    let thread_holders = |sample: &nstop::model::sample::Sample| -> Vec<(i32, NsType, u64)> {
+        sample
+            .held
+            .iter()
+            .filter_map(|h| match h.holder {
+                HolderSample::Thread { pid: p, tid } if p == pid => {
+                    Some((tid, h.ns.kind, h.ns.ino))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let first = scan();
+    let second = scan();
+    assert!(
+        std::sync::Arc::ptr_eq(&find(&first), &find(&second)),
+        "an idle process with threads is kept from the scan before"
+    );
+    assert_eq!(thread_holders(&second), []);
+
+    child
+        .0
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"go\n")
+        .unwrap();
+    let (tid, uts) = wait_for("a thread in its own uts namespace", || {
+        let tids = threads_asleep()?;
+        let host = ns_of(pid, "uts");
+        tids.iter().find_map(|tid| {
+            let link = std::fs::read_link(format!("/proc/{pid}/task/{tid}/ns/uts")).ok()?;
+            let ino = link
+                .to_string_lossy()
+                .trim_start_matches("uts:[")
+                .trim_end_matches(']')
+                .parse()
+                .ok()?;
+            (ino != host).then(|| (tid.parse::<i32>().unwrap(), ino))
+        })
+    });
+    let third = scan();
+    assert_eq!(thread_holders(&third), [(tid, NsType::Uts, uts)]);
+}

@@ -148,6 +148,27 @@ fn read_links(ns_dir: BorrowedFd, pid_ns: Option<u64>) -> Result<NsLinks, Errno>
     Ok(links)
 }
 
+/// The namespaces one thread can be in apart from its process. The others are the same for a
+/// whole thread group: a multi-threaded process may not unshare or setns a user namespace, nor
+/// setns a time namespace (unshare only sets `time_for_children`), a thread is created in its
+/// creator's user, pid and time namespaces, and a task's pid namespace never changes.
+const THREAD_OWN: [NsType; 5] = [
+    NsType::Cgroup,
+    NsType::Ipc,
+    NsType::Mnt,
+    NsType::Net,
+    NsType::Uts,
+];
+
+/// The links of `THREAD_OWN` in a thread's `ns` directory; the others are `None`.
+fn read_thread_links(ns_dir: BorrowedFd) -> Result<NsLinks, Errno> {
+    let mut links = [None; 8];
+    for kind in THREAD_OWN {
+        links[kind.index()] = read_link(ns_dir, kind.name())?;
+    }
+    Ok(links)
+}
+
 fn read_link(ns_dir: BorrowedFd, name: &str) -> Result<Option<u64>, Errno> {
     let mut buf = [0u8; 64];
     match read_link_text(ns_dir, name, &mut buf) {
@@ -183,8 +204,8 @@ pub fn join_cmdline(raw: &[u8]) -> String {
 
 /// What one process looked like when last read in full, kept between scans by a `ProcReader`.
 struct Known {
-    /// The main thread's run time and number of times it ran (/proc/PID/schedstat) when read.
-    ran: Option<(u64, u64)>,
+    /// The run time of all its threads together when read (`group_run_time`).
+    ran: Option<u64>,
     /// As last read; shared with the samples while it stays the same (a sleeping process).
     proc: Arc<ProcSample>,
     held: Vec<HeldNs>,
@@ -193,7 +214,7 @@ struct Known {
 }
 
 impl Known {
-    fn holding_nothing(ran: Option<(u64, u64)>, proc: Arc<ProcSample>) -> Known {
+    fn holding_nothing(ran: Option<u64>, proc: Arc<ProcSample>) -> Known {
         Known {
             ran,
             proc,
@@ -204,16 +225,15 @@ impl Known {
     }
 
     /// Whether nothing but what another process can change may differ from the last full read.
-    /// Namespace links, `*_for_children`, the fd table and argv change only when one of the
-    /// process's own threads runs (setns, unshare, open, exec...), and /proc/PID/schedstat shows
-    /// the run time and run count of the main thread to the nanosecond: for a single-threaded
-    /// process that did not run, re-reading them would read the same text.
-    /// A kernel that keeps no run statistics prints zeros: then everything is read each time.
-    fn unchanged(&self, stat: &Stat, ran: Option<(u64, u64)>) -> bool {
+    /// Namespace links (the process's and each thread's), `*_for_children`, the fd table, argv
+    /// and the set of threads change only when one of the process's own threads runs (setns,
+    /// unshare, open, exec, clone...), and the process's CPU clock sums the run time of all its
+    /// threads to the nanosecond: for a process none of whose threads ran, re-reading them
+    /// would read the same text (10,000 idle threads cost one clock read, not 10,000 reads).
+    fn unchanged(&self, stat: &Stat, ran: Option<u64>) -> bool {
         self.proc.start_time == stat.starttime
-            && self.proc.threads == 1
-            && stat.num_threads == 1
-            && ran.is_some_and(|(run_time, _)| run_time > 0)
+            && i64::from(self.proc.threads) == stat.num_threads
+            && ran.is_some()
             && ran == self.ran
     }
 }
@@ -228,12 +248,16 @@ fn parse_statm_resident(text: &[u8]) -> Option<u64> {
         .ok()
 }
 
-/// `/proc/PID/schedstat`: "run_time_ns wait_time_ns times_run".
-fn parse_schedstat(text: &[u8]) -> Option<(u64, u64)> {
-    let mut fields = std::str::from_utf8(text).ok()?.split_ascii_whitespace();
-    let run_time = fields.next()?.parse().ok()?;
-    let times_run = fields.nth(1)?.parse().ok()?;
-    Some((run_time, times_run))
+/// The run time of all of a process's threads together, in nanoseconds: its CPU clock
+/// (`CPUCLOCK_SCHED` of the process, as clock_getcpuclockid makes it), which the kernel lets
+/// anyone read. `None` when the process is gone.
+fn group_run_time(pid: i32) -> Option<u64> {
+    const CPUCLOCK_SCHED: i32 = 2;
+    // `~pid << 3`; a PID too large for it would make another clock (0: our own).
+    let clock = nix::time::ClockId::from_raw((!pid).checked_mul(8)? | CPUCLOCK_SCHED);
+    let time = nix::time::clock_gettime(clock).ok()?;
+    let nanos = i128::from(time.tv_sec()) * 1_000_000_000 + i128::from(time.tv_nsec());
+    u64::try_from(nanos).ok()
 }
 
 /// Reads a file the kernel prints whole on the first read (one `show` of a single_open seq_file,
@@ -292,6 +316,8 @@ struct Scanner<'a> {
     collect: Collect,
     /// Whether there will be a next scan to skip reads in.
     remember: bool,
+    /// How many cores a scan may keep busy.
+    workers: usize,
     namespaces_seen: HashSet<NsRef>,
     buf: Vec<u8>,
     cgroup_buf: Vec<u8>,
@@ -308,6 +334,7 @@ impl<'a> Scanner<'a> {
             nsfs: nsfs_device(proc_dir),
             collect: Collect::Namespaces,
             remember: false,
+            workers: 1,
             namespaces_seen: HashSet::new(),
             buf: Vec::with_capacity(4096),
             cgroup_buf: Vec::with_capacity(4096),
@@ -368,15 +395,9 @@ impl<'a> Scanner<'a> {
 
     fn read_process(&mut self, pid: i32, known: Option<Known>) -> Result<Known, Errno> {
         let pid_dir = self.open(pid)?;
-        // Before anything it guards, so a run after this read shows at the next scan.
-        let ran = match self.remember {
-            false => None,
-            true => match read_record(pid_dir.as_fd(), "schedstat", &mut self.buf) {
-                Ok(()) => parse_schedstat(&self.buf),
-                Err(e) if is_gone(e) || is_denied(e) => None,
-                Err(e) => return Err(e),
-            },
-        };
+        // Before anything it guards, so a run after this read shows at the next scan. (By PID,
+        // after the dirfd: a PID reused in between fails the reads through the dirfd.)
+        let ran = self.remember.then(|| group_run_time(pid)).flatten();
         read_record(pid_dir.as_fd(), "stat", &mut self.buf)?;
         let stat = Stat::from_read(self.buf.as_slice()).map_err(|_| Errno::IO)?;
         // A process can be moved to another cgroup without running: read every time.
@@ -434,7 +455,7 @@ impl<'a> Scanner<'a> {
         stat: Stat,
         rss_pages: u64,
         cgroup: Arc<str>,
-        ran: Option<(u64, u64)>,
+        ran: Option<u64>,
         before: Option<&Known>,
     ) -> Result<Known, Errno> {
         let pid = stat.pid;
@@ -522,29 +543,46 @@ impl<'a> Scanner<'a> {
 
     /// Threads whose namespaces differ from their process's (a thread may unshare alone).
     fn scan_threads(&mut self, pid_dir: &OwnedFd, proc: &ProcSample, held: &mut Vec<HeldNs>) {
-        let Ok(tids) = openat(pid_dir, "task", DIR_LIST, Mode::empty()).and_then(numeric_entries)
+        let Ok(mut tids) =
+            openat(pid_dir, "task", DIR_LIST, Mode::empty()).and_then(numeric_entries)
         else {
             return;
         };
-        for tid in tids.into_iter().filter(|&t| t != proc.pid) {
-            let links = openat(
-                pid_dir,
-                format!("task/{tid}/ns").as_str(),
-                DIR_PATH,
-                Mode::empty(),
-            )
-            .and_then(|d| read_links(d.as_fd(), None));
-            let Ok(links) = links else { continue };
-            for kind in NsType::ALL {
-                let ino = links[kind.index()];
-                if let Some(ino) = ino.filter(|_| ino != proc.ns[kind.index()]) {
-                    held.push(HeldNs {
-                        ns: NsRef { kind, ino },
-                        holder: HolderSample::Thread { pid: proc.pid, tid },
-                    });
+        tids.retain(|&t| t != proc.pid);
+        let differing = |tids: &[i32]| -> Vec<HeldNs> {
+            let mut found = Vec::new();
+            for &tid in tids {
+                let path = format!("task/{tid}/ns");
+                let links = openat(pid_dir, path.as_str(), DIR_PATH, Mode::empty())
+                    .and_then(|d| read_thread_links(d.as_fd()));
+                let Ok(links) = links else { continue };
+                for kind in THREAD_OWN {
+                    let ino = links[kind.index()];
+                    if let Some(ino) = ino.filter(|_| ino != proc.ns[kind.index()]) {
+                        found.push(HeldNs {
+                            ns: NsRef { kind, ino },
+                            holder: HolderSample::Thread { pid: proc.pid, tid },
+                        });
+                    }
                 }
             }
+            found
+        };
+        // One process with thousands of threads would keep one core busy while the others wait.
+        if self.workers < 2 || tids.len() < 1000 {
+            held.extend(differing(&tids));
+            return;
         }
+        let chunk = tids.len().div_ceil(self.workers);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = tids
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || differing(part)))
+                .collect();
+            for part in parts {
+                held.extend(part.join().expect("thread scan panicked"));
+            }
+        });
     }
 
     /// Open file descriptors on nsfs (`ip netns exec`-style holders, container runtimes), and
@@ -657,10 +695,15 @@ impl ProcReader {
         let mut work: Vec<(i32, Option<Known>)> =
             pids.iter().map(|pid| (*pid, before.remove(pid))).collect();
 
+        let workers = match self.pace {
+            Pace::Background => 1,
+            _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
         let scan_part = |part: Vec<(i32, Option<Known>)>| {
             let mut scanner = Scanner {
                 collect,
                 remember: self.pace != Pace::Once,
+                workers,
                 ..Scanner::new(proc_dir.as_fd(), top_pid_ns)
             };
             for (pid, known) in part {
@@ -668,8 +711,7 @@ impl ProcReader {
             }
             (scanner.out, scanner.known)
         };
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let parts = if self.pace == Pace::Background {
+        let parts = if workers == 1 {
             vec![scan_part(work)]
         } else {
             let chunk = work.len().div_ceil(workers).max(1);
@@ -738,11 +780,15 @@ Groups:\t \nNStgid:\t3622\t2\t1\nNSpid:\t3622\t2\t1\nNSpgid:\t3617\t0\t0\nNSsid:
     }
 
     #[test]
-    fn schedstat_run_time_and_count() {
-        // Captured from /proc/self/schedstat (kernel 6.18).
-        assert_eq!(parse_schedstat(b"186768 74269 2\n"), Some((186768, 2)));
-        assert_eq!(parse_schedstat(b"186768 74269\n"), None);
-        assert_eq!(parse_schedstat(b""), None);
+    fn run_time_of_our_own_process_grows() {
+        let pid = std::process::id() as i32;
+        let before = group_run_time(pid).expect("our CPU clock");
+        let spin = std::time::Instant::now();
+        while spin.elapsed() < std::time::Duration::from_millis(5) {}
+        assert!(group_run_time(pid).unwrap() > before);
+        // The kernel has no such PID; shifted without a check it would name our own clock.
+        assert_eq!(group_run_time(i32::MAX), None);
+        assert_eq!(group_run_time(1 << 30), None);
     }
 
     #[test]
