@@ -270,7 +270,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     },
                 ),
             };
-            cli::ns::render_detail(&args, ns, &detail)
+            cli::ns::render_detail(&args, &model, ns, &detail)
         }
         None => cli::ns::render(&args, &model)?,
     };

@@ -567,3 +567,100 @@ fn a_process_without_argv_reads_as_bracketed_comm_and_a_kernel_thread_as_its_nam
     }
     drop(parent);
 }
+
+/// A netns bind-mounted only inside another mount namespace: on the host its path is a plain
+/// file, so it is no NSFS path and no PATH here; HOLDERS says which mount namespace holds the
+/// mount; PATH opens the namespace from here (through that namespace's process). A netns
+/// mounted in our own mount namespace keeps its path, and its holder needs no namespace named
+/// (issue 20).
+#[test]
+fn a_bind_mount_in_another_mount_namespace_is_told_apart() {
+    if !require_root() {
+        return;
+    }
+    /// The mount point, a file in /tmp: removed once the mount namespace is gone.
+    struct File(String);
+    impl Drop for File {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let point = File(format!("/tmp/{}", common::unique_name()));
+    let ours = Netns::add();
+    let script = format!(
+        "touch {p} && unshare --net={p} true && exec sleep 60",
+        p = point.0
+    );
+    let inside = Spawned::new(
+        "unshare",
+        &["--mount", "--propagation", "private", "sh", "-c", &script],
+    );
+    let pid = inside.pid();
+    let mnt = new_ns_of(pid, "mnt");
+    let net = wait_for("the netns mounted inside", || {
+        let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
+        let line = mountinfo.lines().find(|l| l.contains(&point.0))?;
+        let root = line.split(' ').nth(3)?;
+        root.strip_prefix("net:[")?
+            .strip_suffix(']')?
+            .parse::<u64>()
+            .ok()
+    });
+    let own_mnt = ns_inode("/proc/self/ns/mnt");
+    assert_ne!(
+        ns_inode(&point.0),
+        net,
+        "on the host the path is not the namespace"
+    );
+
+    let (code, out, err) = nstop(&["ns", "-J", "-t", "net", "-o", "NS,PATH,NSFS,HOLDERS"]);
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = |ino: u64| {
+        doc["namespaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["ns"] == ino)
+            .cloned()
+            .unwrap_or_else(|| panic!("net:[{ino}] listed"))
+    };
+    let mounted_in = |row: &serde_json::Value, path: &str| -> Vec<u64> {
+        let holders = row["holders"].as_array().cloned().unwrap_or_default();
+        holders
+            .iter()
+            .filter(|h| h["kind"] == "bind_mount" && h["path"] == path)
+            .filter_map(|h| h["mnt_ns"].as_u64())
+            .collect()
+    };
+    let theirs = row(net);
+    assert_eq!(theirs["nsfs"], serde_json::Value::Null, "{theirs}");
+    let path = theirs["path"].as_str().expect("a path");
+    assert_eq!(
+        ns_inode(path),
+        net,
+        "PATH {path} opens the namespace from here"
+    );
+    assert_eq!(mounted_in(&theirs, &point.0), [mnt], "{theirs}");
+    let ours_ino = ns_inode(&ours.path());
+    let mine = row(ours_ino);
+    assert_eq!(mine["nsfs"], ours.path());
+    assert!(mounted_in(&mine, &ours.path()).contains(&own_mnt), "{mine}");
+
+    let (_, table, _) = nstop(&["ns", "-t", "net", "-n", "-o", "NS,HOLDERS"]);
+    let line = |ino: u64| {
+        table
+            .lines()
+            .find(|l| l.contains(&ino.to_string()))
+            .unwrap_or_default()
+    };
+    assert!(
+        line(net).contains(&format!("mount:{}@mnt:[{mnt}]", point.0)),
+        "{table}"
+    );
+    // In our own mount namespace the path alone says where.
+    let own = format!("mount:{}", ours.path());
+    let labels = line(ours_ino).split_whitespace().nth(1).unwrap_or_default();
+    assert!(labels.split(',').any(|l| l == own), "{table}");
+    drop(inside);
+}

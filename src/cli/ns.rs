@@ -11,7 +11,7 @@ use crate::filter::{Filter, Value as FilterValue};
 use crate::model::Model;
 use crate::model::namespace::Namespace;
 use crate::model::process::Process;
-use crate::model::sample::{HolderSample, IdMap, NsDetail, NsRef, NsType};
+use crate::model::sample::{IdMap, NsDetail, NsRef, NsType};
 
 #[derive(Args, Debug, Default)]
 pub struct NsArgs {
@@ -229,8 +229,13 @@ impl Column {
     }
 
     fn cell(self, row: &RowSource, nsfs_sep: &str) -> Cell {
-        let RowSource { ns, proc, path } = row;
-        let (ns, proc) = (*ns, *proc);
+        let RowSource {
+            ns,
+            proc,
+            path,
+            reader_mnt_ns,
+        } = row;
+        let (ns, proc, reader) = (*ns, *proc, *reader_mnt_ns);
         match self {
             Column::Ns => Cell::num(ns.ns),
             Column::Type => Cell::text(ns.kind.name()),
@@ -246,7 +251,7 @@ impl Column {
                     json: p.command.clone().into(),
                 },
                 (None, 0) if !ns.holders.is_empty() => Cell {
-                    text: ns.held_by(),
+                    text: ns.held_by(reader),
                     json: serde_json::Value::Null,
                 },
                 _ => Cell::opt(proc.map(|p| p.command.as_str()), Cell::text),
@@ -271,7 +276,7 @@ impl Column {
             // lsns prints 0 where the kernel names no parent or owner.
             Column::Pns => Cell::num(ns.parent.unwrap_or(0)),
             Column::Ons => Cell::num(ns.owner.unwrap_or(0)),
-            Column::Holders => holders_cell(ns),
+            Column::Holders => holders_cell(ns, reader),
             Column::Pids => Cell {
                 text: join(&ns.pids, ","),
                 json: serde_json::json!(ns.pids),
@@ -322,6 +327,8 @@ struct RowSource<'m> {
     ns: &'m Namespace,
     proc: Option<&'m Process>,
     path: Option<String>,
+    /// The mount namespace the model was read from (see `HolderSample::label`).
+    reader_mnt_ns: Option<u64>,
 }
 
 fn join<T: ToString>(values: &[T], sep: &str) -> String {
@@ -332,10 +339,9 @@ fn join<T: ToString>(values: &[T], sep: &str) -> String {
         .join(sep)
 }
 
-fn holders_cell(ns: &Namespace) -> Cell {
-    let text: Vec<String> = ns.holders.iter().map(HolderSample::to_string).collect();
+fn holders_cell(ns: &Namespace, reader: Option<u64>) -> Cell {
     Cell {
-        text: text.join(","),
+        text: ns.holder_labels(reader).join(","),
         json: serde_json::to_value(&ns.holders).expect("holders serialize"),
     }
 }
@@ -406,6 +412,7 @@ fn member_rows<'m>(
             ns,
             proc: Some(proc),
             path,
+            reader_mnt_ns: model.reader_mnt_ns,
         };
         if filter.is_some_and(|f| !selects(f, &source)) {
             continue;
@@ -422,6 +429,7 @@ fn namespace_row<'m>(model: &'m Model, ns: &'m Namespace) -> RowSource<'m> {
         ns,
         proc: ns.pid.and_then(|pid| model.process(pid)),
         path: ns.path.clone(),
+        reader_mnt_ns: model.reader_mnt_ns,
     }
 }
 
@@ -674,17 +682,20 @@ pub fn find_namespace<'m>(
     }
 }
 
-fn describe_holders(ns: &Namespace) -> String {
-    let text = holders_cell(ns).text;
-    if text.is_empty() {
-        "-".into()
-    } else {
-        text.replace(',', " ")
+fn describe_holders(ns: &Namespace, reader: Option<u64>) -> String {
+    match ns.holder_labels(reader) {
+        labels if labels.is_empty() => "-".into(),
+        labels => labels.join(" "),
     }
 }
 
 /// `--detail`: the namespace and what it looks like from inside, as text or JSON.
-pub fn render_detail(args: &NsArgs, ns: &Namespace, detail: &Result<NsDetail, String>) -> String {
+pub fn render_detail(
+    args: &NsArgs,
+    model: &Model,
+    ns: &Namespace,
+    detail: &Result<NsDetail, String>,
+) -> String {
     if args.json {
         let doc = serde_json::json!({
             "namespace": ns,
@@ -703,7 +714,7 @@ pub fn render_detail(args: &NsArgs, ns: &Namespace, detail: &Result<NsDetail, St
         ns.parent
             .map_or("-".into(), |p| format!("{}:[{p}]", ns.kind)),
         ns.owner.map_or("-".into(), |o| format!("user:[{o}]")),
-        describe_holders(ns),
+        describe_holders(ns, model.reader_mnt_ns),
     );
     match detail {
         Ok(detail) => out.push_str(&detail_text(detail)),

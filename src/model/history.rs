@@ -259,6 +259,7 @@ mod tests {
             oom_events: Default::default(),
             oom_notes: Vec::new(),
             name_notes: Vec::new(),
+            reader_mnt_ns: None,
             cgroup_index: Default::default(),
         }
     }

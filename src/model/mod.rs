@@ -40,6 +40,9 @@ pub struct Model {
     /// Why a container runtime's state file gave no names (not trusted, too large, malformed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub name_notes: Vec<String>,
+    /// The mount namespace the sample was read from (see `Sample::reader_mnt_ns`).
+    #[serde(default)]
+    pub reader_mnt_ns: Option<u64>,
     /// Where each cgroup is in `cgroups`, built at the first lookup.
     #[serde(skip)]
     cgroup_index: CgroupIndex,
@@ -134,6 +137,7 @@ impl Model {
             oom_events: Default::default(),
             oom_notes: Vec::new(),
             name_notes: sample.name_notes.clone(),
+            reader_mnt_ns: sample.reader_mnt_ns,
             cgroup_index: CgroupIndex::default(),
         }
     }

@@ -43,10 +43,14 @@ impl Namespace {
         self.pids.len()
     }
 
+    /// Its holders in the short form tables show, read from mount namespace `reader`.
+    pub fn holder_labels(&self, reader: Option<u64>) -> Vec<String> {
+        self.holders.iter().map(|h| h.label(reader)).collect()
+    }
+
     /// What keeps a namespace without processes alive, for where a command would be shown.
-    pub fn held_by(&self) -> String {
-        let holders: Vec<String> = self.holders.iter().map(ToString::to_string).collect();
-        format!("[held by {}]", holders.join(" "))
+    pub fn held_by(&self, reader: Option<u64>) -> String {
+        format!("[held by {}]", self.holder_labels(reader).join(" "))
     }
 
     pub fn ns_ref(&self) -> NsRef {
@@ -70,8 +74,11 @@ pub fn build(sample: &Sample) -> Vec<Namespace> {
             pids.sort_unstable();
             let holders = holders.remove(&ns_ref).unwrap_or_default();
             let facts = sample.ns_facts.get(&ns_ref).copied().unwrap_or_default();
+            // A path mounted only in another mount namespace opens another namespace (or
+            // nothing) from ours: that one is a holder, not an NSFS path.
             let nsfs: BTreeSet<String> = holders
                 .iter()
+                .filter(|h| h.mounted_at_reader(sample.reader_mnt_ns))
                 .filter_map(|h| match h {
                     HolderSample::BindMount { path, .. } => Some(path.clone()),
                     _ => None,

@@ -140,22 +140,25 @@ pub enum HolderSample {
     OwnerOf { ns: NsRef },
 }
 
-/// The short form tables show: `fd:PID/FD`, `mount:PATH`, `parent-of:pid:[INODE]`.
-impl fmt::Display for HolderSample {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl HolderSample {
+    /// The short form tables show: `fd:PID/FD`, `mount:PATH`, `parent-of:pid:[INODE]`. A bind
+    /// mount not known to be in the mount namespace `reader` reads from names the one it is in
+    /// (`mount:PATH@mnt:[INODE]`): the same path there may open another namespace, or none.
+    pub fn label(&self, reader: Option<u64>) -> String {
         match self {
-            HolderSample::Thread { pid, tid } => write!(f, "thread:{pid}/{tid}"),
-            HolderSample::Fd { pid, fd } => write!(f, "fd:{pid}/{fd}"),
-            HolderSample::Socket { pid, fd } => write!(f, "socket:{pid}/{fd}"),
-            HolderSample::ForChildren { pid } => write!(f, "children-of:{pid}"),
-            HolderSample::BindMount { path, .. } => write!(f, "mount:{path}"),
-            HolderSample::ParentOf { ns } => write!(f, "parent-of:{}:[{}]", ns.kind, ns.ino),
-            HolderSample::OwnerOf { ns } => write!(f, "owner-of:{}:[{}]", ns.kind, ns.ino),
+            HolderSample::Thread { pid, tid } => format!("thread:{pid}/{tid}"),
+            HolderSample::Fd { pid, fd } => format!("fd:{pid}/{fd}"),
+            HolderSample::Socket { pid, fd } => format!("socket:{pid}/{fd}"),
+            HolderSample::ForChildren { pid } => format!("children-of:{pid}"),
+            HolderSample::BindMount { path, mnt_ns, .. } if reader == Some(*mnt_ns) => {
+                format!("mount:{path}")
+            }
+            HolderSample::BindMount { path, mnt_ns, .. } => format!("mount:{path}@mnt:[{mnt_ns}]"),
+            HolderSample::ParentOf { ns } => format!("parent-of:{}:[{}]", ns.kind, ns.ino),
+            HolderSample::OwnerOf { ns } => format!("owner-of:{}:[{}]", ns.kind, ns.ino),
         }
     }
-}
 
-impl HolderSample {
     /// The process this holder lives in (none for a bind mount).
     pub fn pid(&self) -> Option<i32> {
         match *self {
@@ -167,6 +170,12 @@ impl HolderSample {
             | HolderSample::ParentOf { .. }
             | HolderSample::OwnerOf { .. } => None,
         }
+    }
+
+    /// A bind mount in the mount namespace `reader` reads from (any, when that is unknown):
+    /// its path opens the namespace from there.
+    pub fn mounted_at_reader(&self, reader: Option<u64>) -> bool {
+        matches!(self, HolderSample::BindMount { mnt_ns, .. } if reader.is_none_or(|r| r == *mnt_ns))
     }
 
     /// A path under the proc root `proc` that opens the held namespace of type `kind`.
@@ -269,6 +278,9 @@ pub struct Sample {
     /// Why a runtime's state file gave no names (not trusted, too large, malformed).
     pub name_notes: Vec<String>,
     pub system: SystemSample,
+    /// The mount namespace nstop reads from (its own, or a captured tree's `proc/self`; `None`
+    /// when unknown): only bind mounts there are paths that open their namespace from here.
+    pub reader_mnt_ns: Option<u64>,
 }
 
 /// A container's name as its runtime keeps it on the host, and the file that said it

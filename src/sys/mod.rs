@@ -107,6 +107,11 @@ impl Sampler {
             Default::default()
         };
         Ok(Sample {
+            // The link text: a captured tree keeps it as a symlink to nowhere.
+            reader_mnt_ns: std::fs::read_link(roots.proc.join("self/ns/mnt"))
+                .ok()
+                .and_then(|link| ns::parse_ns_link(link.as_os_str().as_encoded_bytes()))
+                .map(|r| r.ino),
             procs: scan.procs,
             held,
             ns_facts: facts.facts,

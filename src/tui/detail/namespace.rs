@@ -98,7 +98,7 @@ pub(super) fn write(ns: NsRef, sources: &Sources, page: &mut Writer) -> String {
     let holders: Vec<&HolderSample> = n
         .holders
         .iter()
-        .filter(|h| !matches!(h, HolderSample::BindMount { .. }))
+        .filter(|h| !h.mounted_at_reader(model.reader_mnt_ns))
         .collect();
     if !holders.is_empty() {
         page.section("Also held by");
@@ -107,11 +107,11 @@ pub(super) fn write(ns: NsRef, sources: &Sources, page: &mut Writer) -> String {
             match process {
                 Some(p) => page.link(
                     "",
-                    format!("{holder}  {}", p.command),
+                    format!("{}  {}", holder.label(model.reader_mnt_ns), p.command),
                     Tone::Isolated,
                     Link::process(p),
                 ),
-                None => page.field("", holder.to_string()),
+                None => page.field("", holder.label(model.reader_mnt_ns)),
             }
         }
     }

@@ -21,7 +21,7 @@ fn command(model: &Model, n: &Namespace) -> Option<String> {
 fn command_cell(model: &Model, i: usize) -> Cell {
     let n = ns(model, i);
     if n.pids.is_empty() {
-        return Cell::new(n.held_by(), Tone::Isolated);
+        return Cell::new(n.held_by(model.reader_mnt_ns), Tone::Isolated);
     }
     Cell::or_dash(command(model, n), Tone::Plain)
 }
