@@ -781,3 +781,73 @@ fn concurrent_writers_never_interleave_audit_lines() {
     expected.sort();
     assert_eq!(written, expected, "each value once, whole");
 }
+
+/// `enter --ns` enters exactly one namespace, also one no process is in and bind-mounted only
+/// inside another mount namespace (its path on the host is a plain file): through that mount
+/// namespace's process. The command learns where it is from NSTOP_NS; the audit log names the
+/// file and the namespace.
+#[test]
+fn enter_a_namespace_held_only_by_a_bind_mount_in_another_mount_namespace() {
+    if !require_root() {
+        return;
+    }
+    struct File(String);
+    impl Drop for File {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    let point = File(format!("/tmp/{}", common::unique_name()));
+    let script = format!(
+        "touch {p} && unshare --net={p} true && exec sleep 60",
+        p = point.0
+    );
+    let holder = Spawned::new(
+        "unshare",
+        &["--mount", "--propagation", "private", "sh", "-c", &script],
+    );
+    let pid = holder.pid();
+    let net: u64 = wait_for("the netns mounted inside", || {
+        let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
+        let line = mountinfo.lines().find(|l| l.contains(&point.0))?;
+        let root = line.split(' ').nth(3)?;
+        root.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
+    });
+    let ino = net.to_string();
+    let (_dir, audit) = audit_log();
+    let run = [
+        "enter",
+        "--ns",
+        &ino,
+        "--",
+        "sh",
+        "-c",
+        "readlink /proc/self/ns/net; echo $NSTOP_NS",
+    ];
+    let out = ok(nstop(&audit, &run));
+    assert_eq!(out, format!("net:[{net}]\nnet:[{net}]\n"));
+    let what = audit_field(&audit, "what");
+    let via = format!("/proc/{pid}/root{}", point.0);
+    assert_eq!(
+        what,
+        [format!("setns({via}, CLONE_NEWNET) into net:[{net}]")]
+    );
+
+    // Exactly that one: the mount namespace stays ours.
+    let dry = ok(nstop(&audit, &["enter", "--ns", &ino, "--dry-run"]));
+    assert!(
+        dry.contains(&format!("would setns({via}, CLONE_NEWNET)")),
+        "{dry}"
+    );
+    assert!(dry.contains("dry run: nothing changed"), "{dry}");
+    // Type flags choose among a process's namespaces: refused with --ns, nothing done.
+    let (code, _, err) = nstop(&audit, &["enter", "--ns", &ino, "--uts"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("takes no type flags"), "{err}");
+    assert_eq!(
+        audit_field(&audit, "what").len(),
+        1,
+        "nothing more was done"
+    );
+    drop(holder);
+}

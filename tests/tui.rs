@@ -1428,3 +1428,23 @@ fn control_and_bidi_characters_never_reach_the_terminal() {
         "the text around them stays: {text}"
     );
 }
+
+/// `x` on a namespace row enters exactly that namespace, also one only a bind mount holds
+/// (it said "select a process or a namespace"); on one of the host's it says there is nothing
+/// to enter.
+#[test]
+fn x_on_a_namespace_row_enters_exactly_that_namespace() {
+    let mut app = app(HOST_NS);
+    let mut ops = Recorder::default();
+    press_with(&mut app, "1/nstop-fx<Enter>", &mut ops);
+    assert!(matches!(selected(&app), RowKey::Namespace(ns) if ns.ino == 4026541646));
+    let left = press_with(&mut app, "x", &mut ops);
+    assert!(
+        matches!(&left[..], [Action::Run(args)] if args == &["enter", "--ns", "4026541646"]),
+        "{left:?}"
+    );
+    press_with(&mut app, "/kthreadd<Enter>", &mut ops);
+    let left = press_with(&mut app, "x", &mut ops);
+    assert!(left.is_empty(), "{left:?}");
+    assert!(render(&app).contains("is the host's: nothing to enter"));
+}

@@ -89,7 +89,7 @@ fn parse_pid(text: &str) -> Result<i32, String> {
         .ok_or_else(|| format!("'{text}' is not a PID (accepted: a process ID such as 1234)"))
 }
 
-fn parse_inode(text: &str) -> Result<u64, String> {
+pub fn parse_inode(text: &str) -> Result<u64, String> {
     text.parse().map_err(|_| {
         format!("'{text}' is not a namespace (accepted: its inode number, as NS shows it, such as 4026531836)")
     })
@@ -661,10 +661,19 @@ pub fn find_namespace<'m>(
     model: &'m Model,
     ino: u64,
 ) -> anyhow::Result<&'m Namespace> {
+    namespace_of_types(model, ino, &args.types)
+}
+
+/// The namespace with inode `ino` among those of `types` (any, when empty).
+pub fn namespace_of_types<'m>(
+    model: &'m Model,
+    ino: u64,
+    types: &[NsType],
+) -> anyhow::Result<&'m Namespace> {
     let found = model
         .namespaces
         .iter()
-        .find(|ns| ns.ns == ino && (args.types.is_empty() || args.types.contains(&ns.kind)));
+        .find(|ns| ns.ns == ino && (types.is_empty() || types.contains(&ns.kind)));
     if let Some(ns) = found {
         return Ok(ns);
     }

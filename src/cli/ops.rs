@@ -5,12 +5,13 @@
 use clap::{Args, Subcommand};
 
 use crate::cli::UsageError;
+use crate::model::Model;
 use crate::model::sample::NsType;
 use crate::ops::cgroup::{self, Granularity, Host};
 use crate::ops::process::{Pinned, parse_signal};
-use crate::ops::spawn::{self, Enter, Take, Unshare};
+use crate::ops::spawn::{self, Enter, EnterNamespace, Take, Unshare};
 use crate::ops::{self, LiveOps, Plan, Refused};
-use crate::sys::Roots;
+use crate::sys::{self, Collect, Roots};
 
 /// Namespace types, as unshare(1) and nsenter(1) spell them.
 #[derive(Args, Debug, Default, Clone)]
@@ -90,8 +91,22 @@ pub struct UnshareArgs {
 #[derive(Args, Debug)]
 pub struct EnterArgs {
     /// The process whose namespaces to enter
-    #[arg(short = 't', long, value_name = "PID")]
-    pub target: i32,
+    #[arg(
+        short = 't',
+        long,
+        value_name = "PID",
+        required_unless_present = "namespace"
+    )]
+    pub target: Option<i32>,
+    /// Enter exactly this namespace (inode number, as `nstop ns` shows it), also one that no
+    /// process is in: through a member, its bind mount (in any mount namespace) or a holder's fd
+    #[arg(
+        long = "ns",
+        value_name = "INODE",
+        value_parser = crate::cli::ns::parse_inode,
+        conflicts_with_all = ["target", "start_time", "root", "wd", "env", "join_cgroup"]
+    )]
+    pub namespace: Option<u64>,
     /// Only if the process started at this time (clock ticks after boot): the explorer passes
     /// what it showed, so a reused PID is refused
     #[arg(long, hide = true, value_name = "TICKS")]
@@ -119,6 +134,45 @@ pub struct EnterArgs {
     /// The command (default: $SHELL)
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<String>,
+}
+
+/// `enter --ns INODE`: the namespace found in a fresh sample, planned through the first file
+/// that opens it now.
+fn enter_namespace(args: EnterArgs, roots: Roots) -> anyhow::Result<u8> {
+    let ino = args.namespace.expect("clap requires --ns without -t");
+    if !args.ns.kinds(args.cgroup).is_empty() {
+        return Err(usage(format!(
+            "--ns {ino} enters exactly that namespace: it takes no type flags (they choose \
+             among a process's namespaces with -t)"
+        )));
+    }
+    let model = Model::new(&sys::sample(&roots, Collect::Namespaces)?, None);
+    let ns = crate::cli::ns::namespace_of_types(&model, ino, &[])?;
+    if model.host_namespaces().get(&ns.kind) == Some(&ns.ns) {
+        return Err(usage(format!(
+            "{}:[{ino}] is nstop's own: nothing to enter",
+            ns.kind
+        )));
+    }
+    let paths = sys::ns::open_paths(&roots, ns.ns_ref(), &ns.pids, &ns.holders);
+    let path = paths
+        .into_iter()
+        .find(|p| sys::ns::open_ns(p, ns.ns_ref()).is_ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}:[{ino}] can no longer be opened (its last holder went away, or permission \
+                 denied: opening another user's namespace needs root or CAP_SYS_PTRACE)",
+                ns.kind
+            )
+        })?;
+    let enter = EnterNamespace {
+        ns: ns.ns_ref(),
+        path,
+        command: args.command,
+    };
+    let plan = enter.plan();
+    let command = enter.command.clone();
+    enter_by_plan(&plan, &command, args.dry_run, || enter.run())
 }
 
 #[derive(Args, Debug)]
@@ -367,7 +421,10 @@ fn could_not_run(why: Refused) -> u8 {
 }
 
 pub fn enter(args: EnterArgs, roots: Roots) -> anyhow::Result<u8> {
-    let target = Pinned::open(args.target).map_err(|Refused(why)| usage(why))?;
+    let Some(target) = args.target else {
+        return enter_namespace(args, roots);
+    };
+    let target = Pinned::open(target).map_err(|Refused(why)| usage(why))?;
     let target = match args.start_time {
         Some(ticks) => target.started_at(ticks).map_err(refused)?,
         None => target,
@@ -397,12 +454,23 @@ pub fn enter(args: EnterArgs, roots: Roots) -> anyhow::Result<u8> {
     };
     let enter = Enter::prepare(target, namespaces, take, args.command).map_err(refused)?;
     let plan = enter.plan(join);
-    if args.dry_run {
-        let run = spawn::command_or_shell(&enter.command).join(" ");
+    let command = enter.command.clone();
+    enter_by_plan(&plan, &command, args.dry_run, || enter.run())
+}
+
+/// Prints a dry run's plan, or executes it (logged) and then runs the command.
+fn enter_by_plan(
+    plan: &Plan,
+    command: &[String],
+    dry_run: bool,
+    run: impl FnOnce() -> Result<u8, Refused>,
+) -> anyhow::Result<u8> {
+    if dry_run {
+        let run = spawn::command_or_shell(command).join(" ");
         say_dry_run(&format!("{plan}fork, then execvp {run}"));
         return Ok(0);
     }
-    warn(&plan);
-    ops::execute(&plan, &mut LiveOps).map_err(refused)?;
-    enter.run().map_err(refused)
+    warn(plan);
+    ops::execute(plan, &mut LiveOps).map_err(refused)?;
+    run().map_err(refused)
 }

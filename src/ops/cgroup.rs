@@ -692,6 +692,7 @@ pub fn explain(change: &Change, e: &std::io::Error) -> String {
             return format!("PID {pid}: {e}");
         }
         Change::Unshare { .. } => return format!("unshare: {e}"),
+        Change::SetnsFile { ns, .. } => return format!("{}:[{}]: {e}", ns.kind, ns.ino),
     };
     let file = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let value = match change {

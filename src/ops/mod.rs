@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use nix::libc;
 use serde::Serialize;
 
-use crate::model::sample::NsType;
+use crate::model::sample::{NsRef, NsType};
 use crate::ops::process::Pinned;
 
 /// One change to the system, fully resolved.
@@ -59,6 +59,12 @@ pub enum Change {
         start_time: u64,
         namespaces: Vec<NsType>,
     },
+    /// setns(2) of this nstop into one namespace through a file that opens it (a member's
+    /// link, a bind mount, a holder's fd), if the file is still that namespace.
+    SetnsFile {
+        ns: NsRef,
+        path: PathBuf,
+    },
 }
 
 fn clone_names(namespaces: &[NsType]) -> String {
@@ -96,6 +102,14 @@ impl fmt::Display for Change {
             Change::Setns {
                 pid, namespaces, ..
             } => write!(f, "setns(pidfd of {pid}, {})", clone_names(namespaces)),
+            Change::SetnsFile { ns, path } => write!(
+                f,
+                "setns({}, {}) into {}:[{}]",
+                path.display(),
+                clone_names(&[ns.kind]),
+                ns.kind,
+                ns.ino
+            ),
         }
     }
 }
@@ -218,6 +232,7 @@ impl Ops for LiveOps {
                 start_time,
                 namespaces,
             } => spawn::setns(*pid, *start_time, namespaces)?,
+            Change::SetnsFile { ns, path } => spawn::setns_file(*ns, path)?,
         }
         Ok(Applied::default())
     }

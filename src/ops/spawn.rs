@@ -6,6 +6,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use nix::libc;
 use nix::mount::{MsFlags, mount};
@@ -13,10 +14,10 @@ use nix::sched::CloneFlags;
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, execvp, fork};
 
-use crate::model::sample::NsType;
+use crate::model::sample::{NsRef, NsType};
 use crate::ops::process::Pinned;
 use crate::ops::{Change, Plan, Refused};
-use crate::sys::ns::clone_flag;
+use crate::sys::ns::{clone_flag, open_ns};
 
 pub fn clone_name(kind: NsType) -> &'static str {
     match kind {
@@ -423,6 +424,66 @@ pub fn setns(pid: i32, start_time: u64, namespaces: &[NsType]) -> Result<(), Ref
         nix::sched::setns(fd, clone_flag(*kind)).map_err(refused)?;
     }
     become_root_inside(namespaces)
+}
+
+/// Applies a planned setns through a file: opened without blocking or a controlling tty (a
+/// path inside another mount namespace is that namespace's to change) and checked to be the
+/// namespace planned by its inode; setns checks the type.
+pub fn setns_file(ns: NsRef, path: &Path) -> Result<(), Refused> {
+    let fd = open_ns(path, ns).map_err(|e| {
+        Refused(format!(
+            "{}:[{}] through {}: {e}",
+            ns.kind,
+            ns.ino,
+            path.display()
+        ))
+    })?;
+    nix::sched::setns(&fd, clone_flag(ns.kind)).map_err(|e| {
+        Refused(match e {
+            nix::errno::Errno::EPERM => format!(
+                "setns into {}:[{}] needs root (CAP_SYS_ADMIN in its owner user namespace)",
+                ns.kind, ns.ino
+            ),
+            e => format!("setns into {}:[{}]: {e}", ns.kind, ns.ino),
+        })
+    })?;
+    become_root_inside(&[ns.kind])
+}
+
+/// `enter --ns`: exactly one namespace, through a file that opens it. The command learns where
+/// it is from `NSTOP_NS` (`net:[4026532…]`), for a prompt to show.
+pub struct EnterNamespace {
+    pub ns: NsRef,
+    pub path: PathBuf,
+    pub command: Vec<String>,
+}
+
+impl EnterNamespace {
+    pub fn plan(&self) -> Plan {
+        Plan {
+            action: format!(
+                "enter --ns {} -- {}",
+                self.ns.ino,
+                command_or_shell(&self.command).join(" ")
+            ),
+            changes: vec![Change::SetnsFile {
+                ns: self.ns,
+                path: self.path.clone(),
+            }],
+            warnings: vec![KEPT.into()],
+        }
+    }
+
+    /// After the setns: fork (a pid namespace applies to children), then the command.
+    pub fn run(self) -> Result<u8, Refused> {
+        let command = command_or_shell(&self.command);
+        let marker = format!("{}:[{}]", self.ns.kind, self.ns.ino);
+        fork_and_wait(move || {
+            // SAFETY: the forked child is single-threaded.
+            unsafe { std::env::set_var("NSTOP_NS", &marker) };
+            exec(&command)
+        })
+    }
 }
 
 /// In another user namespace our ids may be unmapped (a shell as nobody): become its root, as

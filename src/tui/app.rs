@@ -898,6 +898,19 @@ impl App {
 
     fn shell(&mut self) -> Option<Action> {
         let model = self.model.as_deref()?;
+        // A namespace row: exactly that namespace, also one no process is in.
+        if let Some(Subject::Namespace(ns)) = self.selected_subject() {
+            if model.host_namespaces().get(&ns.kind) == Some(&ns.ino) {
+                let text = format!("{}:[{}] is the host's: nothing to enter", ns.kind, ns.ino);
+                self.say(&text, Tone::Warn);
+                return None;
+            }
+            return Some(Action::Run(vec![
+                "enter".into(),
+                "--ns".into(),
+                ns.ino.to_string(),
+            ]));
+        }
         let shares_all = |pid: i32| {
             model.process(pid).is_some_and(|p| {
                 !p.namespaces.is_empty() && &p.namespaces == model.host_namespaces()

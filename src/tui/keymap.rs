@@ -131,7 +131,7 @@ pub static BINDINGS: &[Binding] = &[
         &[Char('x')],
         "x",
         Command::Shell,
-        "shell in the process's namespaces",
+        "shell in the selection's namespaces",
     ),
     bind(
         &[Esc, Backspace],
