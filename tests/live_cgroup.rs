@@ -473,3 +473,53 @@ fn cgroups_deeper_than_path_max_are_listed_with_their_members() {
     );
     drop(sleeper);
 }
+
+/// The commands that change cgroups reach one nested past PATH_MAX: `cg mk` beneath it, `cg
+/// move` into it, `cg freeze`/`thaw` of it, `cg rm` of the child (issue 20: each said "no
+/// cgroup" or failed with ENAMETOOLONG).
+#[test]
+fn commands_reach_a_cgroup_deeper_than_path_max() {
+    if !require_root() {
+        return;
+    }
+    let top = TestCgroup::new("");
+    let deep = DeepCgroups::new(&top, 17);
+    let path = deep.path(&top);
+    let audit = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nstop"))
+            .args(args)
+            .env("NSTOP_AUDIT_LOG", audit.path().join("audit.jsonl"))
+            .output()
+            .expect("run nstop");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "nstop {}: {err}", args[..2].join(" "));
+    };
+    let deepest = deep.dirs.last().unwrap();
+    let read = |name: &str| {
+        let fd = rustix::fs::openat(
+            deepest,
+            name,
+            rustix::fs::OFlags::RDONLY,
+            rustix::fs::Mode::empty(),
+        );
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::fs::File::from(fd.expect(name)), &mut text)
+            .unwrap();
+        text
+    };
+    let child = format!("{path}/child");
+    run(&["cg", "mk", &child]);
+    assert!(rustix::fs::statat(deepest, "child", rustix::fs::AtFlags::empty()).is_ok());
+    let sleeper = Spawned::new("sleep", &["60"]);
+    let pid = sleeper.pid().to_string();
+    run(&["cg", "move", &pid, &path]);
+    assert_eq!(read("cgroup.procs").trim(), pid);
+    run(&["cg", "freeze", &path]);
+    assert_eq!(read("cgroup.freeze").trim(), "1");
+    run(&["cg", "thaw", &path]);
+    assert_eq!(read("cgroup.freeze").trim(), "0");
+    run(&["cg", "rm", &child]);
+    assert!(rustix::fs::statat(deepest, "child", rustix::fs::AtFlags::empty()).is_err());
+    drop(sleeper);
+}

@@ -3,6 +3,7 @@
 //! shape, that it exists or not, limits parsed, processes pinned), and the kernel's refusals
 //! put in words.
 
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use nix::libc;
@@ -14,6 +15,9 @@ use crate::ops::limits::{self, Key, Limit};
 use crate::ops::process::{self, Pinned};
 use crate::ops::{Change, Plan, Refused};
 use crate::sys::Roots;
+use crate::sys::cgroupfs::subdirectories;
+use crate::sys::longpath;
+use crate::sys::proc::DIR_PATH;
 
 /// What the commands work on: the hierarchies mounted here, under which roots.
 pub struct Host {
@@ -204,7 +208,7 @@ impl Host {
             .map(|h| self.target(h, &path))
             .collect();
         for t in &targets {
-            if !t.dir.is_dir() {
+            if !longpath::is_dir(&t.dir) {
                 return Err(format!(
                     "cgroup '{spec}': no cgroup {} in {}",
                     t.path,
@@ -233,10 +237,10 @@ pub fn mk(host: &Host, spec: &str) -> Result<Plan, String> {
     let mut changes = Vec::new();
     for h in host.hierarchies(spec, &named, || host.cgroup2())? {
         let t = host.target(h, &path);
-        if t.dir.exists() {
+        if longpath::exists(&t.dir) {
             return Err(format!("cgroup {} exists already", t.label()));
         }
-        if !t.dir.parent().is_some_and(Path::is_dir) {
+        if !t.dir.parent().is_some_and(longpath::is_dir) {
             return Err(format!(
                 "cgroup {}: its parent does not exist (nstop makes one level at a time)",
                 t.label()
@@ -253,15 +257,16 @@ fn members(dir: &Path) -> (Vec<i32>, usize) {
     let mut children = 0;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let text = std::fs::read_to_string(d.join("cgroup.procs")).unwrap_or_default();
+        let text = longpath::read_to_string(&d.join("cgroup.procs")).unwrap_or_default();
         pids.extend(text.lines().filter_map(|l| l.parse::<i32>().ok()));
-        if let Ok(entries) = std::fs::read_dir(&d) {
-            for e in entries.flatten().filter(|e| e.path().is_dir()) {
-                if d == dir {
-                    children += 1;
-                }
-                stack.push(e.path());
+        let Ok(fd) = longpath::open(&d, DIR_PATH) else {
+            continue;
+        };
+        for name in subdirectories(fd.as_fd(), "") {
+            if d == dir {
+                children += 1;
             }
+            stack.push(d.join(name));
         }
     }
     pids.sort_unstable();
@@ -399,7 +404,7 @@ fn limit_target<'h>(host: &'h Host, spec: &str, limit: &Limit) -> Result<Target<
         }
     };
     let t = host.target(h, &path);
-    if !t.dir.is_dir() {
+    if !longpath::is_dir(&t.dir) {
         return Err(format!(
             "cgroup '{spec}': no cgroup {} in {}",
             t.path,
@@ -422,7 +427,7 @@ fn below_usage(t: &Target, limit: &Limit) -> Option<u64> {
     } else {
         "memory.usage_in_bytes"
     };
-    let usage: u64 = std::fs::read_to_string(t.file(usage_file))
+    let usage: u64 = longpath::read_to_string(&t.file(usage_file))
         .ok()?
         .trim()
         .parse()

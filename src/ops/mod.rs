@@ -10,15 +10,19 @@ pub mod process;
 pub mod spawn;
 
 use std::fmt;
-use std::io::{Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::Write;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use nix::libc;
 use serde::Serialize;
 
+use rustix::fs::OFlags;
+use rustix::io::Errno;
+
 use crate::model::sample::{NsRef, NsType};
 use crate::ops::process::Pinned;
+use crate::sys::longpath;
 
 /// One change to the system, fully resolved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -158,34 +162,42 @@ pub struct LiveOps;
 
 /// Reads a cgroup file as it is now (for the audit log's before and after).
 fn read_file(path: &Path) -> Option<String> {
-    let mut text = String::new();
-    std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .ok()?
-        .read_to_string(&mut text)
-        .ok()?;
+    let text = longpath::read_to_string(path).ok()?;
     Some(text.trim_end().to_owned())
 }
 
 /// One write(2) of the whole value to an existing file, not through a symlink (O_TRUNC as a
-/// shell's `>` does: cgroupfs ignores it, a fixture file needs it).
+/// shell's `>` does: cgroupfs ignores it, a fixture file needs it). Paths past PATH_MAX too.
 fn write_file(path: &Path, value: &str) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .truncate(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)?;
+    let flags = OFlags::WRONLY | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mut file = std::fs::File::from(longpath::open(path, flags)?);
     file.write_all(value.as_bytes())
+}
+
+/// mkdir or rmdir of the last component, in its parent opened however deep it is.
+fn in_parent(
+    path: &Path,
+    make: impl FnOnce(BorrowedFd, &Path) -> Result<(), Errno>,
+) -> std::io::Result<()> {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return Err(Errno::INVAL.into());
+    };
+    let dir = longpath::open(parent, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC)?;
+    Ok(make(dir.as_fd(), Path::new(name))?)
 }
 
 impl Ops for LiveOps {
     fn apply(&mut self, change: &Change) -> Result<Applied, Refused> {
         let explain = |e: std::io::Error| Refused(cgroup::explain(change, &e));
         match change {
-            Change::Mkdir { path } => std::fs::create_dir(path).map_err(explain)?,
-            Change::Rmdir { path } => std::fs::remove_dir(path).map_err(explain)?,
+            Change::Mkdir { path } => in_parent(path, |dir, name| {
+                rustix::fs::mkdirat(dir, name, rustix::fs::Mode::from_raw_mode(0o755))
+            })
+            .map_err(explain)?,
+            Change::Rmdir { path } => in_parent(path, |dir, name| {
+                rustix::fs::unlinkat(dir, name, rustix::fs::AtFlags::REMOVEDIR)
+            })
+            .map_err(explain)?,
             // Writing 0 to cgroup.procs moves nstop itself (cg exec): its cgroups are the
             // before and after, not the member list.
             Change::Write { path, value } if value == "0" && path.ends_with("cgroup.procs") => {

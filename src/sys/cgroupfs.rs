@@ -7,12 +7,12 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-use rustix::fs::{FileType, Mode, OFlags, RawDir, fstat, openat};
-use rustix::io::Errno;
+use rustix::fs::{FileType, Mode, RawDir, fstat};
 
 use crate::model::kernel_text::{pids, proc_cgroup};
 use crate::model::sample::{CgroupSample, CgroupsSample, HierarchySample, ProcSample};
 use crate::sys::detail::cgroup_ns_root;
+use crate::sys::longpath::open_beneath;
 use crate::sys::mounts::unescape_mount_path;
 use crate::sys::proc::{DIR_LIST, DIR_PATH, is_gone, read_at, read_record};
 use crate::sys::roots::Roots;
@@ -226,35 +226,12 @@ impl Hierarchy {
     }
 }
 
-/// The longest path one openat takes here: PATH_MAX (4096) counts the NUL.
-const PATH_PART: usize = 4000;
-
 /// /proc/PID/cgroup cuts a path at PATH_MAX - 1 bytes: one that long may be the start of a
 /// longer one.
 pub const PROC_CGROUP_PATH_CUT: usize = 4095;
 
-/// Opens `relative` (empty: `dir` itself) beneath `dir` however deep it is: a path past
-/// PATH_MAX (cgroups nested beyond ~4 KiB of names) is opened a part at a time, each part
-/// relative to the directory the one before opened.
-fn open_beneath(dir: BorrowedFd, relative: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
-    let mut rest = if relative.is_empty() { "." } else { relative };
-    let mut reached: Option<OwnedFd> = None;
-    while rest.len() > PATH_PART {
-        // Names are at most 255 bytes, so a part always ends at a '/' (ASCII: a char boundary).
-        let cut = rest.as_bytes()[..PATH_PART]
-            .iter()
-            .rposition(|&b| b == b'/')
-            .ok_or(Errno::NAMETOOLONG)?;
-        let at = reached.as_ref().map_or(dir, AsFd::as_fd);
-        reached = Some(openat(at, &rest[..cut], DIR_PATH, Mode::empty())?);
-        rest = &rest[cut + 1..];
-    }
-    let at = reached.as_ref().map_or(dir, AsFd::as_fd);
-    openat(at, rest, flags, Mode::empty())
-}
-
 /// Subdirectory names of one directory, sorted.
-fn subdirectories(dir: BorrowedFd, relative: &str) -> Vec<String> {
+pub(crate) fn subdirectories(dir: BorrowedFd, relative: &str) -> Vec<String> {
     let Ok(fd) = open_beneath(dir, relative, DIR_LIST) else {
         return Vec::new();
     };

@@ -3,6 +3,7 @@
 pub mod cgroupfs;
 pub mod detail;
 pub mod kmsg;
+pub mod longpath;
 pub mod mounts;
 pub mod ns;
 pub mod nsexec;
