@@ -348,17 +348,17 @@ fn report_unreadable(model: &Model) {
             .map(i32::to_string)
             .collect();
         let more = if n > 5 { ", ..." } else { "" };
-        let noun = if n == 1 { "process" } else { "processes" };
         nstop::text::tell(format_args!(
-            "{n} {noun} unreadable (namespaces unknown): permission denied (PID {}{more}){hint}",
+            "{} unreadable (namespaces unknown): permission denied (PID {}{more}){hint}",
+            nstop::text::count(n, "process", "processes"),
             shown.join(", ")
         ));
     }
     let n = unreadable.fds.len();
     if n > 0 {
-        let noun = if n == 1 { "process" } else { "processes" };
+        let processes = nstop::text::count(n, "process", "processes");
         nstop::text::tell(format_args!(
-            "open file descriptors of {n} {noun} unreadable (namespaces held only by fds may be missing): permission denied{hint}"
+            "open file descriptors of {processes} unreadable (namespaces held only by fds may be missing): permission denied{hint}"
         ));
     }
 }

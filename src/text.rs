@@ -8,6 +8,11 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write;
 
+/// `1 row`, `2 rows`: a count with its noun in number.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Whether a character must not reach a terminal raw: a control character (C0, DEL, C1) or
 /// one that reorders or hides text (bidirectional embeddings, overrides and isolates, marks,
 /// zero-width characters, the BOM).

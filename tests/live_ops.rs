@@ -822,10 +822,12 @@ fn enter_a_namespace_held_only_by_a_bind_mount_in_another_mount_namespace() {
         "--",
         "sh",
         "-c",
-        "readlink /proc/self/ns/net; echo $NSTOP_NS",
+        "readlink /proc/self/ns/net /proc/self/ns/mnt; echo $NSTOP_NS",
     ];
     let out = ok(nstop(&audit, &run));
-    assert_eq!(out, format!("net:[{net}]\nnet:[{net}]\n"));
+    // Exactly that one: the mount namespace stays ours.
+    let own_mnt = common::ns_inode("/proc/self/ns/mnt");
+    assert_eq!(out, format!("net:[{net}]\nmnt:[{own_mnt}]\nnet:[{net}]\n"));
     let what = audit_field(&audit, "what");
     let via = format!("/proc/{pid}/root{}", point.0);
     assert_eq!(
@@ -833,7 +835,6 @@ fn enter_a_namespace_held_only_by_a_bind_mount_in_another_mount_namespace() {
         [format!("setns({via}, CLONE_NEWNET) into net:[{net}]")]
     );
 
-    // Exactly that one: the mount namespace stays ours.
     let dry = ok(nstop(&audit, &["enter", "--ns", &ino, "--dry-run"]));
     assert!(
         dry.contains(&format!("would setns({via}, CLONE_NEWNET)")),

@@ -1047,15 +1047,14 @@ fn mouse_in_a_detail_and_a_tab_click_that_leaves_it() {
     );
     app.update(mouse(MouseEventKind::ScrollDown, 5, body.y));
     assert_eq!(line(&app), 5);
-    // A click on another tab leaves the detail; Esc comes back to it.
+    // A click on another tab leaves the detail for a new start there, as its key does.
     let tabs = ui::Areas::new(app.size, app.screen).tabs;
     app.update(mouse(MouseEventKind::Down(MouseButton::Left), 15, tabs.y));
     assert_eq!(app.screen, Screen::Cgroups);
     assert!(app.detail.is_none());
     press(&mut app, "<Esc>");
-    assert_eq!(app.screen, Screen::Namespaces);
-    assert_eq!(detail_title(&app), "pid:[4026531836]");
-    assert_eq!(line(&app), 5);
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert!(app.detail.is_none());
 }
 
 #[test]
@@ -1440,11 +1439,79 @@ fn x_on_a_namespace_row_enters_exactly_that_namespace() {
     assert!(matches!(selected(&app), RowKey::Namespace(ns) if ns.ino == 4026541646));
     let left = press_with(&mut app, "x", &mut ops);
     assert!(
-        matches!(&left[..], [Action::Run(args)] if args == &["enter", "--ns", "4026541646"]),
+        matches!(&left[..], [Action::Run(args)] if args == &["enter", "--ns", "4026541646", "--ns-type", "net"]),
         "{left:?}"
     );
     press_with(&mut app, "/kthreadd<Enter>", &mut ops);
     let left = press_with(&mut app, "x", &mut ops);
     assert!(left.is_empty(), "{left:?}");
     assert!(render(&app).contains("is the host's: nothing to enter"));
+}
+
+/// `with_a_kill` with one more kill, numbered `seq`, a minute after the one before.
+fn with_kills(upto: u64) -> Model {
+    let mut model = with_a_kill(model(V2));
+    let mut events = (*model.oom_events).clone();
+    let first = events[0].clone();
+    for seq in 2..=upto {
+        let mut e = first.clone();
+        e.seq = seq;
+        e.pid = Some(20000 + seq as i32);
+        e.time = Some(format!("2026-11-26T14:{:02}:02Z", 28 + seq));
+        events.push(e);
+    }
+    model.oom_events = std::sync::Arc::new(events);
+    model
+}
+
+/// A kill that arrives while the OOM screen's cursor is on the newest moves it there, and every
+/// other screen says it arrived until the OOM screen is opened; a cursor the user moved to an
+/// older kill stays (issue 21: `d` opened an older kill of another cgroup).
+#[test]
+fn a_new_kill_is_selected_and_announced() {
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 160, 40));
+    app.update(Action::Collected(Ok(Box::new(with_kills(1)))));
+    press(&mut app, "6");
+    assert!(matches!(selected(&app), RowKey::Oom { seq: 1 }));
+    press(&mut app, "1");
+    app.update(Action::Collected(Ok(Box::new(with_kills(2)))));
+    let screen = render(&app);
+    assert!(
+        screen.contains("new OOM kill: python3 in docker 1e2e793e926d (press 6)"),
+        "{screen}"
+    );
+    press(&mut app, "6");
+    assert!(matches!(selected(&app), RowKey::Oom { seq: 2 }));
+    assert!(
+        !render(&app).contains("new OOM kill"),
+        "said until the OOM screen is open"
+    );
+    // The user goes to the older kill: a newer one does not take the cursor away.
+    press(&mut app, "<Down>");
+    assert!(matches!(selected(&app), RowKey::Oom { seq: 1 }));
+    app.update(Action::Collected(Ok(Box::new(with_kills(3)))));
+    assert!(matches!(selected(&app), RowKey::Oom { seq: 1 }));
+    assert!(
+        !render(&app).contains("new OOM kill"),
+        "on the OOM screen the row says it"
+    );
+}
+
+/// Esc goes back along the drill-down of the screen in view only: a screen chosen by its key
+/// starts afresh (issue 21: Esc jumped to a detail from minutes earlier).
+#[test]
+fn esc_does_not_leave_a_screen_chosen_by_its_key() {
+    let mut app = app(HOST_NS);
+    press(&mut app, "d");
+    assert!(app.detail.is_some());
+    press(&mut app, "2<Esc>");
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert!(app.detail.is_none());
+    press(&mut app, "<Esc><Esc>");
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert!(app.detail.is_none());
+    // Within the screen, Esc still comes back from a drill-down.
+    press(&mut app, "d<Esc>");
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert!(app.detail.is_none());
 }

@@ -677,16 +677,21 @@ pub fn namespace_of_types<'m>(
     if let Some(ns) = found {
         return Ok(ns);
     }
-    match model.unreadable.processes.len() {
+    // A process whose links, or whose fds, could not be read may be in it or hold it.
+    let unread: std::collections::BTreeSet<i32> = (model.unreadable.processes.iter())
+        .chain(&model.unreadable.fds)
+        .copied()
+        .collect();
+    match unread.len() {
         0 => Err(UsageError(format!(
             "no namespace with inode {ino} (list them with `nstop ns`)"
         ))
         .into()),
         n => anyhow::bail!(
             "cannot read whether namespace {ino} exists: it is not among the namespaces of the \
-             processes readable here, and {n} process{} could not be read (permission denied: \
-             another user's /proc/PID/ns needs root or CAP_SYS_PTRACE)",
-            if n == 1 { "" } else { "es" }
+             processes readable here, and {} could not be read in full (permission denied: \
+             another user's /proc/PID/ns and fds need root or CAP_SYS_PTRACE)",
+            crate::text::count(n, "process", "processes")
         ),
     }
 }

@@ -356,11 +356,10 @@ fn before_text(b: &Before) -> String {
         text += &format!(" of {}", human_bytes(limit as f64));
     }
     text += &format!(
-        " over the {:.0} s before it ({} samples, up to {} process{})",
+        " over the {:.0} s before it ({}, up to {})",
         b.first_secs,
-        b.samples,
-        b.processes_max,
-        if b.processes_max == 1 { "" } else { "es" }
+        crate::text::count(b.samples, "sample", "samples"),
+        crate::text::count(b.processes_max, "process", "processes")
     );
     if let Some(full) = b.pressure_full_max {
         text += &format!("; memory pressure full avg10 up to {full:.0}%");

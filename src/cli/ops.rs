@@ -107,6 +107,10 @@ pub struct EnterArgs {
         conflicts_with_all = ["target", "start_time", "root", "wd", "env", "join_cgroup"]
     )]
     pub namespace: Option<u64>,
+    /// With --ns: only if it is of this type (the explorer passes what it showed: an inode
+    /// may be reused by a namespace of another type)
+    #[arg(long, hide = true, value_name = "TYPE", requires = "namespace")]
+    pub ns_type: Option<NsType>,
     /// Only if the process started at this time (clock ticks after boot): the explorer passes
     /// what it showed, so a reused PID is refused
     #[arg(long, hide = true, value_name = "TICKS")]
@@ -146,9 +150,14 @@ fn enter_namespace(args: EnterArgs, roots: Roots) -> anyhow::Result<u8> {
              among a process's namespaces with -t)"
         )));
     }
-    let model = Model::new(&sys::sample(&roots, Collect::Namespaces)?, None);
-    let ns = crate::cli::ns::namespace_of_types(&model, ino, &[])?;
-    if model.host_namespaces().get(&ns.kind) == Some(&ns.ns) {
+    // On one thread: setns into a mount or user namespace needs a single-threaded process,
+    // and a scan's helper threads may not have left it yet when they are joined.
+    let sample = sys::Sampler::new(sys::Pace::Background).sample(&roots, Collect::Namespaces)?;
+    let model = Model::new(&sample, None);
+    let types: Vec<NsType> = args.ns_type.into_iter().collect();
+    let ns = crate::cli::ns::namespace_of_types(&model, ino, &types)?;
+    let own = std::fs::read_link(format!("/proc/self/ns/{}", ns.kind)).ok();
+    if own.is_some_and(|link| link.to_string_lossy() == format!("{}:[{ino}]", ns.kind)) {
         return Err(usage(format!(
             "{}:[{ino}] is nstop's own: nothing to enter",
             ns.kind

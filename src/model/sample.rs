@@ -111,8 +111,9 @@ pub struct ProcSample {
     pub time_for_children: Option<u64>,
     /// The PID at every level, outermost (the /proc mount's namespace) first.
     pub nspid: Vec<i32>,
-    /// `/proc/PID/cgroup` as read (paths relative to our cgroup namespace); empty when
-    /// cgroups were not collected. Shared by the processes with the same text.
+    /// `/proc/PID/cgroup` as read (paths relative to our cgroup namespace; a path the kernel
+    /// cut at 4095 bytes completed from the member lists); empty when cgroups were not
+    /// collected. Shared by the processes with the same text.
     pub cgroup: std::sync::Arc<str>,
 }
 
@@ -142,15 +143,15 @@ pub enum HolderSample {
 
 impl HolderSample {
     /// The short form tables show: `fd:PID/FD`, `mount:PATH`, `parent-of:pid:[INODE]`. A bind
-    /// mount not known to be in the mount namespace `reader` reads from names the one it is in
-    /// (`mount:PATH@mnt:[INODE]`): the same path there may open another namespace, or none.
+    /// mount in another mount namespace than `reader`'s names the one it is in
+    /// (`mount:PATH@mnt:[INODE]`): the same path here may open another namespace, or none.
     pub fn label(&self, reader: Option<u64>) -> String {
         match self {
             HolderSample::Thread { pid, tid } => format!("thread:{pid}/{tid}"),
             HolderSample::Fd { pid, fd } => format!("fd:{pid}/{fd}"),
             HolderSample::Socket { pid, fd } => format!("socket:{pid}/{fd}"),
             HolderSample::ForChildren { pid } => format!("children-of:{pid}"),
-            HolderSample::BindMount { path, mnt_ns, .. } if reader == Some(*mnt_ns) => {
+            HolderSample::BindMount { path, .. } if self.mounted_at_reader(reader) => {
                 format!("mount:{path}")
             }
             HolderSample::BindMount { path, mnt_ns, .. } => format!("mount:{path}@mnt:[{mnt_ns}]"),
@@ -438,10 +439,15 @@ pub struct IdMap {
 }
 
 impl IdMap {
-    /// Which side the outside ids of maps read from user namespace `reader` are on.
-    pub fn seen_from_note(reader: Option<u64>) -> String {
-        let reader = reader.map_or(String::new(), |ino| format!(", user:[{ino}],"));
-        format!("(outside ids as nstop's own user namespace{reader} sees them)")
+    /// Which side the outside ids of maps are on (see `NsDetail::User::seen_from`).
+    pub fn seen_from_note(seen_from: Option<u64>) -> String {
+        match seen_from {
+            Some(ino) => {
+                format!("(outside ids as nstop's own user namespace, user:[{ino}], sees them)")
+            }
+            None => "(outside ids as the parent user namespace sees them: nstop is in this one)"
+                .to_owned(),
+        }
     }
 }
 
@@ -478,8 +484,9 @@ pub enum NsDetail {
         gid_map: Vec<IdMap>,
         /// "allow" or "deny" (/proc/PID/setgroups).
         setgroups: Option<String>,
-        /// The user namespace the maps were read from (nstop's own): the kernel writes the
-        /// outside ids as that namespace sees them.
+        /// The user namespace whose ids the outside column is in: the reader's (nstop's own),
+        /// or `None` when nstop is in this namespace itself, where the kernel writes its
+        /// parent's.
         seen_from: Option<u64>,
     },
     Net {

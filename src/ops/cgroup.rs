@@ -288,19 +288,18 @@ pub fn rm(host: &Host, spec: &str) -> Result<Plan, String> {
         if !pids.is_empty() {
             let shown: Vec<String> = pids.iter().take(10).map(ToString::to_string).collect();
             return Err(format!(
-                "cgroup {} is not empty: {} process{} in it or below (PIDs {}{}); move or kill them first",
+                "cgroup {} is not empty: {} in it or below (PIDs {}{}); move or kill them first",
                 t.label(),
-                pids.len(),
-                if pids.len() == 1 { "" } else { "es" },
+                crate::text::count(pids.len(), "process", "processes"),
                 shown.join(", "),
                 if pids.len() > 10 { ", ..." } else { "" }
             ));
         }
         if children > 0 {
             return Err(format!(
-                "cgroup {} has {children} child cgroup{}: remove them first",
+                "cgroup {} has {}: remove them first",
                 t.label(),
-                if children == 1 { "" } else { "s" }
+                crate::text::count(children, "child cgroup", "child cgroups")
             ));
         }
         changes.push(Change::Rmdir { path: t.dir });
@@ -500,7 +499,7 @@ pub fn set(host: &Host, spec: &str, assignments: &[String]) -> Result<Plan, Stri
         };
         for w in writes {
             let path = t.file(w.file);
-            if !path.is_file() {
+            if !longpath::is_file(&path) {
                 return Err(if t.hierarchy.version == 2 {
                     format!(
                         "{}: {} has no {} file: the {} controller is not enabled in the parent's cgroup.subtree_control",
@@ -610,7 +609,7 @@ pub fn kill(host: &Host, spec: &str, signal: i32) -> Result<Plan, String> {
     for t in targets {
         let members = refuse_vital(host, &t)?;
         let kill_file = t.file("cgroup.kill");
-        if signal == libc::SIGKILL && t.hierarchy.version == 2 && kill_file.is_file() {
+        if signal == libc::SIGKILL && t.hierarchy.version == 2 && longpath::is_file(&kill_file) {
             changes.push(Change::Write {
                 path: kill_file,
                 value: "1".into(),
@@ -678,6 +677,14 @@ pub fn join(host: &Host, pid: i32) -> Result<Plan, String> {
                 .first()
                 .map_or("", |c| c.trim_start_matches("name="))
         };
+        // The kernel cuts a path at 4095 bytes: the cut one may name another cgroup.
+        if line.path.len() >= crate::sys::cgroupfs::PROC_CGROUP_PATH_CUT {
+            return Err(format!(
+                "PID {pid}'s cgroup in {} is nested deeper than /proc/PID/cgroup shows (4095 \
+                 bytes): join it with `nstop cg move` and its whole path",
+                h.label()
+            ));
+        }
         // A path above our cgroup namespace (`/..`) cannot be joined from here.
         if let Ok(p) = exec(host, &format!("{name}:{}", line.path)) {
             plan.changes.extend(p.changes);

@@ -10,9 +10,7 @@ use nix::libc;
 use nix::sys::signal::Signal;
 
 use crate::ops::Refused;
-
-/// PF_KTHREAD in /proc/PID/stat's flags.
-const KERNEL_THREAD: u64 = 0x0020_0000;
+use crate::sys::proc::PF_KTHREAD;
 
 /// (start time, flags, ppid) of /proc/PID/stat.
 fn stat(pid: i32) -> Option<(u64, u64, i32)> {
@@ -105,7 +103,7 @@ impl Pinned {
         let pinned = Pinned {
             pid,
             start_time,
-            kernel_thread: flags & KERNEL_THREAD != 0,
+            kernel_thread: flags & u64::from(PF_KTHREAD) != 0,
             pidfd,
         };
         // Still alive after the read: the start time was this process's.

@@ -429,8 +429,37 @@ fn rebase_in_namespace(hierarchy: &HierarchySample, cgroups: &mut [CgroupSample]
 /// Completes the paths that /proc/PID/cgroup cut at `PROC_CGROUP_PATH_CUT` bytes: the cgroup
 /// is the one of that hierarchy whose path starts with the cut one and whose member list (read
 /// for every cgroup with a path that long) has the process. A process that moved meanwhile
-/// keeps the cut path, which names no cgroup.
-pub fn complete_cut_paths(procs: &mut [Arc<ProcSample>], cgroups: &CgroupsSample) {
+/// keeps the cut path, which names no cgroup. The member lists read only for this (not
+/// `membership` asked of `sample`) are then dropped, so that every cgroup's members come from
+/// the processes' own files.
+pub fn complete_cut_paths(
+    procs: &mut [Arc<ProcSample>],
+    cgroups: &mut CgroupsSample,
+    membership: bool,
+) {
+    complete_from(procs, cgroups);
+    let read_for_completion = |c: &CgroupSample| {
+        c.path.len() >= PROC_CGROUP_PATH_CUT
+            && (cgroups.hierarchies.iter())
+                .find(|h| h.id == c.hierarchy)
+                .is_some_and(|h| !lists_members(h, membership))
+    };
+    let drop: Vec<bool> = cgroups.cgroups.iter().map(read_for_completion).collect();
+    for (c, drop) in cgroups.cgroups.iter_mut().zip(drop) {
+        if drop {
+            c.files.retain(|(name, _)| !MEMBERSHIP.contains(name));
+        }
+    }
+}
+
+/// Whether a sample reads every cgroup's member lists in `hierarchy`: when asked, and where the
+/// mount shows only part of it (inside a cgroup namespace our own entry in cgroup.procs is what
+/// places the paths).
+fn lists_members(hierarchy: &HierarchySample, asked: bool) -> bool {
+    asked || hierarchy.root != "/"
+}
+
+fn complete_from(procs: &mut [Arc<ProcSample>], cgroups: &CgroupsSample) {
     let long: Vec<(&CgroupSample, Vec<i32>)> = cgroups
         .cgroups
         .iter()
@@ -471,15 +500,15 @@ pub fn mounted_hierarchies(roots: &Roots) -> Vec<HierarchySample> {
 }
 
 /// Every cgroup of every hierarchy, read on all cores, and the system-wide pressure. With
-/// `membership` false the member lists are left to the process scan, except where the mount
-/// shows only part of the hierarchy (inside a cgroup namespace our own entry in cgroup.procs
-/// is what places the paths) and where a path is too long for /proc/PID/cgroup to show whole.
+/// `membership` false the member lists are left to the process scan, except as
+/// `lists_members` says and where a path is too long for /proc/PID/cgroup to show whole
+/// (`complete_cut_paths` uses those, then drops them).
 pub fn sample(roots: &Roots, membership: bool) -> CgroupsSample {
     let taken_at = super::boot_time();
     let hierarchies = hierarchies(roots);
     let mut pending = Vec::new();
     for hierarchy in &hierarchies {
-        let whole = membership || hierarchy.sample.root != "/";
+        let whole = lists_members(&hierarchy.sample, membership);
         pending.extend(
             walk(hierarchy.dir.as_fd())
                 .into_iter()
@@ -675,6 +704,68 @@ mod tests {
         assert_eq!(path_from("/a/b", ""), "/../..");
         assert_eq!(path_from("/a/b", "/a/x/y"), "/../x/y");
         assert_eq!(path_from("", "/a"), "/a");
+    }
+
+    #[test]
+    fn paths_cut_at_4095_bytes_are_completed_from_the_member_lists() {
+        let level = "n".repeat(252);
+        let long = |leaf: &str| format!("/{}/{leaf}", vec![level.as_str(); 17].join("/"));
+        let (one, two) = (long("one"), long("two"));
+        let exact = format!("/{}", "e".repeat(PROC_CGROUP_PATH_CUT - 1));
+        let cut = &one[..PROC_CGROUP_PATH_CUT];
+        assert_eq!(
+            cut,
+            &two[..PROC_CGROUP_PATH_CUT],
+            "both cut to the same text"
+        );
+        let cgroup = |hierarchy: u32, path: &str, procs: &str| CgroupSample {
+            hierarchy,
+            path: path.to_owned(),
+            files: vec![("cgroup.procs", procs.to_owned())],
+            ..CgroupSample::default()
+        };
+        let hierarchy = |id: u32, version: u8| HierarchySample {
+            id,
+            version,
+            root: "/".into(),
+            ..HierarchySample::default()
+        };
+        let mut cgroups = CgroupsSample {
+            hierarchies: vec![hierarchy(0, 2), hierarchy(4, 1)],
+            cgroups: vec![
+                cgroup(0, &one, "7\n"),
+                cgroup(0, &two, "9\n"),
+                cgroup(0, &exact, "5\n"),
+                cgroup(4, "/m", "7\n9\n"),
+            ],
+            ..CgroupsSample::default()
+        };
+        let proc = |pid: i32, text: String| {
+            Arc::new(ProcSample {
+                pid,
+                cgroup: text.into(),
+                ..ProcSample::default()
+            })
+        };
+        let mut procs = vec![
+            proc(7, format!("4:memory:/m\n0::{cut}\n")),
+            proc(9, format!("4:memory:/m\n0::{cut}\n")),
+            // Moved since the member lists were read: in none of them.
+            proc(8, format!("0::{cut}\n")),
+            // Exactly 4095 bytes: whole already.
+            proc(5, format!("0::{exact}\n")),
+        ];
+        complete_cut_paths(&mut procs, &mut cgroups, false);
+        let text = |i: usize| procs[i].cgroup.to_string();
+        assert_eq!(text(0), format!("4:memory:/m\n0::{one}\n"));
+        assert_eq!(text(1), format!("4:memory:/m\n0::{two}\n"));
+        assert_eq!(text(2), format!("0::{cut}\n"));
+        assert_eq!(text(3), format!("0::{exact}\n"));
+        // The lists read only for this are gone; a short path's (asked for) stays.
+        let listed: Vec<bool> = (cgroups.cgroups.iter())
+            .map(|c| c.file("cgroup.procs").is_some())
+            .collect();
+        assert_eq!(listed, [false, false, false, true]);
     }
 
     #[test]

@@ -195,9 +195,11 @@ fn user_detail(roots: &Roots, access: &Access) -> Result<NsDetail, String> {
         uid_map: parse_id_map(&texts[0]),
         gid_map: parse_id_map(&texts[1]),
         setgroups: Some(texts[2].trim().to_string()),
+        // Read from inside the namespace itself, the kernel writes its parent's ids.
         seen_from: fs::metadata(roots.proc.join("self/ns/user"))
             .ok()
-            .map(|m| m.ino()),
+            .map(|m| m.ino())
+            .filter(|&reader| reader != access.ns.ino),
     })
 }
 

@@ -2,8 +2,10 @@
 //! whole path fails with ENAMETOOLONG. These open such a path a part at a time, each part
 //! relative to the directory the part before opened.
 
+use std::ffi::OsStr;
 use std::io::Read;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use rustix::fs::{CWD, Mode, OFlags, openat};
@@ -14,28 +16,34 @@ use crate::sys::proc::DIR_PATH;
 /// The longest path one openat takes here: PATH_MAX (4096) counts the NUL.
 const PART: usize = 4000;
 
-/// Opens `relative` (empty: `dir` itself) beneath `dir`, however long it is.
-pub fn open_beneath(dir: BorrowedFd, relative: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
-    let mut rest = if relative.is_empty() { "." } else { relative };
+/// Opens `relative` (empty: `dir` itself) from `dir`, however long it is. It resolves as one
+/// open would (`..` and symlinks included): a way past PATH_MAX, not a containment check.
+pub fn open_beneath(
+    dir: BorrowedFd,
+    relative: impl AsRef<OsStr>,
+    flags: OFlags,
+) -> Result<OwnedFd, Errno> {
+    let relative = relative.as_ref().as_bytes();
+    let mut rest = if relative.is_empty() { b"." } else { relative };
     let mut reached: Option<OwnedFd> = None;
     while rest.len() > PART {
-        // Names are at most 255 bytes, so a part always ends at a '/' (ASCII: a char boundary).
-        let cut = rest.as_bytes()[..PART]
+        // Names are at most 255 bytes, so a part always ends at a '/'.
+        let cut = rest[..PART]
             .iter()
             .rposition(|&b| b == b'/')
             .ok_or(Errno::NAMETOOLONG)?;
         let at = reached.as_ref().map_or(dir, AsFd::as_fd);
-        reached = Some(openat(at, &rest[..cut], DIR_PATH, Mode::empty())?);
+        let part = OsStr::from_bytes(&rest[..cut]);
+        reached = Some(openat(at, part, DIR_PATH, Mode::empty())?);
         rest = &rest[cut + 1..];
     }
     let at = reached.as_ref().map_or(dir, AsFd::as_fd);
-    openat(at, rest, flags, Mode::empty())
+    openat(at, OsStr::from_bytes(rest), flags, Mode::empty())
 }
 
 /// Opens `path` (absolute, or relative to the working directory) however long it is.
 pub fn open(path: &Path, flags: OFlags) -> Result<OwnedFd, Errno> {
-    let text = path.to_str().ok_or(Errno::INVAL)?;
-    open_beneath(CWD, text, flags)
+    open_beneath(CWD, path, flags)
 }
 
 pub fn is_dir(path: &Path) -> bool {
@@ -44,6 +52,15 @@ pub fn is_dir(path: &Path) -> bool {
 
 pub fn exists(path: &Path) -> bool {
     open(path, OFlags::PATH | OFlags::CLOEXEC).is_ok()
+}
+
+/// A regular file (not followed through a symlink).
+pub fn is_file(path: &Path) -> bool {
+    open(path, OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC)
+        .and_then(|fd| rustix::fs::fstat(&fd))
+        .is_ok_and(|st| {
+            rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::RegularFile
+        })
 }
 
 /// A whole file as text, not following a symlink in its last component.

@@ -69,8 +69,9 @@ impl Sampler {
         let mut scan = self.procs.scan(roots, collect)?;
         if collect == Collect::Cgroups {
             // A captured tree cannot change under its reader: there the member lists are whole.
-            let cgroups = cgroupfs::sample(roots, !roots.is_live());
-            cgroupfs::complete_cut_paths(&mut scan.procs, &cgroups);
+            let membership = !roots.is_live();
+            let mut cgroups = cgroupfs::sample(roots, membership);
+            cgroupfs::complete_cut_paths(&mut scan.procs, &mut cgroups, membership);
             let names = self.container_names(roots, &cgroups);
             return Ok(Sample {
                 procs: scan.procs,
@@ -100,8 +101,8 @@ impl Sampler {
         let system = system_sample(roots);
         let (cgroups, names) = if collect == Collect::Everything {
             // Every process's cgroups were read with it: the member lists come from there.
-            let cgroups = cgroupfs::sample(roots, false);
-            cgroupfs::complete_cut_paths(&mut scan.procs, &cgroups);
+            let mut cgroups = cgroupfs::sample(roots, false);
+            cgroupfs::complete_cut_paths(&mut scan.procs, &mut cgroups, false);
             let names = self.container_names(roots, &cgroups);
             (cgroups, names)
         } else {

@@ -4,11 +4,11 @@ use std::collections::{HashMap, HashSet};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
-use nix::errno::Errno;
-use nix::fcntl::{OFlag, open};
 use nix::sched::CloneFlags;
-use nix::sys::stat::{Mode, fstat};
-use rustix::fs::{AtFlags, OFlags, StatxFlags, openat, statx};
+use nix::sys::stat::fstat;
+use rustix::fs::{
+    AtFlags, Mode as RMode, OFlags, ResolveFlags, StatxFlags, openat, openat2, statx,
+};
 
 use crate::model::sample::{HeldNs, HolderSample, NsFacts, NsRef, NsType, holders_by_namespace};
 use crate::sys::roots::Roots;
@@ -63,13 +63,10 @@ pub fn nsfs_file(dir: BorrowedFd, name: &str, nsfs: (u32, u32)) -> Option<NsRef>
     if (st.stx_dev_major, st.stx_dev_minor) != nsfs {
         return None;
     }
-    // The fd number may be reused between the stat and the open: the inode must match.
-    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
-    let fd = openat(dir, name, flags, rustix::fs::Mode::empty()).ok()?;
-    let now = statx(&fd, "", AtFlags::EMPTY_PATH, StatxFlags::INO).ok()?;
-    if now.stx_ino != st.stx_ino || (now.stx_dev_major, now.stx_dev_minor) != nsfs {
-        return None;
-    }
+    // The fd number may be reused between the stat and the open: opened as a path first,
+    // and only the same namespace file is opened for its type.
+    let found = openat(dir, name, OFlags::PATH | OFlags::CLOEXEC, RMode::empty()).ok()?;
+    let fd = reopen_nsfs(found, nsfs, Some(st.stx_ino)).ok()?;
     // SAFETY: NS_GET_NSTYPE takes no argument and returns the CLONE_NEW* flag of the type.
     let flag = unsafe { ns_get_nstype(fd.as_raw_fd()) }.ok()?;
     let kind = NsType::ALL
@@ -156,16 +153,84 @@ fn ns_facts(fd: BorrowedFd, ns: NsRef) -> (NsFacts, Vec<Related>) {
     (facts, related)
 }
 
-/// Opens `path` and checks it is still the namespace we expect (PIDs and fds are reused).
-/// Non-blocking and without taking a controlling tty: a reused fd number may now be a FIFO or
-/// a terminal.
-pub fn open_ns(path: &Path, ns: NsRef) -> nix::Result<OwnedFd> {
-    let flags = OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK | OFlag::O_NOCTTY;
-    let fd = open(path, flags, Mode::empty())?;
-    if fstat(&fd)?.st_ino != ns.ino {
-        return Err(Errno::ESTALE);
+/// Opens `path` when it is still the namespace we expect (PIDs, fds and mount points are
+/// reused or replaced) and nothing else: see `reopen_nsfs`. A path inside a process's root
+/// (`/proc/PID/root/PATH`, a bind mount in its mount namespace) resolves with that root as `/`,
+/// so symlinks its owner planted there cannot lead into ours.
+pub fn open_ns(path: &Path, ns: NsRef) -> Result<OwnedFd, rustix::io::Errno> {
+    let found = match in_root(path) {
+        Some((root, inside)) => {
+            let root = rustix::fs::open(
+                root,
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                RMode::empty(),
+            )?;
+            let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+            let resolve = ResolveFlags::IN_ROOT | ResolveFlags::NO_MAGICLINKS;
+            match openat2(&root, &inside, flags, RMode::empty(), resolve) {
+                // Before 5.6: symlinks on the way are followed, the last one not.
+                Err(rustix::io::Errno::NOSYS) => openat(
+                    &root,
+                    inside.strip_prefix("/").unwrap_or(&inside),
+                    flags,
+                    RMode::empty(),
+                ),
+                found => found,
+            }?
+        }
+        // /proc/PID/ns/X, /proc/PID/fd/N: magic links, to the file itself.
+        None => rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, RMode::empty())?,
+    };
+    reopen_nsfs(found, live_nsfs_device()?, Some(ns.ino))
+}
+
+/// The running kernel's nsfs device, learnt once: there is one nsfs superblock per kernel.
+fn live_nsfs_device() -> Result<(u32, u32), rustix::io::Errno> {
+    static DEVICE: std::sync::OnceLock<Option<(u32, u32)>> = std::sync::OnceLock::new();
+    let device = DEVICE.get_or_init(|| {
+        let proc = rustix::fs::open(
+            "/proc",
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            RMode::empty(),
+        );
+        nsfs_device(proc.ok()?.as_fd())
+    });
+    device.ok_or(rustix::io::Errno::NODEV)
+}
+
+/// `(/proc/PID/root, /PATH)` of a path under a process's root directory.
+fn in_root(path: &Path) -> Option<(PathBuf, PathBuf)> {
+    let parts: Vec<_> = path.components().collect();
+    let at = parts.windows(2).position(|w| {
+        w[1].as_os_str() == "root"
+            && w[0]
+                .as_os_str()
+                .to_str()
+                .is_some_and(|p| p.parse::<i32>().is_ok())
+    })? + 1;
+    let root: PathBuf = parts[..=at].iter().collect();
+    let inside = Path::new("/").join(parts[at + 1..].iter().collect::<PathBuf>());
+    Some((root, inside))
+}
+
+/// Reopens for reading an O_PATH descriptor `found` when it is on nsfs (and is inode `ino`,
+/// when given), through /proc/self/fd: whatever its path led to, nothing is opened that is
+/// not a namespace (an O_PATH open runs no driver's open and blocks on no FIFO).
+fn reopen_nsfs(
+    found: OwnedFd,
+    nsfs: (u32, u32),
+    ino: Option<u64>,
+) -> Result<OwnedFd, rustix::io::Errno> {
+    let st = statx(&found, "", AtFlags::EMPTY_PATH, StatxFlags::INO)?;
+    if (st.stx_dev_major, st.stx_dev_minor) != nsfs || ino.is_some_and(|i| i != st.stx_ino) {
+        return Err(rustix::io::Errno::STALE);
     }
-    Ok(fd)
+    let again = format!("/proc/self/fd/{}", found.as_raw_fd());
+    rustix::fs::open(
+        again.as_str(),
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        RMode::empty(),
+    )
 }
 
 /// Paths that may open `ns`: a few member processes' links, then its other holders'.
@@ -265,6 +330,53 @@ pub fn collect_facts(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_under_a_process_root_splits_there() {
+        let (root, inside) = in_root(Path::new("/proc/42/root/run/netns/x")).unwrap();
+        assert_eq!(
+            (root.as_path(), inside.as_path()),
+            (Path::new("/proc/42/root"), Path::new("/run/netns/x"))
+        );
+        assert_eq!(in_root(Path::new("/proc/42/ns/net")), None);
+        assert_eq!(in_root(Path::new("/proc/42/fd/3")), None);
+    }
+
+    /// Whatever a path leads to now (a fd number reused, a mount point swapped for a symlink),
+    /// nothing but a namespace is opened: here a FIFO whose writer waits for a reader would be
+    /// released by any open for reading, even a non-blocking one.
+    #[test]
+    fn a_path_that_is_no_longer_the_namespace_opens_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let fifo = tmp.path().join("fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let link = tmp.path().join("was-a-mount-point");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        let (opened, waiting) = std::sync::mpsc::channel();
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let file = std::fs::OpenOptions::new().write(true).open(&fifo);
+                let _ = opened.send(());
+                file
+            })
+        };
+        let ns = NsRef {
+            kind: NsType::Net,
+            ino: 4026531840,
+        };
+        let through_root = Path::new("/proc/self/root").join(link.strip_prefix("/").unwrap());
+        for path in [&link, &fifo, &through_root] {
+            assert!(open_ns(path, ns).is_err(), "{}", path.display());
+        }
+        let still_waiting = waiting
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .is_err();
+        // Let the writer go whatever happened.
+        drop(std::fs::File::open(&fifo));
+        writer.join().unwrap().unwrap();
+        assert!(still_waiting, "the FIFO was opened for reading");
+    }
 
     #[test]
     fn parses_link_text_of_every_type() {

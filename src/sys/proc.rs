@@ -278,7 +278,7 @@ pub(crate) fn read_record(dir: BorrowedFd, name: &str, buf: &mut Vec<u8>) -> Res
 }
 
 /// `stat`'s flag of a kernel thread (include/linux/sched.h).
-const PF_KTHREAD: u32 = 0x0020_0000;
+pub(crate) const PF_KTHREAD: u32 = 0x0020_0000;
 
 /// What /proc/PID/stat (with its cgroups and resident pages read beside) says of a process; its
 /// namespaces are for the caller to read.
@@ -314,7 +314,8 @@ struct Scanner<'a> {
     nsfs: Option<(u32, u32)>,
     /// What to read of each process: see `Collect`.
     collect: Collect,
-    /// Whether there will be a next scan to skip reads in.
+    /// Whether there will be a next scan to skip reads in: then each process's CPU clock is
+    /// read, which names processes by our own PIDs, so only where /proc's PIDs are ours.
     remember: bool,
     /// How many cores a scan may keep busy.
     workers: usize,
@@ -366,8 +367,9 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// The resident pages of /proc/PID/statm, as top and htop show them: exact, where stat's
-    /// `rss` is the kernel's per-CPU approximation (off by up to ~64 pages per CPU).
+    /// The resident pages of /proc/PID/statm, as top and htop show them: summed exactly on
+    /// recent kernels, where stat's `rss` stays the per-CPU approximation (off by up to ~64
+    /// pages per CPU).
     fn resident_pages(&mut self, pid_dir: BorrowedFd) -> Option<u64> {
         read_record(pid_dir, "statm", &mut self.buf).ok()?;
         parse_statm_resident(&self.buf)
@@ -412,6 +414,10 @@ impl<'a> Scanner<'a> {
             _ => stat.rss,
         };
         if self.collect == Collect::Cgroups {
+            // A zombie is no member (cgroup.procs leaves it out; v1 shows it at `/`).
+            if matches!(stat.state, 'Z' | 'X') {
+                return Err(Errno::SRCH);
+            }
             // Where each process is, read once per process: a listing built from it places a
             // process that moves meanwhile in exactly one cgroup per hierarchy.
             let proc = basic_sample(pid_dir.as_fd(), stat, rss_pages, self.cgroup_text())?;
@@ -702,7 +708,7 @@ impl ProcReader {
         let scan_part = |part: Vec<(i32, Option<Known>)>| {
             let mut scanner = Scanner {
                 collect,
-                remember: self.pace != Pace::Once,
+                remember: self.pace != Pace::Once && roots.is_live() && top_pid_ns.is_some(),
                 workers,
                 ..Scanner::new(proc_dir.as_fd(), top_pid_ns)
             };

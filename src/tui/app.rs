@@ -93,6 +93,8 @@ pub struct App {
     before_shell: Option<Vec<NsRef>>,
     /// Replaying a recording: where it is.
     pub replay: Option<ReplayAt>,
+    /// A kill that arrived while another screen was shown, until the OOM screen is opened.
+    pub oom_notice: Option<String>,
 }
 
 impl App {
@@ -120,6 +122,7 @@ impl App {
             undo: None,
             before_shell: None,
             replay: None,
+            oom_notice: None,
         }
     }
 
@@ -175,7 +178,7 @@ impl App {
                 self.replay = Some(at);
                 self.paused = !at.playing;
                 if at.kill.is_some() {
-                    self.screen = Screen::Oom;
+                    self.show(Screen::Oom);
                 }
             }
             Action::Rewind => self.history.clear(),
@@ -322,11 +325,12 @@ impl App {
 
     fn accept(&mut self, model: Box<Model>) {
         self.history.record(&model);
-        let keys: Vec<Option<RowKey>> = self
+        let mut keys: Vec<Option<RowKey>> = self
             .lists
             .iter()
             .map(|l| self.model.as_deref().and_then(|old| l.selected_key(old)))
             .collect();
+        self.follow_new_kill(&model, &mut keys[Screen::Oom.index()]);
         for (list, key) in self.lists.iter_mut().zip(keys) {
             list.rebuild_at(&model, key);
         }
@@ -335,6 +339,48 @@ impl App {
         self.refresh_detail();
         if self.before_shell.is_some() {
             self.show_left_behind();
+        }
+    }
+
+    /// A kill newer than the last model's: the OOM screen's cursor moves to it unless the user
+    /// had moved it off the newest, and every other screen says it arrived.
+    fn follow_new_kill(&mut self, model: &Model, oom_cursor: &mut Option<RowKey>) {
+        fn newest(m: &Model) -> Option<&crate::model::oom::OomEvent> {
+            m.oom_events.iter().max_by_key(|e| e.seq)
+        }
+        let Some(old) = self.model.as_deref() else {
+            return;
+        };
+        let before = newest(old).map(|e| e.seq);
+        let Some(kill) = newest(model).filter(|e| Some(e.seq) > before) else {
+            return;
+        };
+        let on_newest = before.map(|seq| RowKey::Oom { seq });
+        if oom_cursor.is_none() || *oom_cursor == on_newest {
+            *oom_cursor = Some(RowKey::Oom { seq: kill.seq });
+        }
+        if self.screen != Screen::Oom {
+            let who = kill.comm.as_deref().unwrap_or("a process");
+            // The container's name says more, in less room, than its cgroup's path.
+            let place = (kill.container.as_deref())
+                .or(oom::cgroup_path(kill))
+                .map_or(String::new(), |p| format!(" in {p}"));
+            self.oom_notice = Some(format!("new OOM kill: {who}{place} (press 6)"));
+        }
+    }
+
+    /// A screen chosen by its key, tab or mouse: a new start, so Esc has no way back from it
+    /// (drill-downs from here make their own).
+    fn switch_to(&mut self, screen: Screen) {
+        self.back.clear();
+        self.detail = None;
+        self.show(screen);
+    }
+
+    fn show(&mut self, screen: Screen) {
+        self.screen = screen;
+        if screen == Screen::Oom {
+            self.oom_notice = None;
         }
     }
 
@@ -499,11 +545,7 @@ impl App {
                 if areas.tabs.contains(at) && self.input.is_none() =>
             {
                 if let Some(screen) = crate::tui::ui::tab_at(mouse.column) {
-                    if self.detail.is_some() {
-                        self.push_place();
-                        self.detail = None;
-                    }
-                    self.screen = screen;
+                    self.switch_to(screen);
                 }
             }
             MouseEventKind::Down(MouseButton::Left) if self.detail.is_some() => {
@@ -552,9 +594,8 @@ impl App {
                 | Command::Unfold
                 | Command::Fold
                 | Command::NextType => self.dirty = false,
-                // Another screen: the detail closes; Esc still leads back through it.
+                // Another screen: a new start (`switch_to`), the detail closed.
                 Command::NextScreen | Command::PreviousScreen | Command::Show(_) => {
-                    self.push_place();
                     self.detail = None;
                     return self.command(command);
                 }
@@ -575,11 +616,11 @@ impl App {
             Command::PageDown => self.list_mut().move_by(page),
             Command::Top => self.list_mut().select(0),
             Command::Bottom => self.list_mut().select(usize::MAX),
-            Command::NextScreen => self.screen = Screen::ALL[(self.screen.index() + 1) % SCREENS],
+            Command::NextScreen => self.switch_to(Screen::ALL[(self.screen.index() + 1) % SCREENS]),
             Command::PreviousScreen => {
-                self.screen = Screen::ALL[(self.screen.index() + SCREENS - 1) % SCREENS]
+                self.switch_to(Screen::ALL[(self.screen.index() + SCREENS - 1) % SCREENS])
             }
-            Command::Show(screen) => self.screen = screen,
+            Command::Show(screen) => self.switch_to(screen),
             Command::DrillIn => self.drill_in(),
             Command::Describe => self.describe_selection(),
             Command::PidTree => self.pid_tree(),
@@ -909,6 +950,8 @@ impl App {
                 "enter".into(),
                 "--ns".into(),
                 ns.ino.to_string(),
+                "--ns-type".into(),
+                ns.kind.to_string(),
             ]));
         }
         let shares_all = |pid: i32| {
@@ -1095,7 +1138,7 @@ impl App {
 
     fn go_back(&mut self) {
         if let Some(place) = self.back.pop() {
-            self.screen = place.screen;
+            self.show(place.screen);
             self.detail = None;
             if let Some((subject, line)) = place.detail {
                 self.open_detail(subject, Some(line));

@@ -195,6 +195,9 @@ fn hand_over(args: &[String], gate: &InputGate) -> Result<u8, String> {
         let _ = writeln!(io::stdout(), "nstop: press Enter to return to the explorer");
         let _ = io::stdin().read_line(&mut String::new());
     }
+    // Keys typed while the shell ran that it never read are not commands for the explorer.
+    // SAFETY: discards the terminal's unread input.
+    unsafe { nix::libc::tcflush(nix::libc::STDIN_FILENO, nix::libc::TCIFLUSH) };
     let _ = enable_raw_mode();
     let _ = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture);
     gate.child.store(false, Ordering::Relaxed);

@@ -176,7 +176,7 @@ fn title(app: &App) -> Line<'static> {
         text += &format!(" in {label}:{path} and below");
     }
     let mut parts = vec![
-        format!("{} rows", list.rows.len()),
+        crate::text::count(list.rows.len(), "row", "rows"),
         format!("sort {}", list.sort_title()),
         if list.tree { "tree" } else { "flat" }.to_owned(),
     ];
@@ -192,10 +192,17 @@ fn title(app: &App) -> Line<'static> {
     if app.can_go_back() || list.scope != Scope::All {
         parts.push("Esc back".to_owned());
     }
-    Line::from(vec![
+    let mut line = Line::from(vec![
         Span::styled(text, app.theme.label()),
         Span::raw(format!("  {}", parts.join(" · "))),
-    ])
+    ]);
+    if let Some(notice) = &app.oom_notice {
+        line.push_span(Span::styled(
+            format!("  {notice}"),
+            app.theme.tone(Tone::Alert),
+        ));
+    }
+    line
 }
 
 fn footer(app: &App) -> Line<'static> {
@@ -272,8 +279,8 @@ fn footer(app: &App) -> Line<'static> {
             };
             spans.push(Span::styled(
                 format!(
-                    "{hidden} process{} unreadable: permission denied{hint}  ",
-                    if hidden == 1 { "" } else { "es" }
+                    "{} unreadable: permission denied{hint}  ",
+                    crate::text::count(hidden, "process", "processes")
                 ),
                 theme.tone(Tone::Warn),
             ));

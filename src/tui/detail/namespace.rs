@@ -147,8 +147,8 @@ fn write_pid(ns: NsRef, sources: &Sources, page: &mut Writer) {
         ),
         None => page.field_tone("init (PID 1)", "not alive", Tone::Dim),
     }
-    let plural = if processes == 1 { "" } else { "es" };
-    page.field("here and below", format!("{processes} process{plural}"));
+    let processes = crate::text::count(processes, "process", "processes");
+    page.field("here and below", processes);
     page.link(
         "PID levels",
         "every process with its PID at each level (teaching view)",

@@ -134,9 +134,8 @@ impl Tree<'_> {
             text += &format!(" · init host PID {} {}", init.pid, init.comm);
         }
         text += &format!(
-            " · {} process{}",
-            members.len(),
-            if members.len() == 1 { "" } else { "es" }
+            " · {}",
+            crate::text::count(members.len(), "process", "processes")
         );
         let indent = if depth == 0 {
             String::new()
@@ -185,10 +184,9 @@ impl Tree<'_> {
         if all > shown.len() {
             let line = Line::styled(
                 format!(
-                    "{}  … {} other process{} here",
+                    "{}  … {} here",
                     "  ".repeat(depth),
-                    all - shown.len(),
-                    if all - shown.len() == 1 { "" } else { "es" }
+                    crate::text::count(all - shown.len(), "other process", "other processes")
                 ),
                 page.theme.tone(Tone::Dim),
             );
