@@ -305,7 +305,8 @@ fn a_process_moving_between_cgroups_is_in_exactly_one_of_them() {
         return;
     }
     let (a, b) = (TestCgroup::new(""), TestCgroup::new(""));
-    let sleeper = Spawned::new("sleep", &["60"]);
+    // Outlives the listings, also under an emulator (200 of them take minutes there).
+    let sleeper = Spawned::new("sleep", &["3600"]);
     let pid = sleeper.pid();
     a.add(pid);
     let stop = std::sync::atomic::AtomicBool::new(false);
@@ -331,7 +332,13 @@ fn a_process_moving_between_cgroups_is_in_exactly_one_of_them() {
                 .filter(|c| c.procs.contains(&pid))
                 .map(|c| c.path.as_str())
                 .collect();
-            (holding.len() != 1).then(|| format!("run {run}: in {holding:?}"))
+            let listed = (model.cgroups.iter())
+                .filter(|c| c.hierarchy == 0 && [&a.path, &b.path].contains(&&c.path))
+                .count();
+            let own = model.process(pid).map(|p| p.cgroups.clone());
+            (holding.len() != 1).then(|| {
+                format!("run {run}: in {holding:?}; {listed} of the 2 listed; its own: {own:?}")
+            })
         });
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         moves = mover.join().expect("mover");

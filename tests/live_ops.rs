@@ -852,3 +852,45 @@ fn enter_a_namespace_held_only_by_a_bind_mount_in_another_mount_namespace() {
     );
     drop(holder);
 }
+
+/// Signalling the init (PID 1) of a pid namespace says what it will do: one without a handler
+/// ignores SIGTERM (issue 21: the explorer said "done" and the process lived on); SIGKILL
+/// ends it and its namespace.
+#[test]
+fn a_signal_to_a_pid_namespace_init_says_what_it_does() {
+    if !require_root() {
+        return;
+    }
+    let outer = Spawned::cmd("unshare --pid --fork --kill-child sleep 60");
+    let init = wait_for("the namespace's init", || {
+        let child = *common::children(outer.pid()).first()?;
+        let status = std::fs::read_to_string(format!("/proc/{child}/status")).ok()?;
+        let nspid = status.lines().find_map(|l| l.strip_prefix("NSpid:"))?;
+        (nspid.split_whitespace().last() == Some("1")
+            && std::fs::read_to_string(format!("/proc/{child}/comm"))
+                .ok()?
+                .trim()
+                == "sleep")
+            .then_some(child)
+    });
+    let (_dir, audit) = audit_log();
+    let pid = init.to_string();
+    let term = ok(nstop(&audit, &["kill", "--dry-run", &pid]));
+    assert!(
+        term.contains(&format!("PID {init} is the init (PID 1) of its pid namespace: it has no handler for SIGTERM, so it ignores it")),
+        "{term}"
+    );
+    let kill = ok(nstop(&audit, &["kill", "-s", "KILL", "--dry-run", &pid]));
+    assert!(
+        kill.contains("when it ends, every process in that namespace is killed"),
+        "{kill}"
+    );
+    // Carried out, SIGTERM leaves it running, as said.
+    ok(nstop(&audit, &["kill", &pid]));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(
+        std::path::Path::new(&format!("/proc/{init}")).exists(),
+        "the init lives on"
+    );
+    drop(outer);
+}

@@ -1164,9 +1164,10 @@ fn signals_freeze_move_and_shell_are_asked_for_by_what_is_selected() {
     press_with(&mut app, "3/nginx<Enter>", &mut ops);
     let pid = selected_pid(&app);
     press_with(&mut app, "K", &mut ops);
-    assert!(render(&app).contains(&format!("Send SIGTERM to PID {pid}?")));
+    // The confirmation names the command, not only the PID.
+    assert!(render(&app).contains(&format!("Send SIGTERM to PID {pid} (nginx")));
     press_with(&mut app, "s", &mut ops);
-    assert!(render(&app).contains(&format!("Send SIGKILL to PID {pid}?")));
+    assert!(render(&app).contains(&format!("Send SIGKILL to PID {pid} (nginx")));
     press_with(&mut app, "y", &mut ops);
     assert!(matches!(
         ops.executed[0].changes[..],

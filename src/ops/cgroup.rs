@@ -639,10 +639,14 @@ pub fn kill_pids(pids: &[i32], signal: i32) -> Result<Plan, String> {
             signal,
         });
     }
-    Ok(plan(
+    let mut plan = plan(
         format!("kill -s {} {pids:?}", process::signal_name(signal)),
         changes,
-    ))
+    );
+    plan.warnings = (pids.iter())
+        .filter_map(|&pid| process::init_note(pid, signal))
+        .collect();
+    Ok(plan)
 }
 
 /// `cg exec`: nstop writes 0 (itself) to the cgroup.procs of each cgroup named, then becomes

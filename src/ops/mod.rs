@@ -311,7 +311,7 @@ pub fn plan(request: &Request, roots: &crate::sys::Roots) -> Result<Plan, String
                     start_time: *start_time,
                     signal: *signal,
                 }],
-                warnings: Vec::new(),
+                warnings: process::init_note(*pid, *signal).into_iter().collect(),
             })
         }
         Request::Limits { spec, assignments } => cgroup::set(&host(), spec, assignments),

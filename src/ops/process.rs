@@ -71,6 +71,33 @@ pub fn signal_name(signal: i32) -> String {
     Signal::try_from(signal).map_or_else(|_| signal.to_string(), |s| s.as_str().to_owned())
 }
 
+/// What `signal` does to `pid` when it is the init (PID 1) of a pid namespace below ours:
+/// SIGKILL and SIGSTOP always arrive; any other it ignores unless it has a handler (SigCgt).
+pub fn init_note(pid: i32, signal: i32) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let nspid = crate::sys::proc::parse_nspid(status.as_bytes())?;
+    if nspid.len() < 2 || nspid.last() != Some(&1) {
+        return None;
+    }
+    let name = signal_name(signal);
+    let init = format!("PID {pid} is the init (PID 1) of its pid namespace");
+    if matches!(signal, libc::SIGKILL | libc::SIGSTOP) {
+        return Some(format!(
+            "{init}: {name} reaches it; when it ends, every process in that namespace is killed"
+        ));
+    }
+    let caught = status.lines().find_map(|l| l.strip_prefix("SigCgt:"))?;
+    let caught = u64::from_str_radix(caught.trim(), 16).ok()?;
+    Some(match caught & (1 << (signal - 1)) != 0 {
+        true => format!(
+            "{init}: it handles {name}; if it exits, every process in that namespace is killed"
+        ),
+        false => format!(
+            "{init}: it has no handler for {name}, so it ignores it (only SIGKILL ends it from here)"
+        ),
+    })
+}
+
 /// A process held by a pidfd whose start time is known to be its own.
 pub struct Pinned {
     pub pid: i32,

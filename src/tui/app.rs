@@ -203,7 +203,17 @@ impl App {
                 self.dirty = false
             }
             Action::Planned(request, Ok(plan)) => {
-                self.popup = Some(Popup::Confirm { plan, request })
+                let target = match request {
+                    Request::Signal { pid, .. } => (self.model.as_deref())
+                        .and_then(|m| m.process(pid))
+                        .map(|p| format!("PID {pid} ({})", p.command)),
+                    _ => None,
+                };
+                self.popup = Some(Popup::Confirm {
+                    plan,
+                    request,
+                    target,
+                })
             }
             Action::Planned(_, Err(why)) => {
                 self.popup = None;
@@ -231,7 +241,17 @@ impl App {
                         } else {
                             String::new()
                         };
-                        (format!("done: {first}{more}"), Tone::Name)
+                        // What a signal did not do (an init that ignores it) is said again.
+                        let said = match request {
+                            Request::Signal { .. } => plan.warnings.join("; "),
+                            _ => String::new(),
+                        };
+                        let said = if said.is_empty() {
+                            said
+                        } else {
+                            format!(" · {said}")
+                        };
+                        (format!("done: {first}{more}{said}"), Tone::Name)
                     }
                     Err(why) => (why, Tone::Alert),
                 });
@@ -747,7 +767,7 @@ impl App {
                     None => self.dirty = false,
                 },
             },
-            Popup::Confirm { plan, request } => match (key.code, typed) {
+            Popup::Confirm { plan, request, .. } => match (key.code, typed) {
                 // Only y: an Enter typed (or pasted) ahead must not confirm unseen.
                 (_, Some('y')) => {
                     let (plan, request) = (plan.clone(), request.clone());

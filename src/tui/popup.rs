@@ -20,7 +20,12 @@ pub enum Popup {
     /// A line typed in, for what `asks` says.
     Prompt { asks: Asks, text: String },
     /// A plan waits for y or n; `request` made it (for signals, `s` re-plans another one).
-    Confirm { plan: Plan, request: Request },
+    /// `target` is what it acts on as the screen showed it (`PID 4242 (sleep 600)`).
+    Confirm {
+        plan: Plan,
+        request: Request,
+        target: Option<String>,
+    },
     /// Which namespaces a new shell gets.
     Unshare(UnshareForm),
 }

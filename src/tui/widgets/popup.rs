@@ -120,7 +120,11 @@ impl Widget for PopupView<'_> {
                     ],
                 )
             }
-            Popup::Confirm { plan, request } => {
+            Popup::Confirm {
+                plan,
+                request,
+                target,
+            } => {
                 let mut lines = vec![Line::styled("This will:", theme.label())];
                 for change in &plan.changes {
                     lines.push(Line::raw(format!("  {change}")));
@@ -136,7 +140,8 @@ impl Widget for PopupView<'_> {
                 lines.push(keys(theme, &pairs));
                 let title = match request {
                     Request::Signal { pid, signal, .. } => {
-                        format!(" Send {} to PID {pid}? ", signal_name(*signal))
+                        let target = target.clone().unwrap_or_else(|| format!("PID {pid}"));
+                        format!(" Send {} to {target}? ", signal_name(*signal))
                     }
                     _ => format!(" {}? ", plan.action),
                 };
