@@ -1,6 +1,8 @@
 //! A screen's list: column titles, then only the rows that fit, their cells made on the spot.
 //! Columns that do not fit are dropped by priority; the flexible one takes the rest.
 
+use std::borrow::Cow;
+
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -64,7 +66,44 @@ pub fn fit(columns: &[Column], width: u16, wider: (usize, u16)) -> Vec<(usize, u
         .collect()
 }
 
+/// A path too wide for its cell, cut in the middle so that its leaf stays:
+/// `/process_api/…/leaf`. Other text is cut at the end, where the cell ends.
+pub fn fit_path(text: &str, width: usize) -> Cow<'_, str> {
+    use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+    let is_path = text.starts_with('/') && !text.contains(' ');
+    if !is_path || text.width() <= width {
+        return Cow::Borrowed(text);
+    }
+    let leaf = &text[text.rfind('/').unwrap_or(0)..];
+    // What is left for the head once `…` and the leaf (with its '/') are placed.
+    let Some(room) = width.checked_sub(leaf.width() + 1).filter(|&r| r > 0) else {
+        // Not even the leaf fits: its end, after `…`.
+        let mut kept: Vec<char> = Vec::new();
+        let mut used = 1;
+        for c in leaf.chars().rev() {
+            used += c.width().unwrap_or(0);
+            if used > width {
+                break;
+            }
+            kept.push(c);
+        }
+        return Cow::Owned(format!("…{}", kept.into_iter().rev().collect::<String>()));
+    };
+    let mut head = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        used += c.width().unwrap_or(0);
+        if used > room {
+            break;
+        }
+        head.push(c);
+    }
+    Cow::Owned(format!("{head}…{leaf}"))
+}
+
 fn put(buf: &mut Buffer, x: u16, y: u16, width: u16, text: &str, right: bool, style: Style) {
+    let text = fit_path(text, usize::from(width));
+    let text = text.as_ref();
     let shown = Span::raw(text).width().min(usize::from(width)) as u16;
     let x = if right { x + width - shown } else { x };
     buf.set_stringn(x, y, text, usize::from(width), style);
@@ -158,6 +197,21 @@ impl Widget for ListView<'_> {
 mod tests {
     use super::*;
     use crate::tui::panes::Screen;
+
+    #[test]
+    fn paths_are_cut_in_the_middle_and_keep_their_leaf() {
+        let path = "/process_api/6fd7346c909ee9db85f686af76520af7/nstop-test-123-0";
+        assert_eq!(fit_path(path, 80), path);
+        assert_eq!(fit_path(path, 30), "/process_api…/nstop-test-123-0");
+        assert_eq!(fit_path(path, 30).chars().count(), 30);
+        assert_eq!(fit_path(path, 10), "…est-123-0");
+        // Commands and other text are left to the cell's end.
+        assert_eq!(
+            fit_path("/usr/bin/python3 -c x", 5),
+            "/usr/bin/python3 -c x"
+        );
+        assert_eq!(fit_path("docker 1e2e", 4), "docker 1e2e");
+    }
 
     #[test]
     fn narrow_terminals_drop_columns_by_priority() {
