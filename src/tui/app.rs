@@ -394,6 +394,8 @@ impl App {
     fn switch_to(&mut self, screen: Screen) {
         self.back.clear();
         self.detail = None;
+        // A search is for the rows it was typed over.
+        self.search.clear();
         self.show(screen);
     }
 
@@ -1052,9 +1054,23 @@ impl App {
             self.dirty = false;
             return;
         }
+        // The teaching types first: pid (its tree of levels), user (who owns what).
+        const ORDER: [NsType; 8] = [
+            NsType::Pid,
+            NsType::User,
+            NsType::Cgroup,
+            NsType::Ipc,
+            NsType::Mnt,
+            NsType::Net,
+            NsType::Time,
+            NsType::Uts,
+        ];
         let next = match self.list().scope {
-            Scope::Kind(kind) => NsType::ALL.get(kind.index() + 1).copied(),
-            _ => Some(NsType::ALL[0]),
+            Scope::Kind(kind) => {
+                let at = ORDER.iter().position(|&k| k == kind).unwrap_or(ORDER.len());
+                ORDER.get(at + 1).copied()
+            }
+            _ => Some(ORDER[0]),
         };
         self.rebuild_with(|l| l.scope = next.map_or(Scope::All, Scope::Kind));
     }

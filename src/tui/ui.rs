@@ -240,35 +240,41 @@ fn footer(app: &App) -> Line<'static> {
         ));
         let play = if app.paused { "play" } else { "stop" };
         &[
+            ("?", "help"),
+            ("q", "quit"),
             ("[ ]", "step"),
             ("T", "time"),
             ("o", "next OOM"),
             ("p", play),
-            ("?", "help"),
-            ("q", "quit"),
         ]
     } else if app.detail.is_some() {
         &[
             ("?", "help"),
+            ("q", "quit"),
             ("↑↓", "links"),
             ("Enter", "follow"),
             ("Esc", "back"),
             ("P", "PID levels"),
             ("p", pause),
-            ("q", "quit"),
         ]
     } else {
         &[
             ("?", "help"),
+            ("q", "quit"),
             ("/", "search"),
             ("\\", "filter"),
             ("Enter", "drill in"),
             ("d", "details"),
             ("p", pause),
-            ("q", "quit"),
         ]
     };
-    // First, so a narrow terminal cuts key hints rather than what is missing.
+    // `? help` and `q quit` first, then what is missing, so a narrow terminal cuts the
+    // other key hints rather than these.
+    let (always, others) = keys.split_at(2.min(keys.len()));
+    for &(key, what) in always {
+        spans.push(Span::styled(key, theme.key()));
+        spans.push(Span::raw(format!(" {what}  ")));
+    }
     if let Some(model) = app.model.as_deref() {
         let hidden = model.unreadable.processes.len();
         if hidden > 0 {
@@ -291,7 +297,7 @@ fn footer(app: &App) -> Line<'static> {
             spans.push(Span::styled(format!("{notice}  "), theme.tone(Tone::Warn)));
         }
     }
-    for &(key, what) in keys {
+    for &(key, what) in others {
         spans.push(Span::styled(key, theme.key()));
         spans.push(Span::raw(format!(" {what}  ")));
     }
