@@ -1522,3 +1522,18 @@ fn esc_does_not_leave_a_screen_chosen_by_its_key() {
     assert_eq!(app.screen, Screen::Cgroups);
     assert!(app.detail.is_none());
 }
+
+/// `f` on a v1 cgroup outside the freezer hierarchy asks to freeze the same path there (whose
+/// plan says if it is missing), where it said freezing needs a freezer although one is mounted.
+#[test]
+fn freezing_a_v1_memory_cgroup_goes_to_the_freezer_hierarchy() {
+    let mut app = app(HYBRID);
+    let mut ops = Recorder::default();
+    press_with(&mut app, "2/process_api<Enter>f", &mut ops);
+    assert!(matches!(selected(&app), RowKey::Cgroup { path, .. } if path == "/process_api"));
+    assert!(
+        matches!(ops.requests.last(), Some(Request::Freeze { spec, frozen: true }) if spec == "freezer:/process_api"),
+        "{:?}",
+        ops.requests
+    );
+}

@@ -887,14 +887,20 @@ impl App {
             return None;
         };
         let frozen = c.frozen == Some(true);
-        match self.spec_of(c, Some("freezer")) {
+        // A v1 cgroup of another hierarchy: the same path in the freezer hierarchy, whose plan
+        // says if it is not there.
+        let freezer_mounted = (self.model.as_deref()?.host.hierarchies.iter())
+            .any(|h| h.version == 1 && h.controllers.iter().any(|k| k == "freezer"));
+        let spec = (self.spec_of(c, Some("freezer")))
+            .or_else(|| freezer_mounted.then(|| format!("freezer:{}", c.path)));
+        match spec {
             Some(spec) => Some(Action::Plan(Request::Freeze {
                 spec,
                 frozen: !frozen,
             })),
             None => {
                 self.say(
-                    "freezing needs cgroup2 or the v1 freezer hierarchy",
+                    "freezing needs cgroup2 or the v1 freezer hierarchy, and neither is mounted",
                     Tone::Warn,
                 );
                 None
