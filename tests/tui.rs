@@ -1537,3 +1537,18 @@ fn freezing_a_v1_memory_cgroup_goes_to_the_freezer_hierarchy() {
         ops.requests
     );
 }
+
+/// The Pressure screen's chart of the most stalled cgroups says why it has nothing to draw,
+/// where it said "collecting…" for ever (issue 21).
+#[test]
+fn the_stalled_cgroups_chart_says_why_it_is_empty() {
+    let mut app = app(HYBRID);
+    press(&mut app, "4");
+    let screen = render(&app);
+    assert!(screen.contains("none stalled now"), "{screen}");
+    let chart = screen
+        .lines()
+        .find(|l| l.contains("most stalled cgroups"))
+        .unwrap();
+    assert!(!chart.contains("collecting"), "{chart}");
+}

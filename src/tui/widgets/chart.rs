@@ -75,7 +75,9 @@ impl Widget for TimeChart<'_> {
                 ));
             }
         }
-        if self.spec.plots.iter().all(|p| p.points.len() < 2) {
+        // No plot at all is not a wait: the chart's title says why.
+        let plots = &self.spec.plots;
+        if !plots.is_empty() && plots.iter().all(|p| p.points.len() < 2) {
             title.push(Span::styled("collecting… ", dim));
         }
         Chart::new(datasets)

@@ -42,13 +42,16 @@ fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
         plots: pressure_plots(|metric| history.host(metric)),
     };
     // A root's pressure is the system's, charted beside.
-    let mut stalled: Vec<(&Cgroup, (&str, f64))> = model
-        .cgroups
-        .iter()
-        .filter(|c| c.depth > 0)
+    let below_roots = || model.cgroups.iter().filter(|c| c.depth > 0);
+    let mut stalled: Vec<(&Cgroup, (&str, f64))> = below_roots()
         .filter_map(|c| Some((c, c.worst_resource()?)))
         .filter(|(_, (_, stall))| *stall > 0.0)
         .collect();
+    let why_empty = match below_roots().any(|c| c.pressure.is_some()) {
+        _ if !stalled.is_empty() => "",
+        true => ": none stalled now",
+        false => ": no cgroup below a root has PSI files (cgroup2 only)",
+    };
     stalled.sort_by(|a, b| by(Some(b.1.1), Some(a.1.1)));
     let tones = [Tone::Alert, Tone::Warn, Tone::Name, Tone::Isolated];
     let plots = stalled
@@ -62,7 +65,7 @@ fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
         })
         .collect();
     let top = Chart {
-        title: "most stalled cgroups (some avg10 %)".into(),
+        title: format!("most stalled cgroups (some avg10 %){why_empty}"),
         unit: Unit::Percent,
         legend: true,
         plots,
