@@ -1552,3 +1552,20 @@ fn the_stalled_cgroups_chart_says_why_it_is_empty() {
         .unwrap();
     assert!(!chart.contains("collecting"), "{chart}");
 }
+
+/// The header's CPU share is of all CPUs and says so; the CPU% columns are of one core
+/// (issue 21: 197.6% in a column beside 91% in the header, neither labelled).
+#[test]
+fn the_header_cpu_share_says_it_is_of_all_cpus() {
+    let mut m = model(V2);
+    let system = m.host.system.as_mut().unwrap();
+    system.cpu_percent = Some(91.0);
+    let cpus = system.cpus;
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 160, 40));
+    app.update(Action::Collected(Ok(Box::new(m))));
+    let screen = render(&app);
+    assert!(
+        screen.contains(&format!("91.0% of {cpus} CPUs")),
+        "{screen}"
+    );
+}

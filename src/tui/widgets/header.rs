@@ -110,13 +110,17 @@ impl Widget for Header<'_> {
             .spacing(2)
             .areas(usage);
         let cpu_share = system.and_then(|s| s.cpu_percent);
+        // Of all CPUs, where the CPU% columns are of one core (htop's convention).
+        let of_all = system.filter(|s| s.cpus > 0).map_or(String::new(), |s| {
+            format!(" of {}", crate::text::count(s.cpus, "CPU", "CPUs"))
+        });
         gauge(
             buf,
             cpu,
             theme,
             "CPU",
             cpu_share,
-            &cpu_share.map_or("…".to_owned(), |v| format!("{v:.1}%")),
+            &cpu_share.map_or("…".to_owned(), |v| format!("{v:.1}%{of_all}")),
             severity(cpu_share, 80.0, 95.0),
         );
         let mem_share = system.and_then(|s| s.mem_percent());
