@@ -1,6 +1,6 @@
 //! Processes as htop lists them, with where they live: their cgroup (container or unit when
-//! recognised) and a mark for each of the pid, net, user and mnt namespaces they do not share
-//! with the host. The tree view follows PPID.
+//! recognised) and a mark for each namespace they do not share with the host. The tree view
+//! follows PPID.
 
 use crate::model::Model;
 use crate::model::cgroup::within;
@@ -13,13 +13,19 @@ fn process(model: &Model, i: usize) -> &Process {
     &model.processes[i]
 }
 
-/// The namespaces marked in the NS column, with their letter.
-pub const MARKED: [(NsType, char); 4] = [
+/// The namespaces marked in the NS column, with their letter; the column's title is the
+/// letters in this order, so each mark sits under its own letter (the legend).
+pub const MARKED: [(NsType, char); 8] = [
     (NsType::Pid, 'p'),
     (NsType::Net, 'n'),
     (NsType::User, 'u'),
     (NsType::Mnt, 'm'),
+    (NsType::Ipc, 'i'),
+    (NsType::Uts, 'h'),
+    (NsType::Cgroup, 'c'),
+    (NsType::Time, 't'),
 ];
+const MARKED_TITLE: &str = "pnumihct";
 
 /// A letter per namespace the process does not share with the host, `.` where it does, `?`
 /// where its links were unreadable.
@@ -110,8 +116,8 @@ static COLUMNS: [Column; 8] = [
         order: |m, a, b| process(m, a).rss_bytes.cmp(&process(m, b).rss_bytes),
     },
     Column {
-        title: "NS",
-        width: 4,
+        title: MARKED_TITLE,
+        width: 8,
         right: false,
         drop: 1,
         cell: |m, i| {
@@ -212,6 +218,12 @@ mod tests {
     use crate::model::sample::{CgroupSample, ContainerName, HierarchySample, ProcSample, Sample};
     use std::collections::HashMap;
     use std::sync::Arc;
+
+    #[test]
+    fn the_ns_title_is_the_marks_legend() {
+        let letters: String = MARKED.iter().map(|&(_, c)| c).collect();
+        assert_eq!(letters, MARKED_TITLE);
+    }
 
     #[test]
     fn a_process_in_a_container_is_shown_by_the_containers_name() {
