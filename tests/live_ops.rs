@@ -664,7 +664,7 @@ fn enter_uts_net_pid_of_a_test_process() {
                 "--",
                 "sh",
                 "-c",
-                "hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1; echo pid=$$",
+                "echo $NSTOP_NS; hostname; cat /proc/net/dev | tail -n +3 | cut -d: -f1; echo pid=$$",
             ])
             .env("NSTOP_AUDIT_LOG", &audit)
             .env("NSTOP_HIDE", hidden)
@@ -674,6 +674,10 @@ fn enter_uts_net_pid_of_a_test_process() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{text}{err}");
         let lines: Vec<&str> = text.lines().map(str::trim).collect();
+        // The shell learns where it is.
+        let entered = ["net", "pid", "uts"].map(|k| format!("{k}:[{}]", common::ns_of(inner, k)));
+        assert_eq!(lines[0], entered.join(" "), "{text}");
+        let lines = &lines[1..];
         assert_eq!(lines[0], name, "{text}");
         assert_eq!(
             &lines[1..lines.len() - 1],

@@ -262,6 +262,9 @@ pub struct Enter {
     pub wd: Option<OwnedFd>,
     pub env: Option<Vec<String>>,
     pub command: Vec<String>,
+    /// The namespaces entered as their links read (`net:[4026532…] uts:[…]`), for
+    /// `NSTOP_NS`.
+    marker: String,
 }
 
 /// What the command takes from the target besides its namespaces.
@@ -298,7 +301,12 @@ impl Enter {
                     .collect())
             })
             .transpose()?;
+        let link = |k: &NsType| std::fs::read_link(format!("/proc/{pid}/ns/{k}")).ok();
+        let links: Vec<String> = (namespaces.iter().filter_map(link))
+            .map(|l| l.to_string_lossy().into_owned())
+            .collect();
         Ok(Enter {
+            marker: links.join(" "),
             root: take.root.then(|| open("root")).transpose()?,
             wd: take.wd.then(|| open("cwd")).transpose()?,
             env,
@@ -363,8 +371,8 @@ impl Enter {
             {
                 return Refused(format!("entering the target's working directory: {e}"));
             }
+            // SAFETY (both): the forked child is single-threaded.
             if let Some(env) = &self.env {
-                // SAFETY: the forked child is single-threaded.
                 unsafe {
                     for (key, _) in std::env::vars_os() {
                         std::env::remove_var(key);
@@ -379,6 +387,8 @@ impl Enter {
                     }
                 }
             }
+            // After the target's environment, if taken: it says where the command runs.
+            unsafe { std::env::set_var("NSTOP_NS", &self.marker) };
             exec(&command)
         })
     }
