@@ -640,6 +640,20 @@ fn small_terminal_and_help() {
     snapshot("cgroups_80x24", &app);
     press(&mut app, "?");
     snapshot("help_80x24", &app);
+    // Taller than 24 rows: it scrolls, and every key can be read (issue 21: u, U and Ctrl-U
+    // were cut off).
+    let mut seen = render(&app);
+    for _ in 0..nstop::tui::keymap::BINDINGS.len() {
+        press(&mut app, "<Down>");
+        assert!(app.help, "arrows scroll, they do not close it");
+        seen += &render(&app);
+    }
+    for binding in nstop::tui::keymap::BINDINGS {
+        assert!(seen.contains(binding.help), "{} never shown", binding.help);
+    }
+    assert!(seen.contains("clear the search or filter being typed"));
+    press(&mut app, "x");
+    assert!(!app.help, "another key closes it");
 }
 
 #[test]

@@ -64,6 +64,8 @@ pub struct App {
     pub input: Option<Input>,
     pub search: String,
     pub help: bool,
+    /// The first line of the help shown, when it is taller than the terminal.
+    pub help_offset: usize,
     pub paused: bool,
     /// Why the last sample failed, until one succeeds.
     pub error: Option<String>,
@@ -106,6 +108,7 @@ impl App {
             input: None,
             search: String::new(),
             help: false,
+            help_offset: 0,
             paused: false,
             error: None,
             theme,
@@ -438,13 +441,28 @@ impl App {
         self.model = Some(model);
     }
 
+    fn scroll_help(&mut self, by: isize) {
+        let last = crate::tui::widgets::help::entries().len().saturating_sub(1);
+        self.help_offset = self.help_offset.saturating_add_signed(by).min(last);
+    }
+
     fn key(&mut self, key: KeyEvent) -> Option<Action> {
         // Ctrl-C quits whatever is open; any other key closes the help.
         if keymap::is_interrupt(key) {
             return Some(Action::Command(Command::Quit));
         }
         if self.help {
-            self.help = false;
+            // Arrows and pages scroll a help taller than the terminal; any other key closes it.
+            match key.code {
+                KeyCode::Down | KeyCode::Char('j') => self.scroll_help(1),
+                KeyCode::Up | KeyCode::Char('k') => self.scroll_help(-1),
+                KeyCode::PageDown => self.scroll_help(10),
+                KeyCode::PageUp => self.scroll_help(-10),
+                _ => {
+                    self.help = false;
+                    self.help_offset = 0;
+                }
+            }
             return None;
         }
         let cleared_status = self.status.take().is_some();

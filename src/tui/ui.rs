@@ -142,7 +142,8 @@ fn draw_screen(frame: &mut Frame, app: &App) {
         frame.render_widget(PopupView { popup, theme }, frame.area());
     }
     if app.help {
-        frame.render_widget(Help { theme }, frame.area());
+        let offset = app.help_offset;
+        frame.render_widget(Help { theme, offset }, frame.area());
     }
 }
 

@@ -10,21 +10,32 @@ use crate::tui::theme::Theme;
 
 pub struct Help<'a> {
     pub theme: &'a Theme,
+    /// The first entry shown when one column is taller than the terminal.
+    pub offset: usize,
 }
 
 const MOUSE: [(&str, &str); 2] = [("click", "select a row or a tab"), ("wheel", "scroll")];
 
+/// Every key and what it does, as the help lists them.
+pub fn entries() -> Vec<(&'static str, &'static str)> {
+    BINDINGS
+        .iter()
+        .map(|b| (b.label, b.help))
+        .chain(MOUSE)
+        .chain([("Ctrl-U", "clear the search or filter being typed")])
+        .collect()
+}
+
 impl Widget for Help<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let entries: Vec<(&str, &str)> = BINDINGS
-            .iter()
-            .map(|b| (b.label, b.help))
-            .chain(MOUSE)
-            .chain([("Ctrl-U", "clear the search or filter being typed")])
-            .collect();
-        let one_column = entries.len() as u16 + 2 <= area.height;
+        let entries = entries();
+        // Two columns where they fit and one does not; else one column that scrolls.
+        let fits = |columns: usize| entries.len().div_ceil(columns) + 2 <= usize::from(area.height);
+        let one_column = fits(1) || !fits(2);
         let columns: u16 = if one_column { 1 } else { 2 };
         let per_column = entries.len().div_ceil(usize::from(columns));
+        let rows = usize::from(area.height.saturating_sub(2));
+        let offset = self.offset.min(per_column.saturating_sub(rows));
         let width = area
             .width
             .saturating_sub(2)
@@ -37,15 +48,27 @@ impl Widget for Help<'_> {
             height,
         );
         Clear.render(popup, buf);
-        let block = Block::bordered().title(" Keys · any key closes ");
+        let title = if per_column > rows {
+            let last = (offset + rows).min(per_column);
+            format!(
+                " Keys {}–{last} of {per_column} · ↑↓ PgUp PgDn scroll · other keys close ",
+                offset + 1
+            )
+        } else {
+            " Keys · any key closes ".to_owned()
+        };
+        let block = Block::bordered().title(title);
         let inner = block.inner(popup);
         block.render(popup, buf);
         let column_width = inner.width / columns;
         for (i, (keys, help)) in entries.into_iter().enumerate() {
             let (column, row) = (i / per_column, i % per_column);
-            if row as u16 >= inner.height {
+            let Some(row) = row
+                .checked_sub(offset)
+                .filter(|&r| r < usize::from(inner.height))
+            else {
                 continue;
-            }
+            };
             let line = Line::from(vec![
                 Span::styled(format!("{keys:>7}  "), self.theme.key()),
                 Span::raw(help),
