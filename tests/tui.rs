@@ -1583,3 +1583,46 @@ fn the_header_cpu_share_says_it_is_of_all_cpus() {
         "{screen}"
     );
 }
+
+/// On a hybrid host the CGROUP column is of the hierarchy with memory, not cgroup2 (where
+/// everything here is `/`), the title says so, and Enter goes to that cgroup (issue 21).
+#[test]
+fn on_a_hybrid_host_processes_show_their_memory_cgroup() {
+    let mut app = app_sized(HYBRID, 160, 40);
+    press(&mut app, "3");
+    let screen = render(&app);
+    assert!(screen.contains("CGROUP of memory"), "{screen}");
+    press(&mut app, "/30171<Enter>");
+    let pid = selected_pid(&app);
+    let model = app.model.as_deref().unwrap();
+    let memory = model
+        .host
+        .hierarchies
+        .iter()
+        .find(|h| h.label() == "memory")
+        .unwrap()
+        .id;
+    let own = model
+        .process(pid)
+        .unwrap()
+        .cgroups
+        .iter()
+        .find(|c| c.hierarchy == memory);
+    let own = own.expect("a memory cgroup").path.to_string();
+    assert_ne!(own, "/");
+    let leaf = own.rsplit('/').next().unwrap().to_owned();
+    let screen = render(&app);
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.contains(&pid.to_string()) && l.contains(&leaf)),
+        "{leaf} in\n{screen}"
+    );
+    press(&mut app, "<Enter>");
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert!(
+        matches!(selected(&app), RowKey::Cgroup { hierarchy, path } if hierarchy == memory && path == own),
+        "{:?}",
+        selected(&app)
+    );
+}

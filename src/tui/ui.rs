@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::tui::app::{App, InputKind};
-use crate::tui::panes::{Scope, Screen, Tone, cgroups};
+use crate::tui::panes::{Scope, Screen, Tone, cgroups, processes};
 use crate::tui::widgets::{
     detail::DetailView, header::Header, help::Help, popup::PopupView, preamble, table::ListView,
 };
@@ -178,9 +178,18 @@ fn title(app: &App) -> Line<'static> {
     }
     let mut parts = vec![
         crate::text::count(list.rows.len(), "row", "rows"),
+        // Which hierarchy the CGROUP column is of, where it is not cgroup2.
+        match (
+            app.screen,
+            app.model.as_deref().and_then(processes::main_hierarchy),
+        ) {
+            (Screen::Processes, Some(h)) if h.version == 1 => format!("CGROUP of {}", h.label()),
+            _ => String::new(),
+        },
         format!("sort {}", list.sort_title()),
         if list.tree { "tree" } else { "flat" }.to_owned(),
     ];
+    parts.retain(|p| !p.is_empty());
     if !list.filter.is_empty() {
         parts.push(format!("filter \"{}\"", list.filter));
         if let Some(e) = &list.filter_error {

@@ -5,7 +5,7 @@
 use crate::model::Model;
 use crate::model::cgroup::within;
 use crate::model::process::{Process, ProcessCgroup};
-use crate::model::sample::NsType;
+use crate::model::sample::{HierarchySample, NsType};
 use crate::model::workload;
 use crate::tui::panes::{Cell, Column, RowKey, Scope, Spec, Tone, by, bytes, never};
 
@@ -43,16 +43,21 @@ fn isolation(model: &Model, p: &Process) -> String {
         .collect()
 }
 
-/// The cgroup that says most about where the process runs, in the hierarchy the Cgroups
-/// screen lists first: cgroup2's (systemd and runtimes name it), else the first v1 hierarchy
-/// with values.
-fn main_cgroup<'p>(model: &Model, p: &'p Process) -> Option<&'p ProcessCgroup> {
+/// The hierarchy whose cgroup the CGROUP column shows: the one with the memory controller,
+/// where limits and OOM kills are (cgroup2 on a unified host; on a hybrid one cgroup2 holds
+/// every process at `/` while v1 memory tells them apart), else the first with values.
+pub fn main_hierarchy(model: &Model) -> Option<&HierarchySample> {
     let hierarchies = &model.host.hierarchies;
-    hierarchies
-        .iter()
-        .filter(|h| h.has_metrics())
-        .chain(hierarchies.iter().filter(|h| !h.has_metrics()))
-        .find_map(|h| p.cgroups.iter().find(|c| c.hierarchy == h.id))
+    let memory = |h: &&HierarchySample| h.controllers.iter().any(|c| c == "memory");
+    (hierarchies.iter().find(memory))
+        .or_else(|| hierarchies.iter().find(|h| h.has_metrics()))
+        .or(hierarchies.first())
+}
+
+/// The process's cgroup in `main_hierarchy`, else in the first hierarchy it has one in.
+fn main_cgroup<'p>(model: &Model, p: &'p Process) -> Option<&'p ProcessCgroup> {
+    let main = main_hierarchy(model).map(|h| h.id);
+    (p.cgroups.iter().find(|c| Some(c.hierarchy) == main)).or(p.cgroups.first())
 }
 
 /// The workload of the process's main cgroup as the model names it (a container by the name
