@@ -76,7 +76,15 @@ fn is_kernel_thread(p: &Process) -> bool {
     p.pid == 2 || p.ppid == 2
 }
 
-static COLUMNS: [Column; 8] = [
+/// The PID inside the process's own pid namespace, where it is not the host's (the list
+/// of a pid namespace's processes then shows their PIDs there).
+fn inner_pid(p: &Process) -> Option<i32> {
+    (p.nspid.len() > 1)
+        .then(|| p.nspid.last().copied())
+        .flatten()
+}
+
+static COLUMNS: [Column; 9] = [
     Column {
         title: "PID",
         width: 7,
@@ -84,6 +92,19 @@ static COLUMNS: [Column; 8] = [
         drop: 0,
         cell: |m, i| Cell::plain(process(m, i).pid.to_string()),
         order: |m, a, b| process(m, a).pid.cmp(&process(m, b).pid),
+    },
+    Column {
+        title: "NSPID",
+        width: 6,
+        right: true,
+        drop: 4,
+        cell: |m, i| {
+            Cell::or_dash(
+                inner_pid(process(m, i)).map(|p| p.to_string()),
+                Tone::Isolated,
+            )
+        },
+        order: |m, a, b| inner_pid(process(m, a)).cmp(&inner_pid(process(m, b))),
     },
     Column {
         title: "PPID",
@@ -200,11 +221,11 @@ pub static SPEC: Spec = Spec {
     },
     parents,
     include,
-    tree_column: 7,
-    tree_cell: COLUMNS[7].cell,
+    tree_column: 8,
+    tree_cell: COLUMNS[8].cell,
     folded_at_start: never,
     tree: false,
-    sort: 3,
+    sort: 4,
     descending: true,
     empty: "No process matches",
 };
