@@ -493,14 +493,10 @@ fn commands_reach_a_cgroup_deeper_than_path_max() {
     let deep = DeepCgroups::new(&top, 17);
     let path = deep.path(&top);
     let audit = tempfile::tempdir().unwrap();
+    let audit = audit.path().join("audit.jsonl");
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_nstop"))
-            .args(args)
-            .env("NSTOP_AUDIT_LOG", audit.path().join("audit.jsonl"))
-            .output()
-            .expect("run nstop");
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert!(out.status.success(), "nstop {}: {err}", args[..2].join(" "));
+        let (code, _, err) = common::nstop_audited(&audit, args);
+        assert_eq!(code, 0, "nstop {}: {err}", args[..2].join(" "));
     };
     let deepest = deep.dirs.last().unwrap();
     let read = |name: &str| {

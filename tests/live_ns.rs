@@ -578,37 +578,12 @@ fn a_bind_mount_in_another_mount_namespace_is_told_apart() {
     if !require_root() {
         return;
     }
-    /// The mount point, a file in /tmp: removed once the mount namespace is gone.
-    struct File(String);
-    impl Drop for File {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-    let point = File(format!("/tmp/{}", common::unique_name()));
+    let hidden = common::HiddenNetns::add();
     let ours = Netns::add();
-    let script = format!(
-        "touch {p} && unshare --net={p} true && exec sleep 60",
-        p = point.0
-    );
-    let inside = Spawned::new(
-        "unshare",
-        &["--mount", "--propagation", "private", "sh", "-c", &script],
-    );
-    let pid = inside.pid();
-    let mnt = new_ns_of(pid, "mnt");
-    let net = wait_for("the netns mounted inside", || {
-        let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
-        let line = mountinfo.lines().find(|l| l.contains(&point.0))?;
-        let root = line.split(' ').nth(3)?;
-        root.strip_prefix("net:[")?
-            .strip_suffix(']')?
-            .parse::<u64>()
-            .ok()
-    });
+    let (point, mnt, net) = (hidden.point.0.as_str(), hidden.mnt, hidden.net);
     let own_mnt = ns_inode("/proc/self/ns/mnt");
     assert_ne!(
-        ns_inode(&point.0),
+        ns_inode(point),
         net,
         "on the host the path is not the namespace"
     );
@@ -641,7 +616,7 @@ fn a_bind_mount_in_another_mount_namespace_is_told_apart() {
         net,
         "PATH {path} opens the namespace from here"
     );
-    assert_eq!(mounted_in(&theirs, &point.0), [mnt], "{theirs}");
+    assert_eq!(mounted_in(&theirs, point), [mnt], "{theirs}");
     let ours_ino = ns_inode(&ours.path());
     let mine = row(ours_ino);
     assert_eq!(mine["nsfs"], ours.path());
@@ -655,12 +630,12 @@ fn a_bind_mount_in_another_mount_namespace_is_told_apart() {
             .unwrap_or_default()
     };
     assert!(
-        line(net).contains(&format!("mount:{}@mnt:[{mnt}]", point.0)),
+        line(net).contains(&format!("mount:{}@mnt:[{mnt}]", point)),
         "{table}"
     );
     // In our own mount namespace the path alone says where.
     let own = format!("mount:{}", ours.path());
     let labels = line(ours_ino).split_whitespace().nth(1).unwrap_or_default();
     assert!(labels.split(',').any(|l| l == own), "{table}");
-    drop(inside);
+    drop(hidden);
 }

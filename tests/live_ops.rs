@@ -7,21 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Spawned, TestCgroup, require_root, wait_for};
-
-/// Runs nstop with an audit log of the test's own; returns (exit code, stdout, stderr).
-fn nstop(audit: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nstop"))
-        .args(args)
-        .env("NSTOP_AUDIT_LOG", audit)
-        .output()
-        .expect("run nstop");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::{Spawned, TestCgroup, nstop_audited as nstop, require_root, wait_for};
 
 /// A fresh audit log for one test (the directory lives as long as the guard).
 fn audit_log() -> (tempfile::TempDir, PathBuf) {
@@ -795,28 +781,8 @@ fn enter_a_namespace_held_only_by_a_bind_mount_in_another_mount_namespace() {
     if !require_root() {
         return;
     }
-    struct File(String);
-    impl Drop for File {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-    let point = File(format!("/tmp/{}", common::unique_name()));
-    let script = format!(
-        "touch {p} && unshare --net={p} true && exec sleep 60",
-        p = point.0
-    );
-    let holder = Spawned::new(
-        "unshare",
-        &["--mount", "--propagation", "private", "sh", "-c", &script],
-    );
-    let pid = holder.pid();
-    let net: u64 = wait_for("the netns mounted inside", || {
-        let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
-        let line = mountinfo.lines().find(|l| l.contains(&point.0))?;
-        let root = line.split(' ').nth(3)?;
-        root.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
-    });
+    let hidden = common::HiddenNetns::add();
+    let (pid, net) = (hidden.holder(), hidden.net);
     let ino = net.to_string();
     let (_dir, audit) = audit_log();
     let run = [
@@ -833,7 +799,7 @@ fn enter_a_namespace_held_only_by_a_bind_mount_in_another_mount_namespace() {
     let own_mnt = common::ns_inode("/proc/self/ns/mnt");
     assert_eq!(out, format!("net:[{net}]\nmnt:[{own_mnt}]\nnet:[{net}]\n"));
     let what = audit_field(&audit, "what");
-    let via = format!("/proc/{pid}/root{}", point.0);
+    let via = format!("/proc/{pid}/root{}", hidden.point.0);
     assert_eq!(
         what,
         [format!("setns({via}, CLONE_NEWNET) into net:[{net}]")]
@@ -854,7 +820,7 @@ fn enter_a_namespace_held_only_by_a_bind_mount_in_another_mount_namespace() {
         1,
         "nothing more was done"
     );
-    drop(holder);
+    drop(hidden);
 }
 
 /// Signalling the init (PID 1) of a pid namespace says what it will do: one without a handler

@@ -149,6 +149,12 @@ fn selected_pid(app: &App) -> i32 {
     }
 }
 
+/// The app shows `screen`'s list, no detail over it.
+fn on_list(app: &App, screen: Screen) {
+    assert_eq!(app.screen, screen);
+    assert!(app.detail.is_none(), "a detail is open");
+}
+
 fn listed_pids(app: &App) -> Vec<i32> {
     let model = app.model.as_deref().unwrap();
     app.list()
@@ -1070,11 +1076,9 @@ fn mouse_in_a_detail_and_a_tab_click_that_leaves_it() {
     // A click on another tab leaves the detail for a new start there, as its key does.
     let tabs = ui::Areas::new(app.size, app.screen).tabs;
     app.update(mouse(MouseEventKind::Down(MouseButton::Left), 15, tabs.y));
-    assert_eq!(app.screen, Screen::Cgroups);
-    assert!(app.detail.is_none());
+    on_list(&app, Screen::Cgroups);
     press(&mut app, "<Esc>");
-    assert_eq!(app.screen, Screen::Cgroups);
-    assert!(app.detail.is_none());
+    on_list(&app, Screen::Cgroups);
 }
 
 #[test]
@@ -1526,15 +1530,12 @@ fn esc_does_not_leave_a_screen_chosen_by_its_key() {
     press(&mut app, "d");
     assert!(app.detail.is_some());
     press(&mut app, "2<Esc>");
-    assert_eq!(app.screen, Screen::Cgroups);
-    assert!(app.detail.is_none());
+    on_list(&app, Screen::Cgroups);
     press(&mut app, "<Esc><Esc>");
-    assert_eq!(app.screen, Screen::Cgroups);
-    assert!(app.detail.is_none());
+    on_list(&app, Screen::Cgroups);
     // Within the screen, Esc still comes back from a drill-down.
     press(&mut app, "d<Esc>");
-    assert_eq!(app.screen, Screen::Cgroups);
-    assert!(app.detail.is_none());
+    on_list(&app, Screen::Cgroups);
 }
 
 /// `f` on a v1 cgroup outside the freezer hierarchy asks to freeze the same path there (whose

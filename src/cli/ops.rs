@@ -156,8 +156,7 @@ fn enter_namespace(args: EnterArgs, roots: Roots) -> anyhow::Result<u8> {
     let model = Model::new(&sample, None);
     let types: Vec<NsType> = args.ns_type.into_iter().collect();
     let ns = crate::cli::ns::namespace_of_types(&model, ino, &types)?;
-    let own = std::fs::read_link(format!("/proc/self/ns/{}", ns.kind)).ok();
-    if own.is_some_and(|link| link.to_string_lossy() == format!("{}:[{ino}]", ns.kind)) {
+    if spawn::is_own_namespace(ns.ns_ref()) {
         return Err(usage(format!(
             "{}:[{ino}] is nstop's own: nothing to enter",
             ns.kind
@@ -444,7 +443,7 @@ pub fn enter(args: EnterArgs, roots: Roots) -> anyhow::Result<u8> {
     } else {
         wanted
     };
-    let namespaces = spawn::different_namespaces(target.pid, &wanted);
+    let namespaces = spawn::different_namespaces(target.pid, &wanted).map_err(refused)?;
     if namespaces.is_empty() {
         return Err(usage(format!(
             "PID {} is in the same namespaces as nstop (of those chosen): nothing to enter",

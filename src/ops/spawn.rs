@@ -277,9 +277,10 @@ pub struct Take {
 impl Enter {
     /// Opens what the command takes from the target, before any setns changes what /proc
     /// shows: its root and working directory as descriptors, its environment.
+    /// `namespaces`: the target's, as `different_namespaces` read them.
     pub fn prepare(
         target: Pinned,
-        namespaces: Vec<NsType>,
+        namespaces: Vec<NsRef>,
         take: Take,
         command: Vec<String>,
     ) -> Result<Enter, Refused> {
@@ -301,33 +302,53 @@ impl Enter {
                     .collect())
             })
             .transpose()?;
-        let link = |k: &NsType| std::fs::read_link(format!("/proc/{pid}/ns/{k}")).ok();
-        let links: Vec<String> = (namespaces.iter().filter_map(link))
-            .map(|l| l.to_string_lossy().into_owned())
+        let marker: Vec<String> = (namespaces.iter())
+            .map(|ns| format!("{}:[{}]", ns.kind, ns.ino))
             .collect();
         Ok(Enter {
-            marker: links.join(" "),
+            marker: marker.join(" "),
             root: take.root.then(|| open("root")).transpose()?,
             wd: take.wd.then(|| open("cwd")).transpose()?,
             env,
             target,
-            namespaces,
+            namespaces: namespaces.iter().map(|ns| ns.kind).collect(),
             command,
         })
     }
 }
 
+/// The namespace of type `kind` that process `pid` (`self`: nstop) is in, by its link.
+fn namespace_of(pid: &str, kind: NsType) -> Option<NsRef> {
+    let link = std::fs::read_link(format!("/proc/{pid}/ns/{kind}")).ok()?;
+    crate::sys::ns::parse_ns_link(link.as_os_str().as_encoded_bytes())
+}
+
 /// The target's namespaces that differ from ours (entering one we are in already is refused
 /// for user namespaces and pointless for the others).
-pub fn different_namespaces(pid: i32, wanted: &[NsType]) -> Vec<NsType> {
-    let link = |p: &str, k: NsType| std::fs::read_link(format!("/proc/{p}/ns/{k}")).ok();
-    let mut different: Vec<NsType> = wanted
-        .iter()
-        .copied()
-        .filter(|&k| link(&pid.to_string(), k) != link("self", k))
-        .collect();
+pub fn different_namespaces(pid: i32, wanted: &[NsType]) -> Result<Vec<NsRef>, Refused> {
+    let mut different = Vec::new();
+    for &kind in wanted {
+        // A type this kernel lacks has no link for anyone.
+        let Some(ours) = namespace_of("self", kind) else {
+            continue;
+        };
+        let theirs = namespace_of(&pid.to_string(), kind).ok_or_else(|| {
+            Refused(format!(
+                "cannot read PID {pid}'s {kind} namespace: another user's /proc/PID/ns needs \
+                 root or CAP_SYS_PTRACE"
+            ))
+        })?;
+        if theirs != ours {
+            different.push(theirs);
+        }
+    }
     different.sort();
-    different
+    Ok(different)
+}
+
+/// Whether nstop is in `ns` itself.
+pub fn is_own_namespace(ns: NsRef) -> bool {
+    namespace_of("self", ns.kind) == Some(ns)
 }
 
 /// What the command keeps from nstop rather than the target: said before it starts.

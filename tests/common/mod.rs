@@ -153,15 +153,79 @@ pub fn kernel_has_ns_get_id() -> bool {
 
 /// Runs the nstop binary; returns (exit code, stdout, stderr).
 pub fn nstop(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_nstop"))
-        .args(args)
-        .output()
-        .expect("run nstop");
+    run_nstop(Command::new(env!("CARGO_BIN_EXE_nstop")).args(args))
+}
+
+/// `nstop` with an audit log of the test's own (commands that change things write one).
+pub fn nstop_audited(audit: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    run_nstop(
+        Command::new(env!("CARGO_BIN_EXE_nstop"))
+            .args(args)
+            .env("NSTOP_AUDIT_LOG", audit),
+    )
+}
+
+fn run_nstop(command: &mut Command) -> (i32, String, String) {
+    let out = command.output().expect("run nstop");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A network namespace bind-mounted only inside a private mount namespace of its own, on a
+/// file in /tmp that the host sees as a plain file (what `ip netns` in a container leaves).
+/// Fields drop in order: the holder is killed, then the file removed.
+pub struct HiddenNetns {
+    holder: Spawned,
+    /// The mount point, the same path in both mount namespaces.
+    pub point: RemovedOnDrop,
+    /// The holder's mount namespace, where the mount is.
+    pub mnt: u64,
+    pub net: u64,
+}
+
+/// A file removed on drop.
+pub struct RemovedOnDrop(pub String);
+
+impl Drop for RemovedOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl HiddenNetns {
+    pub fn add() -> HiddenNetns {
+        let point = RemovedOnDrop(format!("/tmp/{}", unique_name()));
+        let script = format!(
+            "touch {p} && unshare --net={p} true && exec sleep 600",
+            p = point.0
+        );
+        let holder = Spawned::new(
+            "unshare",
+            &["--mount", "--propagation", "private", "sh", "-c", &script],
+        );
+        let pid = holder.pid();
+        let mnt = new_ns_of(pid, "mnt");
+        let net = wait_for("the netns mounted inside", || {
+            let mountinfo = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
+            let line = mountinfo.lines().find(|l| l.contains(&point.0))?;
+            let root = line.split(' ').nth(3)?;
+            root.strip_prefix("net:[")?.strip_suffix(']')?.parse().ok()
+        });
+        HiddenNetns {
+            holder,
+            point,
+            mnt,
+            net,
+        }
+    }
+
+    /// The process in the mount namespace that holds the mount.
+    pub fn holder(&self) -> i32 {
+        self.holder.pid()
+    }
 }
 
 /// A thread that unshares its uts namespace and holds it until told to stop.
