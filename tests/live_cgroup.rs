@@ -16,6 +16,20 @@ fn cg_json(args: &[&str]) -> Value {
     serde_json::from_str(&out).expect("cg JSON")
 }
 
+/// `nstop snapshot --json`, which must succeed.
+fn snapshot_json() -> Value {
+    let (code, out, err) = nstop(&["snapshot", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).expect("snapshot JSON")
+}
+
+/// Process `pid` in a snapshot document.
+fn process_in(doc: &Value, pid: i32) -> &Value {
+    let processes = doc["processes"].as_array().unwrap();
+    let found = processes.iter().find(|p| p["pid"] == pid);
+    found.unwrap_or_else(|| panic!("PID {pid} listed"))
+}
+
 /// The ID of the hierarchy with `controller` (`""`: cgroup2) in a `nstop cg --json` document.
 fn hierarchy_id(doc: &Value, controller: &str) -> u64 {
     doc["hierarchies"]
@@ -147,15 +161,8 @@ fn membership_limits_and_pressure_of_cgroups_the_test_made() {
     assert!(table.contains("64M"), "{table}");
 
     // The process's own view: one line per hierarchy, joined to the same paths.
-    let (code, out, err) = nstop(&["snapshot", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let snapshot: Value = serde_json::from_str(&out).unwrap();
-    let proc = snapshot["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["pid"] == pid)
-        .expect("sleeper listed");
+    let snapshot = snapshot_json();
+    let proc = process_in(&snapshot, pid);
     let cgroups = proc["cgroups"].as_array().unwrap();
     let memory_id = hierarchy_id(&doc, memory.v1.as_deref().unwrap_or(""));
     assert!(
@@ -453,15 +460,8 @@ fn cgroups_deeper_than_path_max_are_listed_with_their_members() {
     let deepest = deepest.expect("the deepest listed whole");
     assert_eq!(deepest["procs"], serde_json::json!([pid]));
 
-    let (code, out, err) = nstop(&["snapshot", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let snapshot: Value = serde_json::from_str(&out).unwrap();
-    let proc = snapshot["processes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["pid"] == pid)
-        .expect("the sleeper listed");
+    let snapshot = snapshot_json();
+    let proc = process_in(&snapshot, pid);
     let cgroup2 = proc["cgroups"]
         .as_array()
         .unwrap()
