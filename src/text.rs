@@ -9,8 +9,9 @@ use std::fmt::Write as _;
 use std::io::Write;
 
 /// `1 row`, `2 rows`: a count with its noun in number.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+pub fn count<N: std::fmt::Display + PartialEq + From<u8>>(n: N, one: &str, many: &str) -> String {
+    let word = if n == N::from(1) { one } else { many };
+    format!("{n} {word}")
 }
 
 /// Whether a character must not reach a terminal raw: a control character (C0, DEL, C1) or

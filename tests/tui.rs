@@ -942,6 +942,48 @@ fn teaching_view_shows_every_pid_at_every_level() {
     snapshot("pid_tree_of_the_host", &app);
 }
 
+/// At 80 columns the sentence of a PID's levels wraps between its phrases, each whole, in
+/// the teaching view and the process's detail; a path too wide for a field is cut in the
+/// middle, keeping its leaf.
+#[test]
+fn at_80_columns_pages_wrap_and_cut_paths_in_the_middle() {
+    let mut app = app_sized(HOST_NS, 80, 24);
+    select_nested_sleep(&mut app);
+    for key in ["P", "<Esc>d"] {
+        press(&mut app, key);
+        let page = page_text(&app);
+        let phrases = [
+            "host PID 17162",
+            "= PID 3 in pid:[4026541643]",
+            "= PID 2 in pid:[4026541644]",
+            "= PID 1 in pid:[4026541645]",
+        ];
+        for phrase in phrases {
+            assert!(page.contains(phrase), "{phrase} in\n{page}");
+        }
+        let sentence = page.lines().filter(|l| l.contains("= PID"));
+        assert!(sentence.clone().count() > 1, "{page}");
+        assert!(sentence.clone().all(|l| l.chars().count() <= 80), "{page}");
+    }
+    snapshot("detail_process_80x24", &app);
+    let mut app = app_sized(V2, 80, 24);
+    press(&mut app, "2/docker-1e2e<Enter>d");
+    let page = page_text(&app);
+    // The leaf stays whole wherever the path is cut.
+    let leaf = "docker-1e2e793e926d876fdfe63d8e43ecd7f65a38337bc950184e93c1fd67820e63ac.scope";
+    assert!(!page.contains(&format!("/system.slice/{leaf}")), "{page}");
+    // The pressure grid: each column's title ends where its values end.
+    let lines: Vec<&str> = page.lines().collect();
+    let head = lines.iter().position(|l| l.contains("some 10s")).expect("a pressure grid");
+    let title_end = lines[head].find("some 10s").unwrap() + "some 10s".len();
+    let cpu = lines[head + 1];
+    assert!(cpu.trim_start().starts_with("cpu"), "{page}");
+    let value = cpu[..title_end].trim_end();
+    assert_eq!(value.len(), title_end, "a value ends under its title:\n{}\n{cpu}", lines[head]);
+    press(&mut app, "G");
+    snapshot("detail_cgroup_80x24_end", &app);
+}
+
 #[test]
 fn links_lead_to_lists_and_esc_comes_back_to_the_detail() {
     let mut app = app(V2);
@@ -1283,11 +1325,15 @@ fn oom_kills_are_a_timeline_with_a_diagnosis_and_a_way_to_the_cgroup() {
     snapshot("oom_timeline", &app);
     press(&mut app, "d");
     let page = page_text(&app);
+    let words = page.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        page.contains("killed python3 (pid 13897): cgroup\n  /system.slice/docker-1e2e"),
+        words.contains("killed python3 (pid 13897): cgroup /system.slice/docker-1e2e"),
         "{page}"
     );
-    assert!(page.contains("reached its memory limit 30M"), "{page}");
+    assert!(words.contains("reached its memory limit 30M"), "{page}");
+    // The sentence wraps at the terminal's width, between words.
+    let widest = page.lines().map(|l| l.chars().count()).max().unwrap_or(0);
+    assert!(widest <= 120 && widest > 80, "{page}");
     snapshot("oom_diagnosis", &app);
     // From the diagnosis to the cgroup, and from the timeline straight there with Enter.
     select_link(&mut app, "docker-1e2e");
@@ -1306,8 +1352,10 @@ fn oom_kills_are_a_timeline_with_a_diagnosis_and_a_way_to_the_cgroup() {
     );
 }
 
+/// The diagnosis's history: the pressure before the kill, memory's climb into it (a chart
+/// whose time axis ends at the kill), and the limit hits since the cgroup's previous kill.
 #[test]
-fn the_diagnosis_says_what_pressure_came_before() {
+fn the_diagnosis_says_what_pressure_and_memory_did_before() {
     let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 120, 40));
     let base = model(V2);
     let docker = base.cgroups.iter().position(|c| c.path == DOCKER).unwrap();
@@ -1323,13 +1371,34 @@ fn the_diagnosis_says_what_pressure_came_before() {
             .as_mut()
             .unwrap();
         memory.full.as_mut().unwrap().avg10 = if t >= 15 { 45.0 } else { 1.0 };
-        let mut events = (*m.oom_events).clone();
-        events[0].monotonic_usec = Some(1_019_500_000);
-        m.oom_events = std::sync::Arc::new(events);
+        // Flat at 8 MiB, then 1 MiB more each second from t = 9 on.
+        let used = m.cgroups[docker].memory.as_mut().unwrap();
+        used.current = Some((8 + t.saturating_sub(9)) << 20);
+        used.max = Some(30 << 20);
+        // An earlier kill of the same cgroup, 60 limit hits before this one's 94.
+        let kill = m.oom_events[0].clone();
+        let mut earlier = kill.clone();
+        earlier.failcnt = Some(34);
+        earlier.time = Some("2026-11-26T14:20:00Z".into());
+        earlier.monotonic_usec = Some(500_000_000);
+        let mut kill = kill;
+        (earlier.seq, kill.seq) = (1, 2);
+        kill.failcnt = Some(94);
+        kill.monotonic_usec = Some(1_019_500_000);
+        m.oom_events = std::sync::Arc::new(vec![earlier, kill]);
         app.update(Action::Collected(Ok(Box::new(m))));
     }
     press(&mut app, "6d");
     let page = page_text(&app);
+    assert!(page.contains("climb              +1M/s for 10 s"), "{page}");
+    assert!(
+        page.contains("60 times since the previous kill here (at 2026-11-26 14:20:00) · 94 times in all"),
+        "{page}"
+    );
+    let screen = render(&app);
+    assert!(screen.contains("memory before the kill"), "{screen}");
+    assert!(screen.contains("kill"), "{screen}");
+    snapshot("oom_diagnosis_with_history", &app);
     // The sentence wraps on the page: compare it joined.
     let joined = page.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(

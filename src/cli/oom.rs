@@ -289,7 +289,10 @@ fn text(report: &Report) -> String {
             .largest_others()
             .iter()
             .take(3)
-            .map(|t| format!("{} ({}, {} pages)", t.name, t.pid, t.rss_pages.unwrap_or(0)))
+            .map(|t| {
+                let rss = t.rss_bytes().map_or("-".to_owned(), |b| human_bytes(b as f64));
+                format!("{} ({}, rss {rss})", t.name, t.pid)
+            })
             .collect();
         if !others.is_empty() {
             facts.push(format!("largest others: {}", others.join(", ")));

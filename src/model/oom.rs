@@ -110,6 +110,15 @@ pub struct OomTask {
     pub name: String,
 }
 
+impl OomTask {
+    /// Resident memory in bytes. The table is in pages of the kernel that wrote it, which is
+    /// the one read (a recording replayed on a host of another page size would be off).
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let page = rustix::param::page_size() as u64;
+        self.rss_pages.map(|p| p.saturating_mul(page))
+    }
+}
+
 /// One OOM kill, everything the report said (unknown values `None`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct OomEvent {

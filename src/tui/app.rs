@@ -198,7 +198,10 @@ impl App {
                 self.described = Some((topic, description));
                 self.refresh_detail();
             }
-            Action::Resize(width, height) => self.size = Rect::new(0, 0, width, height),
+            Action::Resize(width, height) => {
+                self.size = Rect::new(0, 0, width, height);
+                self.refresh_detail();
+            }
             Action::Key(key) => return self.key(key),
             Action::Mouse(mouse) => self.mouse(mouse),
             Action::Command(command) => return self.command(command),
@@ -300,6 +303,7 @@ impl App {
                 .filter(|(topic, _)| Some(topic) == wanted.as_ref())
                 .map(|(_, d)| d),
             theme: &self.theme,
+            width: self.size.width,
         })
     }
 

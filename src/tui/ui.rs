@@ -5,11 +5,13 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
+use unicode_width::UnicodeWidthStr;
 
 use crate::tui::app::{App, InputKind};
 use crate::tui::panes::{Scope, Screen, Tone, cgroups, processes};
 use crate::tui::widgets::{
     detail::DetailView, header::Header, help::Help, popup::PopupView, preamble, table::ListView,
+    table::fit_path,
 };
 
 pub struct Areas {
@@ -159,9 +161,13 @@ fn title(app: &App) -> Line<'static> {
             parts.push("Enter follows →".to_owned());
         }
         parts.push("Esc back".to_owned());
+        let rest = format!("  {}", parts.join(" · "));
+        // The subject's name is cut in the middle to leave room for where the cursor is.
+        let room = usize::from(app.size.width).saturating_sub(rest.width());
+        let name = fit_path(&detail.page.title, room).into_owned();
         return Line::from(vec![
-            Span::styled(detail.page.title.clone(), app.theme.label()),
-            Span::raw(format!("  {}", parts.join(" · "))),
+            Span::styled(name, app.theme.label()),
+            Span::raw(rest),
         ]);
     }
     let list = app.list();

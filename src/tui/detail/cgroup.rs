@@ -12,6 +12,7 @@ use crate::tui::detail::{
     Chart, Link, Plot, Sources, Subject, Unit, Writer, ns_name, pressure_plots, process_links,
 };
 use crate::tui::panes::{Scope, Tone, bytes, bytes_or_max, cgroups::hierarchy_label, severity};
+use crate::tui::widgets::grid;
 
 const PROCESSES_SHOWN: usize = 30;
 const CHILDREN_SHOWN: usize = 40;
@@ -119,23 +120,16 @@ pub(super) fn write(
             _ => String::new(),
         };
         page.section(&format!("Pressure, % of time stalled{from}"));
-        page.note(
-            "            some 10s   60s  300s   full 10s   60s  300s",
-            Tone::Dim,
-        );
-        for (name, stall) in [
+        let stalls: Vec<(&str, Option<&Stall>)> = [
             ("cpu", &psi.cpu),
             ("memory", &psi.memory),
             ("io", &psi.io),
             ("irq", &psi.irq),
-        ] {
-            let Some(stall) = stall else { continue };
-            page.field_tone(
-                name,
-                stall_row(stall),
-                severity(Stall::some_avg10(Some(stall)), 10.0, 40.0),
-            );
-        }
+        ]
+        .into_iter()
+        .filter_map(|(name, stall)| Some((name, Some(stall.as_ref()?))))
+        .collect();
+        page.grid(&grid::pressure("", &stalls, sources.theme));
     }
 
     write_next_to_die(c, sources, page);
@@ -184,14 +178,6 @@ pub(super) fn pressure_source<'a>(
     shared.map(|v2| (v2, "where its processes are"))
 }
 
-fn stall_row(stall: &Stall) -> String {
-    let three = |line: &Option<crate::model::cgroup::StallLine>| match line {
-        Some(l) => format!("{:>8.2}{:>6.2}{:>6.2}", l.avg10, l.avg60, l.avg300),
-        None => format!("{:>8}{:>6}{:>6}", "-", "-", "-"),
-    };
-    format!("{}  {}", three(&stall.some), three(&stall.full))
-}
-
 fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
     let history = sources.history;
     let series = |c: &Cgroup, metric| history.cgroup(c, metric);
@@ -219,6 +205,7 @@ fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
             title,
             unit: Unit::Bytes,
             legend: false,
+            until: None,
             plots,
         });
     }
@@ -231,6 +218,7 @@ fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
             ),
             unit: Unit::Percent,
             legend: false,
+            until: None,
             plots: vec![Plot {
                 name: "% of a CPU".into(),
                 tone: Tone::Name,
@@ -243,6 +231,7 @@ fn charts(c: &Cgroup, psi: Option<&Cgroup>, sources: &Sources) -> Vec<Chart> {
             title: "pressure (some avg10 %)".into(),
             unit: Unit::Percent,
             legend: false,
+            until: None,
             plots: pressure_plots(|metric| series(psi, metric)),
         });
     }

@@ -10,6 +10,7 @@ mod pid_tree;
 mod process;
 
 use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthStr;
 
 use crate::collector::{Description, Topic};
 use crate::model::Model;
@@ -19,6 +20,8 @@ use crate::model::sample::{NsRef, NsType};
 use crate::tui::list::{moved, scrolled};
 use crate::tui::panes::{RowKey, Scope, Tone};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::grid::Grid;
+use crate::tui::widgets::table::fit_path;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Subject {
@@ -113,6 +116,9 @@ pub struct Chart {
     pub plots: Vec<Plot>,
     /// Names too long for the title go in a legend box.
     pub legend: bool,
+    /// Where the time axis ends: `None` at now, over the history kept; else at an event the
+    /// points are aligned to (seconds before it), named, and the seconds shown before it.
+    pub until: Option<(&'static str, f64)>,
 }
 
 #[derive(Debug)]
@@ -149,10 +155,12 @@ pub struct Sources<'a> {
     /// The collector's reading for this page, once it arrived.
     pub described: Option<&'a Description>,
     pub theme: &'a Theme,
+    /// Columns the page is drawn in: paragraphs wrap and paths are cut to it.
+    pub width: u16,
 }
 
 pub fn build(subject: &Subject, sources: &Sources) -> Page {
-    let mut page = Writer::new(sources.theme);
+    let mut page = Writer::new(sources.theme, sources.width);
     let (title, charts) = match subject {
         Subject::Namespace(ns) => (namespace::write(*ns, sources, &mut page), Vec::new()),
         Subject::Cgroup { hierarchy, path } => cgroup::write(*hierarchy, path, sources, &mut page),
@@ -163,7 +171,7 @@ pub fn build(subject: &Subject, sources: &Sources) -> Page {
         Subject::PidTree { ns, focus } => {
             (pid_tree::write(*ns, *focus, sources, &mut page), Vec::new())
         }
-        Subject::Oom { seq } => (oom::write(*seq, sources, &mut page), Vec::new()),
+        Subject::Oom { seq } => oom::write(*seq, sources, &mut page),
     };
     Page {
         title,
@@ -179,6 +187,7 @@ pub fn build(subject: &Subject, sources: &Sources) -> Page {
 /// Lines of a page: sections, labelled fields and links, styled by meaning.
 struct Writer<'a> {
     theme: &'a Theme,
+    width: usize,
     entries: Vec<Entry>,
     start: Option<usize>,
 }
@@ -186,13 +195,14 @@ struct Writer<'a> {
 /// Field labels are padded to this.
 const LABEL: usize = 18;
 
-/// Paragraphs break before this many characters (an 80-column terminal shows them whole).
-const PARAGRAPH: usize = 76;
+/// Paragraphs wrap at the page's width, but not narrower than this.
+const MIN_PARAGRAPH: usize = 40;
 
 impl<'a> Writer<'a> {
-    fn new(theme: &'a Theme) -> Writer<'a> {
+    fn new(theme: &'a Theme, width: u16) -> Writer<'a> {
         Writer {
             theme,
+            width: usize::from(width),
             entries: Vec::new(),
             start: None,
         }
@@ -214,37 +224,62 @@ impl<'a> Writer<'a> {
     }
 
     fn field_tone(&mut self, label: &str, value: impl Into<String>, tone: Tone) {
+        let value = self.fit(value.into(), LABEL + 3);
         let line = Line::from(vec![
             Span::raw(format!("  {label:<LABEL$} ")),
-            Span::styled(value.into(), self.theme.tone(tone)),
+            Span::styled(value, self.theme.tone(tone)),
         ]);
         self.push(line, None);
     }
 
+    /// A path value cut in the middle to what is left of the width after `used` columns.
+    fn fit(&self, value: String, used: usize) -> String {
+        let room = self.width.saturating_sub(used);
+        match fit_path(&value, room) {
+            std::borrow::Cow::Borrowed(_) => value,
+            std::borrow::Cow::Owned(cut) => cut,
+        }
+    }
+
     /// A field whose value leads somewhere: drawn with an arrow.
     fn link(&mut self, label: &str, value: impl Into<String>, tone: Tone, link: Link) {
+        let value = self.fit(value.into(), LABEL + 5);
         let line = Line::from(vec![
             Span::raw(format!("  {label:<LABEL$} ")),
             Span::styled("→ ", self.theme.key()),
-            Span::styled(value.into(), self.theme.tone(tone)),
+            Span::styled(value, self.theme.tone(tone)),
         ]);
         self.push(line, Some(link));
     }
 
-    /// A note as several lines of at most `PARAGRAPH` characters, broken between words.
+    /// A note as lines that fit the page, broken between words.
     fn paragraph(&mut self, text: &str, tone: Tone) {
+        self.wrapped(text.split(' '), tone);
+    }
+
+    /// A note as lines that fit the page, broken only between `pieces` (which are joined by
+    /// spaces): a phrase such as "PID 3 in pid:[…]" stays whole.
+    fn wrapped<'t>(&mut self, pieces: impl IntoIterator<Item = &'t str>, tone: Tone) {
+        // Notes are indented by two columns; one more keeps the cursor's column free.
+        let room = self.width.saturating_sub(3).max(MIN_PARAGRAPH);
         let mut line = String::new();
-        for word in text.split(' ') {
-            if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > PARAGRAPH {
+        for piece in pieces {
+            if !line.is_empty() && line.width() + 1 + piece.width() > room {
                 self.note(std::mem::take(&mut line), tone);
             }
             if !line.is_empty() {
                 line.push(' ');
             }
-            line.push_str(word);
+            line.push_str(piece);
         }
         if !line.is_empty() {
             self.note(line, tone);
+        }
+    }
+
+    fn grid(&mut self, grid: &Grid) {
+        for line in grid.lines(self.theme.tone(Tone::Dim), 2) {
+            self.push(line, None);
         }
     }
 

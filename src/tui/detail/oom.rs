@@ -2,12 +2,16 @@
 //! the cgroup's memory.stat, the largest other tasks), and what the history shows of the
 //! minutes before it.
 
+use ratatui::style::Style;
+
+use crate::model::Model;
 use crate::model::cgroup::Cgroup;
 use crate::model::history::Metric;
 use crate::model::human_bytes;
 use crate::model::oom::OomEvent;
-use crate::tui::detail::{Link, Sources, Subject, Writer};
+use crate::tui::detail::{Chart, Link, Plot, Sources, Subject, Unit, Writer};
 use crate::tui::panes::{RowKey, Tone, oom};
+use crate::tui::widgets::grid::{Cell, Grid};
 
 /// How far back before a kill the history is summed up.
 const BEFORE_SECS: f64 = 300.0;
@@ -16,16 +20,16 @@ fn kb(k: u64) -> String {
     human_bytes((k * 1024) as f64)
 }
 
-pub(super) fn write(seq: u64, sources: &Sources, page: &mut Writer) -> String {
+pub(super) fn write(seq: u64, sources: &Sources, page: &mut Writer) -> (String, Vec<Chart>) {
     let model = sources.model;
     let Some(e) = oom::find(model, seq).map(|i| &model.oom_events[i]) else {
         page.note("this event is no longer kept", Tone::Warn);
-        return "OOM kill".into();
+        return ("OOM kill".into(), Vec::new());
     };
-    let title = format!(
-        "OOM kill at {}",
-        e.time.as_deref().unwrap_or("an unknown time")
-    );
+    let title = match oom::shown_time(e) {
+        Some(time) => format!("OOM kill at {time} UTC"),
+        None => "OOM kill at an unknown time".to_owned(),
+    };
     page.section("What happened");
     let window = Window::of(e, sources);
     let mut sentence = e.sentence();
@@ -73,8 +77,8 @@ pub(super) fn write(seq: u64, sources: &Sources, page: &mut Writer) -> String {
             page.field(label, human_bytes(v as f64));
         }
     }
-    if let Some(f) = e.failcnt {
-        page.field("hit the limit", format!("{f} times before"));
+    if let Some(total) = e.failcnt {
+        page.field("hit the limit", hits(model, e, total));
     }
     if let Some(who) = &e.invoked_by {
         let how = e.gfp_mask.as_deref().unwrap_or("");
@@ -82,13 +86,35 @@ pub(super) fn write(seq: u64, sources: &Sources, page: &mut Writer) -> String {
     }
     page.field("source", e.source.clone());
 
-    write_victim(e, page);
+    write_victim(e, sources, page);
     write_memory(e, page);
     write_before(window.as_ref(), sources, page);
-    title
+    let charts = window.iter().filter_map(|w| w.chart(sources)).collect();
+    (title, charts)
 }
 
-fn write_victim(e: &OomEvent, page: &mut Writer) {
+/// How often the cgroup hit its limit: since its previous kill kept here (failcnt counts
+/// from the cgroup's creation), and in all.
+fn hits(model: &Model, e: &OomEvent, total: u64) -> String {
+    let previous = model
+        .oom_events
+        .iter()
+        .take_while(|o| o.seq != e.seq)
+        .filter(|o| o.oom_memcg.is_some() && o.oom_memcg == e.oom_memcg)
+        .filter_map(|o| Some((o, o.failcnt?)))
+        .last();
+    let all = crate::text::count(total, "time", "times");
+    match previous {
+        Some((o, before)) if before <= total => format!(
+            "{} since the previous kill here{} · {all} in all",
+            crate::text::count(total - before, "time", "times"),
+            oom::shown_time(o).map_or(String::new(), |t| format!(" (at {t})"))
+        ),
+        _ => format!("{all} in all (no earlier kill of this cgroup kept)"),
+    }
+}
+
+fn write_victim(e: &OomEvent, sources: &Sources, page: &mut Writer) {
     page.section("The victim");
     let anon = e.anon_rss_kb.map(kb);
     let file = e.file_rss_kb.map(kb);
@@ -114,13 +140,17 @@ fn write_victim(e: &OomEvent, page: &mut Writer) {
     let others = e.largest_others();
     if !others.is_empty() {
         page.section("Largest other tasks then");
+        let mut grid = Grid::new(&["PID", "command", "resident"]);
+        grid.left = vec![1];
         for t in others.iter().take(8) {
-            let rss = t.rss_pages.map_or("-".to_owned(), |p| format!("{p} pages"));
-            page.field(
-                &format!("PID {}", t.pid),
-                format!("{:<16} rss {rss}", t.name),
-            );
+            let rss = t.rss_bytes().map_or("-".to_owned(), |b| human_bytes(b as f64));
+            grid.rows.push(vec![
+                Cell::new(t.pid.to_string(), Style::default()),
+                Cell::new(crate::text::printable(&t.name), Style::default()),
+                Cell::new(rss, sources.theme.tone(Tone::Plain)),
+            ]);
         }
+        page.grid(&grid);
     }
 }
 
@@ -200,6 +230,65 @@ impl<'a> Window<'a> {
     }
 }
 
+impl Window<'_> {
+    /// The cgroup's memory against its limit in the minutes before the kill, the time axis
+    /// ending at the kill.
+    fn chart(&self, sources: &Sources) -> Option<Chart> {
+        let aligned = |metric| -> Vec<(f64, f64)> {
+            let points = self.values(sources, metric, false);
+            points.into_iter().map(|(t, v)| (t + self.age, v)).collect()
+        };
+        let used = aligned(Metric::Memory);
+        let shown = -used.first()?.0;
+        let title = match climb(&used) {
+            Some(rise) => format!("memory before the kill: {}", climbed(rise)),
+            None => "memory before the kill".to_owned(),
+        };
+        let mut plots = Vec::new();
+        let limit = aligned(Metric::MemoryMax);
+        if !limit.is_empty() {
+            plots.push(Plot {
+                name: "limit".into(),
+                tone: Tone::Alert,
+                points: limit,
+            });
+        }
+        plots.push(Plot {
+            name: "used".into(),
+            tone: Tone::Name,
+            points: used,
+        });
+        Some(Chart {
+            title,
+            unit: Unit::Bytes,
+            legend: false,
+            plots,
+            until: Some(("kill", shown.max(1.0))),
+        })
+    }
+}
+
+/// How memory climbed into the kill: the rate (bytes/s) and seconds of the last rise, from
+/// the newest sample back while it did not fall; `None` when it did not rise.
+fn climb(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let (end_t, end_v) = *points.last()?;
+    let mut start = points
+        .windows(2)
+        .rposition(|w| w[1].1 < w[0].1)
+        .map_or(0, |fell| fell + 1);
+    // The rise starts at the last of any equal values it began from.
+    while start + 1 < points.len() && points[start + 1].1 <= points[start].1 {
+        start += 1;
+    }
+    let (start_t, start_v) = points[start];
+    let secs = end_t - start_t;
+    (secs > 0.0 && end_v > start_v).then(|| ((end_v - start_v) / secs, secs))
+}
+
+fn climbed((rate, secs): (f64, f64)) -> String {
+    format!("+{}/s for {secs:.0} s", human_bytes(rate))
+}
+
 /// The cgroup's history in the minutes before the kill, when nstop was watching then.
 fn write_before(window: Option<&Window>, sources: &Sources, page: &mut Writer) {
     page.section("The minutes before");
@@ -220,6 +309,13 @@ fn write_before(window: Option<&Window>, sources: &Sources, page: &mut Writer) {
     }
     let peak = memory.iter().map(|(_, v)| *v).fold(0.0, f64::max);
     page.field("memory peak", human_bytes(peak));
+    page.field(
+        "climb",
+        match climb(&memory) {
+            Some(rise) => climbed(rise),
+            None => "none: it did not rise in the samples before (a sudden allocation)".into(),
+        },
+    );
     for (label, metric) in [
         ("memory pressure", Metric::PressureMemory),
         ("stalled fully", Metric::PressureMemoryFull),
@@ -241,4 +337,23 @@ fn write_before(window: Option<&Window>, sources: &Sources, page: &mut Writer) {
         format!("{} samples in the {BEFORE_SECS:.0} s before", memory.len()),
         Tone::Dim,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::climb;
+
+    #[test]
+    fn the_climb_is_the_last_rise_before_the_kill() {
+        const MIB: f64 = 1024.0 * 1024.0;
+        // Flat, a dip, then a steady rise of 2 MiB/s for 40 s.
+        let mut points = vec![(-100.0, 10.0 * MIB), (-80.0, 10.0 * MIB), (-60.0, 8.0 * MIB)];
+        points.extend((0..=4).map(|i| (-40.0 + 10.0 * f64::from(i), (10.0 + 20.0 * f64::from(i)) * MIB)));
+        let (rate, secs) = climb(&points).expect("a rise");
+        assert_eq!(secs, 60.0, "from the dip's bottom");
+        assert!((rate - 82.0 * MIB / 60.0).abs() < 1.0, "{rate}");
+        assert_eq!(climb(&[(-20.0, MIB), (-10.0, MIB)]), None, "flat");
+        assert_eq!(climb(&[(-20.0, 2.0 * MIB), (-10.0, MIB)]), None, "falling");
+        assert_eq!(climb(&[]), None);
+    }
 }

@@ -35,9 +35,10 @@ pub(super) fn chain(parents: &HashMap<u64, u64>, ino: u64) -> Vec<u64> {
     chain
 }
 
-/// "host PID 17162 = PID 3 in pid:[…] = PID 1 in pid:[…]": `nspid` is outermost first and its
-/// last entry is in the last namespace of `chain`.
-pub(super) fn levels(nspid: &[i32], chain: &[u64]) -> String {
+/// "host PID 17162", "= PID 3 in pid:[…]", "= PID 1 in pid:[…]": the phrases of a sentence
+/// that wraps between them. `nspid` is outermost first and its last entry is in the last
+/// namespace of `chain`.
+pub(super) fn levels(nspid: &[i32], chain: &[u64]) -> Vec<String> {
     nspid
         .iter()
         .enumerate()
@@ -48,12 +49,11 @@ pub(super) fn levels(nspid: &[i32], chain: &[u64]) -> String {
                 .and_then(|i| chain.get(i));
             match ns {
                 _ if level == 0 => format!("host PID {pid}"),
-                Some(ino) => format!("PID {pid} in pid:[{ino}]"),
-                None => format!("PID {pid} at level {level}"),
+                Some(ino) => format!("= PID {pid} in pid:[{ino}]"),
+                None => format!("= PID {pid} at level {level}"),
             }
         })
-        .collect::<Vec<_>>()
-        .join(" = ")
+        .collect()
 }
 
 struct Tree<'a> {
@@ -88,10 +88,10 @@ pub(super) fn write(ns: u64, focus: Option<i32>, sources: &Sources, page: &mut W
         Tone::Dim,
     );
     if let Some(p) = focus.and_then(|pid| model.process(pid)) {
-        page.note(
-            format!("{}: {}", p.comm, levels(&p.nspid, &chain)),
-            Tone::Isolated,
-        );
+        let comm = format!("{}:", p.comm);
+        let levels = levels(&p.nspid, &chain);
+        let pieces = std::iter::once(comm.as_str()).chain(levels.iter().map(String::as_str));
+        page.wrapped(pieces, Tone::Isolated);
     }
     if model
         .namespace(NsRef {
@@ -267,12 +267,12 @@ mod tests {
         let down = chain(&parents, 645);
         assert_eq!(down, vec![836, 643, 644, 645]);
         assert_eq!(
-            levels(&[17162, 3, 2, 1], &down),
+            levels(&[17162, 3, 2, 1], &down).join(" "),
             "host PID 17162 = PID 3 in pid:[643] = PID 2 in pid:[644] = PID 1 in pid:[645]"
         );
         // Unknown parents: the levels the chain does not reach are numbered.
         assert_eq!(
-            levels(&[17162, 3, 2, 1], &[644, 645]),
+            levels(&[17162, 3, 2, 1], &[644, 645]).join(" "),
             "host PID 17162 = PID 3 at level 1 = PID 2 in pid:[644] = PID 1 in pid:[645]"
         );
         // A cycle in bad data ends the walk.

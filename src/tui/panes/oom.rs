@@ -54,6 +54,12 @@ fn time(e: &OomEvent) -> &str {
     e.time.as_deref().unwrap_or("")
 }
 
+/// The kill's UTC time as the explorer writes it: `2026-11-26 14:28:02`.
+pub fn shown_time(e: &OomEvent) -> Option<String> {
+    let t = e.time.as_deref()?;
+    Some(t.replace('T', " ").trim_end_matches('Z').to_owned())
+}
+
 static COLUMNS: [Column; 7] = [
     Column {
         title: "TIME (UTC)",
@@ -61,13 +67,7 @@ static COLUMNS: [Column; 7] = [
         right: false,
         drop: 0,
         cell: |m, i| {
-            Cell::or_dash(
-                event(m, i)
-                    .time
-                    .as_ref()
-                    .map(|t| t.replace('T', " ").trim_end_matches('Z').to_owned()),
-                Tone::Plain,
-            )
+            Cell::or_dash(shown_time(event(m, i)), Tone::Plain)
         },
         order: |m, a, b| time(event(m, a)).cmp(time(event(m, b))),
     },

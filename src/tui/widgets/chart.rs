@@ -1,5 +1,5 @@
-//! A time chart of the last minutes: braille lines, the time axis in seconds before now, the
-//! value axis from zero to the highest value drawn.
+//! A time chart of the last minutes: braille lines, the time axis in seconds before now (or
+//! before an event), the value axis from zero to the highest value drawn.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Rect};
@@ -35,7 +35,10 @@ fn time_label(seconds: f64) -> String {
 
 impl Widget for TimeChart<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
-        let span = self.span.max(60.0);
+        let (span, end) = match self.spec.until {
+            Some((event, before)) => (before, event),
+            None => (self.span.max(60.0), "now"),
+        };
         let top = self
             .spec
             .plots
@@ -85,7 +88,7 @@ impl Widget for TimeChart<'_> {
             .x_axis(
                 Axis::default()
                     .bounds([-span, 0.0])
-                    .labels([time_label(span), "now".to_owned()])
+                    .labels([time_label(span), end.to_owned()])
                     .style(dim),
             )
             .y_axis(

@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod detail;
+pub mod grid;
 pub mod header;
 pub mod help;
 pub mod popup;

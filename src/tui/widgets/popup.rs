@@ -3,6 +3,7 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
@@ -11,6 +12,7 @@ use crate::ops::process::signal_name;
 use crate::tui::panes::Tone;
 use crate::tui::popup::{Asks, Popup};
 use crate::tui::theme::Theme;
+use crate::tui::widgets::grid::{Cell, Grid};
 
 pub struct PopupView<'a> {
     pub popup: &'a Popup,
@@ -69,18 +71,20 @@ impl Widget for PopupView<'_> {
                 (" A shell in new namespaces ".into(), lines)
             }
             Popup::Limits(form) => {
-                let mut lines = vec![Line::styled(
-                    format!("{:<14}{:<22}{:<26}{}", "limit", "now", "usage", "new value"),
-                    theme.label(),
-                )];
+                let mut grid = Grid::new(&["limit", "now", "usage", "new value"]);
+                grid.left = vec![1, 2, 3];
                 for (i, f) in form.fields.iter().enumerate() {
                     let cursor = if i == form.selected { "█" } else { "" };
-                    let line = Line::from(vec![
-                        Span::raw(format!("{:<14}{:<22}", f.key, f.current)),
-                        Span::styled(format!("{:<26}", f.usage), theme.tone(Tone::Dim)),
-                        Span::styled(format!("{}{cursor}", f.input), theme.key()),
+                    grid.rows.push(vec![
+                        Cell::new(f.key, Style::default()),
+                        Cell::new(f.current.clone(), Style::default()),
+                        Cell::new(f.usage.clone(), theme.tone(Tone::Dim)),
+                        Cell::new(format!("{}{cursor}", f.input), theme.key()),
                     ]);
-                    lines.push(highlight(line, i == form.selected, theme));
+                }
+                let mut lines = grid.lines(theme.label(), 0);
+                for (i, line) in lines.iter_mut().skip(1).enumerate() {
+                    *line = highlight(std::mem::take(line), i == form.selected, theme);
                 }
                 lines.push(Line::raw(""));
                 lines.push(Line::styled(

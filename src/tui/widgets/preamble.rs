@@ -3,18 +3,19 @@
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
 use crate::model::Model;
-use crate::model::cgroup::{Cgroup, StallLine};
+use crate::model::cgroup::Cgroup;
 use crate::model::history::{History, Metric};
 use crate::tui::app::App;
 use crate::tui::detail::{Chart, Plot, Unit, pressure_plots};
 use crate::tui::panes::cgroups::short_name;
-use crate::tui::panes::{Screen, Tone, by, severity};
+use crate::tui::panes::{Screen, Tone, by};
 use crate::tui::widgets::chart::TimeChart;
 use crate::tui::widgets::detail::CHART_HEIGHT;
+use crate::tui::widgets::grid;
 
 /// The PSI table's lines.
 const TABLE: u16 = 6;
@@ -39,6 +40,7 @@ fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
         title: "system pressure (some avg10 %)".into(),
         unit: Unit::Percent,
         legend: false,
+        until: None,
         plots: pressure_plots(|metric| history.host(metric)),
     };
     // A root's pressure is the system's, charted beside.
@@ -68,17 +70,10 @@ fn pressure_charts(model: &Model, history: &History) -> [Chart; 2] {
         title: format!("most stalled cgroups (some avg10 %){why_empty}"),
         unit: Unit::Percent,
         legend: true,
+        until: None,
         plots,
     };
     [system, top]
-}
-
-fn averages(line: Option<&StallLine>) -> [Option<f64>; 3] {
-    [
-        line.map(|l| l.avg10),
-        line.map(|l| l.avg60),
-        line.map(|l| l.avg300),
-    ]
 }
 
 pub fn render(app: &App, model: &Model, area: Rect, buf: &mut Buffer) {
@@ -102,29 +97,14 @@ pub fn render(app: &App, model: &Model, area: Rect, buf: &mut Buffer) {
     }
     let lines: Vec<Line> = match app.screen {
         Screen::Pressure => {
-            let head = format!(
-                "{:<22}{:>8}{:>8}{:>8}   {:>8}{:>8}{:>8}",
-                "/proc/pressure", "some 10s", "60s", "300s", "full 10s", "60s", "300s"
-            );
-            let mut lines = vec![Line::styled(head, theme.label())];
             let psi = model.host.pressure.as_ref();
-            for (name, stall) in [
+            let stalls = [
                 ("cpu", psi.and_then(|p| p.cpu.as_ref())),
                 ("memory", psi.and_then(|p| p.memory.as_ref())),
                 ("io", psi.and_then(|p| p.io.as_ref())),
                 ("irq", psi.and_then(|p| p.irq.as_ref())),
-            ] {
-                let mut spans = vec![Span::raw(format!("{name:<22}"))];
-                let some = averages(stall.and_then(|s| s.some.as_ref()));
-                let full = averages(stall.and_then(|s| s.full.as_ref()));
-                for (i, value) in some.into_iter().chain(full).enumerate() {
-                    let gap = if i == 3 { "   " } else { "" };
-                    let text = value.map_or("-".to_owned(), |v| format!("{v:.2}"));
-                    let tone = severity(value, 10.0, 40.0);
-                    spans.push(Span::styled(format!("{gap}{text:>8}"), theme.tone(tone)));
-                }
-                lines.push(Line::from(spans));
-            }
+            ];
+            let mut lines = grid::pressure("/proc/pressure", &stalls, theme).lines(theme.label(), 0);
             if psi.is_none() {
                 lines.truncate(1);
                 lines.push(Line::styled(

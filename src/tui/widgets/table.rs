@@ -67,16 +67,21 @@ pub fn fit(columns: &[Column], width: u16, wider: (usize, u16)) -> Vec<(usize, u
 }
 
 /// A path too wide for its cell, cut in the middle so that its leaf stays:
-/// `/process_api/…/leaf`. Other text is cut at the end, where the cell ends.
+/// `/process_api/…/leaf`, and `cgroup2:/a/…/leaf` keeps its `hierarchy:` label too. Other
+/// text is cut at the end, where the cell ends.
 pub fn fit_path(text: &str, width: usize) -> Cow<'_, str> {
     use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
-    let is_path = text.starts_with('/') && !text.contains(' ');
-    if !is_path || text.width() <= width {
+    let Some(slash) = text.find('/') else {
+        return Cow::Borrowed(text);
+    };
+    let (label, path) = text.split_at(slash);
+    let labelled = label.is_empty() || (label.ends_with(':') && !label.contains(' '));
+    if !labelled || path.contains(' ') || text.width() <= width {
         return Cow::Borrowed(text);
     }
     let leaf = &text[text.rfind('/').unwrap_or(0)..];
     // What is left for the head once `…` and the leaf (with its '/') are placed.
-    let Some(room) = width.checked_sub(leaf.width() + 1).filter(|&r| r > 0) else {
+    let Some(room) = width.checked_sub(leaf.width() + 1).filter(|&r| r > label.width()) else {
         // Not even the leaf fits: its end, after `…`.
         let mut kept: Vec<char> = Vec::new();
         let mut used = 1;
@@ -211,6 +216,12 @@ mod tests {
             "/usr/bin/python3 -c x"
         );
         assert_eq!(fit_path("docker 1e2e", 4), "docker 1e2e");
+        assert_eq!(fit_path("net:[4026531833]", 4), "net:[4026531833]");
+        // A hierarchy's label stays with the path.
+        let labelled = format!("cgroup2:{path}");
+        assert_eq!(fit_path(&labelled, 38), "cgroup2:/process_api…/nstop-test-123-0");
+        assert_eq!(fit_path(&labelled, 24), "…/nstop-test-123-0");
+        assert_eq!(fit_path("a b:/x/y", 3), "a b:/x/y");
     }
 
     #[test]
