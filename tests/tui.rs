@@ -1695,4 +1695,45 @@ fn on_a_hybrid_host_processes_show_their_memory_cgroup() {
         "{:?}",
         selected(&app)
     );
+    // `c` takes the column through every hierarchy in mount order and round to memory again;
+    // the title names the one shown and Enter goes to the process's cgroup there.
+    let hierarchies: Vec<(u32, String)> = app
+        .model
+        .as_deref()
+        .unwrap()
+        .host
+        .hierarchies
+        .iter()
+        .map(|h| (h.id, h.label()))
+        .collect();
+    let own_in = |app: &App, id: u32| {
+        let p = app.model.as_deref().unwrap().process(pid).unwrap();
+        let c = p.cgroups.iter().find(|c| c.hierarchy == id);
+        c.map(|c| c.path.to_string())
+    };
+    let mut seen = Vec::new();
+    for _ in 0..hierarchies.len() {
+        press(&mut app, "3c");
+        assert_eq!(selected_pid(&app), pid);
+        let screen = render(&app);
+        let (id, label) = hierarchies
+            .iter()
+            .find(|(_, label)| screen.contains(&format!("CGROUP of {label} (c: next)")))
+            .unwrap_or_else(|| panic!("a hierarchy named in\n{screen}"));
+        seen.push(label.clone());
+        let Some(path) = own_in(&app, *id) else {
+            continue;
+        };
+        press(&mut app, "<Enter>");
+        assert!(
+            matches!(selected(&app), RowKey::Cgroup { hierarchy, path: p } if hierarchy == *id && p == path),
+            "{label}: {:?}",
+            selected(&app)
+        );
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("memory"), "{seen:?}");
+    let mut distinct = seen.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), hierarchies.len(), "{seen:?}");
 }

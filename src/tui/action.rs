@@ -58,6 +58,8 @@ pub enum Command {
     PidTree,
     /// Namespaces screen: show one type only, cycling through them.
     NextType,
+    /// Processes screen: the CGROUP column's next hierarchy.
+    NextHierarchy,
     /// Signal the selected process (SIGTERM first; the confirmation offers others), or kill
     /// every process of the selected cgroup.
     Signal,

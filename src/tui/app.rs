@@ -637,7 +637,8 @@ impl App {
                 | Command::ToggleFold
                 | Command::Unfold
                 | Command::Fold
-                | Command::NextType => self.dirty = false,
+                | Command::NextType
+                | Command::NextHierarchy => self.dirty = false,
                 // Another screen: a new start (`switch_to`), the detail closed.
                 Command::NextScreen | Command::PreviousScreen | Command::Show(_) => {
                     self.detail = None;
@@ -669,6 +670,7 @@ impl App {
             Command::Describe => self.describe_selection(),
             Command::PidTree => self.pid_tree(),
             Command::NextType => self.next_type(),
+            Command::NextHierarchy => self.next_hierarchy(),
             Command::Back => self.go_back(),
             Command::Search => self.open_input(InputKind::Search),
             Command::Filter => self.open_input(InputKind::Filter),
@@ -1103,6 +1105,17 @@ impl App {
         self.rebuild_with(|l| l.scope = next.map_or(Scope::All, Scope::Kind));
     }
 
+    fn next_hierarchy(&mut self) {
+        let next = match (self.screen, &self.model) {
+            (Screen::Processes, Some(model)) => processes::next_hierarchy(&self.list().view(model)),
+            _ => None,
+        };
+        match next {
+            Some(id) => self.rebuild_with(|l| l.hierarchy = Some(id)),
+            None => self.dirty = false,
+        }
+    }
+
     fn follow_link(&mut self) {
         let Some(link) = self.detail.as_ref().and_then(|d| d.link()).cloned() else {
             self.dirty = false;
@@ -1179,7 +1192,8 @@ impl App {
                 }))
             }
             Screen::Processes => {
-                processes::cgroup_of(model, &model.processes[item]).map(Target::Cgroup)
+                let view = self.list().view(model);
+                processes::cgroup_of(&view, &model.processes[item]).map(Target::Cgroup)
             }
             Screen::Pressure | Screen::Limits => Some(Target::Cgroup(cgroups::key(model, item))),
             Screen::Oom => oom::cgroup_key(model, &model.oom_events[item]).map(Target::Cgroup),

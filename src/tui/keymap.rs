@@ -92,6 +92,12 @@ pub static BINDINGS: &[Binding] = &[
         "Namespaces: one type at a time",
     ),
     bind(
+        &[Char('c')],
+        "c",
+        Command::NextHierarchy,
+        "Processes: CGROUP of the next hierarchy",
+    ),
+    bind(
         &[Char('K'), F(9)],
         "K F9",
         Command::Signal,

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use crate::filter::{Filter, FilterError, Value};
 use crate::model::Model;
-use crate::tui::panes::{RowKey, Scope, Screen, Spec};
+use crate::tui::panes::{RowKey, Scope, Screen, Spec, View};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Row {
@@ -32,6 +32,8 @@ pub struct ListState {
     /// Why `filter`, which compares, is matched as text (as of the last rebuild).
     pub filter_error: Option<String>,
     pub scope: Scope,
+    /// The Processes screen's choice of hierarchy for its CGROUP column (`c`).
+    pub hierarchy: Option<u32>,
     folded: HashSet<RowKey>,
     /// Keys already seen, so `folded_at_start` applies to new nodes only.
     seen: HashSet<RowKey>,
@@ -51,6 +53,7 @@ impl ListState {
             filter: String::new(),
             filter_error: None,
             scope: Scope::All,
+            hierarchy: None,
             folded: HashSet::new(),
             seen: HashSet::new(),
         }
@@ -65,6 +68,14 @@ impl ListState {
         let columns = self.spec().columns;
         let arrow = if self.descending { '▼' } else { '▲' };
         format!("{}{arrow}", columns[self.sort.min(columns.len() - 1)].title)
+    }
+
+    /// The model as this list shows it.
+    pub fn view<'m>(&self, model: &'m Model) -> View<'m> {
+        View {
+            model,
+            hierarchy: self.hierarchy,
+        }
     }
 
     pub fn selected_item(&self) -> Option<usize> {
@@ -102,13 +113,14 @@ impl ListState {
         }
         let (filter, error) = RowFilter::new(spec, &self.filter);
         self.filter_error = error.map(|e| e.to_string());
+        let view = self.view(model);
         let shown: Vec<bool> = (0..len)
-            .map(|i| (spec.include)(model, i, &self.scope) && filter.shows(spec, model, i))
+            .map(|i| (spec.include)(model, i, &self.scope) && filter.shows(spec, &view, i))
             .collect();
         let column = &spec.columns[self.sort.min(spec.columns.len() - 1)];
         let mut order: Vec<usize> = (0..len).collect();
         order.sort_by(|&a, &b| {
-            let o = (column.order)(model, a, b);
+            let o = (column.order)(&view, a, b);
             if self.descending { o.reverse() } else { o }
         });
         self.rows = if self.tree {
@@ -279,7 +291,9 @@ impl ListState {
                     (self.selected + n - step % n) % n
                 }
             })
-            .find(|&row| row_text(self.spec(), model, self.rows[row].item).contains(&query))
+            .find(|&row| {
+                row_text(self.spec(), &self.view(model), self.rows[row].item).contains(&query)
+            })
     }
 }
 
@@ -332,7 +346,7 @@ impl RowFilter {
         }
     }
 
-    fn shows(&self, spec: &Spec, model: &Model, item: usize) -> bool {
+    fn shows(&self, spec: &Spec, model: &View, item: usize) -> bool {
         match self {
             RowFilter::Everything => true,
             RowFilter::Text(text) => row_text(spec, model, item).contains(text),
@@ -350,7 +364,7 @@ impl RowFilter {
 
 /// What search and filter match: every column's text and the tree's name for the item
 /// (which may differ: `memory /` in the tree is `memory:/` in the table), lower-cased.
-pub fn row_text(spec: &Spec, model: &Model, item: usize) -> String {
+pub fn row_text(spec: &Spec, model: &View, item: usize) -> String {
     let mut text = String::new();
     let cells = spec.columns.iter().map(|c| c.cell).chain([spec.tree_cell]);
     for cell in cells {

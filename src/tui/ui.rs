@@ -184,12 +184,12 @@ fn title(app: &App) -> Line<'static> {
     }
     let mut parts = vec![
         crate::text::count(list.rows.len(), "row", "rows"),
-        // Which hierarchy the CGROUP column is of, where it is not cgroup2.
-        match (
-            app.screen,
-            app.model.as_deref().and_then(processes::main_hierarchy),
-        ) {
-            (Screen::Processes, Some(h)) if h.version == 1 => format!("CGROUP of {}", h.label()),
+        // Which hierarchy the CGROUP column is of, where there is a choice (`c`).
+        match (app.screen, app.model.as_deref()) {
+            (Screen::Processes, Some(model)) if model.host.hierarchies.len() > 1 => {
+                processes::shown_hierarchy(&list.view(model))
+                    .map_or(String::new(), |h| format!("CGROUP of {} (c: next)", h.label()))
+            }
             _ => String::new(),
         },
         format!("sort {}", list.sort_title()),

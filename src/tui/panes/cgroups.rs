@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use crate::model::Model;
 use crate::model::cgroup::{Cgroup, Stall, parents_by_depth};
-use crate::tui::panes::{
+use crate::tui::panes::{View, 
     Cell, Column, RowKey, Scope, Spec, Tone, all, by, bytes, bytes_or_max, natural, never, severity,
 };
 
@@ -63,7 +63,7 @@ fn label(c: &Cgroup) -> Option<String> {
 }
 
 /// In the tree: the hierarchy at a root, else the container or unit, else the directory name.
-fn tree_cell(model: &Model, i: usize) -> Cell {
+fn tree_cell(model: &View, i: usize) -> Cell {
     let c = cgroup(model, i);
     if c.depth == 0 {
         let root = format!("{} {}", hierarchy_label(model, c.hierarchy), c.path);
@@ -77,7 +77,7 @@ fn tree_cell(model: &Model, i: usize) -> Cell {
 
 /// In a flat list: `hierarchy:path`, led by the container or unit when the path does not say
 /// it (long paths are cut at the right).
-fn path_cell(model: &Model, i: usize) -> Cell {
+fn path_cell(model: &View, i: usize) -> Cell {
     let c = cgroup(model, i);
     let path = format!("{}:{}", hierarchy_label(model, c.hierarchy), c.path);
     match label(c) {
@@ -129,7 +129,7 @@ fn place(model: &Model, i: usize) -> (bool, Option<usize>, &str) {
 }
 
 /// Hierarchies as `place` orders them, paths in natural order (`g2` before `g10`).
-pub fn by_place(model: &Model, a: usize, b: usize) -> Ordering {
+pub fn by_place(model: &View, a: usize, b: usize) -> Ordering {
     let ((ma, ha, pa), (mb, hb, pb)) = (place(model, a), place(model, b));
     (ma, ha).cmp(&(mb, hb)).then_with(|| natural(pa, pb))
 }

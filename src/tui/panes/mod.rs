@@ -122,9 +122,24 @@ pub struct Column {
     pub right: bool,
     /// Narrow terminals drop the columns with the highest number first; 0 is never dropped.
     pub drop: u8,
-    pub cell: fn(&Model, usize) -> Cell,
+    pub cell: fn(&View, usize) -> Cell,
     /// Ascending order of two items by this column.
-    pub order: fn(&Model, usize, usize) -> Ordering,
+    pub order: fn(&View, usize, usize) -> Ordering,
+}
+
+/// The model as one list shows it: cells that depend on a choice of the user's read it here.
+pub struct View<'a> {
+    pub model: &'a Model,
+    /// The hierarchy whose cgroups the Processes screen shows; `None`: the one with memory.
+    pub hierarchy: Option<u32>,
+}
+
+impl std::ops::Deref for View<'_> {
+    type Target = Model;
+
+    fn deref(&self) -> &Model {
+        self.model
+    }
 }
 
 /// Which items a list shows: all, or what Enter on another screen narrowed it to.
@@ -171,7 +186,7 @@ pub struct Spec {
     pub include: fn(&Model, usize, &Scope) -> bool,
     /// The column indented in the tree view, and what it shows there.
     pub tree_column: usize,
-    pub tree_cell: fn(&Model, usize) -> Cell,
+    pub tree_cell: fn(&View, usize) -> Cell,
     /// Nodes folded when first seen.
     pub folded_at_start: fn(&Model, usize) -> bool,
     pub tree: bool,

@@ -5,7 +5,7 @@
 use crate::model::Model;
 use crate::model::namespace::Namespace;
 use crate::model::sample::{NsRef, NsType};
-use crate::tui::panes::{Cell, Column, RowKey, Scope, Spec, Tone, by, never};
+use crate::tui::panes::{View, Cell, Column, RowKey, Scope, Spec, Tone, by, never};
 
 fn ns(model: &Model, i: usize) -> &Namespace {
     &model.namespaces[i]
@@ -18,7 +18,7 @@ fn command(model: &Model, n: &Namespace) -> Option<String> {
         .map(|p| p.command.clone())
 }
 
-fn command_cell(model: &Model, i: usize) -> Cell {
+fn command_cell(model: &View, i: usize) -> Cell {
     let n = ns(model, i);
     if n.pids.is_empty() {
         return Cell::new(n.held_by(model.reader_mnt_ns), Tone::Isolated);

@@ -7,7 +7,7 @@ use crate::model::cgroup::within;
 use crate::model::process::{Process, ProcessCgroup};
 use crate::model::sample::{HierarchySample, NsType};
 use crate::model::workload;
-use crate::tui::panes::{Cell, Column, RowKey, Scope, Spec, Tone, by, bytes, never};
+use crate::tui::panes::{Cell, Column, RowKey, Scope, Spec, Tone, View, by, bytes, never};
 
 fn process(model: &Model, i: usize) -> &Process {
     &model.processes[i]
@@ -46,7 +46,7 @@ fn isolation(model: &Model, p: &Process) -> String {
 /// The hierarchy whose cgroup the CGROUP column shows: the one with the memory controller,
 /// where limits and OOM kills are (cgroup2 on a unified host; on a hybrid one cgroup2 holds
 /// every process at `/` while v1 memory tells them apart), else the first with values.
-pub fn main_hierarchy(model: &Model) -> Option<&HierarchySample> {
+fn main_hierarchy(model: &Model) -> Option<&HierarchySample> {
     let hierarchies = &model.host.hierarchies;
     let memory = |h: &&HierarchySample| h.controllers.iter().any(|c| c == "memory");
     (hierarchies.iter().find(memory))
@@ -54,16 +54,35 @@ pub fn main_hierarchy(model: &Model) -> Option<&HierarchySample> {
         .or(hierarchies.first())
 }
 
-/// The process's cgroup in `main_hierarchy`, else in the first hierarchy it has one in.
-fn main_cgroup<'p>(model: &Model, p: &'p Process) -> Option<&'p ProcessCgroup> {
-    let main = main_hierarchy(model).map(|h| h.id);
-    (p.cgroups.iter().find(|c| Some(c.hierarchy) == main)).or(p.cgroups.first())
+/// The hierarchy the CGROUP column shows: the one chosen with `c`, else `main_hierarchy`.
+pub fn shown_hierarchy<'m>(view: &View<'m>) -> Option<&'m HierarchySample> {
+    let hierarchies = &view.model.host.hierarchies;
+    match view.hierarchy {
+        Some(id) => hierarchies.iter().find(|h| h.id == id),
+        None => main_hierarchy(view.model),
+    }
 }
 
-/// The workload of the process's main cgroup as the model names it (a container by the name
+/// The hierarchy after the shown one, in mount order, round again after the last.
+pub fn next_hierarchy(view: &View) -> Option<u32> {
+    let hierarchies = &view.model.host.hierarchies;
+    let at = shown_hierarchy(view).and_then(|h| hierarchies.iter().position(|o| o.id == h.id));
+    let next = at.map_or(0, |i| (i + 1) % hierarchies.len().max(1));
+    hierarchies.get(next).map(|h| h.id)
+}
+
+/// The process's cgroup in the shown hierarchy; where none was chosen and it has none there,
+/// in the first hierarchy it has one in.
+fn shown_cgroup<'p>(view: &View, p: &'p Process) -> Option<&'p ProcessCgroup> {
+    let shown = shown_hierarchy(view).map(|h| h.id);
+    let fallback = view.hierarchy.is_none().then(|| p.cgroups.first()).flatten();
+    (p.cgroups.iter().find(|c| Some(c.hierarchy) == shown)).or(fallback)
+}
+
+/// The workload of the process's shown cgroup as the model names it (a container by the name
 /// its runtime keeps), else its path. A cgroup made after the walk is recognised from its path.
-fn cgroup_text(model: &Model, p: &Process) -> Option<String> {
-    let cgroup = main_cgroup(model, p)?;
+fn cgroup_text(model: &View, p: &Process) -> Option<String> {
+    let cgroup = shown_cgroup(model, p)?;
     let label = match model.cgroup(cgroup.hierarchy, &cgroup.path) {
         Some(c) => c.workload.label(),
         None => workload::recognise(&cgroup.path).label(),
@@ -230,9 +249,9 @@ pub static SPEC: Spec = Spec {
     empty: "No process matches",
 };
 
-/// The cgroup a process is in, in the hierarchy the Cgroups screen shows first.
-pub fn cgroup_of(model: &Model, p: &Process) -> Option<RowKey> {
-    main_cgroup(model, p).map(|c| RowKey::Cgroup {
+/// The cgroup a process is in, in the hierarchy its CGROUP column shows.
+pub fn cgroup_of(view: &View, p: &Process) -> Option<RowKey> {
+    shown_cgroup(view, p).map(|c| RowKey::Cgroup {
         hierarchy: c.hierarchy,
         path: c.path.to_string(),
     })
@@ -294,7 +313,11 @@ mod tests {
             },
         )]);
         let model = Model::new(&sample, None);
-        let text = |i: usize| cgroup_text(&model, &model.processes[i]);
+        let view = View {
+            model: &model,
+            hierarchy: None,
+        };
+        let text = |i: usize| cgroup_text(&view, &model.processes[i]);
         assert_eq!(text(0).as_deref(), Some("podman web (7166873bbcec)"));
         assert_eq!(text(1).as_deref(), Some("podman b5f0d9c2a8e1"));
     }

@@ -83,3 +83,21 @@ impl Widget for Help<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The README's key table is the help's list, row for row.
+    #[test]
+    fn the_readme_lists_every_key_the_help_lists() {
+        let readme = include_str!("../../../README.md");
+        let table: String = super::entries()
+            .iter()
+            .map(|(keys, help)| format!("| {keys} | {help} |\n"))
+            .collect();
+        let table = format!("| keys | does |\n|---|---|\n{table}");
+        assert!(
+            readme.contains(&table),
+            "the README's key table should read:\n{table}"
+        );
+    }
+}

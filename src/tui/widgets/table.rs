@@ -118,6 +118,7 @@ impl Widget for ListView<'_> {
     fn render(self, area: Rect, buf: &mut Buffer) {
         let list = self.list;
         let spec = list.spec();
+        let view = list.view(self.model);
         let indent = if list.tree {
             let deepest = list.rows.iter().map(|r| r.depth).max().unwrap_or(0);
             2 * deepest + 2
@@ -167,14 +168,14 @@ impl Widget for ListView<'_> {
             let selected = index == list.selected;
             if selected {
                 buf.set_style(line, self.theme.selected());
-            } else if !query.is_empty() && row_text(spec, self.model, row.item).contains(&query) {
+            } else if !query.is_empty() && row_text(spec, &view, row.item).contains(&query) {
                 buf.set_style(line, self.theme.matched());
             }
             let mut x = area.x;
             for &(i, width) in &layout {
                 let column = &spec.columns[i];
                 let cell = if list.tree && i == spec.tree_column {
-                    let Cell { text, tone } = (spec.tree_cell)(self.model, row.item);
+                    let Cell { text, tone } = (spec.tree_cell)(&view, row.item);
                     let mark = match (row.has_children, list.is_folded(self.model, row.item)) {
                         (true, true) => "▸ ",
                         (true, false) => "▾ ",
@@ -183,7 +184,7 @@ impl Widget for ListView<'_> {
                     let indent = "  ".repeat(usize::from(row.depth));
                     Cell::new(format!("{indent}{mark}{text}"), tone)
                 } else {
-                    (column.cell)(self.model, row.item)
+                    (column.cell)(&view, row.item)
                 };
                 let tone = if row.context { Tone::Dim } else { cell.tone };
                 let mut style = self.theme.tone(tone);
