@@ -942,6 +942,26 @@ fn teaching_view_shows_every_pid_at_every_level() {
     snapshot("pid_tree_of_the_host", &app);
 }
 
+/// The teaching view lists a namespace's processes by their PIDs in it, its init first,
+/// whatever their host PIDs.
+#[test]
+fn the_teaching_view_lists_a_namespace_by_the_pids_inside_it() {
+    let mut m = model(HOST_NS);
+    let init = m.process(17158).expect("level 1's init").clone();
+    let mut later = init.clone();
+    (later.pid, later.ppid, later.nspid) = (17100, 17158, vec![17100, 5]);
+    later.command = "sleep 5".into();
+    m.processes.push(later);
+    m.processes.sort_by_key(|p| p.pid);
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 120, 40));
+    app.update(Action::Collected(Ok(Box::new(m))));
+    press(&mut app, "1/4026541643<Enter>P");
+    let page = page_text(&app);
+    let init = page.find("17158 › 1").expect("the init");
+    let later = page.find("17100 › 5").expect("the later process");
+    assert!(init < later, "{page}");
+}
+
 /// At 80 columns the sentence of a PID's levels wraps between its phrases, each whole, in
 /// the teaching view and the process's detail; a path too wide for a field is cut in the
 /// middle, keeping its leaf.

@@ -217,8 +217,11 @@ impl Tree<'_> {
         }
     }
 
-    /// One line per process, its PIDs aligned by level within the block.
+    /// One line per process, its PIDs aligned by level within the block, in the order of
+    /// their PIDs in their own namespace (its init first), as `ps` run there would list them.
     fn processes(&mut self, page: &mut Writer, processes: &[&Process], depth: usize) {
+        let mut processes = processes.to_vec();
+        processes.sort_by_key(|p| (p.nspid.last().copied(), p.pid));
         let levels = processes.iter().map(|p| p.nspid.len()).max().unwrap_or(0);
         let widths: Vec<usize> = (0..levels)
             .map(|l| {
@@ -230,7 +233,7 @@ impl Tree<'_> {
                     .unwrap_or(1)
             })
             .collect();
-        for p in processes {
+        for p in &processes {
             if self.lines >= MAX_LINES {
                 return;
             }
