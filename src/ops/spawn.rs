@@ -409,7 +409,7 @@ impl Enter {
                 }
             }
             // After the target's environment, if taken: it says where the command runs.
-            unsafe { std::env::set_var("NSTOP_NS", &self.marker) };
+            mark_where(&self.marker, &self.command, &command);
             exec(&command)
         })
     }
@@ -510,11 +510,57 @@ impl EnterNamespace {
         let command = command_or_shell(&self.command);
         let marker = format!("{}:[{}]", self.ns.kind, self.ns.ino);
         fork_and_wait(move || {
-            // SAFETY: the forked child is single-threaded.
-            unsafe { std::env::set_var("NSTOP_NS", &marker) };
+            mark_where(&marker, &self.command, &command);
             exec(&command)
         })
     }
+}
+
+/// Tells the command where it runs: `NSTOP_NS=net:[…]`, and when it is the user's shell (no
+/// command given) and that is bash or sh, a prompt that starts `(nstop net:[…]) `.
+/// Called in the forked child, which is single-threaded.
+fn mark_where(marker: &str, given: &[String], command: &[String]) {
+    let shell = if given.is_empty() { command.first() } else { None };
+    let vars = prompt_vars(
+        marker,
+        shell.map_or("", String::as_str),
+        nix::unistd::geteuid().is_root(),
+        std::env::var("PROMPT_COMMAND").ok().as_deref(),
+    );
+    for (key, value) in vars {
+        // SAFETY: the forked child is single-threaded.
+        unsafe { std::env::set_var(key, value) };
+    }
+}
+
+/// The variables `mark_where` sets. Bash reads its rc files (which set PS1) after the
+/// environment, so it gets a PROMPT_COMMAND that puts the mark in front of whatever PS1 is
+/// before each prompt (once), then runs any PROMPT_COMMAND it had. sh (dash, busybox) reads
+/// no rc file unless ENV names one: it takes PS1 from the environment.
+fn prompt_vars(
+    marker: &str,
+    shell: &str,
+    root: bool,
+    prompt_command: Option<&str>,
+) -> Vec<(&'static str, String)> {
+    let mut vars = vec![("NSTOP_NS", marker.to_owned())];
+    // The mark is read from NSTOP_NS at each prompt: `[` in it is never a pattern there.
+    let mark = "(nstop $NSTOP_NS) ";
+    match Path::new(shell).file_name().and_then(|n| n.to_str()) {
+        Some("bash") => {
+            let mut command = format!(r#"case "$PS1" in "{mark}"*) ;; *) PS1="{mark}$PS1" ;; esac"#);
+            if let Some(theirs) = prompt_command.filter(|c| !c.trim().is_empty()) {
+                command = format!("{command}; {theirs}");
+            }
+            vars.push(("PROMPT_COMMAND", command));
+        }
+        Some("sh" | "dash" | "ash") => {
+            let sign = if root { '#' } else { '$' };
+            vars.push(("PS1", format!("(nstop {marker}) {sign} ")));
+        }
+        _ => {}
+    }
+    vars
 }
 
 /// In another user namespace our ids may be unmapped (a shell as nobody): become its root, as
@@ -532,4 +578,28 @@ fn become_root_inside(namespaces: &[NsType]) -> Result<(), Refused> {
     };
     nix::unistd::setresgid(0.into(), 0.into(), 0.into()).map_err(|e| root("setgid", e))?;
     nix::unistd::setresuid(0.into(), 0.into(), 0.into()).map_err(|e| root("setuid", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prompt_vars;
+
+    #[test]
+    fn a_shell_is_told_where_it_is_in_its_prompt() {
+        let marker = "net:[4026532410]";
+        let bash = prompt_vars(marker, "/usr/bin/bash", true, Some("history -a"));
+        assert_eq!(bash[0], ("NSTOP_NS", marker.to_owned()));
+        assert_eq!(
+            bash[1],
+            (
+                "PROMPT_COMMAND",
+                r#"case "$PS1" in "(nstop $NSTOP_NS) "*) ;; *) PS1="(nstop $NSTOP_NS) $PS1" ;; esac; history -a"#.to_owned()
+            )
+        );
+        let sh = prompt_vars(marker, "/bin/sh", false, None);
+        assert_eq!(sh[1], ("PS1", "(nstop net:[4026532410]) $ ".to_owned()));
+        // Other shells, and a command given, get the variable only.
+        assert_eq!(prompt_vars(marker, "/usr/bin/zsh", true, None).len(), 1);
+        assert_eq!(prompt_vars(marker, "", true, None).len(), 1);
+    }
 }
