@@ -864,3 +864,122 @@ fn a_signal_to_a_pid_namespace_init_says_what_it_does() {
     );
     drop(outer);
 }
+
+/// The v1 mount of the hierarchy with `controller`: its mount point and its controllers as
+/// `mount -o` takes them (a second mount must name the same set).
+fn v1_hierarchy(controller: &str) -> Option<(String, String)> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    nstop::sys::cgroupfs::parse_cgroup_mounts(&mountinfo)
+        .into_iter()
+        .find(|m| m.version == 1 && m.root == "/" && m.controllers.iter().any(|c| c == controller))
+        .map(|m| (m.mount, m.controllers.join(",")))
+}
+
+/// Thaws a freezer cgroup on drop, so that the frozen process can be killed.
+struct ThawOnDrop(PathBuf);
+
+impl Drop for ThawOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.0.join("freezer.state"), "THAWED");
+    }
+}
+
+/// `f` on a v1 cgroup of a hierarchy without the freezer (memory on a hybrid host) offers
+/// `cg freeze --create-freezer`: a new freezer cgroup of its path, its processes moved there,
+/// frozen. nstop runs in a cgroup namespace with v1 mounts of its own, where the test's
+/// memory and freezer cgroups are both `/`, so the freezer cgroup it makes is beneath the
+/// test's own. Where no v1 freezer is mounted the flag is refused and nothing changes.
+#[test]
+fn a_v1_cgroup_is_frozen_through_a_new_freezer_cgroup() {
+    if !require_root() {
+        return;
+    }
+    let (_dir, audit) = audit_log();
+    let Some((freezer_mount, freezer_options)) = v1_hierarchy("freezer") else {
+        let cgroup = TestCgroup::new("");
+        let sleep = Spawned::cmd("sleep 3600");
+        cgroup.add(sleep.pid());
+        let (code, _, err) = nstop(&audit, &["cg", "freeze", "--create-freezer", &cgroup.path]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("no v1 freezer hierarchy is mounted"), "{err}");
+        assert_eq!(read(&cgroup.dir.join("cgroup.freeze")), "0");
+        assert!(!audit.exists(), "nothing was done, nothing audited");
+        return;
+    };
+    let (memory_mount, memory_options) =
+        v1_hierarchy("memory").expect("a v1 memory hierarchy beside the v1 freezer");
+    let memory = TestCgroup::new("memory");
+    let leaf = memory.path.rsplit('/').next().unwrap().to_owned();
+    let own_freezer = common::own_cgroup("freezer");
+    let made = Made(PathBuf::from(format!(
+        "{freezer_mount}{own_freezer}/{leaf}"
+    )));
+    let sleep = Spawned::cmd("sleep 3600");
+    memory.add(sleep.pid());
+    let _thaw = ThawOnDrop(made.0.clone());
+    // In the namespace the test's cgroups are the roots: memory:/LEAF is the test's.
+    let script = format!(
+        "umount -R /sys/fs/cgroup && mount -t tmpfs nstop-test /sys/fs/cgroup && \
+         mkdir /sys/fs/cgroup/memory /sys/fs/cgroup/freezer && \
+         mount -t cgroup -o {memory_options} cgroup /sys/fs/cgroup/memory && \
+         mount -t cgroup -o {freezer_options} cgroup /sys/fs/cgroup/freezer && \
+         exec \"$0\" cg freeze --create-freezer memory:/{leaf}"
+    );
+    let freeze_inside = || {
+        let out = Command::new("unshare")
+            .args([
+                "--cgroup",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+            ])
+            .arg(&script)
+            .arg(env!("CARGO_BIN_EXE_nstop"))
+            .env("NSTOP_AUDIT_LOG", &audit)
+            .output()
+            .expect("unshare");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = freeze_inside();
+    assert_eq!(code, Some(0), "{memory_mount}: {stdout}\n{stderr}");
+    // The plan said each step: the freezer cgroup made, the process moved, frozen.
+    for step in [
+        format!("mkdir /sys/fs/cgroup/freezer/{leaf}"),
+        format!(
+            "write {} to /sys/fs/cgroup/freezer/{leaf}/cgroup.procs",
+            sleep.pid()
+        ),
+        format!("write \"FROZEN\" to /sys/fs/cgroup/freezer/{leaf}/freezer.state"),
+    ] {
+        assert!(stdout.contains(&step), "{step} in\n{stdout}");
+    }
+    assert!(made.0.is_dir());
+    let cgroups = read(Path::new(&format!("/proc/{}/cgroup", sleep.pid())));
+    assert!(
+        cgroups.contains(&format!(":freezer:{own_freezer}/{leaf}\n")),
+        "{cgroups}"
+    );
+    assert!(
+        cgroups.contains(&format!(":memory:{}\n", memory.path)),
+        "{cgroups}"
+    );
+    let state = || read(&made.0.join("freezer.state"));
+    wait_for("frozen", || (state() == "FROZEN").then_some(()));
+    let action = format!("cg freeze --create-freezer memory:/{leaf}");
+    assert!(audit_field(&audit, "action").iter().all(|a| *a == action));
+    assert_eq!(audit_field(&audit, "what").len(), 3, "one line per change");
+    // From the host it is now an ordinary freezer cgroup, thawed by path; a second
+    // --create-freezer is refused, pointing there.
+    let twin = format!("freezer:{own_freezer}/{leaf}");
+    ok(nstop(&audit, &["cg", "thaw", &twin]));
+    wait_for("thawed", || (state() == "THAWED").then_some(()));
+    let (code, _, err) = freeze_inside();
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("exists already"), "{err}");
+}

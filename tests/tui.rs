@@ -994,12 +994,20 @@ fn at_80_columns_pages_wrap_and_cut_paths_in_the_middle() {
     assert!(!page.contains(&format!("/system.slice/{leaf}")), "{page}");
     // The pressure grid: each column's title ends where its values end.
     let lines: Vec<&str> = page.lines().collect();
-    let head = lines.iter().position(|l| l.contains("some 10s")).expect("a pressure grid");
+    let head = lines
+        .iter()
+        .position(|l| l.contains("some 10s"))
+        .expect("a pressure grid");
     let title_end = lines[head].find("some 10s").unwrap() + "some 10s".len();
     let cpu = lines[head + 1];
     assert!(cpu.trim_start().starts_with("cpu"), "{page}");
     let value = cpu[..title_end].trim_end();
-    assert_eq!(value.len(), title_end, "a value ends under its title:\n{}\n{cpu}", lines[head]);
+    assert_eq!(
+        value.len(),
+        title_end,
+        "a value ends under its title:\n{}\n{cpu}",
+        lines[head]
+    );
     press(&mut app, "G");
     snapshot("detail_cgroup_80x24_end", &app);
 }
@@ -1412,7 +1420,9 @@ fn the_diagnosis_says_what_pressure_and_memory_did_before() {
     let page = page_text(&app);
     assert!(page.contains("climb              +1M/s for 10 s"), "{page}");
     assert!(
-        page.contains("60 times since the previous kill here (at 2026-11-26 14:20:00) · 94 times in all"),
+        page.contains(
+            "60 times since the previous kill here (at 2026-11-26 14:20:00) · 94 times in all"
+        ),
         "{page}"
     );
     let screen = render(&app);
@@ -1627,8 +1637,10 @@ fn esc_does_not_leave_a_screen_chosen_by_its_key() {
     on_list(&app, Screen::Cgroups);
 }
 
-/// `f` on a v1 cgroup outside the freezer hierarchy asks to freeze the same path there (whose
-/// plan says if it is missing), where it said freezing needs a freezer although one is mounted.
+/// `f` on a v1 cgroup outside the freezer hierarchy: where the freezer has no cgroup of its
+/// path, an offer to make one and move its processes there (`cg freeze --create-freezer`);
+/// where it has one, that one is frozen or thawed as its state says. It said freezing needs
+/// a freezer although one is mounted (issue 21).
 #[test]
 fn freezing_a_v1_memory_cgroup_goes_to_the_freezer_hierarchy() {
     let mut app = app(HYBRID);
@@ -1636,7 +1648,27 @@ fn freezing_a_v1_memory_cgroup_goes_to_the_freezer_hierarchy() {
     press_with(&mut app, "2/process_api<Enter>f", &mut ops);
     assert!(matches!(selected(&app), RowKey::Cgroup { path, .. } if path == "/process_api"));
     assert!(
-        matches!(ops.requests.last(), Some(Request::Freeze { spec, frozen: true }) if spec == "freezer:/process_api"),
+        matches!(ops.requests.last(), Some(Request::FreezeInNewFreezer { spec }) if spec == "memory:/process_api"),
+        "{:?}",
+        ops.requests
+    );
+    // The freezer hierarchy with a frozen /process_api: `f` thaws it.
+    let mut m = model(HYBRID);
+    let freezer = m
+        .host
+        .hierarchies
+        .iter()
+        .find(|h| h.label() == "freezer")
+        .expect("a freezer hierarchy")
+        .id;
+    let memory = m.cgroups.iter().find(|c| c.path == "/process_api").unwrap();
+    let mut twin = memory.clone();
+    (twin.hierarchy, twin.frozen) = (freezer, Some(true));
+    m.cgroups.push(twin);
+    app.update(Action::Collected(Ok(Box::new(m))));
+    press_with(&mut app, "f", &mut ops);
+    assert!(
+        matches!(ops.requests.last(), Some(Request::Freeze { spec, frozen: false }) if spec == "freezer:/process_api"),
         "{:?}",
         ops.requests
     );

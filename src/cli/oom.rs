@@ -290,7 +290,9 @@ fn text(report: &Report) -> String {
             .iter()
             .take(3)
             .map(|t| {
-                let rss = t.rss_bytes().map_or("-".to_owned(), |b| human_bytes(b as f64));
+                let rss = t
+                    .rss_bytes()
+                    .map_or("-".to_owned(), |b| human_bytes(b as f64));
                 format!("{} ({}, rss {rss})", t.name, t.pid)
             })
             .collect();

@@ -240,6 +240,10 @@ pub enum CgAction {
     Freeze {
         #[arg(value_name = "CGROUP")]
         cgroup: String,
+        /// A v1 cgroup of another hierarchy (memory:/path): make freezer:/path (and its
+        /// missing parents), move the cgroup's processes into it, freeze it
+        #[arg(long)]
+        create_freezer: bool,
         #[arg(long)]
         dry_run: bool,
     },
@@ -359,7 +363,16 @@ pub fn cg(action: CgAction, roots: Roots) -> anyhow::Result<u8> {
             limits,
             dry_run,
         } => (cgroup::set(&host, &cgroup, &limits), dry_run),
-        CgAction::Freeze { cgroup, dry_run } => (cgroup::freeze(&host, &cgroup, true), dry_run),
+        CgAction::Freeze {
+            cgroup,
+            create_freezer: false,
+            dry_run,
+        } => (cgroup::freeze(&host, &cgroup, true), dry_run),
+        CgAction::Freeze {
+            cgroup,
+            create_freezer: true,
+            dry_run,
+        } => (cgroup::freeze_in_new_freezer(&host, &cgroup), dry_run),
         CgAction::Thaw { cgroup, dry_run } => (cgroup::freeze(&host, &cgroup, false), dry_run),
         CgAction::Kill {
             signal,

@@ -600,6 +600,70 @@ pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
     Ok(plan(format!("cg {verb} {spec}"), changes))
 }
 
+/// `cg freeze --create-freezer`: a v1 cgroup of a hierarchy without the freezer (memory:/x)
+/// is frozen through a new freezer:/x, made with its missing parents; the cgroup's processes
+/// (pinned) move into it, and stay there once thawed.
+pub fn freeze_in_new_freezer(host: &Host, spec: &str) -> Result<Plan, String> {
+    let sources = host.existing(spec, || host.cgroup2())?;
+    crate::ops::live_processes_only(&host.roots, "cg freeze --create-freezer")?;
+    let freezer = host.with_controller("freezer").ok_or_else(|| {
+        format!(
+            "cgroup '{spec}': no v1 freezer hierarchy is mounted ({})",
+            host.known()
+        )
+    })?;
+    let [source] = &sources[..] else {
+        return Err(format!(
+            "cgroup '{spec}': name one cgroup whose processes to freeze"
+        ));
+    };
+    if source.hierarchy.version == 2 || source.hierarchy.id == freezer.id {
+        return Err(format!(
+            "cgroup {}: it can be frozen itself: run `cg freeze` without --create-freezer",
+            source.label()
+        ));
+    }
+    let target = host.target(freezer, &source.path);
+    if longpath::exists(&target.dir) {
+        return Err(format!(
+            "cgroup {} exists already: freeze it with `cg freeze {}`",
+            target.label(),
+            target.label()
+        ));
+    }
+    let members = refuse_vital(host, source)?;
+    if members.is_empty() {
+        return Err(format!("cgroup {}: no process to freeze", source.label()));
+    }
+    // The missing levels, outermost first.
+    let mut missing = Vec::new();
+    let mut dir = target.dir.as_path();
+    while !longpath::exists(dir) {
+        missing.push(Change::Mkdir {
+            path: dir.to_path_buf(),
+        });
+        dir = dir.parent().ok_or("a freezer cgroup has no parent")?;
+    }
+    missing.reverse();
+    let mut changes = missing;
+    changes.extend(members.iter().map(|p| Change::Move {
+        pid: p.pid,
+        start_time: p.start_time,
+        procs: target.file("cgroup.procs"),
+    }));
+    changes.push(Change::Write {
+        path: target.file("freezer.state"),
+        value: "FROZEN".into(),
+    });
+    let mut plan = plan(format!("cg freeze --create-freezer {spec}"), changes);
+    plan.warnings.push(format!(
+        "{} leave their freezer cgroups for the new {}, and stay there when thawed",
+        crate::text::count(members.len(), "process", "processes"),
+        target.label()
+    ));
+    Ok(plan)
+}
+
 /// `cg kill`: cgroup2's cgroup.kill for SIGKILL; otherwise the signal to every process in it
 /// and below, each pinned.
 pub fn kill(host: &Host, spec: &str, signal: i32) -> Result<Plan, String> {

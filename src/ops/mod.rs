@@ -268,6 +268,10 @@ pub enum Request {
         spec: String,
         frozen: bool,
     },
+    /// Freeze a v1 cgroup without the freezer through a new freezer cgroup of its path.
+    FreezeInNewFreezer {
+        spec: String,
+    },
     KillCgroup {
         spec: String,
     },
@@ -316,6 +320,7 @@ pub fn plan(request: &Request, roots: &crate::sys::Roots) -> Result<Plan, String
         }
         Request::Limits { spec, assignments } => cgroup::set(&host(), spec, assignments),
         Request::Freeze { spec, frozen } => cgroup::freeze(&host(), spec, *frozen),
+        Request::FreezeInNewFreezer { spec } => cgroup::freeze_in_new_freezer(&host(), spec),
         Request::KillCgroup { spec } => cgroup::kill(&host(), spec, libc::SIGKILL),
         Request::Move {
             pid,

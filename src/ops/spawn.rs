@@ -520,7 +520,11 @@ impl EnterNamespace {
 /// command given) and that is bash or sh, a prompt that starts `(nstop net:[…]) `.
 /// Called in the forked child, which is single-threaded.
 fn mark_where(marker: &str, given: &[String], command: &[String]) {
-    let shell = if given.is_empty() { command.first() } else { None };
+    let shell = if given.is_empty() {
+        command.first()
+    } else {
+        None
+    };
     let vars = prompt_vars(
         marker,
         shell.map_or("", String::as_str),
@@ -548,7 +552,8 @@ fn prompt_vars(
     let mark = "(nstop $NSTOP_NS) ";
     match Path::new(shell).file_name().and_then(|n| n.to_str()) {
         Some("bash") => {
-            let mut command = format!(r#"case "$PS1" in "{mark}"*) ;; *) PS1="{mark}$PS1" ;; esac"#);
+            let mut command =
+                format!(r#"case "$PS1" in "{mark}"*) ;; *) PS1="{mark}$PS1" ;; esac"#);
             if let Some(theirs) = prompt_command.filter(|c| !c.trim().is_empty()) {
                 command = format!("{command}; {theirs}");
             }

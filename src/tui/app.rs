@@ -910,26 +910,36 @@ impl App {
             self.say("select a cgroup to freeze or thaw", Tone::Warn);
             return None;
         };
-        let frozen = c.frozen == Some(true);
-        // A v1 cgroup of another hierarchy: the same path in the freezer hierarchy, whose plan
-        // says if it is not there.
-        let freezer_mounted = (self.model.as_deref()?.host.hierarchies.iter())
-            .any(|h| h.version == 1 && h.controllers.iter().any(|k| k == "freezer"));
-        let spec = (self.spec_of(c, Some("freezer")))
-            .or_else(|| freezer_mounted.then(|| format!("freezer:{}", c.path)));
-        match spec {
-            Some(spec) => Some(Action::Plan(Request::Freeze {
+        let model = self.model.as_deref()?;
+        // Its own state file (cgroup2's, or the v1 freezer's), else the freezer cgroup of the
+        // same path, else an offer to make that one.
+        let request = match self.spec_of(c, Some("freezer")) {
+            Some(spec) => Request::Freeze {
                 spec,
-                frozen: !frozen,
-            })),
+                frozen: c.frozen != Some(true),
+            },
             None => {
-                self.say(
-                    "freezing needs cgroup2 or the v1 freezer hierarchy, and neither is mounted",
-                    Tone::Warn,
-                );
-                None
+                let freezer = (model.host.hierarchies.iter())
+                    .find(|h| h.version == 1 && h.controllers.iter().any(|k| k == "freezer"));
+                let Some(freezer) = freezer else {
+                    self.say(
+                        "freezing needs cgroup2 or the v1 freezer hierarchy, and neither is mounted",
+                        Tone::Warn,
+                    );
+                    return None;
+                };
+                match model.cgroup(freezer.id, &c.path) {
+                    Some(twin) => Request::Freeze {
+                        spec: format!("freezer:{}", c.path),
+                        frozen: twin.frozen != Some(true),
+                    },
+                    None => Request::FreezeInNewFreezer {
+                        spec: self.spec_of(c, None)?,
+                    },
+                }
             }
-        }
+        };
+        Some(Action::Plan(request))
     }
 
     fn move_prompt(&mut self) {

@@ -165,10 +165,7 @@ fn title(app: &App) -> Line<'static> {
         // The subject's name is cut in the middle to leave room for where the cursor is.
         let room = usize::from(app.size.width).saturating_sub(rest.width());
         let name = fit_path(&detail.page.title, room).into_owned();
-        return Line::from(vec![
-            Span::styled(name, app.theme.label()),
-            Span::raw(rest),
-        ]);
+        return Line::from(vec![Span::styled(name, app.theme.label()), Span::raw(rest)]);
     }
     let list = app.list();
     let mut text = app.screen.title().to_owned();
@@ -187,8 +184,9 @@ fn title(app: &App) -> Line<'static> {
         // Which hierarchy the CGROUP column is of, where there is a choice (`c`).
         match (app.screen, app.model.as_deref()) {
             (Screen::Processes, Some(model)) if model.host.hierarchies.len() > 1 => {
-                processes::shown_hierarchy(&list.view(model))
-                    .map_or(String::new(), |h| format!("CGROUP of {} (c: next)", h.label()))
+                processes::shown_hierarchy(&list.view(model)).map_or(String::new(), |h| {
+                    format!("CGROUP of {} (c: next)", h.label())
+                })
             }
             _ => String::new(),
         },

@@ -306,7 +306,7 @@ pub struct TestCgroup {
 }
 
 /// The test process's own cgroup in the hierarchy with `controller` (`""`: cgroup2).
-fn own_cgroup(controller: &str) -> String {
+pub fn own_cgroup(controller: &str) -> String {
     let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
     let own = nstop::model::kernel_text::proc_cgroup(&own)
         .into_iter()

@@ -143,7 +143,9 @@ fn write_victim(e: &OomEvent, sources: &Sources, page: &mut Writer) {
         let mut grid = Grid::new(&["PID", "command", "resident"]);
         grid.left = vec![1];
         for t in others.iter().take(8) {
-            let rss = t.rss_bytes().map_or("-".to_owned(), |b| human_bytes(b as f64));
+            let rss = t
+                .rss_bytes()
+                .map_or("-".to_owned(), |b| human_bytes(b as f64));
             grid.rows.push(vec![
                 Cell::new(t.pid.to_string(), Style::default()),
                 Cell::new(crate::text::printable(&t.name), Style::default()),
@@ -347,8 +349,17 @@ mod tests {
     fn the_climb_is_the_last_rise_before_the_kill() {
         const MIB: f64 = 1024.0 * 1024.0;
         // Flat, a dip, then a steady rise of 2 MiB/s for 40 s.
-        let mut points = vec![(-100.0, 10.0 * MIB), (-80.0, 10.0 * MIB), (-60.0, 8.0 * MIB)];
-        points.extend((0..=4).map(|i| (-40.0 + 10.0 * f64::from(i), (10.0 + 20.0 * f64::from(i)) * MIB)));
+        let mut points = vec![
+            (-100.0, 10.0 * MIB),
+            (-80.0, 10.0 * MIB),
+            (-60.0, 8.0 * MIB),
+        ];
+        points.extend((0..=4).map(|i| {
+            (
+                -40.0 + 10.0 * f64::from(i),
+                (10.0 + 20.0 * f64::from(i)) * MIB,
+            )
+        }));
         let (rate, secs) = climb(&points).expect("a rise");
         assert_eq!(secs, 60.0, "from the dip's bottom");
         assert!((rate - 82.0 * MIB / 60.0).abs() < 1.0, "{rate}");

@@ -42,7 +42,12 @@ pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Wri
     if let Some(&own) = p.namespaces.get(&NsType::Pid) {
         let chain = pid_tree::chain(&parents, own);
         page.section("PID at every level");
-        page.wrapped(pid_tree::levels(&p.nspid, &chain).iter().map(String::as_str), Tone::Isolated);
+        page.wrapped(
+            pid_tree::levels(&p.nspid, &chain)
+                .iter()
+                .map(String::as_str),
+            Tone::Isolated,
+        );
         page.link(
             "",
             "the nested PID namespaces (teaching view)",

@@ -5,8 +5,9 @@ use std::cmp::Ordering;
 
 use crate::model::Model;
 use crate::model::cgroup::{Cgroup, Stall, parents_by_depth};
-use crate::tui::panes::{View, 
-    Cell, Column, RowKey, Scope, Spec, Tone, all, by, bytes, bytes_or_max, natural, never, severity,
+use crate::tui::panes::{
+    Cell, Column, RowKey, Scope, Spec, Tone, View, all, by, bytes, bytes_or_max, natural, never,
+    severity,
 };
 
 pub fn cgroup(model: &Model, i: usize) -> &Cgroup {

@@ -5,7 +5,7 @@
 use crate::model::Model;
 use crate::model::namespace::Namespace;
 use crate::model::sample::{NsRef, NsType};
-use crate::tui::panes::{View, Cell, Column, RowKey, Scope, Spec, Tone, by, never};
+use crate::tui::panes::{Cell, Column, RowKey, Scope, Spec, Tone, View, by, never};
 
 fn ns(model: &Model, i: usize) -> &Namespace {
     &model.namespaces[i]

@@ -66,9 +66,7 @@ static COLUMNS: [Column; 7] = [
         width: 19,
         right: false,
         drop: 0,
-        cell: |m, i| {
-            Cell::or_dash(shown_time(event(m, i)), Tone::Plain)
-        },
+        cell: |m, i| Cell::or_dash(shown_time(event(m, i)), Tone::Plain),
         order: |m, a, b| time(event(m, a)).cmp(time(event(m, b))),
     },
     Column {

@@ -75,7 +75,11 @@ pub fn next_hierarchy(view: &View) -> Option<u32> {
 /// in the first hierarchy it has one in.
 fn shown_cgroup<'p>(view: &View, p: &'p Process) -> Option<&'p ProcessCgroup> {
     let shown = shown_hierarchy(view).map(|h| h.id);
-    let fallback = view.hierarchy.is_none().then(|| p.cgroups.first()).flatten();
+    let fallback = view
+        .hierarchy
+        .is_none()
+        .then(|| p.cgroups.first())
+        .flatten();
     (p.cgroups.iter().find(|c| Some(c.hierarchy) == shown)).or(fallback)
 }
 

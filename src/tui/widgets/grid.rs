@@ -91,7 +91,10 @@ pub fn pressure(first: &str, stalls: &[(&str, Option<&Stall>)], theme: &Theme) -
     let mut grid = Grid::new(&[first, "some 10s", "60s", "300s", "full 10s", "60s", "300s"]);
     for &(name, stall) in stalls {
         let mut row = vec![Cell::new(name, Style::default())];
-        for line in [stall.and_then(|s| s.some.as_ref()), stall.and_then(|s| s.full.as_ref())] {
+        for line in [
+            stall.and_then(|s| s.some.as_ref()),
+            stall.and_then(|s| s.full.as_ref()),
+        ] {
             let averages = line.map(|l: &StallLine| [l.avg10, l.avg60, l.avg300]);
             for i in 0..3 {
                 let value = averages.map(|a| a[i]);
@@ -122,15 +125,14 @@ mod tests {
             Cell::new("123456.78", Style::default()),
             Cell::new("1", Style::default()),
         ]);
-        let lines: Vec<String> = grid
-            .lines(Style::default(), 2)
-            .iter()
-            .map(text)
-            .collect();
+        let lines: Vec<String> = grid.lines(Style::default(), 2).iter().map(text).collect();
         assert_eq!(lines[0], "  name          a  long title");
         assert_eq!(lines[1], "  cpu   123456.78           1");
         // Every value ends where its title ends.
-        assert_eq!(lines[0].find("a  ").unwrap() + 1, lines[1].find("8 ").unwrap() + 1);
+        assert_eq!(
+            lines[0].find("a  ").unwrap() + 1,
+            lines[1].find("8 ").unwrap() + 1
+        );
     }
 
     #[test]
@@ -142,11 +144,7 @@ mod tests {
             Cell::new("512.0 MiB", Style::default()),
             Cell::new("1G", Style::default()),
         ]);
-        let lines: Vec<String> = grid
-            .lines(Style::default(), 0)
-            .iter()
-            .map(text)
-            .collect();
+        let lines: Vec<String> = grid.lines(Style::default(), 0).iter().map(text).collect();
         assert_eq!(lines[0], "limit       now        new");
         assert_eq!(lines[1], "memory.max  512.0 MiB  1G ");
     }

@@ -104,7 +104,8 @@ pub fn render(app: &App, model: &Model, area: Rect, buf: &mut Buffer) {
                 ("io", psi.and_then(|p| p.io.as_ref())),
                 ("irq", psi.and_then(|p| p.irq.as_ref())),
             ];
-            let mut lines = grid::pressure("/proc/pressure", &stalls, theme).lines(theme.label(), 0);
+            let mut lines =
+                grid::pressure("/proc/pressure", &stalls, theme).lines(theme.label(), 0);
             if psi.is_none() {
                 lines.truncate(1);
                 lines.push(Line::styled(

@@ -81,7 +81,10 @@ pub fn fit_path(text: &str, width: usize) -> Cow<'_, str> {
     }
     let leaf = &text[text.rfind('/').unwrap_or(0)..];
     // What is left for the head once `…` and the leaf (with its '/') are placed.
-    let Some(room) = width.checked_sub(leaf.width() + 1).filter(|&r| r > label.width()) else {
+    let Some(room) = width
+        .checked_sub(leaf.width() + 1)
+        .filter(|&r| r > label.width())
+    else {
         // Not even the leaf fits: its end, after `…`.
         let mut kept: Vec<char> = Vec::new();
         let mut used = 1;
@@ -220,7 +223,10 @@ mod tests {
         assert_eq!(fit_path("net:[4026531833]", 4), "net:[4026531833]");
         // A hierarchy's label stays with the path.
         let labelled = format!("cgroup2:{path}");
-        assert_eq!(fit_path(&labelled, 38), "cgroup2:/process_api…/nstop-test-123-0");
+        assert_eq!(
+            fit_path(&labelled, 38),
+            "cgroup2:/process_api…/nstop-test-123-0"
+        );
         assert_eq!(fit_path(&labelled, 24), "…/nstop-test-123-0");
         assert_eq!(fit_path("a b:/x/y", 3), "a b:/x/y");
     }
