@@ -246,47 +246,83 @@ fn nspid(pid: i32) -> Vec<i32> {
         .unwrap_or_default()
 }
 
+/// Three nested pid namespaces with a sleep in the innermost, named by a unique duration.
+struct NestedSleep {
+    /// The outermost unshare (killing it ends them all, by --kill-child).
+    _outer: Spawned,
+    tag: String,
+    /// The sleep's host PID.
+    sleep: i32,
+    /// Its PID at each level, host first.
+    pids: Vec<i32>,
+    /// The three namespaces, outermost first.
+    levels: Vec<u64>,
+}
+
+impl NestedSleep {
+    fn start() -> NestedSleep {
+        let tag = format!("{}.{}", 600 + std::process::id() % 1000, std::process::id());
+        let outer = Spawned::cmd(&format!(
+            "unshare --pid --fork --kill-child unshare --pid --fork --kill-child unshare --pid --fork --kill-child sleep {tag}"
+        ));
+        // outer → its child (PID 1 of level 1) → PID 1 of level 2 → the sleep, PID 1 of level 3.
+        let chain: Vec<i32> = wait_for("three nested pid namespaces", || {
+            let mut chain = vec![outer.pid()];
+            for _ in 0..3 {
+                chain.push(*common::children(*chain.last().unwrap()).first()?);
+            }
+            let sleep = *chain.last().unwrap();
+            (nspid(sleep).len() == 4
+                && std::fs::read_to_string(format!("/proc/{sleep}/comm")).ok()? == "sleep\n")
+                .then_some(chain)
+        });
+        NestedSleep {
+            _outer: outer,
+            tag,
+            sleep: chain[3],
+            pids: nspid(chain[3]),
+            levels: chain[1..].iter().map(|&p| ns_of(p, "pid")).collect(),
+        }
+    }
+
+    /// The sentence of its PIDs, in its phrases (each stays whole where it wraps).
+    fn phrases(&self) -> Vec<String> {
+        let (pids, levels) = (&self.pids, &self.levels);
+        vec![
+            format!("host PID {}", pids[0]),
+            format!("= PID {} in pid:[{}]", pids[1], levels[0]),
+            format!("= PID {} in pid:[{}]", pids[2], levels[1]),
+            format!("= PID 1 in pid:[{}]", levels[2]),
+        ]
+    }
+
+    /// Processes, only ours, as a tree (under their ancestors): the sleep is the last row; P
+    /// opens the PID-namespace view on it.
+    fn open_pid_view(&self, tmux: &Tmux) {
+        tmux.keys(&["3", "\\"]);
+        tmux.run(&["send-keys", "-t", "main", "-l", &self.tag]);
+        tmux.keys(&["Enter", "t"]);
+        tmux.wait("our processes as a tree", |s| {
+            s.lines()
+                .any(|l| l.starts_with("Processes ") && l.contains("· tree ·"))
+        });
+        tmux.keys(&["G", "P"]);
+    }
+}
+
 #[test]
 fn teaching_view_finds_a_pid_at_every_level() {
     if !require_root() {
         return;
     }
-    // Three nested pid namespaces, a sleep in the innermost; a unique duration names it.
-    let tag = format!("{}.{}", 600 + std::process::id() % 1000, std::process::id());
-    let outer = Spawned::cmd(&format!(
-        "unshare --pid --fork --kill-child unshare --pid --fork --kill-child unshare --pid --fork --kill-child sleep {tag}"
-    ));
-    // outer → its child (PID 1 of level 1) → PID 1 of level 2 → the sleep, PID 1 of level 3.
-    let chain: Vec<i32> = wait_for("three nested pid namespaces", || {
-        let mut chain = vec![outer.pid()];
-        for _ in 0..3 {
-            chain.push(*common::children(*chain.last().unwrap()).first()?);
-        }
-        let sleep = *chain.last().unwrap();
-        (nspid(sleep).len() == 4
-            && std::fs::read_to_string(format!("/proc/{sleep}/comm")).ok()? == "sleep\n")
-            .then_some(chain)
-    });
-    let sleep = chain[3];
-    let pids = nspid(sleep);
-    let levels: Vec<u64> = chain[1..].iter().map(|&p| ns_of(p, "pid")).collect();
-    let expected = format!(
-        "host PID {} = PID {} in pid:[{}] = PID {} in pid:[{}] = PID 1 in pid:[{}]",
-        pids[0], pids[1], levels[0], pids[2], levels[1], levels[2]
-    );
+    let scene = NestedSleep::start();
+    let (tag, sleep, pids, levels) = (&scene.tag, scene.sleep, &scene.pids, &scene.levels);
+    let expected = scene.phrases().join(" ");
 
     let dir = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(140, 40);
     launch(&tmux, dir.path());
-    // Processes, only ours, as a tree (under their ancestors): the sleep is the last row.
-    tmux.keys(&["3", "\\"]);
-    tmux.run(&["send-keys", "-t", "main", "-l", &tag]);
-    tmux.keys(&["Enter", "t"]);
-    tmux.wait("our processes as a tree", |s| {
-        s.lines()
-            .any(|l| l.starts_with("Processes ") && l.contains("· tree ·"))
-    });
-    tmux.keys(&["G", "P"]);
+    scene.open_pid_view(&tmux);
     // The sentence, each level's namespace, and the sleep's PIDs aligned, outermost first;
     // all in one capture (one taken while a frame is being written shows only part of it).
     let row = format!("{} › {} › {} › 1  sleep {tag}", pids[0], pids[1], pids[2]);
@@ -362,15 +398,19 @@ fn a_limit_edited_in_the_explorer_lands_in_the_file() {
     assert_restored(&tmux, dir.path(), 0);
 }
 
-/// A process the test starts in a memory cgroup of its own is OOM-killed while the explorer
-/// watches: the OOM screen lists the kill with its cgroup, and `d` opens its diagnosis.
+/// The OOM debugger's path (issue 21): two processes the test starts in a memory cgroup of its
+/// own are OOM-killed while the explorer watches. The second dies while the Processes screen
+/// is shown: its title says so. On the OOM screen the cursor is on that kill, so `d` opens its
+/// diagnosis (it opened an older kill's), which counts the limit hits since the first kill
+/// and charts the cgroup's memory up to the kill.
 #[test]
-fn an_oom_kill_appears_on_the_oom_screen_with_its_diagnosis() {
+fn the_oom_debugger_path() {
     if !require_root() {
         return;
     }
     let memory = common::TestCgroup::with("memory");
     std::fs::write(memory.memory_limit(), (24 << 20).to_string()).unwrap();
+    let name = memory.path.rsplit('/').next().unwrap().to_owned();
     let dir = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(160, 45);
     launch(&tmux, dir.path());
@@ -378,27 +418,136 @@ fn an_oom_kill_appears_on_the_oom_screen_with_its_diagnosis() {
     tmux.wait("the OOM screen", |s| {
         s.lines().any(|l| l.starts_with("OOM  "))
     });
-    let mut victim = memory.python("b = [bytearray(1 << 20) for _ in range(200)]");
-    let pid = victim.id();
-    let status = victim.wait().unwrap();
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(9),
-        "killed by the OOM killer"
-    );
-    let name = memory.path.rsplit('/').next().unwrap().to_owned();
-    tmux.wait("the kill listed", |s| {
+    let kill = || {
+        let mut victim = memory.python("b = [bytearray(1 << 20) for _ in range(200)]");
+        let pid = victim.id();
+        let status = victim.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "killed by the OOM killer"
+        );
+        pid
+    };
+    let listed = |pid: u32| {
+        let name = name.clone();
+        move |s: &str| {
+            s.lines()
+                .any(|l| l.contains("python3") && l.contains(&pid.to_string()) && l.contains(&name))
+        }
+    };
+    let first = kill();
+    tmux.wait("the first kill listed", listed(first));
+    tmux.keys(&["3"]);
+    tmux.wait("the Processes screen", |s| {
+        s.lines().any(|l| l.starts_with("Processes  "))
+    });
+    let second = kill();
+    tmux.wait("the second kill announced on the Processes screen", |s| {
         s.lines()
-            .any(|l| l.contains("python3") && l.contains(&pid.to_string()) && l.contains(&name))
+            .any(|l| l.starts_with("Processes  ") && l.contains("new OOM kill: python3"))
     });
-    // The newest kill: search for it to put the cursor there, then its diagnosis.
-    tmux.keys(&["/"]);
-    tmux.run(&["send-keys", "-t", "main", "-l", &pid.to_string()]);
-    tmux.keys(&["Enter", "d"]);
-    tmux.wait("the diagnosis", |s| {
+    tmux.keys(&["6"]);
+    tmux.wait("the second kill listed", listed(second));
+    tmux.keys(&["d"]);
+    tmux.wait("the second kill's diagnosis", |s| {
         // The sentence wraps to the terminal's width; the limit has a row of its own.
-        s.contains(&format!("killed python3 (pid {pid})")) && s.contains("CONSTRAINT_MEMCG")
+        s.contains(&format!("killed python3 (pid {second})"))
+            && s.contains("CONSTRAINT_MEMCG")
+            && s.contains("since the previous kill here")
+            && s.contains("memory before the kill")
     });
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, dir.path(), 0);
+}
+
+/// The teacher's path at 80×24 (issue 21): the footer keeps `? help` and `q quit`; the
+/// PID-namespace view's sentence wraps between its phrases, none cut (it lost its last);
+/// the help scrolls to its last key (rows were missing); `y` shows pid namespaces first.
+#[test]
+fn the_teacher_path_at_80x24() {
+    if !require_root() {
+        return;
+    }
+    let scene = NestedSleep::start();
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(80, 24);
+    launch(&tmux, dir.path());
+    let screen = tmux.screen();
+    let footer = screen.lines().last().unwrap_or_default();
+    assert!(footer.starts_with("? help  q quit"), "{screen}");
+    scene.open_pid_view(&tmux);
+    // The view opens on the sleep, at its end; the sentence is at its top.
+    tmux.wait("the view", |s| s.contains(" ◀"));
+    tmux.keys(&["g"]);
+    let phrases = scene.phrases();
+    tmux.wait("every phrase of the sentence, whole", |s| {
+        phrases.iter().all(|p| s.contains(p.as_str()))
+    });
+    tmux.keys(&["?"]);
+    tmux.wait("the help", |s| s.contains(" Keys 1–"));
+    for _ in 0..4 {
+        tmux.keys(&["PageDown"]);
+    }
+    tmux.wait("the help's last key", |s| {
+        s.contains("Ctrl-U") && s.contains("clear the search or filter being typed")
+    });
+    // Esc alone: with the next key it would read as Alt-that-key.
+    tmux.keys(&["Escape"]);
+    tmux.wait("the help closed", |s| !s.contains(" Keys 1–"));
+    tmux.keys(&["1", "y"]);
+    tmux.wait("pid namespaces first", |s| {
+        s.lines().any(|l| l.starts_with("Namespaces of type pid"))
+    });
+    tmux.keys(&["q"]);
+    assert_restored(&tmux, dir.path(), 0);
+}
+
+/// The ops engineer's path (issue 21): `x` on a network namespace only a bind mount holds
+/// enters exactly it (it said "select a process or a namespace"): the shell's prompt and
+/// NSTOP_NS say where it is, and its net namespace is that one. What is typed in the shell
+/// stays there (`e` opened the limits form), and after it Esc on a screen chosen by its key
+/// goes nowhere (it jumped to a detail from minutes before).
+#[test]
+fn the_ops_path_enters_a_held_namespace_and_comes_back() {
+    if !require_root() {
+        return;
+    }
+    let netns = common::Netns::add();
+    let ino = common::ns_inode(&netns.path());
+    let dir = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(120, 30);
+    launch_as(&tmux, dir.path(), "env SHELL=/bin/bash", "");
+    tmux.keys(&["1", "/"]);
+    tmux.run(&["send-keys", "-t", "main", "-l", &ino.to_string()]);
+    tmux.keys(&["Enter"]);
+    tmux.wait("the namespace and its holder", |s| {
+        s.lines()
+            .any(|l| l.contains(&ino.to_string()) && l.contains("[held by mount:/run/netns/"))
+    });
+    tmux.keys(&["x"]);
+    let marked = format!("(nstop net:[{ino}]) ");
+    tmux.wait("the shell's prompt", |s| s.contains(&marked));
+    tmux.shell("echo \"in $NSTOP_NS\" $(readlink /proc/self/ns/net); e");
+    tmux.wait("the shell's answer", |s| {
+        s.contains(&format!("in net:[{ino}] net:[{ino}]")) && s.contains("e: command not found")
+    });
+    tmux.shell("exit");
+    tmux.wait("the way back", |s| {
+        s.contains("press Enter to return to the explorer")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait("the explorer back", |s| {
+        s.lines().any(|l| l.starts_with("Namespaces  "))
+    });
+    // Esc, then a key whose effect shows: once the table is a tree, Esc was handled too.
+    tmux.keys(&["Escape"]);
+    tmux.keys(&["t"]);
+    let screen = tmux.wait("the tree", |s| {
+        s.lines()
+            .any(|l| l.starts_with("Namespaces  ") && l.contains("· tree"))
+    });
+    assert!(!screen.contains("Limits of"), "{screen}");
     tmux.keys(&["q"]);
     assert_restored(&tmux, dir.path(), 0);
 }
