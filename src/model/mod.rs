@@ -8,6 +8,7 @@ pub mod namespace;
 pub mod oom;
 pub mod process;
 pub mod sample;
+pub mod security;
 pub mod workload;
 
 use std::collections::HashMap;

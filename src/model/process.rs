@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::kernel_text;
 use crate::model::sample::{NsType, ProcSample, Sample};
+use crate::model::security::Security;
 
 /// A cgroup a process is in, in one hierarchy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +40,9 @@ pub struct Process {
     /// One per hierarchy (`/proc/PID/cgroup`); empty when cgroups were not collected. Shared by
     /// the processes with the same cgroups (13 hierarchies × 10,000 processes add up).
     pub cgroups: Arc<[ProcessCgroup]>,
+    /// Capabilities, seccomp, LSM, ids and root; `None` where not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security: Option<Security>,
 }
 
 impl Process {
@@ -116,6 +120,7 @@ pub fn build(sample: &Sample, prev: Option<&Sample>) -> Vec<Process> {
                         .collect()
                 })
                 .clone(),
+            security: (p.security.as_ref()).map(|s| Security::new(s, sample.reader_root)),
         })
         .collect();
     processes.sort_by_key(|p| p.pid);

@@ -115,6 +115,43 @@ pub struct ProcSample {
     /// cut at 4095 bytes completed from the member lists); empty when cgroups were not
     /// collected. Shared by the processes with the same text.
     pub cgroup: std::sync::Arc<str>,
+    /// What it may do besides where it lives; `None` where not read (only `Everything` reads
+    /// it) or unreadable.
+    pub security: Option<SecuritySample>,
+}
+
+/// The walls of a process other than its namespaces and cgroups: credentials, capabilities,
+/// no_new_privs and seccomp from /proc/PID/status, the LSM label, the root directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecuritySample {
+    /// Real, effective, saved and filesystem ids, as the reader's user namespace sees them.
+    pub uids: [u32; 4],
+    pub gids: [u32; 4],
+    pub caps: CapSets,
+    pub no_new_privs: bool,
+    /// 0 disabled, 1 strict, 2 filter; `None` where the kernel has no seccomp.
+    pub seccomp: Option<u8>,
+    /// Filters attached (5.9+).
+    pub seccomp_filters: Option<u32>,
+    /// /proc/PID/attr/current: the AppArmor profile and mode, or the SELinux context; `None`
+    /// where no LSM answers.
+    pub lsm: Option<String>,
+    /// Device and inode of /proc/PID/root; `None` where it cannot be followed.
+    pub root: Option<(u64, u64)>,
+    /// /proc/PID/uid_map and gid_map as the reader sees them, read only where the process's
+    /// user namespace is not the reader's.
+    pub uid_map: Option<String>,
+    pub gid_map: Option<String>,
+}
+
+/// The five capability sets of /proc/PID/status, as bitmasks by capability number.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapSets {
+    pub inheritable: u64,
+    pub permitted: u64,
+    pub effective: u64,
+    pub bounding: u64,
+    pub ambient: u64,
 }
 
 /// Something other than a member process that keeps a namespace alive.
@@ -282,6 +319,9 @@ pub struct Sample {
     /// The mount namespace nstop reads from (its own, or a captured tree's `proc/self`; `None`
     /// when unknown): only bind mounts there are paths that open their namespace from here.
     pub reader_mnt_ns: Option<u64>,
+    /// Device and inode of the reader's root directory: a process whose root differs is
+    /// chrooted or pivoted (a container).
+    pub reader_root: Option<(u64, u64)>,
 }
 
 /// A container's name as its runtime keeps it on the host, and the file that said it

@@ -11,6 +11,7 @@ pub mod proc;
 pub mod roots;
 pub mod rtnetlink;
 pub mod runtimes;
+pub mod security;
 pub mod sockets;
 pub mod users;
 
@@ -114,6 +115,13 @@ impl Sampler {
                 .ok()
                 .and_then(|link| ns::parse_ns_link(link.as_os_str().as_encoded_bytes()))
                 .map(|r| r.ino),
+            reader_root: rustix::fs::open(
+                &roots.proc,
+                rustix::fs::OFlags::PATH,
+                rustix::fs::Mode::empty(),
+            )
+            .ok()
+            .and_then(|dir| security::reader_root(std::os::fd::AsFd::as_fd(&dir))),
             procs: scan.procs,
             held,
             ns_facts: facts.facts,

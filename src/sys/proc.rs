@@ -19,6 +19,7 @@ use crate::model::sample::{
 use crate::sys::Collect;
 use crate::sys::ns::{nsfs_device, nsfs_file, parse_ns_link};
 use crate::sys::roots::Roots;
+use crate::sys::security;
 
 /// An open socket: which network namespace it belongs to takes an ioctl on a copy of the fd.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -312,6 +313,8 @@ struct Scanner<'a> {
     top_pid_ns: Option<u64>,
     /// The device of nsfs: an fd on it is a namespace whatever its link text says.
     nsfs: Option<(u32, u32)>,
+    /// The reader's user namespace: a process in another has its id maps read.
+    reader_user_ns: Option<u64>,
     /// What to read of each process: see `Collect`.
     collect: Collect,
     /// Whether there will be a next scan to skip reads in: then each process's CPU clock is
@@ -333,6 +336,7 @@ impl<'a> Scanner<'a> {
             proc_dir,
             top_pid_ns,
             nsfs: nsfs_device(proc_dir),
+            reader_user_ns: read_link(proc_dir, "self/ns/user").ok().flatten(),
             collect: Collect::Namespaces,
             remember: false,
             workers: 1,
@@ -531,18 +535,33 @@ impl<'a> Scanner<'a> {
             Err(e) => return Err(e),
         }
         let pid_ns = proc.ns[NsType::Pid.index()];
-        match before {
-            Some(before) if pid_ns.is_some() && pid_ns == before.proc.ns[NsType::Pid.index()] => {
-                proc.nspid.clone_from(&before.proc.nspid);
-            }
-            _ if pid_ns.is_none() || pid_ns != self.top_pid_ns => {
-                match read_record(pid_dir.as_fd(), "status", &mut self.buf) {
-                    Ok(()) => proc.nspid = parse_nspid(&self.buf).unwrap_or(vec![proc.pid]),
-                    Err(e) if is_denied(e) => {}
-                    Err(e) => return Err(e),
+        let same_pid_ns =
+            before.filter(|b| pid_ns.is_some() && pid_ns == b.proc.ns[NsType::Pid.index()]);
+        if let Some(before) = same_pid_ns {
+            proc.nspid.clone_from(&before.proc.nspid);
+        }
+        let nspid_needed = same_pid_ns.is_none() && (pid_ns.is_none() || pid_ns != self.top_pid_ns);
+        // Everything's processes carry their privileges, which status says too.
+        let security_needed = self.collect == Collect::Everything;
+        if !(nspid_needed || security_needed) {
+            return Ok(());
+        }
+        match read_record(pid_dir.as_fd(), "status", &mut self.buf) {
+            Ok(()) => {
+                if nspid_needed {
+                    proc.nspid = parse_nspid(&self.buf).unwrap_or(vec![proc.pid]);
+                }
+                if security_needed {
+                    proc.security = security::parse_status(&self.buf);
                 }
             }
-            _ => {}
+            Err(e) if is_denied(e) => {}
+            Err(e) => return Err(e),
+        }
+        if let Some(security) = &mut proc.security {
+            let user_ns = proc.ns[NsType::User.index()];
+            let foreign = user_ns.is_some() && user_ns != self.reader_user_ns;
+            security::read_beside_status(pid_dir.as_fd(), security, foreign, &mut self.buf);
         }
         Ok(())
     }
