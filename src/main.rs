@@ -78,6 +78,10 @@ enum Command {
     /// Record a snapshot every interval into a directory (rotated, pruned by age and size), for
     /// `nstop --replay DIR`, `snapshot --from DIR` and `oom --from DIR`
     Record(cli::record::RecordArgs),
+    /// How isolated is it? Each container's (or the process's or cgroup's) shared host
+    /// namespaces, capabilities, seccomp, no_new_privs, LSM, root and host mounts against a
+    /// default container's; exit status 1 when something is weaker
+    Audit(cli::isolation::AuditArgs),
 }
 
 /// One model; with an interval, from two samples so rates are known. `check` sees the first
@@ -160,6 +164,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Unshare(args)) => return Ok(ExitCode::from(cli::ops::unshare(args, roots)?)),
         Some(Command::Enter(args)) => return Ok(ExitCode::from(cli::ops::enter(args, roots)?)),
         Some(Command::Kill(args)) => return Ok(ExitCode::from(cli::ops::kill(args)?)),
+        Some(Command::Audit(args)) => {
+            let model = Model::new(&sys::sample(&roots, Collect::Everything)?, None);
+            report_unreadable(&model);
+            let report = cli::isolation::report(&model, &roots, args.target.as_deref())?;
+            let out = match args.json {
+                true => serde_json::to_string_pretty(&report)? + "\n",
+                false => cli::isolation::render(&report),
+            };
+            write_stdout(&out, true)?;
+            return Ok(ExitCode::from(u8::from(report.exceeds_baseline)));
+        }
         Some(Command::Oom(args)) => {
             // Refused before anything is read.
             let since = args

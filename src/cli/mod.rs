@@ -1,6 +1,7 @@
 //! Command-line views of the model.
 
 pub mod cg;
+pub mod isolation;
 pub mod ns;
 pub mod oom;
 pub mod ops;

@@ -2,6 +2,7 @@
 
 pub mod cgroup;
 pub mod history;
+pub mod isolation;
 pub mod host;
 pub mod kernel_text;
 pub mod namespace;

@@ -124,3 +124,109 @@ mod tests {
         assert_eq!(unescape_mount_path("/\\999"), "/\\999");
     }
 }
+
+/// One mountinfo line's fields that locate it: the device, the root within that filesystem,
+/// where it is mounted, its options, its type.
+struct MountLine {
+    dev: String,
+    root: String,
+    at: String,
+    writable: bool,
+    fstype: String,
+}
+
+fn parse_mount_lines(mountinfo: &str) -> Vec<MountLine> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let mut fields = left.split(' ');
+            let dev = fields.nth(2)?.to_owned();
+            let root = unescape_mount_path(fields.next()?);
+            let at = unescape_mount_path(fields.next()?);
+            let writable = fields.next()?.split(',').any(|o| o == "rw");
+            let fstype = right.split(' ').next()?.to_owned();
+            Some(MountLine {
+                dev,
+                root,
+                at,
+                writable,
+                fstype,
+            })
+        })
+        .collect()
+}
+
+/// The mounts of `pid`'s mount namespace that show part of the reader's: each with the path
+/// it has in the reader's (through a reader mount of the same device whose root contains
+/// it), its own mount point, whether writable. Its root mount is left out (whether its root
+/// is the reader's is said by the process's root directory). `None` when unreadable.
+pub fn host_mounts(roots: &Roots, pid: i32) -> Option<Vec<crate::model::isolation::HostMount>> {
+    let own = fs::read_to_string(roots.proc.join("self/mountinfo")).ok()?;
+    let theirs = fs::read_to_string(roots.proc.join(format!("{pid}/mountinfo"))).ok()?;
+    Some(map_mounts(&own, &theirs))
+}
+
+fn map_mounts(own: &str, theirs: &str) -> Vec<crate::model::isolation::HostMount> {
+    let own = parse_mount_lines(own);
+    parse_mount_lines(theirs)
+        .into_iter()
+        .filter(|m| m.at != "/")
+        .filter_map(|m| {
+            let within = |root: &str| root == "/" || m.root == root || m.root.starts_with(&format!("{root}/"));
+            let host = own
+                .iter()
+                .filter(|o| o.dev == m.dev && within(&o.root))
+                .max_by_key(|o| o.root.len());
+            let host_path = match host {
+                Some(o) => {
+                    let rest = m.root.strip_prefix(o.root.trim_end_matches('/')).unwrap_or("");
+                    let joined = format!("{}{rest}", o.at.trim_end_matches('/'));
+                    if joined.is_empty() { "/".to_owned() } else { joined }
+                }
+                // Its own filesystem (a tmpfs, its proc) unless the kind is the host's anyway.
+                None if m.fstype == "devtmpfs" => "/dev".to_owned(),
+                None => return None,
+            };
+            Some(crate::model::isolation::HostMount {
+                host_path,
+                at: m.at,
+                writable: m.writable,
+                fstype: m.fstype,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod host_mount_tests {
+    use super::map_mounts;
+
+    #[test]
+    fn a_container_mount_maps_to_the_host_path_it_shows() {
+        // The host's: / on 254:1, /var/lib/docker on 254:1 too (a directory of /).
+        let host = "22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n\
+                    25 22 0:5 / /dev rw,nosuid shared:2 - devtmpfs udev rw\n";
+        // A container's: its overlay root, `-v /:/host`, `-v /etc:/cfg:ro`, /etc/hosts from
+        // docker's state directory, the host's /dev, its own proc.
+        let container = "600 500 0:77 / / rw,relatime - overlay overlay rw\n\
+                         601 600 254:1 / /host rw,relatime - ext4 /dev/vda1 rw\n\
+                         602 600 254:1 /etc /cfg ro,relatime - ext4 /dev/vda1 rw\n\
+                         603 600 254:1 /var/lib/docker/containers/abc/hosts /etc/hosts rw - ext4 /dev/vda1 rw\n\
+                         604 600 0:5 / /dev rw - devtmpfs udev rw\n\
+                         605 600 0:80 / /proc rw - proc proc rw\n";
+        let mapped: Vec<(String, String, bool)> = map_mounts(host, container)
+            .into_iter()
+            .map(|m| (m.host_path, m.at, m.writable))
+            .collect();
+        assert_eq!(
+            mapped,
+            vec![
+                ("/".into(), "/host".into(), true),
+                ("/etc".into(), "/cfg".into(), false),
+                ("/var/lib/docker/containers/abc/hosts".into(), "/etc/hosts".into(), true),
+                ("/dev".into(), "/dev".into(), true),
+            ]
+        );
+    }
+}

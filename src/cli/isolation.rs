@@ -1,0 +1,180 @@
+//! `nstop audit`: how isolated each container is (or the process or cgroup named), each
+//! finding a sentence with its evidence, worst first. Exit status 1 when something is weaker
+//! than a default container, for cron and CI.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::cli::UsageError;
+use crate::model::Model;
+use crate::model::cgroup::within;
+use crate::model::isolation::{self, Finding, Severity};
+use crate::model::process::Process;
+use crate::model::sample::NsType;
+use crate::sys::roots::Roots;
+use crate::text::printable;
+
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    /// A PID, or a cgroup (`/path` on cgroup2, `memory:/path`); every container when none
+    #[arg(value_name = "PID|CGROUP")]
+    pub target: Option<String>,
+    /// Every container (the default)
+    #[arg(long, conflicts_with = "target")]
+    pub all: bool,
+    /// JSON output
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What was audited: a container, a process or a cgroup's processes.
+#[derive(Debug, Serialize)]
+pub struct Subject {
+    pub name: String,
+    pub kind: &'static str,
+    pub cgroup: Option<String>,
+    pub pids: Vec<i32>,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Something is weaker than a default container's (a warning or worse).
+    pub exceeds_baseline: bool,
+    pub subjects: Vec<Subject>,
+}
+
+/// The recognised container a process is in, as `(label, hierarchy:path)`.
+fn container_of(model: &Model, p: &Process) -> Option<(String, String)> {
+    p.cgroups.iter().find_map(|pc| {
+        let c = model.cgroup(pc.hierarchy, &pc.path)?;
+        c.workload.container.as_ref()?;
+        let label = c.workload.label()?;
+        let hierarchy = model.host.hierarchies.iter().find(|h| h.id == c.hierarchy)?;
+        Some((label, format!("{}:{}", hierarchy.label(), c.path)))
+    })
+}
+
+/// In a sandbox of its own: a mount namespace other than the host's.
+fn sandboxed(model: &Model, p: &Process) -> bool {
+    let host = model.host_namespaces().get(&NsType::Mnt);
+    matches!(p.namespaces.get(&NsType::Mnt), Some(own) if Some(own) != host)
+}
+
+/// The findings of processes that form one isolated unit, their mounts read through the first.
+fn audit_unit(model: &Model, roots: &Roots, processes: &[&Process]) -> Vec<Finding> {
+    let mut findings = isolation::container_findings(model, processes);
+    if let Some(mounts) = processes
+        .first()
+        .and_then(|p| crate::sys::mounts::host_mounts(roots, p.pid))
+    {
+        findings.extend(isolation::mount_findings(&mounts));
+    }
+    isolation::sorted(findings)
+}
+
+fn subjects(model: &Model, roots: &Roots, target: Option<&str>) -> Result<Vec<Subject>, UsageError> {
+    let Some(target) = target else {
+        let mut containers: BTreeMap<(String, String), Vec<&Process>> = BTreeMap::new();
+        for p in &model.processes {
+            if let Some(key) = container_of(model, p) {
+                containers.entry(key).or_default().push(p);
+            }
+        }
+        return Ok(containers
+            .into_iter()
+            .map(|((name, cgroup), processes)| Subject {
+                findings: audit_unit(model, roots, &processes),
+                name,
+                kind: "container",
+                cgroup: Some(cgroup),
+                pids: processes.iter().map(|p| p.pid).collect(),
+            })
+            .collect());
+    };
+    if let Ok(pid) = target.parse::<i32>() {
+        let p = model.process(pid).ok_or_else(|| {
+            UsageError(format!("no process {pid} (a PID of a running process, or a cgroup: /path or controller:/path)"))
+        })?;
+        let container = container_of(model, p);
+        let findings = match &container {
+            Some(_) => audit_unit(model, roots, &[p]),
+            None if sandboxed(model, p) => audit_unit(model, roots, &[p]),
+            None => isolation::sorted(isolation::process_findings(model, p, false)),
+        };
+        return Ok(vec![Subject {
+            name: format!("PID {pid} {}", printable(&p.comm)),
+            kind: "process",
+            cgroup: container.map(|(_, c)| c),
+            pids: vec![pid],
+            findings,
+        }]);
+    }
+    let (controllers, path) = crate::ops::cgroup::parse_spec(target).map_err(UsageError)?;
+    let hierarchy = model.host.hierarchies.iter().find(|h| match controllers.as_deref() {
+        None | Some([]) => h.version == 2,
+        Some(names) => names.iter().all(|n| h.controllers.contains(n)),
+    });
+    let cgroup = hierarchy
+        .and_then(|h| model.cgroup(h.id, &path))
+        .ok_or_else(|| UsageError(format!("no cgroup '{target}' (cgroup2's /path, or controller:/path of a v1 hierarchy)")))?;
+    let processes: Vec<&Process> = model
+        .processes
+        .iter()
+        .filter(|p| {
+            p.cgroups
+                .iter()
+                .any(|pc| pc.hierarchy == cgroup.hierarchy && within(&pc.path, &cgroup.path))
+        })
+        .collect();
+    Ok(vec![Subject {
+        name: cgroup.workload.label().unwrap_or_else(|| target.to_owned()),
+        kind: "cgroup",
+        cgroup: Some(target.to_owned()),
+        pids: processes.iter().map(|p| p.pid).collect(),
+        findings: audit_unit(model, roots, &processes),
+    }])
+}
+
+pub fn report(model: &Model, roots: &Roots, target: Option<&str>) -> Result<Report, UsageError> {
+    let subjects = subjects(model, roots, target)?;
+    let exceeds_baseline = subjects
+        .iter()
+        .flat_map(|s| &s.findings)
+        .any(|f| f.severity > Severity::Info);
+    Ok(Report {
+        exceeds_baseline,
+        subjects,
+    })
+}
+
+/// The report as text: each subject, then its findings with their evidence.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    if report.subjects.is_empty() {
+        out += "no container here: name a PID or a cgroup to audit it\n";
+    }
+    for s in &report.subjects {
+        let pids: Vec<String> = s.pids.iter().take(8).map(ToString::to_string).collect();
+        let more = if s.pids.len() > 8 { " …" } else { "" };
+        out += &format!(
+            "{}{}  PIDs {}{more}\n",
+            printable(&s.name),
+            s.cgroup.as_deref().map_or(String::new(), |c| format!("  {}", printable(c))),
+            pids.join(" ")
+        );
+        if s.findings.iter().all(|f| f.severity == Severity::Info) {
+            out += "  nothing weaker than a default container\n";
+        }
+        for f in &s.findings {
+            let mark = match f.severity {
+                Severity::Alert => "ALERT",
+                Severity::Warn => "WARN ",
+                Severity::Info => "info ",
+            };
+            out += &format!("  {mark} {}  [{}]\n", f.what, printable(&f.evidence));
+        }
+    }
+    out
+}

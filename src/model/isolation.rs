@@ -1,0 +1,334 @@
+//! How isolated a container or a process is: each wall that is missing or weaker than a
+//! default container's is a finding, a sentence with its evidence, worst first. The baseline
+//! is docker's default container (podman's default grants less): its own namespaces except
+//! user, docker's 14 capabilities, a seccomp filter, its own root.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::Model;
+use crate::model::process::Process;
+use crate::model::sample::NsType;
+use crate::model::security::{self, Seccomp, Security};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// As a default container has it, or of no consequence alone.
+    Info,
+    /// Weaker than the default.
+    Warn,
+    /// A way out: the host's view, or power over it.
+    Alert,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// What was checked, stable for scripts: `host-namespace`, `capabilities`, `privileged`,
+    /// `seccomp`, `no-new-privs`, `lsm`, `root-dir`, `root-user`, `host-mount`.
+    pub check: &'static str,
+    pub what: String,
+    pub evidence: String,
+}
+
+/// Docker's default capabilities (moby's `DefaultCapabilities`); podman's are a subset.
+const DEFAULT_CAPS: [&str; 14] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// Capabilities that reach past a container in the host's user namespace, and how.
+const ESCAPES: [(&str, &str); 9] = [
+    ("CAP_SYS_ADMIN", "can mount, can escape"),
+    ("CAP_SYS_MODULE", "can load kernel modules"),
+    ("CAP_SYS_PTRACE", "can trace and inject into processes it can see"),
+    ("CAP_SYS_RAWIO", "can reach devices and memory directly"),
+    ("CAP_DAC_READ_SEARCH", "can open host files by handle"),
+    ("CAP_BPF", "can load BPF programs"),
+    ("CAP_SYS_BOOT", "can reboot the host"),
+    ("CAP_MAC_ADMIN", "can change the LSM policy"),
+    ("CAP_NET_ADMIN", "can reconfigure the network it sees"),
+];
+
+/// A namespace type as a sentence names it.
+fn spelled(kind: NsType) -> &'static str {
+    match kind {
+        NsType::Net => "network",
+        NsType::Mnt => "mount",
+        NsType::Ipc => "IPC",
+        NsType::Uts => "UTS",
+        other => other.name(),
+    }
+}
+
+/// What the host's namespaces mean to a container that shares them.
+fn shared_namespace(kind: NsType) -> (Severity, &'static str) {
+    match kind {
+        NsType::Pid => (Severity::Alert, "sees and can signal every host process"),
+        NsType::Net => (Severity::Alert, "uses the host's interfaces and ports"),
+        NsType::Mnt => (Severity::Alert, "sees the host's mounts"),
+        NsType::Ipc => (Severity::Warn, "shares the host's shared memory and semaphores"),
+        NsType::Uts => (Severity::Warn, "can set the host's hostname"),
+        // A default (rootful) container is in the host's user and, on v1, cgroup namespace.
+        NsType::User => (Severity::Info, "its root is the host's root"),
+        NsType::Cgroup => (Severity::Info, "sees the host's cgroup paths"),
+        NsType::Time => (Severity::Info, "shares the host's clocks"),
+    }
+}
+
+/// The findings of a container (its processes share its namespaces), worst first.
+pub fn container_findings(model: &Model, processes: &[&Process]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let host = model.host_namespaces();
+    // Every process of it counts: one that joined the host's namespace (nsenter) or kept
+    // more capabilities is the weak point.
+    for kind in NsType::ALL {
+        let shared = processes
+            .iter()
+            .find(|p| host.get(&kind).is_some_and(|h| p.namespaces.get(&kind) == Some(h)));
+        if let Some(p) = shared {
+            let (severity, means) = shared_namespace(kind);
+            let ino = p.namespaces[&kind];
+            findings.push(Finding {
+                severity,
+                check: "host-namespace",
+                what: format!("shares the host's {} namespace: {means}", spelled(kind)),
+                evidence: format!("{kind}:[{ino}] (PID {})", p.pid),
+            });
+        }
+    }
+    for p in processes {
+        findings.extend(process_findings(model, p, true));
+    }
+    sorted(findings)
+}
+
+/// A process's own findings: its privileges against the baseline. `contained`: it is in a
+/// container, so its root directory should not be the host's.
+pub fn process_findings(model: &Model, p: &Process, contained: bool) -> Vec<Finding> {
+    let Some(s) = &p.security else {
+        return Vec::new();
+    };
+    // Unreadable links count as the host's: the audit assumes the worst it cannot rule out.
+    let host_user_ns = model.host_namespaces().get(&NsType::User);
+    let in_host_user_ns = match p.namespaces.get(&NsType::User) {
+        Some(own) => Some(own) == host_user_ns,
+        None => true,
+    };
+    let who = format!("PID {} {}", p.pid, crate::text::printable(&p.comm));
+    let mut findings = Vec::new();
+    let effective = security::names(s.caps.effective);
+    let full = security::is_full(s.caps.effective);
+    let unconfined = s.lsm_confined() == Some(false);
+    let no_seccomp = s.seccomp == Some(Seccomp::Disabled);
+    if full && in_host_user_ns && no_seccomp && (unconfined || s.lsm.is_none()) {
+        findings.push(Finding {
+            severity: Severity::Alert,
+            check: "privileged",
+            what: "runs privileged: every capability in the host's user namespace, no seccomp, no LSM confinement".into(),
+            evidence: who.clone(),
+        });
+    }
+    let extra: Vec<&String> = effective
+        .iter()
+        .filter(|c| !DEFAULT_CAPS.contains(&c.as_str()))
+        .collect();
+    if !extra.is_empty() && (contained || !in_host_user_ns) {
+        let whose = if in_host_user_ns {
+            "the host's user namespace"
+        } else {
+            "its own user namespace only"
+        };
+        let escapes: Vec<String> = ESCAPES
+            .iter()
+            .filter(|(cap, _)| extra.iter().any(|e| e.as_str() == *cap))
+            .map(|(cap, means)| format!("{cap}: {means}"))
+            .collect();
+        let severity = match (in_host_user_ns, escapes.is_empty()) {
+            (false, _) => Severity::Info,
+            (true, true) => Severity::Warn,
+            (true, false) => Severity::Alert,
+        };
+        let what = if full {
+            format!("has every capability in {whose}")
+        } else {
+            format!(
+                "has {} beyond a default container's in {whose}",
+                crate::text::count(extra.len(), "capability", "capabilities")
+            )
+        };
+        let means = if in_host_user_ns && !escapes.is_empty() {
+            format!(" ({})", escapes.join("; "))
+        } else {
+            String::new()
+        };
+        findings.push(Finding {
+            severity,
+            check: "capabilities",
+            what: format!("{what}{means}"),
+            evidence: format!(
+                "{who}: {}",
+                extra.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ")
+            ),
+        });
+    }
+    if contained {
+        findings.extend(contained_findings(s, &who, in_host_user_ns, no_seccomp, unconfined));
+    }
+    findings
+}
+
+/// What a container process should have that a host process need not.
+fn contained_findings(
+    s: &Security,
+    who: &str,
+    in_host_user_ns: bool,
+    no_seccomp: bool,
+    unconfined: bool,
+) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut add = |severity, check, what: String| {
+        findings.push(Finding {
+            severity,
+            check,
+            what,
+            evidence: who.to_owned(),
+        });
+    };
+    if no_seccomp {
+        add(
+            Severity::Warn,
+            "seccomp",
+            "no seccomp filter: every system call is open to it".into(),
+        );
+    }
+    if unconfined {
+        add(
+            Severity::Warn,
+            "lsm",
+            format!("no LSM confinement: {}", s.lsm.as_deref().unwrap_or_default()),
+        );
+    }
+    if s.host_root == Some(true) {
+        add(
+            Severity::Alert,
+            "root-dir",
+            "its root directory is the host's /".into(),
+        );
+    }
+    if !s.no_new_privs {
+        add(
+            Severity::Info,
+            "no-new-privs",
+            "no_new_privs is off: a setuid program can raise its privileges".into(),
+        );
+    }
+    if in_host_user_ns && s.uid == 0 {
+        add(
+            Severity::Info,
+            "root-user",
+            "runs as root, and its root is the host's (no user namespace remapping)".into(),
+        );
+    }
+    findings
+}
+
+/// A mount a container sees that shows part of the host: the host path, whether writable.
+pub struct HostMount {
+    pub host_path: String,
+    pub at: String,
+    pub writable: bool,
+    pub fstype: String,
+}
+
+/// Host paths that are a way out when mounted into a container.
+const SENSITIVE: [&str; 11] = [
+    "/",
+    "/etc",
+    "/root",
+    "/home",
+    "/boot",
+    "/usr",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/run/podman/podman.sock",
+    "/var/log",
+];
+
+/// The findings of a container's mounts; writable cgroup mounts (one per v1 hierarchy) are
+/// said once.
+pub fn mount_findings(mounts: &[HostMount]) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut cgroups_writable = Vec::new();
+    for m in mounts {
+        let mode = if m.writable { "writable" } else { "read-only" };
+        let (severity, what) = match m.fstype.as_str() {
+            "devtmpfs" => (
+                Severity::Alert,
+                format!("the host's /dev is mounted at {}", m.at),
+            ),
+            "cgroup" | "cgroup2" if m.writable => {
+                cgroups_writable.push(m.at.as_str());
+                continue;
+            }
+            "sysfs" if m.writable => (
+                Severity::Warn,
+                format!("sysfs is mounted writable at {}", m.at),
+            ),
+            _ if is_sensitive(&m.host_path) => {
+                let severity = if m.writable || m.host_path.ends_with(".sock") {
+                    Severity::Alert
+                } else {
+                    Severity::Warn
+                };
+                let what = format!("the host's {} is mounted {mode} at {}", m.host_path, m.at);
+                (severity, what)
+            }
+            _ => continue,
+        };
+        findings.push(Finding {
+            severity,
+            check: "host-mount",
+            what,
+            evidence: format!("{} {} ({mode})", m.fstype, m.at),
+        });
+    }
+    if !cgroups_writable.is_empty() {
+        findings.push(Finding {
+            severity: Severity::Warn,
+            check: "host-mount",
+            what: "the cgroup filesystem is mounted writable: it can change its own limits".into(),
+            evidence: cgroups_writable.join(" "),
+        });
+    }
+    findings
+}
+
+fn is_sensitive(host_path: &str) -> bool {
+    SENSITIVE.iter().any(|s| {
+        host_path == *s || (*s != "/" && host_path.starts_with(&format!("{s}/")))
+    })
+}
+
+/// Worst first, each finding once (several processes of a container say the same).
+pub fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
+    let mut seen = BTreeMap::new();
+    findings.retain(|f| seen.insert((f.check, f.what.clone()), ()).is_none());
+    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings
+}
