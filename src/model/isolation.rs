@@ -135,7 +135,7 @@ pub fn process_findings(model: &Model, p: &Process, contained: bool) -> Vec<Find
     let full = security::is_full(s.caps.effective);
     let unconfined = s.lsm_confined() == Some(false);
     let no_seccomp = s.seccomp == Some(Seccomp::Disabled);
-    if full && in_host_user_ns && no_seccomp && (unconfined || s.lsm.is_none()) {
+    if contained && full && in_host_user_ns && no_seccomp && (unconfined || s.lsm.is_none()) {
         findings.push(Finding {
             severity: Severity::Alert,
             check: "privileged",
