@@ -11,7 +11,6 @@ use crate::model::Model;
 use crate::model::cgroup::within;
 use crate::model::isolation::{self, Finding, Severity};
 use crate::model::process::Process;
-use crate::model::sample::NsType;
 use crate::sys::roots::Roots;
 use crate::text::printable;
 
@@ -47,19 +46,9 @@ pub struct Report {
 
 /// The recognised container a process is in, as `(label, hierarchy:path)`.
 fn container_of(model: &Model, p: &Process) -> Option<(String, String)> {
-    p.cgroups.iter().find_map(|pc| {
-        let c = model.cgroup(pc.hierarchy, &pc.path)?;
-        c.workload.container.as_ref()?;
-        let label = c.workload.label()?;
-        let hierarchy = model.host.hierarchies.iter().find(|h| h.id == c.hierarchy)?;
-        Some((label, format!("{}:{}", hierarchy.label(), c.path)))
-    })
-}
-
-/// In a sandbox of its own: a mount namespace other than the host's.
-fn sandboxed(model: &Model, p: &Process) -> bool {
-    let host = model.host_namespaces().get(&NsType::Mnt);
-    matches!(p.namespaces.get(&NsType::Mnt), Some(own) if Some(own) != host)
+    let c = isolation::container_cgroup(model, p)?;
+    let hierarchy = model.host.hierarchies.iter().find(|h| h.id == c.hierarchy)?;
+    Some((c.workload.label()?, format!("{}:{}", hierarchy.label(), c.path)))
 }
 
 /// The findings of processes that form one isolated unit, their mounts read through the first.
@@ -98,10 +87,9 @@ fn subjects(model: &Model, roots: &Roots, target: Option<&str>) -> Result<Vec<Su
             UsageError(format!("no process {pid} (a PID of a running process, or a cgroup: /path or controller:/path)"))
         })?;
         let container = container_of(model, p);
-        let findings = match &container {
-            Some(_) => audit_unit(model, roots, &[p]),
-            None if sandboxed(model, p) => audit_unit(model, roots, &[p]),
-            None => isolation::sorted(isolation::process_findings(model, p, false)),
+        let findings = match isolation::contained(model, p) {
+            true => audit_unit(model, roots, &[p]),
+            false => isolation::sorted(isolation::process_findings(model, p, false)),
         };
         return Ok(vec![Subject {
             name: format!("PID {pid} {}", printable(&p.comm)),

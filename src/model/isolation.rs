@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::model::Model;
+use crate::model::cgroup::Cgroup;
 use crate::model::process::Process;
 use crate::model::sample::NsType;
 use crate::model::security::{self, Seccomp, Security};
@@ -87,6 +88,37 @@ fn shared_namespace(kind: NsType) -> (Severity, &'static str) {
         NsType::User => (Severity::Info, "its root is the host's root"),
         NsType::Cgroup => (Severity::Info, "sees the host's cgroup paths"),
         NsType::Time => (Severity::Info, "shares the host's clocks"),
+    }
+}
+
+/// The cgroup of the recognised container a process is in.
+pub fn container_cgroup<'m>(model: &'m Model, p: &Process) -> Option<&'m Cgroup> {
+    p.cgroups.iter().find_map(|pc| {
+        let c = model.cgroup(pc.hierarchy, &pc.path)?;
+        c.workload.container.is_some().then_some(c)
+    })
+}
+
+/// Held in something: a recognised container, or a mount namespace other than the host's.
+pub fn contained(model: &Model, p: &Process) -> bool {
+    let host = model.host_namespaces().get(&NsType::Mnt);
+    let own_mounts = matches!(p.namespaces.get(&NsType::Mnt), Some(own) if Some(own) != host);
+    own_mounts || container_cgroup(model, p).is_some()
+}
+
+/// A process in a word, as the Processes screen shows it: `host` where it is not contained,
+/// else by its worst finding: `ok` (as a default container), `weak`, `open` (a way out).
+pub fn verdict(model: &Model, p: &Process) -> (&'static str, Option<Severity>) {
+    if !contained(model, p) {
+        return ("host", None);
+    }
+    let worst = container_findings(model, &[p])
+        .first()
+        .map(|f| f.severity);
+    match worst {
+        Some(Severity::Alert) => ("open", worst),
+        Some(Severity::Warn) => ("weak", worst),
+        _ => ("ok", worst),
     }
 }
 

@@ -152,14 +152,21 @@ pub fn describe(mask: u64) -> String {
         return "none".to_owned();
     }
     let names = names(mask);
-    if is_full(mask) {
-        return format!("all ({})", names.len());
+    let short = |names: &[String]| -> String {
+        let short: Vec<&str> = names
+            .iter()
+            .map(|n| n.strip_prefix("CAP_").unwrap_or(n))
+            .collect();
+        short.join(" ")
+    };
+    let full: u64 = known().iter().map(|c| c.bitmask()).fold(0, |m, b| m | b);
+    let missing = self::names(full & !mask);
+    match missing.len() {
+        0 => format!("all ({})", names.len()),
+        // Root's usual set less a few: what it lacks says more.
+        1..=5 => format!("all but {} ({})", short(&missing), names.len()),
+        _ => format!("{} ({})", short(&names), names.len()),
     }
-    let short: Vec<&str> = names
-        .iter()
-        .map(|n| n.strip_prefix("CAP_").unwrap_or(n))
-        .collect();
-    format!("{} ({})", short.join(" "), names.len())
 }
 
 /// The capability sets in JSON and recordings: each a list of names, as `capsh --decode`
@@ -233,6 +240,7 @@ mod tests {
         assert_eq!(describe(0), "none");
         assert_eq!(describe(0x1ff_ffff_ffff), "all (41)");
         assert_eq!(describe(0x400 | 0x1), "CHOWN NET_BIND_SERVICE (2)");
+        assert_eq!(describe(0x1ff_ffff_ffff & !(1 << 21)), "all but SYS_ADMIN (40)");
         assert_eq!(names(1 << 50), vec!["cap_50"]);
     }
 

@@ -7,9 +7,12 @@ use std::collections::BTreeSet;
 use crate::collector::Description;
 use crate::model::cgroup::{Cgroup, Stall, within};
 use crate::model::history::Metric;
+use crate::model::isolation;
+use crate::model::process::Process;
 use crate::model::sample::NsRef;
 use crate::tui::detail::{
     Chart, Link, Plot, Sources, Subject, Unit, Writer, ns_name, pressure_plots, process_links,
+    write_findings,
 };
 use crate::tui::panes::{Scope, Tone, bytes, bytes_or_max, cgroups::hierarchy_label, severity};
 use crate::tui::widgets::grid;
@@ -143,6 +146,9 @@ pub(super) fn write(
     };
     process_links(page, model, &c.procs, PROCESSES_SHOWN, Some(scope));
     write_namespaces(c, sources, page);
+    if c.workload.container.is_some() {
+        write_isolation(c, sources, page);
+    }
     (title, charts)
 }
 
@@ -489,6 +495,15 @@ fn write_namespaces(c: &Cgroup, sources: &Sources, page: &mut Writer) {
             Link::Open(Subject::Namespace(ns)),
         );
     }
+}
+
+/// What its processes have that a default container's do not (`nstop audit` also reads
+/// their mounts).
+fn write_isolation(c: &Cgroup, sources: &Sources, page: &mut Writer) {
+    let model = sources.model;
+    let pids = model.processes_below(c);
+    let processes: Vec<&Process> = pids.iter().filter_map(|&pid| model.process(pid)).collect();
+    write_findings(page, isolation::container_findings(model, &processes));
 }
 
 /// Which runtime state file gave the container's (or monitor's) name.

@@ -15,6 +15,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::collector::{Description, Topic};
 use crate::model::Model;
 use crate::model::history::{History, Metric};
+use crate::model::isolation::{Finding, Severity};
 use crate::model::process::Process;
 use crate::model::sample::{NsRef, NsType};
 use crate::tui::list::{moved, scrolled};
@@ -232,6 +233,26 @@ impl<'a> Writer<'a> {
         self.push(line, None);
     }
 
+    /// A field whose value wraps between words under itself where it is wider than the page.
+    fn field_wrapped(&mut self, label: &str, value: &str) {
+        let room = self.width.saturating_sub(LABEL + 3).max(MIN_PARAGRAPH);
+        let mut lines: Vec<String> = vec![String::new()];
+        for word in value.split(' ') {
+            let line = lines.last_mut().expect("never empty");
+            if !line.is_empty() && line.width() + 1 + word.width() > room {
+                lines.push(word.to_owned());
+            } else {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(word);
+            }
+        }
+        for (i, line) in lines.into_iter().enumerate() {
+            self.field(if i == 0 { label } else { "" }, line);
+        }
+    }
+
     /// A path value cut in the middle to what is left of the width after `used` columns.
     fn fit(&self, value: String, used: usize) -> String {
         let room = self.width.saturating_sub(used);
@@ -288,6 +309,22 @@ impl<'a> Writer<'a> {
             Line::styled(format!("  {}", text.into()), self.theme.tone(tone)),
             None,
         );
+    }
+}
+
+/// An isolation section: each finding against a default container, worst first.
+fn write_findings(page: &mut Writer, findings: Vec<Finding>) {
+    page.section("Isolation (against a default container)");
+    if findings.iter().all(|f| f.severity == Severity::Info) {
+        page.note("nothing weaker than a default container", Tone::Dim);
+    }
+    for f in findings {
+        let (label, tone) = match f.severity {
+            Severity::Alert => ("ALERT", Tone::Alert),
+            Severity::Warn => ("weaker", Tone::Warn),
+            Severity::Info => ("info", Tone::Dim),
+        };
+        page.paragraph(&format!("{label}: {} [{}]", f.what, f.evidence), tone);
     }
 }
 

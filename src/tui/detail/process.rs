@@ -1,11 +1,56 @@
 //! A process: who it is, its PID at every level, and links to each of its namespaces and
 //! cgroups, its parent and its children.
 
+use crate::model::isolation;
+use crate::model::process::Process;
 use crate::model::sample::{NsRef, NsType};
-use crate::tui::detail::{Link, Sources, Subject, Writer, ns_name, pid_tree, process_links};
+use crate::model::security::{self, Seccomp};
+use crate::tui::detail::{
+    Link, Sources, Subject, Writer, ns_name, pid_tree, process_links, write_findings,
+};
 use crate::tui::panes::{Tone, bytes, cgroups::hierarchy_label};
 
 const CHILDREN_SHOWN: usize = 30;
+
+/// Its credentials, capabilities, seccomp, LSM and root; and, where it is contained, what
+/// is weaker than a default container (as `nstop audit PID` says, its mounts aside).
+fn write_privileges(p: &Process, sources: &Sources, page: &mut Writer) {
+    let Some(s) = &p.security else {
+        return;
+    };
+    page.section("Privileges");
+    page.field("runs as", s.who());
+    for (label, mask) in [
+        ("capabilities", s.caps.effective),
+        ("bounding set", s.caps.bounding),
+        ("ambient", s.caps.ambient),
+    ] {
+        page.field_wrapped(label, &security::describe(mask));
+    }
+    let seccomp = match (s.seccomp, s.seccomp_filters) {
+        (Some(Seccomp::Filter), Some(n)) => format!("filter ({})", crate::text::count(n, "filter", "filters")),
+        (Some(Seccomp::Filter), None) => "filter".to_owned(),
+        (Some(Seccomp::Strict), _) => "strict".to_owned(),
+        (Some(Seccomp::Disabled), _) => "disabled".to_owned(),
+        (None, _) => "not in this kernel".to_owned(),
+    };
+    page.field("seccomp", seccomp);
+    page.field("no_new_privs", if s.no_new_privs { "on" } else { "off" });
+    page.field("LSM", s.lsm.as_deref().map_or("none".to_owned(), |l| crate::text::printable(l).into_owned()));
+    page.field(
+        "root directory",
+        match s.host_root {
+            Some(true) => "the host's /",
+            Some(false) => "its own (chroot or pivot_root)",
+            None => "unknown",
+        },
+    );
+    let model = sources.model;
+    if !isolation::contained(model, p) {
+        return;
+    }
+    write_findings(page, isolation::container_findings(model, &[p]));
+}
 
 pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Writer) -> String {
     let model = sources.model;
@@ -37,6 +82,8 @@ pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Wri
         "resident memory",
         bytes(Some(p.rss_bytes)).unwrap_or_default(),
     );
+
+    write_privileges(p, sources, page);
 
     let parents = model.pid_parents();
     if let Some(&own) = p.namespaces.get(&NsType::Pid) {

@@ -3,6 +3,7 @@
 //! follows PPID.
 
 use crate::model::Model;
+use crate::model::isolation::{self, Severity};
 use crate::model::cgroup::within;
 use crate::model::process::{Process, ProcessCgroup};
 use crate::model::sample::{HierarchySample, NsType};
@@ -29,7 +30,7 @@ const MARKED_TITLE: &str = "pnumihct";
 
 /// A letter per namespace the process does not share with the host, `.` where it does, `?`
 /// where its links were unreadable.
-fn isolation(model: &Model, p: &Process) -> String {
+fn ns_marks(model: &Model, p: &Process) -> String {
     let host = model.host_namespaces();
     MARKED
         .iter()
@@ -107,7 +108,7 @@ fn inner_pid(p: &Process) -> Option<i32> {
         .flatten()
 }
 
-static COLUMNS: [Column; 9] = [
+static COLUMNS: [Column; 10] = [
     Column {
         title: "PID",
         width: 7,
@@ -170,7 +171,7 @@ static COLUMNS: [Column; 9] = [
         right: false,
         drop: 1,
         cell: |m, i| {
-            let marks = isolation(m, process(m, i));
+            let marks = ns_marks(m, process(m, i));
             let tone = if marks.chars().any(|c| c.is_ascii_lowercase()) {
                 Tone::Isolated
             } else {
@@ -178,7 +179,34 @@ static COLUMNS: [Column; 9] = [
             };
             Cell::new(marks, tone)
         },
-        order: |m, a, b| isolation(m, process(m, a)).cmp(&isolation(m, process(m, b))),
+        order: |m, a, b| ns_marks(m, process(m, a)).cmp(&ns_marks(m, process(m, b))),
+    },
+    Column {
+        title: "ISOL",
+        width: 7,
+        right: false,
+        drop: 5,
+        cell: |m, i| {
+            let p = process(m, i);
+            let (word, worst) = isolation::verdict(m, p);
+            let caps = p.security.as_ref().map(|s| s.caps.effective.count_ones());
+            let tone = match worst {
+                Some(Severity::Alert) => Tone::Alert,
+                Some(Severity::Warn) => Tone::Warn,
+                Some(Severity::Info) => Tone::Plain,
+                None => Tone::Dim,
+            };
+            let text = caps.map_or(word.to_owned(), |n| format!("{word} {n}"));
+            Cell::new(text, tone)
+        },
+        order: |m, a, b| {
+            let rank = |i| {
+                let p = process(m, i);
+                let caps = p.security.as_ref().map(|s| s.caps.effective.count_ones());
+                (isolation::verdict(m, p).1, caps)
+            };
+            rank(a).cmp(&rank(b))
+        },
     },
     Column {
         title: "CGROUP",
@@ -244,8 +272,8 @@ pub static SPEC: Spec = Spec {
     },
     parents,
     include,
-    tree_column: 8,
-    tree_cell: COLUMNS[8].cell,
+    tree_column: 9,
+    tree_cell: COLUMNS[9].cell,
     folded_at_start: never,
     tree: false,
     sort: 4,
