@@ -1619,6 +1619,15 @@ fn a_new_kill_is_selected_and_announced() {
         !render(&app).contains("new OOM kill"),
         "on the OOM screen the row says it"
     );
+    // Announced elsewhere, at 80 columns and on a detail page too: 6 then goes to it, though
+    // the cursor was moved off the newest (walked: `d` explained an older kill).
+    app.update(Action::Resize(80, 24));
+    press(&mut app, "3d");
+    app.update(Action::Collected(Ok(Box::new(with_kills(4)))));
+    let screen = render(&app);
+    assert!(screen.contains("new OOM kill: python3"), "{screen}");
+    press(&mut app, "6");
+    assert!(matches!(selected(&app), RowKey::Oom { seq: 4 }));
 }
 
 /// Esc goes back along the drill-down of the screen in view only: a screen chosen by its key
@@ -1788,4 +1797,21 @@ fn on_a_hybrid_host_processes_show_their_memory_cgroup() {
     distinct.sort();
     distinct.dedup();
     assert_eq!(distinct.len(), hierarchies.len(), "{seen:?}");
+}
+
+/// A confirmation whose lines wrap (a long cgroup path at 80 columns) is tall enough for all
+/// of them: its keys were cut off (walked, issue 21).
+#[test]
+fn a_confirmation_that_wraps_still_shows_its_keys() {
+    let mut app = app_sized(V2, 80, 24);
+    let mut ops = Recorder::default();
+    press_with(&mut app, "2/docker-1e2e<Enter>e", &mut ops);
+    press_with(&mut app, "48M<Enter>", &mut ops);
+    // Where the path breaks depends on the width: every width from 60 to 130 columns.
+    for width in 60..=130 {
+        app.update(Action::Resize(width, 24));
+        let screen = render(&app);
+        assert!(screen.contains("This will:"), "{screen}");
+        assert!(screen.contains("y do it"), "{width} columns:\n{screen}");
+    }
 }

@@ -645,6 +645,7 @@ pub fn freeze_in_new_freezer(host: &Host, spec: &str) -> Result<Plan, String> {
         dir = dir.parent().ok_or("a freezer cgroup has no parent")?;
     }
     missing.reverse();
+    let missing_parents = missing.len() - 1;
     let mut changes = missing;
     changes.extend(members.iter().map(|p| Change::Move {
         pid: p.pid,
@@ -656,11 +657,20 @@ pub fn freeze_in_new_freezer(host: &Host, spec: &str) -> Result<Plan, String> {
         value: "FROZEN".into(),
     });
     let mut plan = plan(format!("cg freeze --create-freezer {spec}"), changes);
+    let (moved, verb) = match members.len() {
+        1 => ("its process".to_owned(), "leaves its freezer cgroup"),
+        n => (format!("its {n} processes"), "leave their freezer cgroups"),
+    };
     plan.warnings.push(format!(
-        "{} leave their freezer cgroups for the new {}, and stay there when thawed",
-        crate::text::count(members.len(), "process", "processes"),
+        "{moved} {verb} for the new {}, and stay there when thawed",
         target.label()
     ));
+    if missing_parents > 0 {
+        plan.warnings.push(format!(
+            "{} above it made too, and left when it is removed",
+            crate::text::count(missing_parents, "freezer cgroup", "freezer cgroups")
+        ));
+    }
     Ok(plan)
 }
 

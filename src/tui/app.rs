@@ -56,6 +56,14 @@ const SCREENS: usize = Screen::ALL.len();
 /// Wheel steps move the cursor this many rows.
 const WHEEL_ROWS: isize = 3;
 
+/// A kill that arrived while another screen was shown: said in every title until the OOM
+/// screen is opened, which then selects it.
+#[derive(Debug)]
+pub struct OomNotice {
+    pub text: String,
+    pub seq: u64,
+}
+
 #[derive(Debug)]
 pub struct App {
     pub model: Option<Box<Model>>,
@@ -96,7 +104,7 @@ pub struct App {
     /// Replaying a recording: where it is.
     pub replay: Option<ReplayAt>,
     /// A kill that arrived while another screen was shown, until the OOM screen is opened.
-    pub oom_notice: Option<String>,
+    pub oom_notice: Option<OomNotice>,
 }
 
 impl App {
@@ -392,7 +400,10 @@ impl App {
             let place = (kill.container.as_deref())
                 .or(oom::cgroup_path(kill))
                 .map_or(String::new(), |p| format!(" in {p}"));
-            self.oom_notice = Some(format!("new OOM kill: {who}{place} (press 6)"));
+            self.oom_notice = Some(OomNotice {
+                text: format!("new OOM kill: {who}{place} (press 6)"),
+                seq: kill.seq,
+            });
         }
     }
 
@@ -408,8 +419,13 @@ impl App {
 
     fn show(&mut self, screen: Screen) {
         self.screen = screen;
-        if screen == Screen::Oom {
-            self.oom_notice = None;
+        if screen != Screen::Oom {
+            return;
+        }
+        // The kill announced is the one the user came for, wherever the cursor was.
+        if let (Some(notice), Some(model)) = (self.oom_notice.take(), self.model.as_deref()) {
+            let key = RowKey::Oom { seq: notice.seq };
+            self.lists[Screen::Oom.index()].select_key(model, &key);
         }
     }
 

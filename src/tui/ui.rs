@@ -162,10 +162,15 @@ fn title(app: &App) -> Line<'static> {
         }
         parts.push("Esc back".to_owned());
         let rest = format!("  {}", parts.join(" · "));
+        let notice = notice(app);
         // The subject's name is cut in the middle to leave room for where the cursor is.
-        let room = usize::from(app.size.width).saturating_sub(rest.width());
+        let room = usize::from(app.size.width).saturating_sub(rest.width() + notice.width());
         let name = fit_path(&detail.page.title, room).into_owned();
-        return Line::from(vec![Span::styled(name, app.theme.label()), Span::raw(rest)]);
+        return Line::from(vec![
+            Span::styled(name, app.theme.label()),
+            notice,
+            Span::raw(rest),
+        ]);
     }
     let list = app.list();
     let mut text = app.screen.title().to_owned();
@@ -206,17 +211,20 @@ fn title(app: &App) -> Line<'static> {
     if app.can_go_back() || list.scope != Scope::All {
         parts.push("Esc back".to_owned());
     }
-    let mut line = Line::from(vec![
+    // The notice first: what follows is cut on a narrow terminal.
+    Line::from(vec![
         Span::styled(text, app.theme.label()),
+        notice(app),
         Span::raw(format!("  {}", parts.join(" · "))),
-    ]);
-    if let Some(notice) = &app.oom_notice {
-        line.push_span(Span::styled(
-            format!("  {notice}"),
-            app.theme.tone(Tone::Alert),
-        ));
+    ])
+}
+
+/// A new OOM kill said in the title, else nothing.
+fn notice(app: &App) -> Span<'static> {
+    match &app.oom_notice {
+        Some(notice) => Span::styled(format!("  {}", notice.text), app.theme.tone(Tone::Alert)),
+        None => Span::raw(""),
     }
-    line
 }
 
 fn footer(app: &App) -> Line<'static> {

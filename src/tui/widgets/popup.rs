@@ -159,8 +159,9 @@ impl Widget for PopupView<'_> {
         let paragraph = Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(Block::bordered().title(Line::styled(title, theme.label())));
-        // As many rows as the lines wrap to (the width includes the borders).
-        let rows = paragraph.line_count(width) as u16;
+        // As many rows as the lines wrap to within the borders (line_count wraps at the width
+        // it is given and adds the block's top and bottom).
+        let rows = paragraph.line_count(width.saturating_sub(2)) as u16;
         let height = rows.min(area.height.saturating_sub(2)).max(3);
         let popup = Rect::new(
             area.x + (area.width - width) / 2,
