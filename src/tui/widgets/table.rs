@@ -75,7 +75,8 @@ pub fn fit_path(text: &str, width: usize) -> Cow<'_, str> {
         return Cow::Borrowed(text);
     };
     let (label, path) = text.split_at(slash);
-    let labelled = label.is_empty() || (label.ends_with(':') && !label.contains(' '));
+    // `cgroup2:/a/b`, `[OOM×4] memory:/a/b`: the label before the path is kept whole.
+    let labelled = label.is_empty() || label.ends_with(':');
     if !labelled || path.contains(' ') || text.width() <= width {
         return Cow::Borrowed(text);
     }
@@ -85,6 +86,11 @@ pub fn fit_path(text: &str, width: usize) -> Cow<'_, str> {
         .checked_sub(leaf.width() + 1)
         .filter(|&r| r > label.width())
     else {
+        // A name before the path (`docker web  memory:/…`) says more than the leaf's end:
+        // the cell cuts it at its end.
+        if label.contains(' ') {
+            return Cow::Borrowed(text);
+        }
         // Not even the leaf fits: its end, after `…`.
         let mut kept: Vec<char> = Vec::new();
         let mut used = 1;
@@ -228,7 +234,9 @@ mod tests {
             "cgroup2:/process_api…/nstop-test-123-0"
         );
         assert_eq!(fit_path(&labelled, 24), "…/nstop-test-123-0");
-        assert_eq!(fit_path("a b:/x/y", 3), "a b:/x/y");
+        let badged = format!("[OOM×4] memory:{path}");
+        assert_eq!(fit_path(&badged, 46), "[OOM×4] memory:/process_api/…/nstop-test-123-0");
+        assert_eq!(fit_path("/usr/bin/python3 -c x:/y", 5), "/usr/bin/python3 -c x:/y");
     }
 
     #[test]
