@@ -1429,6 +1429,12 @@ fn the_diagnosis_says_what_pressure_and_memory_did_before() {
     assert!(screen.contains("memory before the kill"), "{screen}");
     assert!(screen.contains("kill"), "{screen}");
     snapshot("oom_diagnosis_with_history", &app);
+    // At 80 columns a long value wraps under itself, none of it cut (the total was).
+    app.update(Action::Resize(80, 24));
+    let page = page_text(&app);
+    assert!(page.lines().all(|l| l.chars().count() <= 80), "{page}");
+    let words = page.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("(at 2026-11-26 14:20:00) · 94 times in all"), "{page}");
     // The sentence wraps on the page: compare it joined.
     let joined = page.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(

@@ -224,32 +224,18 @@ impl<'a> Writer<'a> {
         self.field_tone(label, value, Tone::Plain);
     }
 
+    /// A labelled value; one wider than the page wraps between words under itself (a path
+    /// is cut in the middle instead).
     fn field_tone(&mut self, label: &str, value: impl Into<String>, tone: Tone) {
         let value = self.fit(value.into(), LABEL + 3);
-        let line = Line::from(vec![
-            Span::raw(format!("  {label:<LABEL$} ")),
-            Span::styled(value, self.theme.tone(tone)),
-        ]);
-        self.push(line, None);
-    }
-
-    /// A field whose value wraps between words under itself where it is wider than the page.
-    fn field_wrapped(&mut self, label: &str, value: &str) {
         let room = self.width.saturating_sub(LABEL + 3).max(MIN_PARAGRAPH);
-        let mut lines: Vec<String> = vec![String::new()];
-        for word in value.split(' ') {
-            let line = lines.last_mut().expect("never empty");
-            if !line.is_empty() && line.width() + 1 + word.width() > room {
-                lines.push(word.to_owned());
-            } else {
-                if !line.is_empty() {
-                    line.push(' ');
-                }
-                line.push_str(word);
-            }
-        }
-        for (i, line) in lines.into_iter().enumerate() {
-            self.field(if i == 0 { label } else { "" }, line);
+        for (i, part) in break_lines(value.split(' '), room).into_iter().enumerate() {
+            let label = if i == 0 { label } else { "" };
+            let line = Line::from(vec![
+                Span::raw(format!("  {label:<LABEL$} ")),
+                Span::styled(part, self.theme.tone(tone)),
+            ]);
+            self.push(line, None);
         }
     }
 
@@ -283,17 +269,7 @@ impl<'a> Writer<'a> {
     fn wrapped<'t>(&mut self, pieces: impl IntoIterator<Item = &'t str>, tone: Tone) {
         // Notes are indented by two columns; one more keeps the cursor's column free.
         let room = self.width.saturating_sub(3).max(MIN_PARAGRAPH);
-        let mut line = String::new();
-        for piece in pieces {
-            if !line.is_empty() && line.width() + 1 + piece.width() > room {
-                self.note(std::mem::take(&mut line), tone);
-            }
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(piece);
-        }
-        if !line.is_empty() {
+        for line in break_lines(pieces, room) {
             self.note(line, tone);
         }
     }
@@ -310,6 +286,26 @@ impl<'a> Writer<'a> {
             None,
         );
     }
+}
+
+/// `pieces` joined by spaces into lines of at most `room` columns, broken only between
+/// pieces (a path wider than `room` is cut in the middle, other text stands alone); never
+/// empty.
+fn break_lines<'t>(pieces: impl IntoIterator<Item = &'t str>, room: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for (i, piece) in pieces.into_iter().enumerate() {
+        let piece = fit_path(piece, room);
+        let line = lines.last_mut().expect("never empty");
+        if i > 0 && line.width() + 1 + piece.width() > room {
+            lines.push(piece.into_owned());
+            continue;
+        }
+        if i > 0 {
+            line.push(' ');
+        }
+        line.push_str(&piece);
+    }
+    lines
 }
 
 /// An isolation section: each finding against a default container, worst first.

@@ -25,7 +25,7 @@ fn write_privileges(p: &Process, sources: &Sources, page: &mut Writer) {
         ("bounding set", s.caps.bounding),
         ("ambient", s.caps.ambient),
     ] {
-        page.field_wrapped(label, &security::describe(mask));
+        page.field(label, security::describe(mask));
     }
     let seccomp = match (s.seccomp, s.seccomp_filters) {
         (Some(Seccomp::Filter), Some(n)) => format!("filter ({})", crate::text::count(n, "filter", "filters")),
