@@ -855,6 +855,21 @@ fn a_signal_to_a_pid_namespace_init_says_what_it_does() {
         kill.contains("when it ends, every process in that namespace is killed"),
         "{kill}"
     );
+    // SIGSTOP stops it and SIGCONT resumes it, as said (they said it would end, and that it
+    // ignores SIGCONT).
+    let state = || {
+        let status = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
+        status.lines().find_map(|l| l.strip_prefix("State:")).unwrap().trim().to_owned()
+    };
+    for (signal, said, stopped) in [
+        ("STOP", "reaches it and stops it; its namespace's processes run on", true),
+        ("CONT", "resumes it if it is stopped", false),
+    ] {
+        let out = ok(nstop(&audit, &["kill", "-s", signal, "--dry-run", &pid]));
+        assert!(out.contains(said), "{out}");
+        ok(nstop(&audit, &["kill", "-s", signal, &pid]));
+        wait_for(signal, || (state().starts_with('T') == stopped).then_some(()));
+    }
     // Carried out, SIGTERM leaves it running, as said.
     ok(nstop(&audit, &["kill", &pid]));
     std::thread::sleep(std::time::Duration::from_millis(200));

@@ -81,10 +81,23 @@ pub fn init_note(pid: i32, signal: i32) -> Option<String> {
     }
     let name = signal_name(signal);
     let init = format!("PID {pid} is the init (PID 1) of its pid namespace");
-    if matches!(signal, libc::SIGKILL | libc::SIGSTOP) {
-        return Some(format!(
-            "{init}: {name} reaches it; when it ends, every process in that namespace is killed"
-        ));
+    // From an ancestor namespace the kernel delivers SIGKILL and SIGSTOP to an init whatever
+    // it handles; SIGCONT resumes a stopped process whether or not it is handled.
+    match signal {
+        libc::SIGKILL => {
+            return Some(format!(
+                "{init}: {name} reaches it; when it ends, every process in that namespace is killed"
+            ));
+        }
+        libc::SIGSTOP => {
+            return Some(format!(
+                "{init}: {name} reaches it and stops it; its namespace's processes run on"
+            ));
+        }
+        libc::SIGCONT => {
+            return Some(format!("{init}: {name} resumes it if it is stopped"));
+        }
+        _ => {}
     }
     let caught = status.lines().find_map(|l| l.strip_prefix("SigCgt:"))?;
     let caught = u64::from_str_radix(caught.trim(), 16).ok()?;
