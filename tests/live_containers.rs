@@ -321,55 +321,90 @@ fn audit_says_what_each_container_has_beyond_a_default_one() {
     let mut image = Image::import(&PODMAN);
     // (name suffix, options, a check and words its finding must have)
     let variants: [(&str, &[&str], &str, &str); 6] = [
-        ("privileged", &["--privileged"], "privileged", "runs privileged"),
-        ("sysadmin", &["--cap-add", "SYS_ADMIN"], "capabilities", "CAP_SYS_ADMIN: can mount"),
+        (
+            "privileged",
+            &["--privileged"],
+            "privileged",
+            "runs privileged",
+        ),
+        (
+            "sysadmin",
+            &["--cap-add", "SYS_ADMIN"],
+            "capabilities",
+            "CAP_SYS_ADMIN: can mount",
+        ),
         (
             "noseccomp",
             &["--security-opt", "seccomp=unconfined"],
             "seccomp",
             "no seccomp filter",
         ),
-        ("hostroot", &["-v", "/:/host"], "host-mount", "the host's / is mounted writable at /host"),
-        ("hostnet", &["--network", "host"], "host-namespace", "the host's network namespace"),
-        ("hostpid", &["--pid", "host"], "host-namespace", "the host's pid namespace"),
+        (
+            "hostroot",
+            &["-v", "/:/host"],
+            "host-mount",
+            "the host's / is mounted writable at /host",
+        ),
+        (
+            "hostnet",
+            &["--network", "host"],
+            "host-namespace",
+            "the host's network namespace",
+        ),
+        (
+            "hostpid",
+            &["--pid", "host"],
+            "host-namespace",
+            "the host's pid namespace",
+        ),
     ];
     let base = unique_name();
     let mut started = vec![(format!("{base}-default"), &[][..], "", "")];
-    started.extend(
-        variants
-            .iter()
-            .map(|(suffix, options, check, words)| (format!("{base}-{suffix}"), *options, *check, *words)),
-    );
+    started.extend(variants.iter().map(|(suffix, options, check, words)| {
+        (format!("{base}-{suffix}"), *options, *check, *words)
+    }));
     let mut audits = Vec::new();
     for (name, options, _, _) in &started {
         let mut args = vec!["-d"];
         args.extend_from_slice(options);
         let out = image.run(name, &args, &["sleep", "3600"]);
-        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let pid = image.inspect(name, "{{.State.Pid}}");
         let (_, json, err) = nstop(&["audit", "--json", &pid]);
         let doc: Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {err}"));
         audits.push(doc["subjects"][0]["findings"].clone());
     }
-    let has = |findings: &Value, check: &str, words: &str| {
-        findings.as_array().unwrap().iter().any(|f| {
-            f["check"] == check && f["what"].as_str().unwrap_or_default().contains(words)
-        })
-    };
+    let has =
+        |findings: &Value, check: &str, words: &str| {
+            findings.as_array().unwrap().iter().any(|f| {
+                f["check"] == check && f["what"].as_str().unwrap_or_default().contains(words)
+            })
+        };
     for (i, (name, _, check, words)) in started.iter().enumerate().skip(1) {
-        assert!(has(&audits[i], check, words), "{name}: {words} in {:#}", audits[i]);
-        assert!(!has(&audits[0], check, words), "the default has {words}: {:#}", audits[0]);
+        assert!(
+            has(&audits[i], check, words),
+            "{name}: {words} in {:#}",
+            audits[i]
+        );
+        assert!(
+            !has(&audits[0], check, words),
+            "the default has {words}: {:#}",
+            audits[0]
+        );
     }
     // Every container by its name, from `audit` without a target.
     let (_, all, _) = nstop(&["audit", "--json"]);
     let doc: Value = serde_json::from_str(&all).unwrap();
     for (name, ..) in &started {
         assert!(
-            doc["subjects"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|s| s["name"].as_str().unwrap_or_default().contains(name.as_str())),
+            doc["subjects"].as_array().unwrap().iter().any(|s| s["name"]
+                .as_str()
+                .unwrap_or_default()
+                .contains(name.as_str())),
             "{name} in {doc:#}"
         );
     }

@@ -160,7 +160,10 @@ fn root_in_a_user_namespace_is_uid_100000_on_the_host() {
         "{out}{err}"
     );
     assert!(!out.contains("runs privileged"), "{out}");
-    assert!(code == 0 || out.contains("WARN") || out.contains("ALERT"), "{out}");
+    assert!(
+        code == 0 || out.contains("WARN") || out.contains("ALERT"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -202,7 +205,9 @@ fn audit_names_what_a_sandbox_shares_with_the_host() {
     let uts = common::ns_of(pid, "uts");
     assert_eq!(uts, common::ns_of(std::process::id() as i32, "uts"));
     for said in [
-        format!("WARN  shares the host's UTS namespace: can set the host's hostname  [uts:[{uts}] (PID {pid})]"),
+        format!(
+            "WARN  shares the host's UTS namespace: can set the host's hostname  [uts:[{uts}] (PID {pid})]"
+        ),
         "no seccomp filter: every system call is open to it".to_owned(),
         "CAP_SYS_ADMIN: can mount, can escape".to_owned(),
     ] {
@@ -219,11 +224,17 @@ fn audit_names_what_a_sandbox_shares_with_the_host() {
         .iter()
         .map(|f| f["check"].as_str().unwrap())
         .collect();
-    assert!(checks.contains(&"host-namespace") && checks.contains(&"capabilities"), "{checks:?}");
+    assert!(
+        checks.contains(&"host-namespace") && checks.contains(&"capabilities"),
+        "{checks:?}"
+    );
     // Bad input: exit 2, what was wrong and what is accepted.
     let (code, _, err) = nstop(&["audit", "999999999"]);
     assert_eq!(code, 2);
-    assert!(err.contains("no process 999999999 (a PID of a running process, or a cgroup"), "{err}");
+    assert!(
+        err.contains("no process 999999999 (a PID of a running process, or a cgroup"),
+        "{err}"
+    );
     let (code, _, err) = nstop(&["audit", "/nstop-no-such-cgroup"]);
     assert_eq!(code, 2);
     assert!(err.contains("no cgroup '/nstop-no-such-cgroup'"), "{err}");

@@ -859,16 +859,27 @@ fn a_signal_to_a_pid_namespace_init_says_what_it_does() {
     // ignores SIGCONT).
     let state = || {
         let status = std::fs::read_to_string(format!("/proc/{init}/status")).unwrap();
-        status.lines().find_map(|l| l.strip_prefix("State:")).unwrap().trim().to_owned()
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("State:"))
+            .unwrap()
+            .trim()
+            .to_owned()
     };
     for (signal, said, stopped) in [
-        ("STOP", "reaches it and stops it; its namespace's processes run on", true),
+        (
+            "STOP",
+            "reaches it and stops it; its namespace's processes run on",
+            true,
+        ),
         ("CONT", "resumes it if it is stopped", false),
     ] {
         let out = ok(nstop(&audit, &["kill", "-s", signal, "--dry-run", &pid]));
         assert!(out.contains(said), "{out}");
         ok(nstop(&audit, &["kill", "-s", signal, &pid]));
-        wait_for(signal, || (state().starts_with('T') == stopped).then_some(()));
+        wait_for(signal, || {
+            (state().starts_with('T') == stopped).then_some(())
+        });
     }
     // Carried out, SIGTERM leaves it running, as said.
     ok(nstop(&audit, &["kill", &pid]));

@@ -1434,7 +1434,10 @@ fn the_diagnosis_says_what_pressure_and_memory_did_before() {
     let page = page_text(&app);
     assert!(page.lines().all(|l| l.chars().count() <= 80), "{page}");
     let words = page.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(words.contains("(at 2026-11-26 14:20:00) · 94 times in all"), "{page}");
+    assert!(
+        words.contains("(at 2026-11-26 14:20:00) · 94 times in all"),
+        "{page}"
+    );
     // The sentence wraps on the page: compare it joined.
     let joined = page.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
@@ -1820,4 +1823,37 @@ fn a_confirmation_that_wraps_still_shows_its_keys() {
         assert!(screen.contains("This will:"), "{screen}");
         assert!(screen.contains("y do it"), "{width} columns:\n{screen}");
     }
+}
+
+/// What the walk of issue 21 found in titles and the footer: a search that matches nothing
+/// says so, and does not follow Enter to another screen; the title names the CGROUP column's
+/// hierarchy only where the column is shown; a status keeps `? help  q quit` before it.
+#[test]
+fn titles_and_footer_say_only_what_is_so() {
+    let mut app = app_sized(HYBRID, 160, 40);
+    press(&mut app, "3/zzzz-no-such<Enter>");
+    let title = |app: &App| render(app).lines().nth(4).unwrap_or_default().to_owned();
+    assert!(
+        title(&app).contains("search \"zzzz-no-such\" (no match)"),
+        "{}",
+        title(&app)
+    );
+    press(&mut app, "<Esc>/30171<Enter>");
+    assert!(!title(&app).contains("no match"), "{}", title(&app));
+    assert!(title(&app).contains("CGROUP of memory"), "{}", title(&app));
+    press(&mut app, "<Enter>");
+    assert_eq!(app.screen, Screen::Cgroups);
+    assert!(!title(&app).contains("search"), "{}", title(&app));
+    press(&mut app, "3");
+    app.update(Action::Resize(80, 24));
+    assert!(!title(&app).contains("CGROUP of"), "{}", title(&app));
+    // A status message: the footer still starts with help and quit.
+    let mut ops = Recorder::default();
+    press_with(&mut app, "K", &mut ops);
+    press_with(&mut app, "n", &mut ops);
+    let footer = render(&app).lines().last().unwrap_or_default().to_owned();
+    assert!(
+        footer.starts_with("\"? help  q quit  cancelled"),
+        "{footer}"
+    );
 }

@@ -47,8 +47,15 @@ pub struct Report {
 /// The recognised container a process is in, as `(label, hierarchy:path)`.
 fn container_of(model: &Model, p: &Process) -> Option<(String, String)> {
     let c = isolation::container_cgroup(model, p)?;
-    let hierarchy = model.host.hierarchies.iter().find(|h| h.id == c.hierarchy)?;
-    Some((c.workload.label()?, format!("{}:{}", hierarchy.label(), c.path)))
+    let hierarchy = model
+        .host
+        .hierarchies
+        .iter()
+        .find(|h| h.id == c.hierarchy)?;
+    Some((
+        c.workload.label()?,
+        format!("{}:{}", hierarchy.label(), c.path),
+    ))
 }
 
 /// The findings of processes that form one isolated unit, their mounts read through the first.
@@ -63,7 +70,11 @@ fn audit_unit(model: &Model, roots: &Roots, processes: &[&Process]) -> Vec<Findi
     isolation::sorted(findings)
 }
 
-fn subjects(model: &Model, roots: &Roots, target: Option<&str>) -> Result<Vec<Subject>, UsageError> {
+fn subjects(
+    model: &Model,
+    roots: &Roots,
+    target: Option<&str>,
+) -> Result<Vec<Subject>, UsageError> {
     let Some(target) = target else {
         let mut containers: BTreeMap<(String, String), Vec<&Process>> = BTreeMap::new();
         for p in &model.processes {
@@ -100,13 +111,21 @@ fn subjects(model: &Model, roots: &Roots, target: Option<&str>) -> Result<Vec<Su
         }]);
     }
     let (controllers, path) = crate::ops::cgroup::parse_spec(target).map_err(UsageError)?;
-    let hierarchy = model.host.hierarchies.iter().find(|h| match controllers.as_deref() {
-        None | Some([]) => h.version == 2,
-        Some(names) => names.iter().all(|n| h.controllers.contains(n)),
-    });
+    let hierarchy = model
+        .host
+        .hierarchies
+        .iter()
+        .find(|h| match controllers.as_deref() {
+            None | Some([]) => h.version == 2,
+            Some(names) => names.iter().all(|n| h.controllers.contains(n)),
+        });
     let cgroup = hierarchy
         .and_then(|h| model.cgroup(h.id, &path))
-        .ok_or_else(|| UsageError(format!("no cgroup '{target}' (cgroup2's /path, or controller:/path of a v1 hierarchy)")))?;
+        .ok_or_else(|| {
+            UsageError(format!(
+                "no cgroup '{target}' (cgroup2's /path, or controller:/path of a v1 hierarchy)"
+            ))
+        })?;
     let processes: Vec<&Process> = model
         .processes
         .iter()
@@ -149,7 +168,9 @@ pub fn render(report: &Report) -> String {
         out += &format!(
             "{}{}  PIDs {}{more}\n",
             printable(&s.name),
-            s.cgroup.as_deref().map_or(String::new(), |c| format!("  {}", printable(c))),
+            s.cgroup
+                .as_deref()
+                .map_or(String::new(), |c| format!("  {}", printable(c))),
             pids.join(" ")
         );
         if s.findings.iter().all(|f| f.severity == Severity::Info) {

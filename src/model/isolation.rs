@@ -56,7 +56,10 @@ const DEFAULT_CAPS: [&str; 14] = [
 const ESCAPES: [(&str, &str); 9] = [
     ("CAP_SYS_ADMIN", "can mount, can escape"),
     ("CAP_SYS_MODULE", "can load kernel modules"),
-    ("CAP_SYS_PTRACE", "can trace and inject into processes it can see"),
+    (
+        "CAP_SYS_PTRACE",
+        "can trace and inject into processes it can see",
+    ),
     ("CAP_SYS_RAWIO", "can reach devices and memory directly"),
     ("CAP_DAC_READ_SEARCH", "can open host files by handle"),
     ("CAP_BPF", "can load BPF programs"),
@@ -82,7 +85,10 @@ fn shared_namespace(kind: NsType) -> (Severity, &'static str) {
         NsType::Pid => (Severity::Alert, "sees and can signal every host process"),
         NsType::Net => (Severity::Alert, "uses the host's interfaces and ports"),
         NsType::Mnt => (Severity::Alert, "sees the host's mounts"),
-        NsType::Ipc => (Severity::Warn, "shares the host's shared memory and semaphores"),
+        NsType::Ipc => (
+            Severity::Warn,
+            "shares the host's shared memory and semaphores",
+        ),
         NsType::Uts => (Severity::Warn, "can set the host's hostname"),
         // A default (rootful) container is in the host's user and, on v1, cgroup namespace.
         NsType::User => (Severity::Info, "its root is the host's root"),
@@ -112,9 +118,7 @@ pub fn verdict(model: &Model, p: &Process) -> (&'static str, Option<Severity>) {
     if !contained(model, p) {
         return ("host", None);
     }
-    let worst = container_findings(model, &[p])
-        .first()
-        .map(|f| f.severity);
+    let worst = container_findings(model, &[p]).first().map(|f| f.severity);
     match worst {
         Some(Severity::Alert) => ("open", worst),
         Some(Severity::Warn) => ("weak", worst),
@@ -129,9 +133,10 @@ pub fn container_findings(model: &Model, processes: &[&Process]) -> Vec<Finding>
     // Every process of it counts: one that joined the host's namespace (nsenter) or kept
     // more capabilities is the weak point.
     for kind in NsType::ALL {
-        let shared = processes
-            .iter()
-            .find(|p| host.get(&kind).is_some_and(|h| p.namespaces.get(&kind) == Some(h)));
+        let shared = processes.iter().find(|p| {
+            host.get(&kind)
+                .is_some_and(|h| p.namespaces.get(&kind) == Some(h))
+        });
         if let Some(p) = shared {
             let (severity, means) = shared_namespace(kind);
             let ino = p.namespaces[&kind];
@@ -214,12 +219,22 @@ pub fn process_findings(model: &Model, p: &Process, contained: bool) -> Vec<Find
             what: format!("{what}{means}"),
             evidence: format!(
                 "{who}: {}",
-                extra.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" ")
+                extra
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ),
         });
     }
     if contained {
-        findings.extend(contained_findings(s, &who, in_host_user_ns, no_seccomp, unconfined));
+        findings.extend(contained_findings(
+            s,
+            &who,
+            in_host_user_ns,
+            no_seccomp,
+            unconfined,
+        ));
     }
     findings
 }
@@ -252,7 +267,10 @@ fn contained_findings(
         add(
             Severity::Warn,
             "lsm",
-            format!("no LSM confinement: {}", s.lsm.as_deref().unwrap_or_default()),
+            format!(
+                "no LSM confinement: {}",
+                s.lsm.as_deref().unwrap_or_default()
+            ),
         );
     }
     if s.host_root == Some(true) {
@@ -352,9 +370,9 @@ pub fn mount_findings(mounts: &[HostMount]) -> Vec<Finding> {
 }
 
 fn is_sensitive(host_path: &str) -> bool {
-    SENSITIVE.iter().any(|s| {
-        host_path == *s || (*s != "/" && host_path.starts_with(&format!("{s}/")))
-    })
+    SENSITIVE
+        .iter()
+        .any(|s| host_path == *s || (*s != "/" && host_path.starts_with(&format!("{s}/"))))
 }
 
 /// Worst first, each finding once (several processes of a container say the same).

@@ -2,8 +2,8 @@
 
 pub mod cgroup;
 pub mod history;
-pub mod isolation;
 pub mod host;
+pub mod isolation;
 pub mod kernel_text;
 pub mod namespace;
 pub mod oom;

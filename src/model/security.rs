@@ -240,7 +240,10 @@ mod tests {
         assert_eq!(describe(0), "none");
         assert_eq!(describe(0x1ff_ffff_ffff), "all (41)");
         assert_eq!(describe(0x400 | 0x1), "CHOWN NET_BIND_SERVICE (2)");
-        assert_eq!(describe(0x1ff_ffff_ffff & !(1 << 21)), "all but SYS_ADMIN (40)");
+        assert_eq!(
+            describe(0x1ff_ffff_ffff & !(1 << 21)),
+            "all but SYS_ADMIN (40)"
+        );
         assert_eq!(names(1 << 50), vec!["cap_50"]);
     }
 

@@ -173,16 +173,25 @@ fn map_mounts(own: &str, theirs: &str) -> Vec<crate::model::isolation::HostMount
         .into_iter()
         .filter(|m| m.at != "/")
         .filter_map(|m| {
-            let within = |root: &str| root == "/" || m.root == root || m.root.starts_with(&format!("{root}/"));
+            let within = |root: &str| {
+                root == "/" || m.root == root || m.root.starts_with(&format!("{root}/"))
+            };
             let host = own
                 .iter()
                 .filter(|o| o.dev == m.dev && within(&o.root))
                 .max_by_key(|o| o.root.len());
             let host_path = match host {
                 Some(o) => {
-                    let rest = m.root.strip_prefix(o.root.trim_end_matches('/')).unwrap_or("");
+                    let rest = m
+                        .root
+                        .strip_prefix(o.root.trim_end_matches('/'))
+                        .unwrap_or("");
                     let joined = format!("{}{rest}", o.at.trim_end_matches('/'));
-                    if joined.is_empty() { "/".to_owned() } else { joined }
+                    if joined.is_empty() {
+                        "/".to_owned()
+                    } else {
+                        joined
+                    }
                 }
                 // Its own filesystem (a tmpfs, its proc) unless the kind is the host's anyway.
                 None if m.fstype == "devtmpfs" => "/dev".to_owned(),
@@ -224,7 +233,11 @@ mod host_mount_tests {
             vec![
                 ("/".into(), "/host".into(), true),
                 ("/etc".into(), "/cfg".into(), false),
-                ("/var/lib/docker/containers/abc/hosts".into(), "/etc/hosts".into(), true),
+                (
+                    "/var/lib/docker/containers/abc/hosts".into(),
+                    "/etc/hosts".into(),
+                    true
+                ),
                 ("/dev".into(), "/dev".into(), true),
             ]
         );

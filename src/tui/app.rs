@@ -412,12 +412,15 @@ impl App {
     fn switch_to(&mut self, screen: Screen) {
         self.back.clear();
         self.detail = None;
-        // A search is for the rows it was typed over.
         self.search.clear();
         self.show(screen);
     }
 
     fn show(&mut self, screen: Screen) {
+        // A search is for the rows it was typed over: it does not follow to another screen.
+        if screen != self.screen {
+            self.search.clear();
+        }
         self.screen = screen;
         if screen != Screen::Oom {
             return;
@@ -452,7 +455,7 @@ impl App {
                 Tone::Name,
             );
             self.detail = None;
-            self.screen = Screen::Namespaces;
+            self.show(Screen::Namespaces);
             let list = self.list_mut();
             list.scope = Scope::Among(new);
             list.rebuild_at(&model, None);
@@ -1161,7 +1164,7 @@ impl App {
         let Some(model) = self.model.take() else {
             return;
         };
-        self.screen = Screen::Processes;
+        self.show(Screen::Processes);
         let list = self.list_mut();
         list.scope = scope;
         list.filter.clear();
@@ -1231,7 +1234,7 @@ impl App {
             }
             Some(Target::Cgroup(key)) => {
                 self.push_place();
-                self.screen = Screen::Cgroups;
+                self.show(Screen::Cgroups);
                 let model = self.model.take().expect("checked above");
                 self.list_mut().reveal(&model, &key);
                 self.model = Some(model);

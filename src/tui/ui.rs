@@ -10,8 +10,13 @@ use unicode_width::UnicodeWidthStr;
 use crate::tui::app::{App, InputKind};
 use crate::tui::panes::{Scope, Screen, Tone, cgroups, processes};
 use crate::tui::widgets::{
-    detail::DetailView, header::Header, help::Help, popup::PopupView, preamble, table::ListView,
-    table::fit_path,
+    detail::DetailView,
+    header::Header,
+    help::Help,
+    popup::PopupView,
+    preamble,
+    table::ListView,
+    table::{self, fit_path},
 };
 
 pub struct Areas {
@@ -188,7 +193,9 @@ fn title(app: &App) -> Line<'static> {
         crate::text::count(list.rows.len(), "row", "rows"),
         // Which hierarchy the CGROUP column is of, where there is a choice (`c`).
         match (app.screen, app.model.as_deref()) {
-            (Screen::Processes, Some(model)) if model.host.hierarchies.len() > 1 => {
+            (Screen::Processes, Some(model))
+                if model.host.hierarchies.len() > 1 && cgroup_shown(app) =>
+            {
                 processes::shown_hierarchy(&list.view(model)).map_or(String::new(), |h| {
                     format!("CGROUP of {} (c: next)", h.label())
                 })
@@ -206,7 +213,10 @@ fn title(app: &App) -> Line<'static> {
         }
     }
     if !app.search.is_empty() {
-        parts.push(format!("search \"{}\"", app.search));
+        let found = (app.model.as_deref())
+            .is_some_and(|model| list.find(model, &app.search, true, false).is_some());
+        let none = if found { "" } else { " (no match)" };
+        parts.push(format!("search \"{}\"{none}", app.search));
     }
     if app.can_go_back() || list.scope != Scope::All {
         parts.push("Esc back".to_owned());
@@ -217,6 +227,12 @@ fn title(app: &App) -> Line<'static> {
         notice(app),
         Span::raw(format!("  {}", parts.join(" · "))),
     ])
+}
+
+/// Whether the Processes screen has room for its CGROUP column.
+fn cgroup_shown(app: &App) -> bool {
+    let shown = table::layout(app.list(), app.size.width);
+    shown.iter().any(|&(i, _)| i == processes::cgroup_column())
 }
 
 /// A new OOM kill said in the title, else nothing.
@@ -240,12 +256,6 @@ fn footer(app: &App) -> Line<'static> {
             Span::styled("█", theme.key()),
             Span::raw("   Enter keep · Esc cancel"),
         ]);
-    }
-    if let Some((text, tone)) = &app.status {
-        return Line::styled(text.clone(), theme.tone(*tone));
-    }
-    if let Some(error) = &app.error {
-        return Line::styled(format!("sampling failed: {error}"), theme.tone(Tone::Alert));
     }
     let mut spans = Vec::new();
     let pause = if app.paused { "resume" } else { "pause" };
@@ -296,6 +306,18 @@ fn footer(app: &App) -> Line<'static> {
     for &(key, what) in always {
         spans.push(Span::styled(key, theme.key()));
         spans.push(Span::raw(format!(" {what}  ")));
+    }
+    // What just happened, or went wrong, takes the place of the other hints.
+    if let Some((text, tone)) = &app.status {
+        spans.push(Span::styled(text.clone(), theme.tone(*tone)));
+        return Line::from(spans);
+    }
+    if let Some(error) = &app.error {
+        spans.push(Span::styled(
+            format!("sampling failed: {error}"),
+            theme.tone(Tone::Alert),
+        ));
+        return Line::from(spans);
     }
     if let Some(model) = app.model.as_deref() {
         let hidden = model.unreadable.processes.len();

@@ -67,7 +67,10 @@ pub(super) fn write(
             path: path.to_owned(),
         }),
     );
-    page.field("directly here", format!("{} processes", c.nprocs));
+    page.field(
+        "directly here",
+        crate::text::count(c.nprocs, "process", "processes"),
+    );
     if let Some(threads) = c.nthreads {
         page.field("threads", threads.to_string());
     }

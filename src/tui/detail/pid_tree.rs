@@ -83,7 +83,7 @@ pub(super) fn write(ns: u64, focus: Option<i32>, sources: &Sources, page: &mut W
     let chain = chain(&parents, ns);
 
     page.section("PID namespaces, outermost first");
-    page.note(
+    page.paragraph(
         "Each process: host PID › its PID in each namespace below › … › its PID in its own.",
         Tone::Dim,
     );

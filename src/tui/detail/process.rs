@@ -28,7 +28,9 @@ fn write_privileges(p: &Process, sources: &Sources, page: &mut Writer) {
         page.field(label, security::describe(mask));
     }
     let seccomp = match (s.seccomp, s.seccomp_filters) {
-        (Some(Seccomp::Filter), Some(n)) => format!("filter ({})", crate::text::count(n, "filter", "filters")),
+        (Some(Seccomp::Filter), Some(n)) => {
+            format!("filter ({})", crate::text::count(n, "filter", "filters"))
+        }
         (Some(Seccomp::Filter), None) => "filter".to_owned(),
         (Some(Seccomp::Strict), _) => "strict".to_owned(),
         (Some(Seccomp::Disabled), _) => "disabled".to_owned(),
@@ -36,7 +38,12 @@ fn write_privileges(p: &Process, sources: &Sources, page: &mut Writer) {
     };
     page.field("seccomp", seccomp);
     page.field("no_new_privs", if s.no_new_privs { "on" } else { "off" });
-    page.field("LSM", s.lsm.as_deref().map_or("none".to_owned(), |l| crate::text::printable(l).into_owned()));
+    page.field(
+        "LSM",
+        s.lsm.as_deref().map_or("none".to_owned(), |l| {
+            crate::text::printable(l).into_owned()
+        }),
+    );
     page.field(
         "root directory",
         match s.host_root {

@@ -3,8 +3,8 @@
 //! follows PPID.
 
 use crate::model::Model;
-use crate::model::isolation::{self, Severity};
 use crate::model::cgroup::within;
+use crate::model::isolation::{self, Severity};
 use crate::model::process::{Process, ProcessCgroup};
 use crate::model::sample::{HierarchySample, NsType};
 use crate::model::workload;
@@ -108,6 +108,16 @@ fn inner_pid(p: &Process) -> Option<i32> {
         .flatten()
 }
 
+const CGROUP_TITLE: &str = "CGROUP";
+
+/// The CGROUP column's index, for the title that names its hierarchy where it is shown.
+pub fn cgroup_column() -> usize {
+    COLUMNS
+        .iter()
+        .position(|c| c.title == CGROUP_TITLE)
+        .expect("a CGROUP column")
+}
+
 static COLUMNS: [Column; 10] = [
     Column {
         title: "PID",
@@ -209,7 +219,7 @@ static COLUMNS: [Column; 10] = [
         },
     },
     Column {
-        title: "CGROUP",
+        title: CGROUP_TITLE,
         width: 24,
         right: false,
         drop: 4,

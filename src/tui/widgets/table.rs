@@ -66,6 +66,19 @@ pub fn fit(columns: &[Column], width: u16, wider: (usize, u16)) -> Vec<(usize, u
         .collect()
 }
 
+/// The columns a list shows at `width`, with their widths: the tree column is wider by the
+/// deepest row's indent.
+pub fn layout(list: &ListState, width: u16) -> Vec<(usize, u16)> {
+    let indent = if list.tree {
+        let deepest = list.rows.iter().map(|r| r.depth).max().unwrap_or(0);
+        2 * deepest + 2
+    } else {
+        0
+    };
+    let spec = list.spec();
+    fit(spec.columns, width, (spec.tree_column, indent))
+}
+
 /// A path too wide for its cell, cut in the middle so that its leaf stays:
 /// `/process_api/…/leaf`, and `cgroup2:/a/…/leaf` keeps its `hierarchy:` label too. Other
 /// text is cut at the end, where the cell ends.
@@ -128,13 +141,7 @@ impl Widget for ListView<'_> {
         let list = self.list;
         let spec = list.spec();
         let view = list.view(self.model);
-        let indent = if list.tree {
-            let deepest = list.rows.iter().map(|r| r.depth).max().unwrap_or(0);
-            2 * deepest + 2
-        } else {
-            0
-        };
-        let layout = fit(spec.columns, area.width, (spec.tree_column, indent));
+        let layout = layout(list, area.width);
 
         let heading = self.theme.heading();
         buf.set_style(self.head, heading);
@@ -235,8 +242,14 @@ mod tests {
         );
         assert_eq!(fit_path(&labelled, 24), "…/nstop-test-123-0");
         let badged = format!("[OOM×4] memory:{path}");
-        assert_eq!(fit_path(&badged, 46), "[OOM×4] memory:/process_api/…/nstop-test-123-0");
-        assert_eq!(fit_path("/usr/bin/python3 -c x:/y", 5), "/usr/bin/python3 -c x:/y");
+        assert_eq!(
+            fit_path(&badged, 46),
+            "[OOM×4] memory:/process_api/…/nstop-test-123-0"
+        );
+        assert_eq!(
+            fit_path("/usr/bin/python3 -c x:/y", 5),
+            "/usr/bin/python3 -c x:/y"
+        );
     }
 
     #[test]
