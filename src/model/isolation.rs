@@ -379,6 +379,6 @@ fn is_sensitive(host_path: &str) -> bool {
 pub fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut seen = BTreeMap::new();
     findings.retain(|f| seen.insert((f.check, f.what.clone()), ()).is_none());
-    findings.sort_by(|a, b| b.severity.cmp(&a.severity));
+    findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
 }
