@@ -1857,3 +1857,32 @@ fn titles_and_footer_say_only_what_is_so() {
         "{footer}"
     );
 }
+
+/// `U` says what a shell in new namespaces keeps of nstop's own privileges (issue 24).
+#[test]
+fn the_unshare_form_says_what_the_shell_keeps() {
+    use nstop::model::sample::{CapSets, SecuritySample};
+    use nstop::model::security::Security;
+    let mut m = model(V2);
+    let mut own = m.processes[0].clone();
+    own.pid = std::process::id() as i32;
+    let sample = SecuritySample {
+        caps: CapSets {
+            effective: 0x1ff_ffff_ffff,
+            ..CapSets::default()
+        },
+        seccomp: Some(0),
+        ..SecuritySample::default()
+    };
+    own.security = Some(Security::new(&sample, None));
+    m.processes.push(own);
+    m.processes.sort_by_key(|p| p.pid);
+    let mut app = App::new(Theme { color: false }, Rect::new(0, 0, 120, 40));
+    app.update(Action::Collected(Ok(Box::new(m))));
+    press(&mut app, "U");
+    let screen = render(&app);
+    assert!(
+        screen.contains("the shell keeps nstop's capabilities (all (41)), seccomp (disabled) and LSM label (none)"),
+        "{screen}"
+    );
+}

@@ -96,6 +96,21 @@ impl Security {
         }
     }
 
+    /// What a command it starts in new namespaces keeps: "the shell keeps nstop's
+    /// capabilities (all (41)), seccomp (disabled) and LSM label (none)".
+    pub fn kept(&self) -> String {
+        let seccomp = match self.seccomp {
+            Some(Seccomp::Disabled) | None => "disabled",
+            Some(Seccomp::Strict) => "strict",
+            Some(Seccomp::Filter) => "filter",
+        };
+        format!(
+            "the shell keeps nstop's capabilities ({}), seccomp ({seccomp}) and LSM label ({})",
+            describe(self.caps.effective),
+            crate::text::printable(self.lsm.as_deref().unwrap_or("none"))
+        )
+    }
+
     /// The LSM confines it: a profile or context other than unconfined.
     pub fn lsm_confined(&self) -> Option<bool> {
         let label = self.lsm.as_deref()?;

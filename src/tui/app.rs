@@ -724,7 +724,15 @@ impl App {
             Command::Move => self.move_prompt(),
             Command::Undo => return self.undo(),
             Command::Shell => return self.shell(),
-            Command::Unshare => self.popup = Some(Popup::Unshare(UnshareForm::default())),
+            Command::Unshare => {
+                let own = (self.model.as_deref())
+                    .and_then(|m| m.process(std::process::id() as i32))
+                    .and_then(|p| p.security.as_ref());
+                self.popup = Some(Popup::Unshare(UnshareForm {
+                    keeps: own.map(crate::model::security::Security::kept),
+                    ..UnshareForm::default()
+                }));
+            }
             Command::StepBack => return self.replay_command(Control::Step(-1)),
             Command::StepForward => return self.replay_command(Control::Step(1)),
             Command::NextOom => return self.replay_command(Control::NextOom),

@@ -59,6 +59,9 @@ impl Widget for PopupView<'_> {
                     "nstop waits while the shell runs; namespaces it leaves alive are listed after",
                     theme.tone(Tone::Dim),
                 ));
+                if let Some(keeps) = &form.keeps {
+                    lines.push(Line::styled(keeps.clone(), theme.tone(Tone::Warn)));
+                }
                 lines.push(keys(
                     theme,
                     &[
