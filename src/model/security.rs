@@ -184,31 +184,21 @@ pub fn describe(mask: u64) -> String {
     }
 }
 
-/// The capability sets in JSON and recordings: each a list of names, as `capsh --decode`
-/// would print them.
+/// The capability sets in JSON and recordings: each `"all"` (every capability this build
+/// knows, as root usually has) or the list of names, as `capsh --decode` prints them.
 mod cap_names {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
     use crate::model::sample::CapSets;
 
+    /// A set the short way: `"all"`, `{"all_but": [names]}` where fewer are missing than
+    /// present, else its names.
     #[derive(Serialize, Deserialize)]
-    struct Named {
-        effective: Vec<String>,
-        permitted: Vec<String>,
-        inheritable: Vec<String>,
-        bounding: Vec<String>,
-        ambient: Vec<String>,
-    }
-
-    pub fn serialize<S: Serializer>(caps: &CapSets, s: S) -> Result<S::Ok, S::Error> {
-        Named {
-            effective: super::names(caps.effective),
-            permitted: super::names(caps.permitted),
-            inheritable: super::names(caps.inheritable),
-            bounding: super::names(caps.bounding),
-            ambient: super::names(caps.ambient),
-        }
-        .serialize(s)
+    #[serde(untagged)]
+    enum Set {
+        All(String),
+        AllBut { all_but: Vec<String> },
+        Names(Vec<String>),
     }
 
     fn mask(names: &[String]) -> u64 {
@@ -221,14 +211,62 @@ mod cap_names {
             .fold(0, |m, bit| m | bit)
     }
 
+    fn known() -> u64 {
+        super::known().iter().fold(0, |m, c| m | c.bitmask())
+    }
+
+    impl Set {
+        fn of(set: u64) -> Set {
+            let missing = known() & !set;
+            // Only where every member is a known capability: the short forms name known ones.
+            if set & !known() != 0 || missing.count_ones() >= set.count_ones() {
+                return Set::Names(super::names(set));
+            }
+            match missing {
+                0 => Set::All("all".into()),
+                _ => Set::AllBut {
+                    all_but: super::names(missing),
+                },
+            }
+        }
+
+        fn mask(&self) -> u64 {
+            match self {
+                Set::All(_) => known(),
+                Set::AllBut { all_but } => known() & !mask(all_but),
+                Set::Names(names) => mask(names),
+            }
+        }
+    }
+
+    #[derive(Serialize, Deserialize)]
+    struct Named {
+        effective: Set,
+        permitted: Set,
+        inheritable: Set,
+        bounding: Set,
+        ambient: Set,
+    }
+
+    pub fn serialize<S: Serializer>(caps: &CapSets, s: S) -> Result<S::Ok, S::Error> {
+        Named {
+            effective: Set::of(caps.effective),
+            permitted: Set::of(caps.permitted),
+            inheritable: Set::of(caps.inheritable),
+            bounding: Set::of(caps.bounding),
+            ambient: Set::of(caps.ambient),
+        }
+        .serialize(s)
+    }
+
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<CapSets, D::Error> {
         let named = Named::deserialize(d)?;
         Ok(CapSets {
-            effective: mask(&named.effective),
-            permitted: mask(&named.permitted),
-            inheritable: mask(&named.inheritable),
-            bounding: mask(&named.bounding),
-            ambient: mask(&named.ambient),
+            effective: named.effective.mask(),
+            permitted: named.permitted.mask(),
+            inheritable: named.inheritable.mask(),
+            bounding: named.bounding.mask(),
+            ambient: named.ambient.mask(),
         })
     }
 }
@@ -274,8 +312,14 @@ mod tests {
         #[derive(Serialize, Deserialize)]
         struct Wrap(#[serde(with = "cap_names")] CapSets);
         let json = serde_json::to_string(&Wrap(caps)).unwrap();
-        assert!(json.contains("\"CAP_NET_BIND_SERVICE\""), "{json}");
+        assert!(json.contains("\"effective\":\"all\""), "{json}");
+        assert!(json.contains("\"permitted\":[\"CAP_NET_BIND_SERVICE\"]"), "{json}");
         let back: Wrap = serde_json::from_str(&json).unwrap();
         assert_eq!(back.0, caps);
+        let most = 0x1ff_ffff_ffff & !(1 << 24);
+        let json = serde_json::to_string(&Wrap(CapSets { effective: most, ..caps })).unwrap();
+        assert!(json.contains("\"effective\":{\"all_but\":[\"CAP_SYS_RESOURCE\"]}"), "{json}");
+        let back: Wrap = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.0.effective, most);
     }
 }
