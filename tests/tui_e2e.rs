@@ -522,8 +522,9 @@ fn the_ops_path_enters_a_held_namespace_and_comes_back() {
     tmux.run(&["send-keys", "-t", "main", "-l", &ino.to_string()]);
     tmux.keys(&["Enter"]);
     tmux.wait("the namespace and its holder", |s| {
-        s.lines()
-            .any(|l| l.contains(&ino.to_string()) && l.contains("[held by mount:/run/n"))
+        s.lines().any(|l| {
+            l.contains(&ino.to_string()) && l.contains("[held by mount:/") && l.contains(&netns.0)
+        })
     });
     tmux.keys(&["x"]);
     let marked = format!("(nstop net:[{ino}]) ");

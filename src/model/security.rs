@@ -313,12 +313,22 @@ mod tests {
         struct Wrap(#[serde(with = "cap_names")] CapSets);
         let json = serde_json::to_string(&Wrap(caps)).unwrap();
         assert!(json.contains("\"effective\":\"all\""), "{json}");
-        assert!(json.contains("\"permitted\":[\"CAP_NET_BIND_SERVICE\"]"), "{json}");
+        assert!(
+            json.contains("\"permitted\":[\"CAP_NET_BIND_SERVICE\"]"),
+            "{json}"
+        );
         let back: Wrap = serde_json::from_str(&json).unwrap();
         assert_eq!(back.0, caps);
         let most = 0x1ff_ffff_ffff & !(1 << 24);
-        let json = serde_json::to_string(&Wrap(CapSets { effective: most, ..caps })).unwrap();
-        assert!(json.contains("\"effective\":{\"all_but\":[\"CAP_SYS_RESOURCE\"]}"), "{json}");
+        let json = serde_json::to_string(&Wrap(CapSets {
+            effective: most,
+            ..caps
+        }))
+        .unwrap();
+        assert!(
+            json.contains("\"effective\":{\"all_but\":[\"CAP_SYS_RESOURCE\"]}"),
+            "{json}"
+        );
         let back: Wrap = serde_json::from_str(&json).unwrap();
         assert_eq!(back.0.effective, most);
     }

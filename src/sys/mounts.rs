@@ -182,11 +182,15 @@ fn map_mounts(own: &str, theirs: &str) -> Vec<crate::model::isolation::HostMount
                 .max_by_key(|o| o.root.len());
             let host_path = match host {
                 Some(o) => {
-                    let rest = m
-                        .root
-                        .strip_prefix(o.root.trim_end_matches('/'))
-                        .unwrap_or("");
-                    let joined = format!("{}{rest}", o.at.trim_end_matches('/'));
+                    let rest = match o.root.as_str() {
+                        "/" => m.root.as_str(),
+                        root => m.root.strip_prefix(root).unwrap_or(""),
+                    };
+                    let joined = format!(
+                        "{}{}",
+                        o.at.trim_end_matches('/'),
+                        rest.trim_end_matches('/')
+                    );
                     if joined.is_empty() {
                         "/".to_owned()
                     } else {
