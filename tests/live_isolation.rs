@@ -214,6 +214,21 @@ fn audit_names_what_a_sandbox_shares_with_the_host() {
         assert!(out.contains(&said), "{said} in\n{out}");
     }
     assert!(!out.contains("network namespace"), "{out}");
+    // On a host with a v1 devices hierarchy: its cgroup there allows every device when its
+    // list says `a *:* rwm`, as read here.
+    let devices = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.split_once(":devices:").map(|(_, path)| path.to_owned()));
+    if let (Some(path), Some(mount)) = (devices, common::cgroup_mount("devices")) {
+        let list = std::fs::read_to_string(format!("{mount}{path}/devices.list")).unwrap();
+        let all = list.lines().any(|l| l == "a *:* rwm");
+        assert_eq!(
+            out.contains("every device is allowed"),
+            all,
+            "{list}\n{out}"
+        );
+    }
     let (code, json, _) = nstop(&["audit", "--json", &pid.to_string()]);
     assert_eq!(code, 1);
     let doc: Value = serde_json::from_str(&json).unwrap();

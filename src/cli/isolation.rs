@@ -58,14 +58,24 @@ fn container_of(model: &Model, p: &Process) -> Option<(String, String)> {
     ))
 }
 
-/// The findings of processes that form one isolated unit, their mounts read through the first.
+/// The findings of processes that form one isolated unit, their mounts and v1 devices cgroup
+/// read through the first.
 fn audit_unit(model: &Model, roots: &Roots, processes: &[&Process]) -> Vec<Finding> {
     let mut findings = isolation::container_findings(model, processes);
-    if let Some(mounts) = processes
-        .first()
-        .and_then(|p| crate::sys::mounts::host_mounts(roots, p.pid))
-    {
+    let Some(first) = processes.first() else {
+        return findings;
+    };
+    if let Some(mounts) = crate::sys::mounts::host_mounts(roots, first.pid) {
         findings.extend(isolation::mount_findings(&mounts));
+    }
+    let devices = (model.host.hierarchies.iter())
+        .find(|h| h.version == 1 && h.controllers.iter().any(|c| c == "devices"));
+    let list = devices.and_then(|h| {
+        let own = first.cgroups.iter().find(|c| c.hierarchy == h.id)?;
+        crate::sys::cgroupfs::devices_list(roots, h, &own.path)
+    });
+    if let Some(list) = list {
+        findings.extend(isolation::devices_findings(&list));
     }
     isolation::sorted(findings)
 }

@@ -28,7 +28,7 @@ pub enum Severity {
 pub struct Finding {
     pub severity: Severity,
     /// What was checked, stable for scripts: `host-namespace`, `capabilities`, `privileged`,
-    /// `seccomp`, `no-new-privs`, `lsm`, `root-dir`, `root-user`, `host-mount`.
+    /// `seccomp`, `no-new-privs`, `lsm`, `root-dir`, `root-user`, `host-mount`, `devices`.
     pub check: &'static str,
     pub what: String,
     pub evidence: String,
@@ -373,6 +373,19 @@ fn is_sensitive(host_path: &str) -> bool {
     SENSITIVE
         .iter()
         .any(|s| host_path == *s || (*s != "/" && host_path.starts_with(&format!("{s}/"))))
+}
+
+/// What a v1 devices cgroup's allow list lets it open: everything, with `a *:* rwm`.
+pub fn devices_findings(devices_list: &str) -> Vec<Finding> {
+    let all = devices_list.lines().any(|l| l.trim() == "a *:* rwm");
+    all.then(|| Finding {
+        severity: Severity::Alert,
+        check: "devices",
+        what: "every device is allowed: it can open the host's disks and memory".into(),
+        evidence: "devices.list: a *:* rwm".into(),
+    })
+    .into_iter()
+    .collect()
 }
 
 /// Worst first, each finding once (several processes of a container say the same).
