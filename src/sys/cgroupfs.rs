@@ -563,6 +563,17 @@ pub fn sample(roots: &Roots, membership: bool) -> CgroupsSample {
     }
 }
 
+/// The allow list (devices.list) of cgroup `path` of a v1 devices hierarchy; `None` where it
+/// cannot be read or the path is outside the mount's view.
+pub fn devices_list(roots: &Roots, h: &HierarchySample, path: &str) -> Option<String> {
+    let inside = match h.root.as_str() {
+        "/" => path,
+        root => path.strip_prefix(root.trim_end_matches('/'))?,
+    };
+    let dir = roots.resolve(&h.mount).join(inside.trim_start_matches('/'));
+    crate::sys::longpath::read_to_string(&dir.join("devices.list")).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -775,15 +786,4 @@ mod tests {
         assert!(!files.contains(&"memory.stat"));
         assert!(!files_for(2, &[]).contains(&"memory.current"));
     }
-}
-
-/// The allow list (devices.list) of cgroup `path` of a v1 devices hierarchy; `None` where it
-/// cannot be read or the path is outside the mount's view.
-pub fn devices_list(roots: &Roots, h: &HierarchySample, path: &str) -> Option<String> {
-    let inside = match h.root.as_str() {
-        "/" => path,
-        root => path.strip_prefix(root.trim_end_matches('/'))?,
-    };
-    let dir = roots.resolve(&h.mount).join(inside.trim_start_matches('/'));
-    crate::sys::longpath::read_to_string(&dir.join("devices.list")).ok()
 }
