@@ -264,7 +264,8 @@ main() {
     keys 3 '\'
     keys -l "$NESTED_TAG"
     keys Enter t
-    wait_for -E '^Processes .* tree '
+    # A tree's rows (the title may be full with a kill elsewhere on the host).
+    wait_for -E ' ▾ '
     keys G P
     wait_for -E '^PID namespaces: '
     settle 1

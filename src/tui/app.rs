@@ -56,6 +56,9 @@ const SCREENS: usize = Screen::ALL.len();
 /// Wheel steps move the cursor this many rows.
 const WHEEL_ROWS: isize = 3;
 
+/// Columns a new kill's cgroup takes in the notice.
+const NOTICE_PLACE: usize = 32;
+
 /// A kill that arrived while another screen was shown: said in every title until the OOM
 /// screen is opened, which then selects it.
 #[derive(Debug)]
@@ -396,9 +399,11 @@ impl App {
         }
         if self.screen != Screen::Oom {
             let who = kill.comm.as_deref().unwrap_or("a process");
-            // The container's name says more, in less room, than its cgroup's path.
+            // The container's name says more, in less room, than its cgroup's path; a path is
+            // cut in the middle so the rest of the title keeps some room.
             let place = (kill.container.as_deref())
                 .or(oom::cgroup_path(kill))
+                .map(|p| crate::tui::widgets::table::fit_path(p, NOTICE_PLACE).into_owned())
                 .map_or(String::new(), |p| format!(" in {p}"));
             self.oom_notice = Some(OomNotice {
                 text: format!("new OOM kill: {who}{place} (press 6)"),
