@@ -239,13 +239,13 @@ main() {
     keys Enter
 
     # 1 Namespaces: the title line (under the tabs) starts with the screen's name.
-    wait_for -E '^Namespaces +[0-9]+ rows'
+    wait_for -E '^Namespaces .*[0-9]+ rows'
     settle
     capture namespaces
 
     # 2 Cgroups
     keys 2
-    wait_for -E '^Cgroups +[0-9]+ rows'
+    wait_for -E '^Cgroups .*[0-9]+ rows'
     settle 1
     capture cgroups
 
@@ -274,7 +274,7 @@ main() {
 
     # The Pressure screen with its charts, after all that.
     keys 4
-    wait_for -E '^Pressure +[0-9]+ rows'
+    wait_for -E '^Pressure .*[0-9]+ rows'
     capture pressure
 
     keys q

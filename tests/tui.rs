@@ -1885,4 +1885,14 @@ fn the_unshare_form_says_what_the_shell_keeps() {
         screen.contains("the shell keeps nstop's capabilities (all (41)), seccomp (disabled) and LSM label (none)"),
         "{screen}"
     );
+    // A new user namespace gives the shell capabilities of its own.
+    press(
+        &mut app,
+        "<Down><Down><Down><Down><Down><Down><Down><Down> ",
+    );
+    let screen = render(&app);
+    assert!(
+        screen.contains("its capabilities are the new user"),
+        "{screen}"
+    );
 }

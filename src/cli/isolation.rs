@@ -107,11 +107,10 @@ fn subjects(
         let p = model.process(pid).ok_or_else(|| {
             UsageError(format!("no process {pid} (a PID of a running process, or a cgroup: /path or controller:/path)"))
         })?;
+        // Named, it is judged as a container would be, as its cgroup is: a host process
+        // shares everything with the host, and is said to.
         let container = container_of(model, p);
-        let findings = match isolation::contained(model, p) {
-            true => audit_unit(model, roots, &[p]),
-            false => isolation::sorted(isolation::process_findings(model, p, false)),
-        };
+        let findings = audit_unit(model, roots, &[p]);
         return Ok(vec![Subject {
             name: format!("PID {pid} {}", printable(&p.comm)),
             kind: "process",
@@ -175,24 +174,23 @@ pub fn render(report: &Report) -> String {
     for s in &report.subjects {
         let pids: Vec<String> = s.pids.iter().take(8).map(ToString::to_string).collect();
         let more = if s.pids.len() > 8 { " …" } else { "" };
+        let cgroup = s.cgroup.as_deref().filter(|c| *c != s.name);
         out += &format!(
             "{}{}  PIDs {}{more}\n",
             printable(&s.name),
-            s.cgroup
-                .as_deref()
-                .map_or(String::new(), |c| format!("  {}", printable(c))),
+            cgroup.map_or(String::new(), |c| format!("  {}", printable(c))),
             pids.join(" ")
         );
         if s.findings.iter().all(|f| f.severity == Severity::Info) {
             out += "  nothing weaker than a default container\n";
         }
         for f in &s.findings {
-            let mark = match f.severity {
-                Severity::Alert => "ALERT",
-                Severity::Warn => "WARN ",
-                Severity::Info => "info ",
-            };
-            out += &format!("  {mark} {}  [{}]\n", f.what, printable(&f.evidence));
+            out += &format!(
+                "  {:<5} {}  [{}]\n",
+                f.severity.mark(),
+                f.what,
+                printable(&f.evidence)
+            );
         }
     }
     out

@@ -24,6 +24,17 @@ pub enum Severity {
     Alert,
 }
 
+impl Severity {
+    /// How the audit and the explorer mark a finding.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Severity::Alert => "ALERT",
+            Severity::Warn => "WARN",
+            Severity::Info => "info",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub severity: Severity,
@@ -105,11 +116,20 @@ pub fn container_cgroup<'m>(model: &'m Model, p: &Process) -> Option<&'m Cgroup>
     })
 }
 
-/// Held in something: a recognised container, or a mount namespace other than the host's.
+/// Held in something: a recognised container, or a namespace of its own of a kind that
+/// walls it in (pid, mount, network, IPC, UTS, user).
 pub fn contained(model: &Model, p: &Process) -> bool {
-    let host = model.host_namespaces().get(&NsType::Mnt);
-    let own_mounts = matches!(p.namespaces.get(&NsType::Mnt), Some(own) if Some(own) != host);
-    own_mounts || container_cgroup(model, p).is_some()
+    let host = model.host_namespaces();
+    let walled = [
+        NsType::Pid,
+        NsType::Mnt,
+        NsType::Net,
+        NsType::Ipc,
+        NsType::Uts,
+        NsType::User,
+    ];
+    let own = |kind| matches!(p.namespaces.get(&kind), Some(ino) if host.get(&kind) != Some(ino));
+    walled.into_iter().any(own) || container_cgroup(model, p).is_some()
 }
 
 /// A process in a word, as the Processes screen shows it: `host` where it is not contained,
@@ -149,14 +169,13 @@ pub fn container_findings(model: &Model, processes: &[&Process]) -> Vec<Finding>
         }
     }
     for p in processes {
-        findings.extend(process_findings(model, p, true));
+        findings.extend(process_findings(model, p));
     }
     sorted(findings)
 }
 
-/// A process's own findings: its privileges against the baseline. `contained`: it is in a
-/// container, so its root directory should not be the host's.
-pub fn process_findings(model: &Model, p: &Process, contained: bool) -> Vec<Finding> {
+/// A process's own findings: its privileges against a default container's.
+fn process_findings(model: &Model, p: &Process) -> Vec<Finding> {
     let Some(s) = &p.security else {
         return Vec::new();
     };
@@ -172,7 +191,7 @@ pub fn process_findings(model: &Model, p: &Process, contained: bool) -> Vec<Find
     let full = security::is_full(s.caps.effective);
     let unconfined = s.lsm_confined() == Some(false);
     let no_seccomp = s.seccomp == Some(Seccomp::Disabled);
-    if contained && full && in_host_user_ns && no_seccomp && (unconfined || s.lsm.is_none()) {
+    if full && in_host_user_ns && no_seccomp && (unconfined || s.lsm.is_none()) {
         findings.push(Finding {
             severity: Severity::Alert,
             check: "privileged",
@@ -184,7 +203,7 @@ pub fn process_findings(model: &Model, p: &Process, contained: bool) -> Vec<Find
         .iter()
         .filter(|c| !DEFAULT_CAPS.contains(&c.as_str()))
         .collect();
-    if !extra.is_empty() && (contained || !in_host_user_ns) {
+    if !extra.is_empty() {
         let whose = if in_host_user_ns {
             "the host's user namespace"
         } else {
@@ -227,15 +246,13 @@ pub fn process_findings(model: &Model, p: &Process, contained: bool) -> Vec<Find
             ),
         });
     }
-    if contained {
-        findings.extend(contained_findings(
-            s,
-            &who,
-            in_host_user_ns,
-            no_seccomp,
-            unconfined,
-        ));
-    }
+    findings.extend(contained_findings(
+        s,
+        &who,
+        in_host_user_ns,
+        no_seccomp,
+        unconfined,
+    ));
     findings
 }
 

@@ -96,19 +96,24 @@ impl Security {
         }
     }
 
-    /// What a command it starts in new namespaces keeps: "the shell keeps nstop's
-    /// capabilities (all (41)), seccomp (disabled) and LSM label (none)".
-    pub fn kept(&self) -> String {
+    /// What a shell it starts in new namespaces keeps: its capabilities, unless a new user
+    /// namespace gives it its own (root's there, none on the host), its seccomp and LSM label.
+    pub fn kept(&self, new_user_ns: bool) -> String {
         let seccomp = match self.seccomp {
             Some(Seccomp::Disabled) | None => "disabled",
             Some(Seccomp::Strict) => "strict",
             Some(Seccomp::Filter) => "filter",
         };
-        format!(
-            "the shell keeps nstop's capabilities ({}), seccomp ({seccomp}) and LSM label ({})",
-            describe(self.caps.effective),
-            crate::text::printable(self.lsm.as_deref().unwrap_or("none"))
-        )
+        let lsm = crate::text::printable(self.lsm.as_deref().unwrap_or("none"));
+        match new_user_ns {
+            false => format!(
+                "the shell keeps nstop's capabilities ({}), seccomp ({seccomp}) and LSM label ({lsm})",
+                describe(self.caps.effective)
+            ),
+            true => format!(
+                "the shell keeps nstop's seccomp ({seccomp}) and LSM label ({lsm}); its capabilities are the new user namespace's"
+            ),
+        }
     }
 
     /// The LSM confines it: a profile or context other than unconfined.

@@ -661,15 +661,19 @@ pub fn freeze_in_new_freezer(host: &Host, spec: &str) -> Result<Plan, String> {
         1 => ("its process".to_owned(), "leaves its freezer cgroup"),
         n => (format!("its {n} processes"), "leave their freezer cgroups"),
     };
+    let stay = if members.len() == 1 { "stays" } else { "stay" };
     plan.warnings.push(format!(
-        "{moved} {verb} for the new {}, and stay there when thawed",
+        "{moved} {verb} for the new {}, and {stay} there when thawed",
         target.label()
     ));
-    if missing_parents > 0 {
-        plan.warnings.push(format!(
-            "{} above it made too, and left when it is removed",
-            crate::text::count(missing_parents, "freezer cgroup", "freezer cgroups")
-        ));
+    match missing_parents {
+        0 => {}
+        1 => plan.warnings.push(
+            "the missing freezer cgroup above it is made too, and stays when it is removed".into(),
+        ),
+        n => plan.warnings.push(format!(
+            "the {n} missing freezer cgroups above it are made too, and stay when it is removed"
+        )),
     }
     Ok(plan)
 }

@@ -734,7 +734,7 @@ impl App {
                     .and_then(|m| m.process(std::process::id() as i32))
                     .and_then(|p| p.security.as_ref());
                 self.popup = Some(Popup::Unshare(UnshareForm {
-                    keeps: own.map(crate::model::security::Security::kept),
+                    own: own.cloned(),
                     ..UnshareForm::default()
                 }));
             }

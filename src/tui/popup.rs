@@ -46,9 +46,9 @@ pub struct UnshareForm {
     pub map_root_user: bool,
     pub mount_proc: bool,
     pub selected: usize,
-    /// What the shell keeps of nstop's privileges (new namespaces do not drop them), where
-    /// nstop's own were read.
-    pub keeps: Option<String>,
+    /// nstop's own privileges, where read: the shell keeps what a new user namespace does
+    /// not replace.
+    pub own: Option<crate::model::security::Security>,
 }
 
 impl Default for UnshareForm {
@@ -57,7 +57,7 @@ impl Default for UnshareForm {
             types: NsType::ALL.iter().map(|&k| (k, false)).collect(),
             map_root_user: false,
             mount_proc: false,
-            keeps: None,
+            own: None,
             selected: 0,
         }
     }

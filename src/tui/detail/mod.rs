@@ -310,17 +310,18 @@ fn break_lines<'t>(pieces: impl IntoIterator<Item = &'t str>, room: usize) -> Ve
 
 /// An isolation section: each finding against a default container, worst first.
 fn write_findings(page: &mut Writer, findings: Vec<Finding>) {
-    page.section("Isolation (against a default container)");
+    page.section("Isolation (against a default container; mounts and devices: nstop audit)");
     if findings.iter().all(|f| f.severity == Severity::Info) {
         page.note("nothing weaker than a default container", Tone::Dim);
     }
     for f in findings {
-        let (label, tone) = match f.severity {
-            Severity::Alert => ("ALERT", Tone::Alert),
-            Severity::Warn => ("weaker", Tone::Warn),
-            Severity::Info => ("info", Tone::Dim),
+        let tone = match f.severity {
+            Severity::Alert => Tone::Alert,
+            Severity::Warn => Tone::Warn,
+            Severity::Info => Tone::Dim,
         };
-        page.paragraph(&format!("{label}: {} [{}]", f.what, f.evidence), tone);
+        let line = format!("{:<5} {} [{}]", f.severity.mark(), f.what, f.evidence);
+        page.paragraph(&line, tone);
     }
 }
 

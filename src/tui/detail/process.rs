@@ -90,8 +90,6 @@ pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Wri
         bytes(Some(p.rss_bytes)).unwrap_or_default(),
     );
 
-    write_privileges(p, sources, page);
-
     let parents = model.pid_parents();
     if let Some(&own) = p.namespaces.get(&NsType::Pid) {
         let chain = pid_tree::chain(&parents, own);
@@ -148,6 +146,8 @@ pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Wri
             None => page.field(&label, c.path.to_string()),
         }
     }
+
+    write_privileges(p, sources, page);
 
     let children: Vec<i32> = model
         .processes

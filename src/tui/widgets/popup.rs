@@ -7,6 +7,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Widget, Wrap};
 
+use crate::model::sample::NsType;
 use crate::ops::Request;
 use crate::ops::process::signal_name;
 use crate::tui::panes::Tone;
@@ -59,8 +60,10 @@ impl Widget for PopupView<'_> {
                     "nstop waits while the shell runs; namespaces it leaves alive are listed after",
                     theme.tone(Tone::Dim),
                 ));
-                if let Some(keeps) = &form.keeps {
-                    lines.push(Line::styled(keeps.clone(), theme.tone(Tone::Warn)));
+                if let Some(own) = &form.own {
+                    let new_user_ns = form.map_root_user
+                        || form.types.iter().any(|&(k, on)| on && k == NsType::User);
+                    lines.push(Line::styled(own.kept(new_user_ns), theme.tone(Tone::Warn)));
                 }
                 lines.push(keys(
                     theme,

@@ -99,9 +99,9 @@ pub fn fit_path(text: &str, width: usize) -> Cow<'_, str> {
         .checked_sub(leaf.width() + 1)
         .filter(|&r| r > label.width())
     else {
-        // A name before the path (`docker web  memory:/…`) says more than the leaf's end:
-        // the cell cuts it at its end.
-        if label.contains(' ') {
+        // A name before the path (`docker web  memory:/…`, two spaces apart) says more than
+        // the leaf's end: the cell cuts it at its end. Badges (`[OOM×3] memory:`) give way.
+        if label.contains("  ") {
             return Cow::Borrowed(text);
         }
         // Not even the leaf fits: its end, after `…`.
