@@ -396,6 +396,11 @@ fn audit_says_what_each_container_has_beyond_a_default_one() {
             audits[0]
         );
     }
+    // The text of all of them, kept for the README's example.
+    let (_, text, _) = nstop(&["audit"]);
+    if let Some(dir) = std::env::var_os("NSTOP_RESULTS") {
+        std::fs::write(Path::new(&dir).join("audit-podman.txt"), &text).unwrap();
+    }
     // Every container by its name, from `audit` without a target.
     let (_, all, _) = nstop(&["audit", "--json"]);
     let doc: Value = serde_json::from_str(&all).unwrap();
