@@ -337,6 +337,17 @@ const SENSITIVE: [&str; 11] = [
     "/var/log",
 ];
 
+/// Device nodes any container may have.
+const HARMLESS_DEVICES: [&str; 7] = [
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/ptmx",
+];
+
 /// The findings of a container's mounts; writable cgroup mounts (one per v1 hierarchy) are
 /// said once.
 pub fn mount_findings(mounts: &[HostMount]) -> Vec<Finding> {
@@ -345,9 +356,16 @@ pub fn mount_findings(mounts: &[HostMount]) -> Vec<Finding> {
     for m in mounts {
         let mode = if m.writable { "writable" } else { "read-only" };
         let (severity, what) = match m.fstype.as_str() {
-            "devtmpfs" => (
+            "devtmpfs" if m.host_path == "/dev" => (
                 Severity::Alert,
                 format!("the host's /dev is mounted at {}", m.at),
+            ),
+            // Runtimes mask /proc/kcore and the like with /dev/null: that is a wall, not a
+            // way out. Another device node is one.
+            "devtmpfs" if HARMLESS_DEVICES.contains(&m.host_path.as_str()) => continue,
+            "devtmpfs" => (
+                Severity::Warn,
+                format!("the host's device {} is mounted at {}", m.host_path, m.at),
             ),
             "cgroup" | "cgroup2" if m.writable => {
                 cgroups_writable.push(m.at.as_str());
@@ -411,4 +429,54 @@ pub fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     findings.retain(|f| seen.insert((f.check, f.what.clone()), ()).is_none());
     findings.sort_by_key(|f| std::cmp::Reverse(f.severity));
     findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mount(host_path: &str, at: &str, writable: bool, fstype: &str) -> HostMount {
+        HostMount {
+            host_path: host_path.into(),
+            at: at.into(),
+            writable,
+            fstype: fstype.into(),
+        }
+    }
+
+    /// The mounts podman gave its default and `-v /:/host` containers in the real-host guest.
+    #[test]
+    fn masks_are_walls_and_the_host_root_is_a_way_out() {
+        let default = [
+            mount("/dev/null", "/proc/kcore", false, "devtmpfs"),
+            mount("/dev/null", "/proc/keys", false, "devtmpfs"),
+        ];
+        assert_eq!(mount_findings(&default), vec![]);
+        let host_root = [
+            mount("/", "/host", true, "ext4"),
+            mount("/dev", "/host/dev", true, "devtmpfs"),
+            mount("/dev/sda", "/disk", true, "devtmpfs"),
+        ];
+        let found: Vec<(Severity, String)> = mount_findings(&host_root)
+            .into_iter()
+            .map(|f| (f.severity, f.what))
+            .collect();
+        assert_eq!(
+            found,
+            vec![
+                (
+                    Severity::Alert,
+                    "the host's / is mounted writable at /host".to_owned()
+                ),
+                (
+                    Severity::Alert,
+                    "the host's /dev is mounted at /host/dev".to_owned()
+                ),
+                (
+                    Severity::Warn,
+                    "the host's device /dev/sda is mounted at /disk".to_owned()
+                ),
+            ]
+        );
+    }
 }
