@@ -396,6 +396,12 @@ fn audit_says_what_each_container_has_beyond_a_default_one() {
         above_info.is_empty(),
         "the default container: {above_info:#?}"
     );
+    // Its runtime limits its devices with a BPF program on cgroup2, and the audit says so.
+    assert!(
+        has(&audits[0], "devices", "decide which devices it may open"),
+        "{:#}",
+        audits[0]
+    );
     for (i, (name, _, check, words)) in started.iter().enumerate().skip(1) {
         assert!(
             has(&audits[i], check, words),

@@ -77,6 +77,18 @@ fn audit_unit(model: &Model, roots: &Roots, processes: &[&Process]) -> Vec<Findi
     if let Some(list) = list {
         findings.extend(isolation::devices_findings(&list));
     }
+    // Without a v1 devices hierarchy, a container's devices are limited by BPF programs
+    // attached to its cgroup2 cgroup.
+    let cgroup2 = (model.host.hierarchies.iter())
+        .find(|h| h.version == 2)
+        .filter(|_| devices.is_none());
+    let programs = cgroup2.and_then(|h| {
+        let own = first.cgroups.iter().find(|c| c.hierarchy == h.id)?;
+        crate::sys::cgroupfs::device_programs(roots, h, &own.path)
+    });
+    if let Some(programs) = programs {
+        findings.extend(isolation::device_program_findings(programs));
+    }
     isolation::sorted(findings)
 }
 

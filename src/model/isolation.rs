@@ -423,6 +423,30 @@ pub fn devices_findings(devices_list: &str) -> Vec<Finding> {
     .collect()
 }
 
+/// What cgroup2's device programs say of a container: none filter its devices, or how many do.
+pub fn device_program_findings(programs: u32) -> Vec<Finding> {
+    let (severity, what) = match programs {
+        0 => (
+            Severity::Warn,
+            "no device program is attached: cgroup2 does not limit which devices it may open"
+                .to_owned(),
+        ),
+        n => (
+            Severity::Info,
+            format!(
+                "{} decide which devices it may open",
+                crate::text::count(n, "device program", "device programs")
+            ),
+        ),
+    };
+    vec![Finding {
+        severity,
+        check: "devices",
+        what,
+        evidence: format!("BPF_CGROUP_DEVICE programs, its ancestors' included: {programs}"),
+    }]
+}
+
 /// Worst first, each finding once (several processes of a container say the same).
 pub fn sorted(mut findings: Vec<Finding>) -> Vec<Finding> {
     let mut seen = BTreeMap::new();

@@ -7,7 +7,7 @@ use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-use rustix::fs::{FileType, Mode, RawDir, fstat};
+use rustix::fs::{FileType, Mode, OFlags, RawDir, fstat};
 
 use crate::model::kernel_text::{pids, proc_cgroup};
 use crate::model::sample::{CgroupSample, CgroupsSample, HierarchySample, ProcSample};
@@ -563,15 +563,63 @@ pub fn sample(roots: &Roots, membership: bool) -> CgroupsSample {
     }
 }
 
-/// The allow list (devices.list) of cgroup `path` of a v1 devices hierarchy; `None` where it
-/// cannot be read or the path is outside the mount's view.
-pub fn devices_list(roots: &Roots, h: &HierarchySample, path: &str) -> Option<String> {
+/// The directory of cgroup `path` of hierarchy `h`; `None` where the path is outside the
+/// mount's view.
+fn cgroup_dir(roots: &Roots, h: &HierarchySample, path: &str) -> Option<std::path::PathBuf> {
     let inside = match h.root.as_str() {
         "/" => path,
         root => path.strip_prefix(root.trim_end_matches('/'))?,
     };
-    let dir = roots.resolve(&h.mount).join(inside.trim_start_matches('/'));
+    Some(roots.resolve(&h.mount).join(inside.trim_start_matches('/')))
+}
+
+/// The allow list (devices.list) of cgroup `path` of a v1 devices hierarchy; `None` where it
+/// cannot be read.
+pub fn devices_list(roots: &Roots, h: &HierarchySample, path: &str) -> Option<String> {
+    let dir = cgroup_dir(roots, h, path)?;
     crate::sys::longpath::read_to_string(&dir.join("devices.list")).ok()
+}
+
+/// How many device programs (BPF_CGROUP_DEVICE) decide which devices a cgroup2 cgroup's
+/// processes may open, its ancestors' included; `None` where the kernel does not say (no
+/// BPF, not privileged). No crate wraps BPF_PROG_QUERY alone, so the syscall is made here.
+pub fn device_programs(roots: &Roots, h: &HierarchySample, path: &str) -> Option<u32> {
+    use std::os::fd::AsRawFd;
+    // The `query` member of union bpf_attr.
+    #[repr(C)]
+    #[derive(Default)]
+    struct Query {
+        target_fd: u32,
+        attach_type: u32,
+        query_flags: u32,
+        attach_flags: u32,
+        prog_ids: u64,
+        prog_cnt: u32,
+        padding: u32,
+    }
+    const BPF_PROG_QUERY: nix::libc::c_long = 16;
+    const BPF_CGROUP_DEVICE: u32 = 6;
+    const BPF_F_QUERY_EFFECTIVE: u32 = 1;
+    let dir = cgroup_dir(roots, h, path)?;
+    let fd = crate::sys::longpath::open(&dir, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC)
+        .ok()?;
+    let mut query = Query {
+        target_fd: u32::try_from(fd.as_raw_fd()).ok()?,
+        attach_type: BPF_CGROUP_DEVICE,
+        query_flags: BPF_F_QUERY_EFFECTIVE,
+        ..Query::default()
+    };
+    // SAFETY: `query` is a bpf_attr prefix of the size passed, live for the call; with
+    // prog_ids null the kernel only writes prog_cnt and attach_flags into it.
+    let rc = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_bpf,
+            BPF_PROG_QUERY,
+            &mut query as *mut Query,
+            std::mem::size_of::<Query>() as u32,
+        )
+    };
+    (rc == 0).then_some(query.prog_cnt)
 }
 
 #[cfg(test)]
