@@ -398,7 +398,7 @@ fn audit_says_what_each_container_has_beyond_a_default_one() {
     );
     // Its runtime limits its devices with a BPF program on cgroup2, and the audit says so.
     assert!(
-        has(&audits[0], "devices", "decide which devices it may open"),
+        has(&audits[0], "devices", "which devices it may open"),
         "{:#}",
         audits[0]
     );

@@ -431,12 +431,13 @@ pub fn device_program_findings(programs: u32) -> Vec<Finding> {
             "no device program is attached: cgroup2 does not limit which devices it may open"
                 .to_owned(),
         ),
+        1 => (
+            Severity::Info,
+            "a device program decides which devices it may open".to_owned(),
+        ),
         n => (
             Severity::Info,
-            format!(
-                "{} decide which devices it may open",
-                crate::text::count(n, "device program", "device programs")
-            ),
+            format!("{n} device programs decide which devices it may open"),
         ),
     };
     vec![Finding {
