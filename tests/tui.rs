@@ -1847,6 +1847,13 @@ fn titles_and_footer_say_only_what_is_so() {
     press(&mut app, "3");
     app.update(Action::Resize(80, 24));
     assert!(!title(&app).contains("CGROUP of"), "{}", title(&app));
+    // `c` there says why nothing seems to change.
+    press(&mut app, "c");
+    let footer = render(&app).lines().last().unwrap_or_default().to_owned();
+    assert!(
+        footer.contains("the CGROUP column does not fit"),
+        "{footer}"
+    );
     // A status message: the footer still starts with help and quit.
     let mut ops = Recorder::default();
     press_with(&mut app, "K", &mut ops);

@@ -1152,9 +1152,17 @@ impl App {
             (Screen::Processes, Some(model)) => processes::next_hierarchy(&self.list().view(model)),
             _ => None,
         };
-        match next {
-            Some(id) => self.rebuild_with(|l| l.hierarchy = Some(id)),
-            None => self.dirty = false,
+        let Some(id) = next else {
+            self.dirty = false;
+            return;
+        };
+        self.rebuild_with(|l| l.hierarchy = Some(id));
+        let column = processes::cgroup_column();
+        if !crate::tui::widgets::table::shows(self.list(), self.size.width, column) {
+            self.say(
+                "the CGROUP column does not fit at this width: widen the terminal to see it",
+                Tone::Warn,
+            );
         }
     }
 

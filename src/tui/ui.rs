@@ -231,8 +231,7 @@ fn title(app: &App) -> Line<'static> {
 
 /// Whether the Processes screen has room for its CGROUP column.
 fn cgroup_shown(app: &App) -> bool {
-    let shown = table::layout(app.list(), app.size.width);
-    shown.iter().any(|&(i, _)| i == processes::cgroup_column())
+    table::shows(app.list(), app.size.width, processes::cgroup_column())
 }
 
 /// A new OOM kill said in the title, else nothing.
@@ -309,7 +308,12 @@ fn footer(app: &App) -> Line<'static> {
     }
     // What just happened, or went wrong, takes the place of the other hints.
     if let Some((text, tone)) = &app.status {
-        spans.push(Span::styled(text.clone(), theme.tone(*tone)));
+        let used: usize = spans.iter().map(|s| s.content.width()).sum();
+        let room = usize::from(app.size.width).saturating_sub(used);
+        spans.push(Span::styled(
+            table::fit_sentence(text, room),
+            theme.tone(*tone),
+        ));
         return Line::from(spans);
     }
     if let Some(error) = &app.error {

@@ -79,6 +79,29 @@ pub fn layout(list: &ListState, width: u16) -> Vec<(usize, u16)> {
     fit(spec.columns, width, (spec.tree_column, indent))
 }
 
+/// Whether a list shows column `column` at `width`.
+pub fn shows(list: &ListState, width: u16, column: usize) -> bool {
+    layout(list, width).iter().any(|&(i, _)| i == column)
+}
+
+/// A sentence too wide for `width`: its longest path is cut in the middle by what is too much
+/// (not below 12 columns), so the words after it stay.
+pub fn fit_sentence(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let excess = text.width().saturating_sub(width);
+    let longest = text
+        .split(' ')
+        .filter(|word| word.contains('/'))
+        .max_by_key(|word| word.width());
+    match longest {
+        Some(path) if excess > 0 => {
+            let room = path.width().saturating_sub(excess).max(12);
+            text.replacen(path, &fit_path(path, room), 1)
+        }
+        _ => text.to_owned(),
+    }
+}
+
 /// A path too wide for its cell, cut in the middle so that its leaf stays:
 /// `/process_api/…/leaf`, and `cgroup2:/a/…/leaf` keeps its `hierarchy:` label too. Other
 /// text is cut at the end, where the cell ends.
@@ -250,6 +273,18 @@ mod tests {
             fit_path("/usr/bin/python3 -c x:/y", 5),
             "/usr/bin/python3 -c x:/y"
         );
+    }
+
+    #[test]
+    fn a_sentence_keeps_its_end_and_cuts_its_path() {
+        let said = "cgroup memory:/process_api/20aed757fda6dae2e93f3cd920b62f4a/walk2-e: no process to freeze";
+        let fitted = fit_sentence(said, 60);
+        assert!(
+            fitted.ends_with("/walk2-e: no process to freeze"),
+            "{fitted}"
+        );
+        assert!(fitted.chars().count() <= 60, "{fitted}");
+        assert_eq!(fit_sentence("done", 60), "done");
     }
 
     #[test]
