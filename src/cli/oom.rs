@@ -92,6 +92,9 @@ struct Event<'a> {
 #[derive(Serialize)]
 struct Report<'a> {
     events: Vec<Event<'a>>,
+    /// The host's page size, for the OOM reports' page counts (the JSON keeps pages).
+    #[serde(skip)]
+    page_size: u64,
     counters: Vec<Counter>,
     at_risk: Vec<AtRisk>,
     notes: &'a [String],
@@ -221,6 +224,7 @@ pub fn render(args: &OomArgs, since: Option<u64>, facts: Facts) -> anyhow::Resul
         .cloned()
         .collect();
     let report = Report {
+        page_size: model.page_size(),
         events: events
             .iter()
             .map(|event| Event {
@@ -291,7 +295,7 @@ fn text(report: &Report) -> String {
             .take(3)
             .map(|t| {
                 let rss = t
-                    .rss_bytes()
+                    .rss_bytes(report.page_size)
                     .map_or("-".to_owned(), |b| human_bytes(b as f64));
                 format!("{} ({}, rss {rss})", t.name, t.pid)
             })

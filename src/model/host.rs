@@ -35,6 +35,9 @@ pub struct System {
     pub mem_available: Option<u64>,
     pub swap_total: Option<u64>,
     pub swap_free: Option<u64>,
+    /// Bytes per page, as the kernel's OOM reports count them (0 in recordings made before).
+    #[serde(default)]
+    pub page_size: u64,
 }
 
 impl System {
@@ -66,6 +69,7 @@ impl System {
             mem_available: text::meminfo(&now.meminfo, "MemAvailable"),
             swap_total: text::meminfo(&now.meminfo, "SwapTotal"),
             swap_free: text::meminfo(&now.meminfo, "SwapFree"),
+            page_size: now.page_size,
         })
     }
 

@@ -183,6 +183,11 @@ impl Model {
 
     /// The namespaces of the host: those of the lowest PID whose links are readable (init, or
     /// kthreadd when init is hidden), which outside any container are the initial ones.
+    /// Bytes per page of the kernel read (0 where not known).
+    pub fn page_size(&self) -> u64 {
+        self.host.system.as_ref().map_or(0, |s| s.page_size)
+    }
+
     pub fn host_namespaces(&self) -> &std::collections::BTreeMap<sample::NsType, u64> {
         static NONE: std::collections::BTreeMap<sample::NsType, u64> =
             std::collections::BTreeMap::new();

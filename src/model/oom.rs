@@ -111,10 +111,10 @@ pub struct OomTask {
 }
 
 impl OomTask {
-    /// Resident memory in bytes. The table is in pages of the kernel that wrote it, which is
-    /// the one read (a recording replayed on a host of another page size would be off).
-    pub fn rss_bytes(&self) -> Option<u64> {
-        let page = rustix::param::page_size() as u64;
+    /// Resident memory in bytes, by the page size of the kernel that wrote the table (the
+    /// model's host: `None` where that is not known).
+    pub fn rss_bytes(&self, page_size: u64) -> Option<u64> {
+        let page = Some(page_size).filter(|&p| p > 0)?;
         self.rss_pages.map(|p| p.saturating_mul(page))
     }
 }

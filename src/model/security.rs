@@ -141,20 +141,29 @@ fn map_to_inside(map: &str, outside: u32) -> Option<u32> {
     })
 }
 
-/// Every capability this build knows, by number.
-fn known() -> Vec<caps::Capability> {
-    let mut all: Vec<caps::Capability> = caps::all().into_iter().collect();
-    all.sort_by_key(|c| c.index());
-    all
+/// Every capability this build knows, by number, and their mask: built once (sets are
+/// named for every process of every recorded frame).
+fn known() -> &'static (Vec<caps::Capability>, u64) {
+    static KNOWN: std::sync::OnceLock<(Vec<caps::Capability>, u64)> = std::sync::OnceLock::new();
+    KNOWN.get_or_init(|| {
+        let mut all: Vec<caps::Capability> = caps::all().into_iter().collect();
+        all.sort_by_key(|c| c.index());
+        let mask = all.iter().fold(0, |m, c| m | c.bitmask());
+        (all, mask)
+    })
+}
+
+/// The mask of every capability this build knows.
+fn known_mask() -> u64 {
+    known().1
 }
 
 /// The names of a capability set's members, by number (`cap_41` for one this build does not
 /// know).
 pub fn names(mask: u64) -> Vec<String> {
-    let known = known();
     (0..64)
         .filter(|bit| mask & (1 << bit) != 0)
-        .map(|bit| match known.iter().find(|c| c.index() == bit) {
+        .map(|bit| match known().0.iter().find(|c| c.index() == bit) {
             Some(cap) => cap.to_string(),
             None => format!("cap_{bit}"),
         })
@@ -163,7 +172,7 @@ pub fn names(mask: u64) -> Vec<String> {
 
 /// Whether a set holds every capability this build knows.
 pub fn is_full(mask: u64) -> bool {
-    known().iter().all(|c| mask & c.bitmask() != 0)
+    mask & known_mask() == known_mask()
 }
 
 /// A set in words: `all (41)`, `none`, or the names with their count.
@@ -179,8 +188,7 @@ pub fn describe(mask: u64) -> String {
             .collect();
         short.join(" ")
     };
-    let full: u64 = known().iter().map(|c| c.bitmask()).fold(0, |m, b| m | b);
-    let missing = self::names(full & !mask);
+    let missing = self::names(known_mask() & !mask);
     match missing.len() {
         0 => format!("all ({})", names.len()),
         // Root's usual set less a few: what it lacks says more.
@@ -216,15 +224,11 @@ mod cap_names {
             .fold(0, |m, bit| m | bit)
     }
 
-    fn known() -> u64 {
-        super::known().iter().fold(0, |m, c| m | c.bitmask())
-    }
-
     impl Set {
         fn of(set: u64) -> Set {
-            let missing = known() & !set;
+            let missing = super::known_mask() & !set;
             // Only where every member is a known capability: the short forms name known ones.
-            if set & !known() != 0 || missing.count_ones() >= set.count_ones() {
+            if set & !super::known_mask() != 0 || missing.count_ones() >= set.count_ones() {
                 return Set::Names(super::names(set));
             }
             match missing {
@@ -237,8 +241,8 @@ mod cap_names {
 
         fn mask(&self) -> u64 {
             match self {
-                Set::All(_) => known(),
-                Set::AllBut { all_but } => known() & !mask(all_but),
+                Set::All(_) => super::known_mask(),
+                Set::AllBut { all_but } => super::known_mask() & !mask(all_but),
                 Set::Names(names) => mask(names),
             }
         }

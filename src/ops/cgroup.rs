@@ -570,6 +570,11 @@ fn refuse_vital(host: &Host, t: &Target) -> Result<Vec<Pinned>, String> {
     Ok(pinned)
 }
 
+/// The v1 freezer's file and the state written to freeze or thaw.
+fn v1_freezer_state(frozen: bool) -> (&'static str, &'static str) {
+    ("freezer.state", if frozen { "FROZEN" } else { "THAWED" })
+}
+
 /// `cg freeze` / `cg thaw`: cgroup2's cgroup.freeze, or (`freezer:/path`) the v1 freezer's
 /// freezer.state.
 pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
@@ -581,9 +586,7 @@ pub fn freeze(host: &Host, spec: &str, frozen: bool) -> Result<Plan, String> {
         }
         let (file, value) = match t.hierarchy.version {
             2 => ("cgroup.freeze", if frozen { "1" } else { "0" }),
-            _ if t.hierarchy.controllers.iter().any(|c| c == "freezer") => {
-                ("freezer.state", if frozen { "FROZEN" } else { "THAWED" })
-            }
+            _ if t.hierarchy.controllers.iter().any(|c| c == "freezer") => v1_freezer_state(frozen),
             _ => {
                 return Err(format!(
                     "cgroup {}: freezing needs cgroup2 or the v1 freezer hierarchy",
@@ -652,9 +655,10 @@ pub fn freeze_in_new_freezer(host: &Host, spec: &str) -> Result<Plan, String> {
         start_time: p.start_time,
         procs: target.file("cgroup.procs"),
     }));
+    let (file, value) = v1_freezer_state(true);
     changes.push(Change::Write {
-        path: target.file("freezer.state"),
-        value: "FROZEN".into(),
+        path: target.file(file),
+        value: value.into(),
     });
     let mut plan = plan(format!("cg freeze --create-freezer {spec}"), changes);
     let (moved, verb) = match members.len() {

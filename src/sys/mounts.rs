@@ -23,24 +23,46 @@ pub fn unescape_mount_path(field: &str) -> String {
     })
 }
 
-/// The nsfs mounts of one mountinfo text: which namespace is mounted where. The fields after
-/// the ` - ` separator are located by the separator, as the optional fields before it vary.
-pub fn parse_nsfs_mounts(mountinfo: &str) -> Vec<(NsRef, String)> {
+/// One mountinfo line's fields that locate it: the device, the root within that filesystem,
+/// where it is mounted, its options, its type.
+struct MountLine {
+    dev: String,
+    root: String,
+    at: String,
+    writable: bool,
+    fstype: String,
+}
+
+/// The fields after the ` - ` separator are located by the separator, as the optional
+/// fields before it vary.
+fn parse_mount_lines(mountinfo: &str) -> Vec<MountLine> {
     mountinfo
         .lines()
         .filter_map(|line| {
             let (left, right) = line.split_once(" - ")?;
-            if right.split(' ').next()? != "nsfs" {
-                return None;
-            }
             let mut fields = left.split(' ');
-            let root = fields.nth(3)?;
-            let mount_point = fields.next()?;
-            Some((
-                parse_ns_link(root.as_bytes())?,
-                unescape_mount_path(mount_point),
-            ))
+            let dev = fields.nth(2)?.to_owned();
+            let root = unescape_mount_path(fields.next()?);
+            let at = unescape_mount_path(fields.next()?);
+            let writable = fields.next()?.split(',').any(|o| o == "rw");
+            let fstype = right.split(' ').next()?.to_owned();
+            Some(MountLine {
+                dev,
+                root,
+                at,
+                writable,
+                fstype,
+            })
         })
+        .collect()
+}
+
+/// The nsfs mounts of one mountinfo text: which namespace is mounted where.
+pub fn parse_nsfs_mounts(mountinfo: &str) -> Vec<(NsRef, String)> {
+    parse_mount_lines(mountinfo)
+        .into_iter()
+        .filter(|m| m.fstype == "nsfs")
+        .filter_map(|m| Some((parse_ns_link(m.root.as_bytes())?, m.at)))
         .collect()
 }
 
@@ -123,38 +145,6 @@ mod tests {
         assert_eq!(unescape_mount_path("/a\\04"), "/a\\04");
         assert_eq!(unescape_mount_path("/\\999"), "/\\999");
     }
-}
-
-/// One mountinfo line's fields that locate it: the device, the root within that filesystem,
-/// where it is mounted, its options, its type.
-struct MountLine {
-    dev: String,
-    root: String,
-    at: String,
-    writable: bool,
-    fstype: String,
-}
-
-fn parse_mount_lines(mountinfo: &str) -> Vec<MountLine> {
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let mut fields = left.split(' ');
-            let dev = fields.nth(2)?.to_owned();
-            let root = unescape_mount_path(fields.next()?);
-            let at = unescape_mount_path(fields.next()?);
-            let writable = fields.next()?.split(',').any(|o| o == "rw");
-            let fstype = right.split(' ').next()?.to_owned();
-            Some(MountLine {
-                dev,
-                root,
-                at,
-                writable,
-                fstype,
-            })
-        })
-        .collect()
 }
 
 /// The mounts of `pid`'s mount namespace that show part of the reader's: each with the path

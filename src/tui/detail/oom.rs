@@ -144,7 +144,7 @@ fn write_victim(e: &OomEvent, sources: &Sources, page: &mut Writer) {
         grid.left = vec![1];
         for t in others.iter().take(8) {
             let rss = t
-                .rss_bytes()
+                .rss_bytes(sources.model.page_size())
                 .map_or("-".to_owned(), |b| human_bytes(b as f64));
             grid.rows.push(vec![
                 Cell::new(t.pid.to_string(), Style::default()),
