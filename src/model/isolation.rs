@@ -11,7 +11,7 @@ use crate::model::Model;
 use crate::model::cgroup::Cgroup;
 use crate::model::process::Process;
 use crate::model::sample::NsType;
-use crate::model::security::{self, Seccomp, Security};
+use crate::model::security::{self, Seccomp};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -133,12 +133,16 @@ pub fn contained(model: &Model, p: &Process) -> bool {
 }
 
 /// A process in a word, as the Processes screen shows it: `host` where it is not contained,
-/// else by its worst finding: `ok` (as a default container), `weak`, `open` (a way out).
+/// else by its worst weakness: `ok` (as a default container), `weak`, `open` (a way out).
 pub fn verdict(model: &Model, p: &Process) -> (&'static str, Option<Severity>) {
     if !contained(model, p) {
         return ("host", None);
     }
-    let worst = container_findings(model, &[p]).first().map(|f| f.severity);
+    // Only the severities: the sentences are not written for each row and sort.
+    let worst = weaknesses(model, &[p])
+        .iter()
+        .map(|(w, _)| w.severity())
+        .max();
     match worst {
         Some(Severity::Alert) => ("open", worst),
         Some(Severity::Warn) => ("weak", worst),
@@ -148,170 +152,197 @@ pub fn verdict(model: &Model, p: &Process) -> (&'static str, Option<Severity>) {
 
 /// The findings of a container (its processes share its namespaces), worst first.
 pub fn container_findings(model: &Model, processes: &[&Process]) -> Vec<Finding> {
-    let mut findings = Vec::new();
+    let found = weaknesses(model, processes);
+    sorted(found.iter().map(|(w, p)| w.finding(p)).collect())
+}
+
+/// What is weaker than a default container, before it is put into words.
+enum Weakness<'p> {
+    HostNamespace(NsType, u64),
+    /// Every capability in the host's user namespace, no seccomp, no LSM confinement.
+    Privileged,
+    /// Effective capabilities beyond a default container's, in the host's user namespace
+    /// or only its own.
+    Capabilities {
+        extra: u64,
+        host_user_ns: bool,
+    },
+    NoSeccomp,
+    Unconfined(&'p str),
+    HostRoot,
+    NoNewPrivsOff,
+    RootNotRemapped,
+}
+
+/// Each weakness of processes that form one container, with the process that has it: one
+/// that joined the host's namespace (nsenter) or kept more capabilities is the weak point.
+fn weaknesses<'p>(model: &Model, processes: &[&'p Process]) -> Vec<(Weakness<'p>, &'p Process)> {
     let host = model.host_namespaces();
-    // Every process of it counts: one that joined the host's namespace (nsenter) or kept
-    // more capabilities is the weak point.
+    let mut found = Vec::new();
     for kind in NsType::ALL {
-        let shared = processes.iter().find(|p| {
-            host.get(&kind)
-                .is_some_and(|h| p.namespaces.get(&kind) == Some(h))
-        });
-        if let Some(p) = shared {
-            let (severity, means) = shared_namespace(kind);
-            let ino = p.namespaces[&kind];
-            findings.push(Finding {
-                severity,
-                check: "host-namespace",
-                what: format!("shares the host's {} namespace: {means}", spelled(kind)),
-                evidence: format!("{kind}:[{ino}] (PID {})", p.pid),
-            });
+        let Some(&ino) = host.get(&kind) else {
+            continue;
+        };
+        if let Some(p) = processes
+            .iter()
+            .find(|p| p.namespaces.get(&kind) == Some(&ino))
+        {
+            found.push((Weakness::HostNamespace(kind, ino), *p));
         }
     }
-    for p in processes {
-        findings.extend(process_findings(model, p));
-    }
-    sorted(findings)
-}
-
-/// A process's own findings: its privileges against a default container's.
-fn process_findings(model: &Model, p: &Process) -> Vec<Finding> {
-    let Some(s) = &p.security else {
-        return Vec::new();
-    };
     // Unreadable links count as the host's: the audit assumes the worst it cannot rule out.
-    let host_user_ns = model.host_namespaces().get(&NsType::User);
-    let in_host_user_ns = match p.namespaces.get(&NsType::User) {
-        Some(own) => Some(own) == host_user_ns,
-        None => true,
-    };
-    let who = format!("PID {} {}", p.pid, crate::text::printable(&p.comm));
-    let mut findings = Vec::new();
-    let effective = security::names(s.caps.effective);
-    let full = security::is_full(s.caps.effective);
-    let unconfined = s.lsm_confined() == Some(false);
-    let no_seccomp = s.seccomp == Some(Seccomp::Disabled);
-    if full && in_host_user_ns && no_seccomp && (unconfined || s.lsm.is_none()) {
-        findings.push(Finding {
-            severity: Severity::Alert,
-            check: "privileged",
-            what: "runs privileged: every capability in the host's user namespace, no seccomp, no LSM confinement".into(),
-            evidence: who.clone(),
-        });
+    let host_user_ns = host.get(&NsType::User);
+    for &p in processes {
+        let Some(s) = &p.security else {
+            continue;
+        };
+        let in_host_user_ns = match p.namespaces.get(&NsType::User) {
+            Some(own) => Some(own) == host_user_ns,
+            None => true,
+        };
+        let unconfined = s.lsm_confined() == Some(false);
+        let no_seccomp = s.seccomp == Some(Seccomp::Disabled);
+        let full = security::is_full(s.caps.effective);
+        let mut add = |w| found.push((w, p));
+        if full && in_host_user_ns && no_seccomp && (unconfined || s.lsm.is_none()) {
+            add(Weakness::Privileged);
+        }
+        let extra = s.caps.effective & !default_caps();
+        if extra != 0 {
+            add(Weakness::Capabilities {
+                extra,
+                host_user_ns: in_host_user_ns,
+            });
+        }
+        if no_seccomp {
+            add(Weakness::NoSeccomp);
+        }
+        if unconfined {
+            add(Weakness::Unconfined(s.lsm.as_deref().unwrap_or_default()));
+        }
+        if s.host_root == Some(true) {
+            add(Weakness::HostRoot);
+        }
+        if !s.no_new_privs {
+            add(Weakness::NoNewPrivsOff);
+        }
+        if in_host_user_ns && s.uid == 0 {
+            add(Weakness::RootNotRemapped);
+        }
     }
-    let extra: Vec<&String> = effective
-        .iter()
-        .filter(|c| !DEFAULT_CAPS.contains(&c.as_str()))
-        .collect();
-    if !extra.is_empty() {
-        let whose = if in_host_user_ns {
-            "the host's user namespace"
-        } else {
-            "its own user namespace only"
-        };
-        let escapes: Vec<String> = ESCAPES
-            .iter()
-            .filter(|(cap, _)| extra.iter().any(|e| e.as_str() == *cap))
-            .map(|(cap, means)| format!("{cap}: {means}"))
-            .collect();
-        let severity = match (in_host_user_ns, escapes.is_empty()) {
-            (false, _) => Severity::Info,
-            (true, true) => Severity::Warn,
-            (true, false) => Severity::Alert,
-        };
-        let what = if full {
-            format!("has every capability in {whose}")
-        } else {
-            format!(
-                "has {} beyond a default container's in {whose}",
-                crate::text::count(extra.len(), "capability", "capabilities")
-            )
-        };
-        let means = if in_host_user_ns && !escapes.is_empty() {
-            format!(" ({})", escapes.join("; "))
-        } else {
-            String::new()
-        };
-        findings.push(Finding {
-            severity,
-            check: "capabilities",
-            what: format!("{what}{means}"),
-            evidence: format!(
-                "{who}: {}",
-                extra
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
-        });
-    }
-    findings.extend(contained_findings(
-        s,
-        &who,
-        in_host_user_ns,
-        no_seccomp,
-        unconfined,
-    ));
-    findings
+    found
 }
 
-/// What a container process should have that a host process need not.
-fn contained_findings(
-    s: &Security,
-    who: &str,
-    in_host_user_ns: bool,
-    no_seccomp: bool,
-    unconfined: bool,
-) -> Vec<Finding> {
-    let mut findings = Vec::new();
-    let mut add = |severity, check, what: String| {
-        findings.push(Finding {
-            severity,
+/// The mask of a list of capability names.
+fn mask_of(names: &[&str]) -> u64 {
+    names
+        .iter()
+        .filter_map(|n| n.parse::<caps::Capability>().ok())
+        .fold(0, |m, c| m | c.bitmask())
+}
+
+/// Docker's default capabilities as a mask, made once.
+fn default_caps() -> u64 {
+    static MASK: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *MASK.get_or_init(|| mask_of(&DEFAULT_CAPS))
+}
+
+impl Weakness<'_> {
+    /// The escape-capable capabilities among `extra`, with what each allows.
+    fn escapes(extra: u64) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+        ESCAPES
+            .iter()
+            .filter(move |(cap, _)| mask_of(&[cap]) & extra != 0)
+    }
+
+    fn severity(&self) -> Severity {
+        match self {
+            Weakness::HostNamespace(kind, _) => shared_namespace(*kind).0,
+            Weakness::Privileged | Weakness::HostRoot => Severity::Alert,
+            Weakness::Capabilities {
+                host_user_ns: false,
+                ..
+            } => Severity::Info,
+            Weakness::Capabilities { extra, .. } => match Self::escapes(*extra).next() {
+                Some(_) => Severity::Alert,
+                None => Severity::Warn,
+            },
+            Weakness::NoSeccomp | Weakness::Unconfined(_) => Severity::Warn,
+            Weakness::NoNewPrivsOff | Weakness::RootNotRemapped => Severity::Info,
+        }
+    }
+
+    /// The weakness in words, with its evidence.
+    fn finding(&self, p: &Process) -> Finding {
+        let who = format!("PID {} {}", p.pid, crate::text::printable(&p.comm));
+        let (check, what, evidence) = match self {
+            Weakness::HostNamespace(kind, ino) => (
+                "host-namespace",
+                format!(
+                    "shares the host's {} namespace: {}",
+                    spelled(*kind),
+                    shared_namespace(*kind).1
+                ),
+                format!("{kind}:[{ino}] (PID {})", p.pid),
+            ),
+            Weakness::Privileged => (
+                "privileged",
+                "runs privileged: every capability in the host's user namespace, no seccomp, no LSM confinement".into(),
+                who,
+            ),
+            Weakness::Capabilities {
+                extra,
+                host_user_ns,
+            } => {
+                let whose = match host_user_ns {
+                    true => "the host's user namespace",
+                    false => "its own user namespace only",
+                };
+                let effective = p.security.as_ref().map_or(0, |s| s.caps.effective);
+                let what = match security::is_full(effective) {
+                    true => format!("has every capability in {whose}"),
+                    false => format!(
+                        "has {} beyond a default container's in {whose}",
+                        crate::text::count(extra.count_ones(), "capability", "capabilities")
+                    ),
+                };
+                let escapes: Vec<String> = Self::escapes(*extra)
+                    .map(|(cap, means)| format!("{cap}: {means}"))
+                    .collect();
+                let means = match *host_user_ns && !escapes.is_empty() {
+                    true => format!(" ({})", escapes.join("; ")),
+                    false => String::new(),
+                };
+                let names = security::names(*extra).join(" ");
+                ("capabilities", format!("{what}{means}"), format!("{who}: {names}"))
+            }
+            Weakness::NoSeccomp => (
+                "seccomp",
+                "no seccomp filter: every system call is open to it".into(),
+                who,
+            ),
+            Weakness::Unconfined(label) => {
+                ("lsm", format!("no LSM confinement: {label}"), who)
+            }
+            Weakness::HostRoot => ("root-dir", "its root directory is the host's /".into(), who),
+            Weakness::NoNewPrivsOff => (
+                "no-new-privs",
+                "no_new_privs is off: a setuid program can raise its privileges".into(),
+                who,
+            ),
+            Weakness::RootNotRemapped => (
+                "root-user",
+                "runs as root, and its root is the host's (no user namespace remapping)".into(),
+                who,
+            ),
+        };
+        Finding {
+            severity: self.severity(),
             check,
             what,
-            evidence: who.to_owned(),
-        });
-    };
-    if no_seccomp {
-        add(
-            Severity::Warn,
-            "seccomp",
-            "no seccomp filter: every system call is open to it".into(),
-        );
+            evidence,
+        }
     }
-    if unconfined {
-        add(
-            Severity::Warn,
-            "lsm",
-            format!(
-                "no LSM confinement: {}",
-                s.lsm.as_deref().unwrap_or_default()
-            ),
-        );
-    }
-    if s.host_root == Some(true) {
-        add(
-            Severity::Alert,
-            "root-dir",
-            "its root directory is the host's /".into(),
-        );
-    }
-    if !s.no_new_privs {
-        add(
-            Severity::Info,
-            "no-new-privs",
-            "no_new_privs is off: a setuid program can raise its privileges".into(),
-        );
-    }
-    if in_host_user_ns && s.uid == 0 {
-        add(
-            Severity::Info,
-            "root-user",
-            "runs as root, and its root is the host's (no user namespace remapping)".into(),
-        );
-    }
-    findings
 }
 
 /// A mount a container sees that shows part of the host: the host path, whether writable.
