@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use crate::model::Model;
 use crate::model::cgroup::within;
+use crate::model::isolation::Walls;
 use crate::model::kernel_text;
 use crate::model::oom::{self, OomEvent};
 use crate::model::sample::{NsDetail, NsRef, Sample};
@@ -23,15 +24,23 @@ pub const MAX_OOM_EVENTS: usize = 200;
 pub enum Topic {
     /// The inside of a namespace (sys::detail).
     Namespace(NsRef),
-    /// The OOM scores of a cgroup's processes: who the kernel would kill first.
+    /// The OOM scores of a cgroup's processes (who the kernel would kill first), and the
+    /// walls around them.
     Cgroup { hierarchy: u32, path: String },
+    /// The walls around a process: its mounts and devices.
+    Process(i32),
 }
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Description {
     Inside(Result<NsDetail, String>),
-    /// (pid, /proc/PID/oom_score) of the cgroup's processes.
-    OomScores(Vec<(i32, u32)>),
+    Walls(Result<Walls, String>),
+    Cgroup {
+        /// (pid, /proc/PID/oom_score) of the cgroup's processes.
+        oom_scores: Vec<(i32, u32)>,
+        /// Read through its first process.
+        walls: Result<Walls, String>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,6 +140,23 @@ pub fn spawn(
 /// The processes in a cgroup or below it, by their own /proc/PID/cgroup (the sampler leaves
 /// cgroup.procs unread): the kernel picks its victim among the whole subtree, and a parent with
 /// the limit may hold no process of its own.
+/// The walls around `pid`, through its cgroups as the sample read them.
+fn walls(roots: &Roots, sample: &Sample, pid: i32) -> Result<Walls, String> {
+    let p = (sample.procs.iter())
+        .find(|p| p.pid == pid)
+        .ok_or_else(|| format!("PID {pid} has exited"))?;
+    let cgroups: Vec<(u32, &str)> = kernel_text::proc_cgroup(&p.cgroup)
+        .iter()
+        .map(|line| (line.hierarchy, line.path))
+        .collect();
+    Ok(sys::security::read_walls(
+        roots,
+        &sample.cgroups.hierarchies,
+        pid,
+        &cgroups,
+    ))
+}
+
 fn processes_below(sample: &Sample, hierarchy: u32, path: &str) -> Vec<i32> {
     sample
         .procs
@@ -252,8 +278,16 @@ fn run(
                 Topic::Namespace(ns) => Description::Inside(detail::describe(roots, sample, *ns)),
                 Topic::Cgroup { hierarchy, path } => {
                     let members = processes_below(sample, *hierarchy, path);
-                    Description::OomScores(sys::proc::oom_scores(roots, &members))
+                    let walls = match members.first() {
+                        Some(&first) => walls(roots, sample, first),
+                        None => Err("no process in it to read them through".into()),
+                    };
+                    Description::Cgroup {
+                        oom_scores: sys::proc::oom_scores(roots, &members),
+                        walls,
+                    }
                 }
+                Topic::Process(pid) => Description::Walls(walls(roots, sample, *pid)),
             };
             deliver(Delivery::Described(topic.clone(), description))
         }

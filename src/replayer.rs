@@ -120,13 +120,16 @@ impl<D: Fn(Delivery) -> bool> Replay<D> {
                     (None, None)
                 }
                 Ok(Control::Describe(Some(topic))) => {
-                    // Only the model was recorded: the inside of namespaces and OOM scores
-                    // are read live.
+                    // Only the model was recorded: the inside of namespaces, OOM scores and
+                    // walls are read live.
+                    let not_recorded = || "not recorded: a replay shows what was sampled".into();
                     let description = match topic {
-                        Topic::Namespace(_) => Description::Inside(Err(
-                            "not recorded: a replay shows what was sampled".into(),
-                        )),
-                        Topic::Cgroup { .. } => Description::OomScores(Vec::new()),
+                        Topic::Namespace(_) => Description::Inside(Err(not_recorded())),
+                        Topic::Cgroup { .. } => Description::Cgroup {
+                            oom_scores: Vec::new(),
+                            walls: Err(not_recorded()),
+                        },
+                        Topic::Process(_) => Description::Walls(Err(not_recorded())),
                     };
                     if !(self.deliver)(Delivery::Described(topic, description)) {
                         return;

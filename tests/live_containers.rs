@@ -319,52 +319,59 @@ fn audit_says_what_each_container_has_beyond_a_default_one() {
         return;
     }
     let mut image = Image::import(&PODMAN);
-    // (name suffix, options, a check and words its finding must have)
-    let variants: [(&str, &[&str], &str, &str); 6] = [
+    // (name suffix, options, the checks and words its findings must have)
+    type Variant = (
+        &'static str,
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+    );
+    let variants: [Variant; 6] = [
         (
             "privileged",
             &["--privileged"],
-            "privileged",
-            "runs privileged",
+            &[
+                ("privileged", "runs privileged"),
+                ("core-dump", "can write /proc/sys as the host's root"),
+            ],
         ),
         (
             "sysadmin",
             &["--cap-add", "SYS_ADMIN"],
-            "capabilities",
-            "CAP_SYS_ADMIN: can mount",
+            &[("capabilities", "CAP_SYS_ADMIN: can mount")],
         ),
         (
             "noseccomp",
             &["--security-opt", "seccomp=unconfined"],
-            "seccomp",
-            "no seccomp filter",
+            &[("seccomp", "no seccomp filter")],
         ),
         (
             "hostroot",
             &["-v", "/:/host"],
-            "host-mount",
-            "the host's / is mounted writable at /host",
+            &[("host-mount", "the host's / is mounted writable at /host")],
         ),
         (
             "hostnet",
             &["--network", "host"],
-            "host-namespace",
-            "the host's network namespace",
+            &[("host-namespace", "the host's network namespace")],
         ),
         (
             "hostpid",
             &["--pid", "host"],
-            "host-namespace",
-            "the host's pid namespace",
+            &[
+                ("host-namespace", "the host's pid namespace"),
+                ("ptrace", "trace"),
+            ],
         ),
     ];
     let base = unique_name();
-    let mut started = vec![(format!("{base}-default"), &[][..], "", "")];
-    started.extend(variants.iter().map(|(suffix, options, check, words)| {
-        (format!("{base}-{suffix}"), *options, *check, *words)
-    }));
+    let mut started = vec![(format!("{base}-default"), &[][..], &[][..])];
+    started.extend(
+        variants
+            .iter()
+            .map(|(suffix, options, said)| (format!("{base}-{suffix}"), *options, *said)),
+    );
     let mut audits = Vec::new();
-    for (name, options, _, _) in &started {
+    for (name, options, _) in &started {
         let mut args = vec!["-d"];
         args.extend_from_slice(options);
         let out = image.run(name, &args, &["sleep", "3600"]);
@@ -402,17 +409,19 @@ fn audit_says_what_each_container_has_beyond_a_default_one() {
         "{:#}",
         audits[0]
     );
-    for (i, (name, _, check, words)) in started.iter().enumerate().skip(1) {
-        assert!(
-            has(&audits[i], check, words),
-            "{name}: {words} in {:#}",
-            audits[i]
-        );
-        assert!(
-            !has(&audits[0], check, words),
-            "the default has {words}: {:#}",
-            audits[0]
-        );
+    for (i, (name, _, said)) in started.iter().enumerate().skip(1) {
+        for (check, words) in said.iter() {
+            assert!(
+                has(&audits[i], check, words),
+                "{name}: {words} in {:#}",
+                audits[i]
+            );
+            assert!(
+                !has(&audits[0], check, words),
+                "the default has {words}: {:#}",
+                audits[0]
+            );
+        }
     }
     // The text of all of them, kept for the README's example.
     let (_, text, _) = nstop(&["audit"]);

@@ -254,3 +254,76 @@ fn audit_names_what_a_sandbox_shares_with_the_host() {
     assert_eq!(code, 2);
     assert!(err.contains("no cgroup '/nstop-no-such-cgroup'"), "{err}");
 }
+
+/// The findings `nstop audit PID` makes, as (check, what, evidence).
+fn audit_findings(pid: i32) -> Vec<(String, String, String)> {
+    let (code, json, err) = nstop(&["audit", "--json", &pid.to_string()]);
+    assert!(code == 0 || code == 1, "{err}");
+    let doc: Value = serde_json::from_str(&json).unwrap();
+    doc["subjects"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let text = |key: &str| f[key].as_str().unwrap().to_owned();
+            (text("check"), text("what"), text("evidence"))
+        })
+        .collect()
+}
+
+/// Two sandboxes in the host's PID namespace: one in its own network namespace only (the
+/// host's /proc/sys, writable to it as the host's root), one in its own mount namespace with
+/// /proc/sys bound read-only as runtimes bind it. Both may trace as this host's yama allows,
+/// and the audit says by which scope; only the first can set kernel.core_pattern; where
+/// that pattern pipes to a program, both are told a crash leaves them.
+#[test]
+fn audit_weighs_ptrace_and_a_writable_proc_sys() {
+    if !require_root() {
+        return;
+    }
+    let net_only = Spawned::cmd("unshare --net sleep 3600");
+    let open = exec_of(&net_only, "sleep");
+    let walled = Spawned::new(
+        "unshare",
+        &[
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            "mount -o bind,ro /proc/sys /proc/sys && exec sleep 3600",
+        ],
+    );
+    let walled = exec_of(&walled, "sleep");
+    let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+        .map_or("not set (no yama)".to_owned(), |s| s.trim().to_owned());
+    let core_pattern = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    let core_pattern = core_pattern.trim_end_matches('\n');
+    for (pid, writes_sysctls) in [(open, true), (walled, false)] {
+        let findings = audit_findings(pid);
+        let said = |check: &str, words: &str| {
+            findings
+                .iter()
+                .find(|(c, what, _)| c == check && what.contains(words))
+        };
+        let (_, _, evidence) = said("ptrace", "trace").unwrap_or_else(|| panic!("{findings:#?}"));
+        assert!(
+            evidence.ends_with(&format!("as uid 0; kernel.yama.ptrace_scope = {scope}")),
+            "{evidence}"
+        );
+        let writer = said("core-dump", "can write /proc/sys");
+        assert_eq!(writer.is_some(), writes_sysctls, "PID {pid}: {findings:#?}");
+        if let Some((_, _, evidence)) = writer {
+            assert!(
+                evidence.ends_with(&format!("kernel.core_pattern = {core_pattern}")),
+                "{evidence}"
+            );
+        }
+        let piped = said("core-dump", "handed to a program on the host");
+        assert_eq!(
+            piped.is_some(),
+            core_pattern.starts_with('|'),
+            "{findings:#?}"
+        );
+    }
+}

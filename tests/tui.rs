@@ -6,6 +6,7 @@ use std::path::Path;
 
 use nstop::collector::{Control, Description, Topic};
 use nstop::model::Model;
+use nstop::model::isolation::{HostMount, MountWalls, Walls};
 use nstop::ops::{Applied, Change, Plan, Request};
 use nstop::sys::{self, Collect, Roots};
 use nstop::tui::Operator;
@@ -887,8 +888,32 @@ fn select_nested_sleep(app: &mut App) {
 fn process_detail_joins_its_namespaces_and_cgroups() {
     let mut app = app(HOST_NS);
     select_nested_sleep(&mut app);
-    press(&mut app, "d");
+    let controls = press(&mut app, "d");
     assert_eq!(detail_title(&app), "PID 17162 sleep");
+    // The page asks the collector for the walls around it, and says so until they come.
+    assert_eq!(controls, [Control::Describe(Some(Topic::Process(17162)))]);
+    let page = page_text(&app);
+    assert!(page.contains("reading mounts and devices…"), "{page}");
+    let walls = Walls {
+        mounts: Some(MountWalls {
+            host: Vec::new(),
+            proc_sys_writable: true,
+        }),
+        devices_list: Some("a *:* rwm\n".into()),
+        device_programs: None,
+    };
+    app.update(Action::Described(
+        Topic::Process(17162),
+        Description::Walls(Ok(walls)),
+    ));
+    let page = page_text(&app);
+    for said in [
+        "ALERT every device is allowed",
+        "ALERT can write /proc/sys as the host's root",
+    ] {
+        assert!(page.contains(said), "{said} in {page}");
+    }
+    assert!(!page.contains("reading mounts"), "{page}");
     let screen = render(&app);
     assert!(screen.contains(
         "host PID 17162 = PID 3 in pid:[4026541643] = PID 2 in pid:[4026541644] = PID 1 in pid:[4026541645]"
@@ -1069,12 +1094,37 @@ fn cgroup_detail_charts_its_history() {
         path: DOCKER.into(),
     };
     assert_eq!(controls, [Control::Describe(Some(topic.clone()))]);
-    // The collector's oom_score readings rank who would die next.
+    let page = page_text(&app);
+    assert!(page.contains("reading mounts and devices…"), "{page}");
+    // The collector's oom_score readings rank who would die next; the walls it read say
+    // what the container sees of the host.
+    let host_root = HostMount {
+        host_path: "/".into(),
+        at: "/host".into(),
+        writable: true,
+        fstype: "ext4".into(),
+    };
+    let walls = Walls {
+        mounts: Some(MountWalls {
+            host: vec![host_root],
+            proc_sys_writable: false,
+        }),
+        devices_list: None,
+        device_programs: Some(1),
+    };
     app.update(Action::Described(
         topic,
-        Description::OomScores(vec![(2290, 310), (2231, 667)]),
+        Description::Cgroup {
+            oom_scores: vec![(2290, 310), (2231, 667)],
+            walls: Ok(walls),
+        },
     ));
     let page = page_text(&app);
+    assert!(!page.contains("reading mounts"), "{page}");
+    assert!(
+        page.contains("ALERT the host's / is mounted writable at /host"),
+        "{page}"
+    );
     let first = page.find("oom_score 667").expect("ranked");
     assert!(first < page.find("oom_score 310").unwrap(), "{page}");
     assert!(page.contains("PID 2231  nginx"), "{page}");

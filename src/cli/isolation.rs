@@ -58,38 +58,15 @@ fn container_of(model: &Model, p: &Process) -> Option<(String, String)> {
     ))
 }
 
-/// The findings of processes that form one isolated unit, their mounts and v1 devices cgroup
-/// read through the first.
+/// The findings of processes that form one isolated unit, its walls read through the first.
 fn audit_unit(model: &Model, roots: &Roots, processes: &[&Process]) -> Vec<Finding> {
-    let mut findings = isolation::container_findings(model, processes);
-    let Some(first) = processes.first() else {
-        return findings;
-    };
-    if let Some(mounts) = crate::sys::mounts::host_mounts(roots, first.pid) {
-        findings.extend(isolation::mount_findings(&mounts));
-    }
-    let devices = (model.host.hierarchies.iter())
-        .find(|h| h.version == 1 && h.controllers.iter().any(|c| c == "devices"));
-    let list = devices.and_then(|h| {
-        let own = first.cgroups.iter().find(|c| c.hierarchy == h.id)?;
-        crate::sys::cgroupfs::devices_list(roots, h, &own.path)
+    let walls = processes.first().map(|first| {
+        let cgroups: Vec<(u32, &str)> = (first.cgroups.iter())
+            .map(|c| (c.hierarchy, &*c.path))
+            .collect();
+        crate::sys::security::read_walls(roots, &model.host.hierarchies, first.pid, &cgroups)
     });
-    if let Some(list) = list {
-        findings.extend(isolation::devices_findings(&list));
-    }
-    // Without a v1 devices hierarchy, a container's devices are limited by BPF programs
-    // attached to its cgroup2 cgroup.
-    let cgroup2 = (model.host.hierarchies.iter())
-        .find(|h| h.version == 2)
-        .filter(|_| devices.is_none());
-    let programs = cgroup2.and_then(|h| {
-        let own = first.cgroups.iter().find(|c| c.hierarchy == h.id)?;
-        crate::sys::cgroupfs::device_programs(roots, h, &own.path)
-    });
-    if let Some(programs) = programs {
-        findings.extend(isolation::device_program_findings(programs));
-    }
-    isolation::sorted(findings)
+    isolation::unit_findings(model, processes, walls.as_ref())
 }
 
 fn subjects(

@@ -38,6 +38,14 @@ pub struct System {
     /// Bytes per page, as the kernel's OOM reports count them (0 in recordings made before).
     #[serde(default)]
     pub page_size: u64,
+    /// Yama's ptrace scope: 0 classic (any process of the same uid), 1 descendants only, 2
+    /// CAP_SYS_PTRACE only, 3 none. `None` without yama, which is as 0.
+    #[serde(default)]
+    pub ptrace_scope: Option<u8>,
+    /// kernel.core_pattern: a file name written in the crashing process's directory, or
+    /// `|program`, which the kernel runs as root in the host's namespaces.
+    #[serde(default)]
+    pub core_pattern: Option<String>,
 }
 
 impl System {
@@ -70,6 +78,10 @@ impl System {
             swap_total: text::meminfo(&now.meminfo, "SwapTotal"),
             swap_free: text::meminfo(&now.meminfo, "SwapFree"),
             page_size: now.page_size,
+            ptrace_scope: now.ptrace_scope.trim().parse().ok(),
+            core_pattern: Some(now.core_pattern.trim_end_matches('\n'))
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
         })
     }
 

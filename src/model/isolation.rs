@@ -38,8 +38,9 @@ impl Severity {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub severity: Severity,
-    /// What was checked, stable for scripts: `host-namespace`, `capabilities`, `privileged`,
-    /// `seccomp`, `no-new-privs`, `lsm`, `root-dir`, `root-user`, `host-mount`, `devices`.
+    /// What was checked, stable for scripts: `host-namespace`, `ptrace`, `capabilities`,
+    /// `privileged`, `seccomp`, `no-new-privs`, `lsm`, `root-dir`, `root-user`, `host-mount`,
+    /// `core-dump`, `devices`.
     pub check: &'static str,
     pub what: String,
     pub evidence: String,
@@ -150,15 +151,92 @@ pub fn verdict(model: &Model, p: &Process) -> (&'static str, Option<Severity>) {
     }
 }
 
-/// The findings of a container (its processes share its namespaces), worst first.
-pub fn container_findings(model: &Model, processes: &[&Process]) -> Vec<Finding> {
-    let found = weaknesses(model, processes);
-    sorted(found.iter().map(|(w, p)| w.finding(p)).collect())
+/// What walls a unit off besides its namespaces and credentials, read through one of its
+/// processes while it runs (a recording does not hold them).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Walls {
+    /// `None` when its mountinfo was unreadable.
+    pub mounts: Option<MountWalls>,
+    /// Its v1 devices cgroup's allow list, where that hierarchy is mounted.
+    pub devices_list: Option<String>,
+    /// How many device programs its cgroup2 cgroup has, where no v1 devices hierarchy is.
+    pub device_programs: Option<u32>,
+}
+
+/// What a mount namespace shows of the host's.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MountWalls {
+    pub host: Vec<HostMount>,
+    pub proc_sys_writable: bool,
+}
+
+/// The findings of processes that form one unit (a container, or a process judged as one),
+/// worst first: their namespaces and credentials, and the walls around them once read.
+pub fn unit_findings(model: &Model, processes: &[&Process], walls: Option<&Walls>) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = weaknesses(model, processes)
+        .iter()
+        .map(|(w, p)| w.finding(p))
+        .collect();
+    let system = model.host.system.as_ref();
+    let core_pattern = system.and_then(|s| s.core_pattern.as_deref());
+    if let Some(walls) = walls {
+        if let Some(mounts) = &walls.mounts {
+            findings.extend(mount_findings(&mounts.host));
+            if mounts.proc_sys_writable {
+                findings.extend(sysctl_writers(model, processes, core_pattern));
+            }
+        }
+        if let Some(list) = &walls.devices_list {
+            findings.extend(devices_findings(list));
+        }
+        if let Some(programs) = walls.device_programs {
+            findings.extend(device_program_findings(programs));
+        }
+    }
+    let piped = core_pattern.filter(|p| p.starts_with('|'));
+    if let Some(pattern) = piped.filter(|_| processes.iter().any(|p| contained(model, p))) {
+        findings.push(Finding {
+            severity: Severity::Info,
+            check: "core-dump",
+            what: "a crash is handed to a program on the host: its memory leaves the container"
+                .into(),
+            evidence: format!("kernel.core_pattern = {}", crate::text::printable(pattern)),
+        });
+    }
+    sorted(findings)
+}
+
+/// Host root writing a writable /proc/sys: kernel.core_pattern set there makes the kernel run
+/// a program of its choosing as root on the host at the next crash.
+fn sysctl_writers(
+    model: &Model,
+    processes: &[&Process],
+    core_pattern: Option<&str>,
+) -> Option<Finding> {
+    let host_user_ns = model.host_namespaces().get(&NsType::User).copied();
+    let writer = processes.iter().find(|p| {
+        let host_root = p.security.as_ref().is_some_and(|s| s.uid == 0);
+        host_root && p.namespaces.get(&NsType::User).copied() == host_user_ns
+    })?;
+    Some(Finding {
+        severity: Severity::Alert,
+        check: "core-dump",
+        what: "can write /proc/sys as the host's root: a kernel.core_pattern set there runs its program on the host at the next crash".into(),
+        evidence: format!(
+            "PID {} {}: proc /proc/sys (writable); kernel.core_pattern = {}",
+            writer.pid,
+            crate::text::printable(&writer.comm),
+            crate::text::printable(core_pattern.unwrap_or("unreadable"))
+        ),
+    })
 }
 
 /// What is weaker than a default container, before it is put into words.
 enum Weakness<'p> {
     HostNamespace(NsType, u64),
+    /// In the host's PID namespace, where yama's scope (`None` without yama) decides whom it
+    /// may trace.
+    HostPtrace(Option<u8>),
     /// Every capability in the host's user namespace, no seccomp, no LSM confinement.
     Privileged,
     /// Effective capabilities beyond a default container's, in the host's user namespace
@@ -188,6 +266,10 @@ fn weaknesses<'p>(model: &Model, processes: &[&'p Process]) -> Vec<(Weakness<'p>
             .find(|p| p.namespaces.get(&kind) == Some(&ino))
         {
             found.push((Weakness::HostNamespace(kind, ino), *p));
+            if kind == NsType::Pid {
+                let scope = model.host.system.as_ref().and_then(|s| s.ptrace_scope);
+                found.push((Weakness::HostPtrace(scope), *p));
+            }
         }
     }
     // Unreadable links count as the host's: the audit assumes the worst it cannot rule out.
@@ -258,6 +340,8 @@ impl Weakness<'_> {
     fn severity(&self) -> Severity {
         match self {
             Weakness::HostNamespace(kind, _) => shared_namespace(*kind).0,
+            Weakness::HostPtrace(None | Some(0)) => Severity::Warn,
+            Weakness::HostPtrace(_) => Severity::Info,
             Weakness::Privileged | Weakness::HostRoot => Severity::Alert,
             Weakness::Capabilities {
                 host_user_ns: false,
@@ -285,6 +369,21 @@ impl Weakness<'_> {
                 ),
                 format!("{kind}:[{ino}] (PID {})", p.pid),
             ),
+            Weakness::HostPtrace(scope) => {
+                let what = match scope {
+                    None | Some(0) => "can trace the host's processes that run as its user",
+                    Some(1) => "can trace only its own descendants among the host's processes",
+                    Some(2) => "only CAP_SYS_PTRACE can trace among the host's processes",
+                    Some(_) => "no process can trace here, CAP_SYS_PTRACE or not",
+                };
+                let scope = scope.map_or("not set (no yama)".into(), |s| s.to_string());
+                let uid = p.security.as_ref().map_or(p.uid, |s| s.uid);
+                (
+                    "ptrace",
+                    what.into(),
+                    format!("{who} as uid {uid}; kernel.yama.ptrace_scope = {scope}"),
+                )
+            }
             Weakness::Privileged => (
                 "privileged",
                 "runs privileged: every capability in the host's user namespace, no seccomp, no LSM confinement".into(),
@@ -346,6 +445,7 @@ impl Weakness<'_> {
 }
 
 /// A mount a container sees that shows part of the host: the host path, whether writable.
+#[derive(Clone, Debug, PartialEq)]
 pub struct HostMount {
     pub host_path: String,
     pub at: String,
@@ -381,7 +481,7 @@ const HARMLESS_DEVICES: [&str; 7] = [
 
 /// The findings of a container's mounts; writable cgroup mounts (one per v1 hierarchy) are
 /// said once.
-pub fn mount_findings(mounts: &[HostMount]) -> Vec<Finding> {
+fn mount_findings(mounts: &[HostMount]) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut cgroups_writable = Vec::new();
     for m in mounts {
@@ -442,7 +542,7 @@ fn is_sensitive(host_path: &str) -> bool {
 }
 
 /// What a v1 devices cgroup's allow list lets it open: everything, with `a *:* rwm`.
-pub fn devices_findings(devices_list: &str) -> Vec<Finding> {
+fn devices_findings(devices_list: &str) -> Vec<Finding> {
     let all = devices_list.lines().any(|l| l.trim() == "a *:* rwm");
     all.then(|| Finding {
         severity: Severity::Alert,
@@ -455,7 +555,7 @@ pub fn devices_findings(devices_list: &str) -> Vec<Finding> {
 }
 
 /// What cgroup2's device programs say of a container: none filter its devices, or how many do.
-pub fn device_program_findings(programs: u32) -> Vec<Finding> {
+fn device_program_findings(programs: u32) -> Vec<Finding> {
     let (severity, what) = match programs {
         0 => (
             Severity::Warn,

@@ -347,6 +347,10 @@ pub struct SystemSample {
     pub meminfo: String,
     /// /proc/stat.
     pub stat: String,
+    /// /proc/sys/kernel/yama/ptrace_scope (empty without yama) and kernel/core_pattern: who
+    /// may trace whom, and where a crash's memory goes.
+    pub ptrace_scope: String,
+    pub core_pattern: String,
 }
 
 /// One mounted cgroup hierarchy (a mount of the same hierarchy twice is listed once).

@@ -148,6 +148,8 @@ fn system_sample(roots: &Roots) -> SystemSample {
         loadavg: read("loadavg"),
         meminfo: read("meminfo"),
         stat: read("stat"),
+        ptrace_scope: read("sys/kernel/yama/ptrace_scope"),
+        core_pattern: read("sys/kernel/core_pattern"),
     }
 }
 

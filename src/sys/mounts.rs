@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
+use crate::model::isolation::{HostMount, MountWalls};
 use crate::model::kernel_text;
 use crate::model::sample::{HeldNs, HolderSample, NsRef, NsType};
 use crate::sys::ns::parse_ns_link;
@@ -147,17 +148,38 @@ mod tests {
     }
 }
 
-/// The mounts of `pid`'s mount namespace that show part of the reader's: each with the path
-/// it has in the reader's (through a reader mount of the same device whose root contains
-/// it), its own mount point, whether writable. Its root mount is left out (whether its root
-/// is the reader's is said by the process's root directory). `None` when unreadable.
-pub fn host_mounts(roots: &Roots, pid: i32) -> Option<Vec<crate::model::isolation::HostMount>> {
+/// What `pid`'s mount namespace shows of the reader's: the mounts that show part of it, each
+/// with the path it has in the reader's (through a reader mount of the same device whose root
+/// contains it), its own mount point, whether writable; and whether its /proc/sys is writable.
+/// Its root mount is left out (whether its root is the reader's is said by the process's root
+/// directory). `None` when unreadable.
+pub fn mount_walls(roots: &Roots, pid: i32) -> Option<MountWalls> {
     let own = fs::read_to_string(roots.proc.join("self/mountinfo")).ok()?;
     let theirs = fs::read_to_string(roots.proc.join(format!("{pid}/mountinfo"))).ok()?;
-    Some(map_mounts(&own, &theirs))
+    Some(MountWalls {
+        host: map_mounts(&own, &theirs),
+        proc_sys_writable: proc_sys_writable(&theirs),
+    })
 }
 
-fn map_mounts(own: &str, theirs: &str) -> Vec<crate::model::isolation::HostMount> {
+/// Whether the mount that /proc/sys is on is a writable proc: runtimes cover it with a
+/// read-only bind, as sysctls written there reach the whole host (kernel.core_pattern).
+fn proc_sys_writable(mountinfo: &str) -> bool {
+    let covers = |at: &str| {
+        let at = at.trim_end_matches('/');
+        "/proc/sys" == at || "/proc/sys".starts_with(&format!("{at}/"))
+    };
+    // The deepest mount point covers it; of two at one point, the later is on top.
+    let lines = parse_mount_lines(mountinfo);
+    let covering = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| covers(&m.at))
+        .max_by_key(|(i, m)| (m.at.trim_end_matches('/').len(), *i));
+    covering.is_some_and(|(_, m)| m.fstype == "proc" && m.writable)
+}
+
+fn map_mounts(own: &str, theirs: &str) -> Vec<HostMount> {
     let own = parse_mount_lines(own);
     parse_mount_lines(theirs)
         .into_iter()
@@ -191,7 +213,7 @@ fn map_mounts(own: &str, theirs: &str) -> Vec<crate::model::isolation::HostMount
                 None if m.fstype == "devtmpfs" => "/dev".to_owned(),
                 None => return None,
             };
-            Some(crate::model::isolation::HostMount {
+            Some(HostMount {
                 host_path,
                 at: m.at,
                 writable: m.writable,
@@ -203,7 +225,25 @@ fn map_mounts(own: &str, theirs: &str) -> Vec<crate::model::isolation::HostMount
 
 #[cfg(test)]
 mod host_mount_tests {
-    use super::map_mounts;
+    use super::{map_mounts, proc_sys_writable};
+
+    #[test]
+    fn proc_sys_is_writable_only_where_no_read_only_bind_covers_it() {
+        let proc_only = "605 600 0:80 / /proc rw,nosuid - proc proc rw\n";
+        assert!(proc_sys_writable(proc_only));
+        // docker's and podman's default: /proc/sys bound read-only over their proc.
+        let covered = format!("{proc_only}606 605 0:80 /sys /proc/sys ro,nosuid - proc proc rw\n");
+        assert!(!proc_sys_writable(&covered));
+        // A later writable mount on the same point is on top.
+        let remounted = format!("{covered}607 606 0:80 /sys /proc/sys rw - proc proc rw\n");
+        assert!(proc_sys_writable(&remounted));
+        // /proc/sysvipc is not /proc/sys; no proc at all is nothing to write.
+        let sysvipc = format!("{covered}608 605 0:80 /sysvipc /proc/sysvipc rw - proc proc rw\n");
+        assert!(!proc_sys_writable(&sysvipc));
+        assert!(!proc_sys_writable(
+            "600 500 0:77 / / rw - overlay overlay rw\n"
+        ));
+    }
 
     #[test]
     fn a_container_mount_maps_to_the_host_path_it_shows() {

@@ -1,13 +1,18 @@
 //! A process's walls besides its namespaces and cgroups: the credential, capability,
 //! no_new_privs and seccomp lines of /proc/PID/status, its LSM label (attr/current), its root
-//! directory's identity, and the id maps of a user namespace other than the reader's.
+//! directory's identity, and the id maps of a user namespace other than the reader's; and the
+//! walls around a container: its mounts and devices.
 
 use std::os::fd::BorrowedFd;
 
 use rustix::fs::{AtFlags, statat};
 
-use crate::model::sample::SecuritySample;
+use crate::model::isolation::Walls;
+use crate::model::sample::{HierarchySample, SecuritySample};
+use crate::sys::cgroupfs::{device_programs, devices_list};
+use crate::sys::mounts::mount_walls;
 use crate::sys::proc::read_record;
+use crate::sys::roots::Roots;
 
 /// The status lines this module reads, parsed; `None` when the text has no `CapEff:` (not a
 /// status file, or a kernel without capabilities).
@@ -78,6 +83,32 @@ pub fn read_beside_status(
         };
         security.uid_map = map("uid_map");
         security.gid_map = map("gid_map");
+    }
+}
+
+/// The walls around the unit `pid` belongs to: its mounts, and which devices its cgroups
+/// let it open (`cgroups`: its (hierarchy ID, path) pairs). Each unreadable part is `None`.
+pub fn read_walls(
+    roots: &Roots,
+    hierarchies: &[HierarchySample],
+    pid: i32,
+    cgroups: &[(u32, &str)],
+) -> Walls {
+    let path_in = |h: &HierarchySample| {
+        (cgroups.iter())
+            .find(|(id, _)| *id == h.id)
+            .map(|(_, path)| *path)
+    };
+    let devices = (hierarchies.iter())
+        .find(|h| h.version == 1 && h.controllers.iter().any(|c| c == "devices"));
+    // Without a v1 devices hierarchy, BPF programs attached to its cgroup2 cgroup decide.
+    let cgroup2 = (hierarchies.iter())
+        .find(|h| h.version == 2)
+        .filter(|_| devices.is_none());
+    Walls {
+        mounts: mount_walls(roots, pid),
+        devices_list: devices.and_then(|h| devices_list(roots, h, path_in(h)?)),
+        device_programs: cgroup2.and_then(|h| device_programs(roots, h, path_in(h)?)),
     }
 }
 

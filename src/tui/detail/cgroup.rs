@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use crate::collector::Description;
 use crate::model::cgroup::{Cgroup, Stall, within};
 use crate::model::history::Metric;
-use crate::model::isolation;
 use crate::model::process::Process;
 use crate::model::sample::NsRef;
 use crate::tui::detail::{
@@ -448,7 +447,7 @@ fn write_next_to_die(c: &Cgroup, sources: &Sources, page: &mut Writer) {
         _ => page.field("headroom", "no limit here: the host's memory is the limit"),
     }
     let scores = match sources.described {
-        Some(Description::OomScores(scores)) => scores,
+        Some(Description::Cgroup { oom_scores, .. }) => oom_scores,
         _ => return page.note("reading oom_score…", Tone::Dim),
     };
     if scores.is_empty() {
@@ -500,13 +499,16 @@ fn write_namespaces(c: &Cgroup, sources: &Sources, page: &mut Writer) {
     }
 }
 
-/// What its processes have that a default container's do not (`nstop audit` also reads
-/// their mounts).
+/// What its processes have that a default container's do not, as `nstop audit` says.
 fn write_isolation(c: &Cgroup, sources: &Sources, page: &mut Writer) {
     let model = sources.model;
     let pids = model.processes_below(c);
     let processes: Vec<&Process> = pids.iter().filter_map(|&pid| model.process(pid)).collect();
-    write_findings(page, isolation::container_findings(model, &processes));
+    let walls = match sources.described {
+        Some(Description::Cgroup { walls, .. }) => Some(walls),
+        _ => None,
+    };
+    write_findings(page, model, &processes, walls);
 }
 
 /// Which runtime state file gave the container's (or monitor's) name.

@@ -15,7 +15,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::collector::{Description, Topic};
 use crate::model::Model;
 use crate::model::history::{History, Metric};
-use crate::model::isolation::{Finding, Severity};
+use crate::model::isolation::{self, Severity, Walls};
 use crate::model::process::Process;
 use crate::model::sample::{NsRef, NsType};
 use crate::tui::list::{moved, scrolled};
@@ -67,6 +67,7 @@ impl Subject {
                 hierarchy: *hierarchy,
                 path: path.clone(),
             }),
+            Subject::Process { pid, .. } => Some(Topic::Process(*pid)),
             _ => None,
         }
     }
@@ -308,9 +309,27 @@ fn break_lines<'t>(pieces: impl IntoIterator<Item = &'t str>, room: usize) -> Ve
     lines
 }
 
-/// An isolation section: each finding against a default container, worst first.
-fn write_findings(page: &mut Writer, findings: Vec<Finding>) {
-    page.section("Isolation (against a default container; mounts and devices: nstop audit)");
+/// An isolation section: each finding of processes that form one unit against a default
+/// container, worst first; the walls around them (mounts, devices) once the collector read them.
+fn write_findings(
+    page: &mut Writer,
+    model: &Model,
+    processes: &[&Process],
+    walls: Option<&Result<Walls, String>>,
+) {
+    page.section("Isolation (against a default container)");
+    let walls = match walls {
+        Some(Ok(walls)) => Some(walls),
+        Some(Err(why)) => {
+            page.note(format!("mounts and devices: {why}"), Tone::Dim);
+            None
+        }
+        None => {
+            page.note("reading mounts and devices…", Tone::Dim);
+            None
+        }
+    };
+    let findings = isolation::unit_findings(model, processes, walls);
     if findings.iter().all(|f| f.severity == Severity::Info) {
         page.note("nothing weaker than a default container", Tone::Dim);
     }

@@ -1,6 +1,7 @@
 //! A process: who it is, its PID at every level, and links to each of its namespaces and
 //! cgroups, its parent and its children.
 
+use crate::collector::Description;
 use crate::model::isolation;
 use crate::model::process::Process;
 use crate::model::sample::{NsRef, NsType};
@@ -12,8 +13,9 @@ use crate::tui::panes::{Tone, bytes, cgroups::hierarchy_label};
 
 const CHILDREN_SHOWN: usize = 30;
 
-/// Its credentials, capabilities, seccomp, LSM and root; and, where it is contained, what
-/// is weaker than a default container (as `nstop audit PID` says, its mounts aside).
+/// Its credentials, capabilities, seccomp, LSM and root, and who may trace it and where its
+/// crash goes; and, where it is contained, what is weaker than a default container (as
+/// `nstop audit PID` says).
 fn write_privileges(p: &Process, sources: &Sources, page: &mut Writer) {
     let Some(s) = &p.security else {
         return;
@@ -53,10 +55,37 @@ fn write_privileges(p: &Process, sources: &Sources, page: &mut Writer) {
         },
     );
     let model = sources.model;
+    if let Some(system) = &model.host.system {
+        page.field("ptrace", ptrace_rule(system.ptrace_scope));
+        let core = match system.core_pattern.as_deref() {
+            Some(pipe) if pipe.starts_with('|') => {
+                format!("piped to a program on the host: {pipe}")
+            }
+            Some(file) => format!("written to {file} (relative to its directory)"),
+            None => "unknown".to_owned(),
+        };
+        page.field("core dumps", crate::text::printable(&core).into_owned());
+    }
     if !isolation::contained(model, p) {
         return;
     }
-    write_findings(page, isolation::container_findings(model, &[p]));
+    let walls = match sources.described {
+        Some(Description::Walls(walls)) => Some(walls),
+        _ => None,
+    };
+    write_findings(page, model, &[p], walls);
+}
+
+/// Yama's rule for who may trace a process.
+fn ptrace_rule(scope: Option<u8>) -> String {
+    let rule = match scope {
+        None => return "any process of the same user (no yama)".to_owned(),
+        Some(0) => "any process of the same user",
+        Some(1) => "its ancestors, or a process it names",
+        Some(2) => "only a process with CAP_SYS_PTRACE",
+        Some(_) => "no process",
+    };
+    format!("{rule} (yama ptrace_scope {})", scope.unwrap_or_default())
 }
 
 pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Writer) -> String {
