@@ -82,6 +82,9 @@ enum Command {
     /// namespaces, capabilities, seccomp, no_new_privs, LSM, root and host mounts against a
     /// default container's; exit status 1 when something is weaker
     Audit(cli::isolation::AuditArgs),
+    /// Expose namespaces, cgroups (limits, usage, pressure, memory events), OOM kills and
+    /// container isolation as OpenMetrics for Prometheus: /metrics, /snapshot, /healthz
+    Serve(nstop::serve::ServeArgs),
 }
 
 /// One model; with an interval, from two samples so rates are known. `check` sees the first
@@ -121,6 +124,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let args = match cli.command {
         Some(Command::Ns(args)) => args,
         Some(Command::Record(args)) => return Ok(ExitCode::from(cli::record::run(args, roots)?)),
+        Some(Command::Serve(args)) => return Ok(ExitCode::from(nstop::serve::run(args, roots)?)),
         Some(Command::Snapshot {
             from: Some(dir),
             at,

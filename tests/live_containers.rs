@@ -423,6 +423,25 @@ fn audit_says_what_each_container_has_beyond_a_default_one() {
             );
         }
     }
+    // `nstop serve` labels each container's series with its name and runtime, and counts
+    // its findings: the privileged one's way out among them.
+    let (_serve, addr) = common::serve("1s");
+    let (_, text) = common::metrics(&addr, "application/openmetrics-text");
+    for (name, ..) in &started {
+        let labels = format!(r#"container="{name}",runtime="podman""#);
+        assert!(
+            text.lines().any(|l| l.starts_with("nstop_cgroup_memory_current_bytes{") && l.contains(&labels)),
+            "{labels} in\n{text}"
+        );
+    }
+    let privileged = format!(r#"container="{base}-privileged""#);
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("nstop_container_isolation_findings{")
+                && l.contains(&privileged)
+                && l.contains(r#"check="privileged",severity="alert""#)),
+        "{text}"
+    );
     // The text of all of them, kept for the README's example.
     let (_, text, _) = nstop(&["audit"]);
     if let Some(dir) = std::env::var_os("NSTOP_RESULTS") {

@@ -2,13 +2,11 @@
 //! finding a sentence with its evidence, worst first. Exit status 1 when something is weaker
 //! than a default container, for cron and CI.
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::cli::UsageError;
 use crate::model::Model;
-use crate::model::cgroup::within;
+use crate::model::cgroup::{Cgroup, within};
 use crate::model::isolation::{self, Finding, Severity};
 use crate::model::process::Process;
 use crate::sys::roots::Roots;
@@ -44,22 +42,16 @@ pub struct Report {
     pub subjects: Vec<Subject>,
 }
 
-/// The recognised container a process is in, as `(label, hierarchy:path)`.
-fn container_of(model: &Model, p: &Process) -> Option<(String, String)> {
-    let c = isolation::container_cgroup(model, p)?;
-    let hierarchy = model
-        .host
-        .hierarchies
-        .iter()
-        .find(|h| h.id == c.hierarchy)?;
-    Some((
-        c.workload.label()?,
-        format!("{}:{}", hierarchy.label(), c.path),
-    ))
+/// How the audit names a cgroup: `hierarchy:path`.
+fn cgroup_spec(model: &Model, c: &Cgroup) -> String {
+    let label = (model.host.hierarchies.iter())
+        .find(|h| h.id == c.hierarchy)
+        .map_or_else(|| "?".to_owned(), |h| h.label());
+    format!("{label}:{}", c.path)
 }
 
 /// The findings of processes that form one isolated unit, its walls read through the first.
-fn audit_unit(model: &Model, roots: &Roots, processes: &[&Process]) -> Vec<Finding> {
+pub fn audit_unit(model: &Model, roots: &Roots, processes: &[&Process]) -> Vec<Finding> {
     let walls = processes.first().map(|first| {
         let cgroups: Vec<(u32, &str)> = (first.cgroups.iter())
             .map(|c| (c.hierarchy, &*c.path))
@@ -75,19 +67,13 @@ fn subjects(
     target: Option<&str>,
 ) -> Result<Vec<Subject>, UsageError> {
     let Some(target) = target else {
-        let mut containers: BTreeMap<(String, String), Vec<&Process>> = BTreeMap::new();
-        for p in &model.processes {
-            if let Some(key) = container_of(model, p) {
-                containers.entry(key).or_default().push(p);
-            }
-        }
-        return Ok(containers
+        return Ok(isolation::containers(model)
             .into_iter()
-            .map(|((name, cgroup), processes)| Subject {
+            .map(|(c, processes)| Subject {
                 findings: audit_unit(model, roots, &processes),
-                name,
+                name: c.workload.label().unwrap_or_else(|| c.path.clone()),
                 kind: "container",
-                cgroup: Some(cgroup),
+                cgroup: Some(cgroup_spec(model, c)),
                 pids: processes.iter().map(|p| p.pid).collect(),
             })
             .collect());
@@ -98,12 +84,12 @@ fn subjects(
         })?;
         // Named, it is judged as a container would be, as its cgroup is: a host process
         // shares everything with the host, and is said to.
-        let container = container_of(model, p);
+        let container = isolation::container_cgroup(model, p);
         let findings = audit_unit(model, roots, &[p]);
         return Ok(vec![Subject {
             name: format!("PID {pid} {}", printable(&p.comm)),
             kind: "process",
-            cgroup: container.map(|(_, c)| c),
+            cgroup: container.map(|c| cgroup_spec(model, c)),
             pids: vec![pid],
             findings,
         }]);

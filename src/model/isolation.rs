@@ -117,6 +117,18 @@ pub fn container_cgroup<'m>(model: &'m Model, p: &Process) -> Option<&'m Cgroup>
     })
 }
 
+/// Every recognised container with its processes, by hierarchy and path.
+pub fn containers(model: &Model) -> Vec<(&Cgroup, Vec<&Process>)> {
+    let mut found: BTreeMap<(u32, &str), (&Cgroup, Vec<&Process>)> = BTreeMap::new();
+    for p in &model.processes {
+        if let Some(c) = container_cgroup(model, p) {
+            let entry = found.entry((c.hierarchy, c.path.as_str()));
+            entry.or_insert_with(|| (c, Vec::new())).1.push(p);
+        }
+    }
+    found.into_values().collect()
+}
+
 /// Held in something: a recognised container, or a namespace of its own of a kind that
 /// walls it in (pid, mount, network, IPC, UTS, user).
 pub fn contained(model: &Model, p: &Process) -> bool {

@@ -2,6 +2,7 @@
 //! also when the test fails (ARCHITECTURE.md, "Working safely on a shared kernel").
 #![allow(dead_code)] // each test binary uses a different subset
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -517,4 +518,63 @@ impl Drop for Recorder {
             let _ = self.child.wait();
         }
     }
+}
+
+/// A running child, killed by PID on drop.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `nstop serve` on a loopback port the kernel picks, with the address it says it serves.
+pub fn serve(interval: &str) -> (Running, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nstop"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--interval", interval])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nstop serve");
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stderr).read_line(&mut line).unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("the address in: {line}"))
+        .to_owned();
+    (running, addr)
+}
+
+pub fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+/// (status, content type, body) of a GET.
+pub fn get(url: &str, accept: Option<&str>) -> (u16, String, String) {
+    let mut request = agent().get(url);
+    if let Some(accept) = accept {
+        request = request.header("Accept", accept);
+    }
+    let mut response = request.call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let content_type = (response.headers().get("content-type"))
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.body_mut().read_to_string().unwrap();
+    (response.status().as_u16(), content_type, body)
+}
+
+/// The metrics once a sample is there.
+pub fn metrics(addr: &str, accept: &str) -> (String, String) {
+    wait_for("a sample", || {
+        let (status, content_type, body) = get(&format!("http://{addr}/metrics"), Some(accept));
+        (status == 200).then_some((content_type, body))
+    })
 }
