@@ -10,7 +10,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{Netns, Running, TestCgroup, agent, get, metrics, require_root, serve, wait_for};
+use common::{
+    Netns, Running, Spawned, TestCgroup, agent, get, metrics, require_root, serve, wait_for,
+};
 use serde_json::Value;
 
 /// Prometheus's server and promtool: in CI they must be there; elsewhere the test says it
@@ -82,15 +84,23 @@ fn the_endpoint_speaks_both_formats_and_promtool_accepts_them() {
     assert!(!text.contains("# EOF"));
     let (clean, said) = promtool_check(&text);
     assert!(clean, "promtool: {said}");
-    // This test process is counted among the host's pid namespace's processes, and is in the
-    // snapshot.
-    let host_depth = text
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("nstop_processes_by_namespace_depth{type=\"pid\",depth=\"0\"} ")
-        })
-        .expect("processes at depth 0");
-    assert!(host_depth.parse::<f64>().unwrap() >= 1.0);
+    // Processes by how deep their namespaces nest: this test's at 0, a sleep of its own one
+    // pid namespace down, another one user namespace down.
+    let _pid = Spawned::cmd("unshare --pid --fork --kill-child sleep 3600");
+    let _user = Spawned::cmd("unshare --user --map-root-user sleep 3600");
+    let at = |text: &str, kind: &str, depth: u32| {
+        let prefix =
+            format!("nstop_processes_by_namespace_depth{{type=\"{kind}\",depth=\"{depth}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .map_or(0.0, |n| n.parse::<f64>().unwrap())
+    };
+    assert!(at(&text, "pid", 0) >= 1.0, "{text}");
+    wait_for("the nested sleeps counted", || {
+        let (_, text) = metrics(&addr, "text/plain");
+        (at(&text, "pid", 1) >= 1.0 && at(&text, "user", 1) >= 1.0).then_some(())
+    });
+    // The test process is in the snapshot.
     let (status, content_type, json) = get(&format!("http://{addr}/snapshot"), None);
     assert_eq!((status, content_type.as_str()), (200, "application/json"));
     let doc: Value = serde_json::from_str(&json).unwrap();
@@ -232,6 +242,28 @@ fn prometheus_sees_an_oom_kill_and_a_netns_leak_and_fires_the_alert() {
         let now = query(&server, bind_mounted).first()?.1;
         (now > before).then_some(())
     });
+    // Every query of the example dashboard runs, its variables given values.
+    let dashboard =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/grafana/nstop-dashboard.json");
+    let dashboard: Value =
+        serde_json::from_str(&std::fs::read_to_string(dashboard).unwrap()).unwrap();
+    for panel in dashboard["panels"].as_array().unwrap() {
+        for target in panel["targets"].as_array().unwrap() {
+            let expr = target["expr"].as_str().unwrap();
+            let promql = expr
+                .replace("$instance", ".*")
+                .replace("$__rate_interval", "1m");
+            let url = format!("http://{server}/api/v1/query");
+            let mut response = agent().get(&url).query("query", &promql).call().unwrap();
+            let doc: Value =
+                serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+            assert_eq!(
+                doc["status"], "success",
+                "{}: {expr}: {doc}",
+                panel["title"]
+            );
+        }
+    }
     // The OOM rule fires for this cgroup.
     wait_for("NstopOomKill firing", || {
         let (_, _, alerts) = get(&format!("http://{server}/api/v1/alerts"), None);

@@ -322,10 +322,10 @@ fn held_by(ns: &crate::model::namespace::Namespace) -> &'static str {
         .map_or("ghost", |(_, label)| label)
 }
 
-/// How deep each namespace of `kind` is nested, by its parent links.
-fn depths(model: &Model, kind: NsType) -> BTreeMap<u64, usize> {
+/// How deep each user namespace is nested, by its parent links (NS_GET_PARENT).
+fn user_depths(model: &Model) -> BTreeMap<u64, usize> {
     let parents: BTreeMap<u64, Option<u64>> = (model.namespaces.iter())
-        .filter(|ns| ns.kind == kind)
+        .filter(|ns| ns.kind == NsType::User)
         .map(|ns| (ns.ns, ns.parent))
         .collect();
     let depth = |mut ns: u64| {
@@ -513,12 +513,14 @@ fn write_namespaces(model: &Model, encoder: &mut DescriptorEncoder) -> std::fmt:
         }),
     )?;
     let mut by_depth: BTreeMap<(&str, usize), usize> = BTreeMap::new();
-    for kind in [NsType::Pid, NsType::User] {
-        let depths = depths(model, kind);
-        for p in &model.processes {
-            if let Some(depth) = p.namespaces.get(&kind).and_then(|ns| depths.get(ns)) {
-                *by_depth.entry((kind.name(), *depth)).or_default() += 1;
-            }
+    let user = user_depths(model);
+    for p in &model.processes {
+        // NSpid has its PID at every level: the kernel's own count of them.
+        if let Some(depth) = p.nspid.len().checked_sub(1) {
+            *by_depth.entry(("pid", depth)).or_default() += 1;
+        }
+        if let Some(&depth) = p.namespaces.get(&NsType::User).and_then(|ns| user.get(ns)) {
+            *by_depth.entry(("user", depth)).or_default() += 1;
         }
     }
     DEPTH.write(
