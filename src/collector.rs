@@ -206,8 +206,12 @@ pub struct Ticker {
 
 impl Ticker {
     pub fn new(roots: Roots) -> Ticker {
+        Ticker::paced(roots, sys::Pace::Background)
+    }
+
+    pub fn paced(roots: Roots, pace: sys::Pace) -> Ticker {
         Ticker {
-            sampler: sys::Sampler::new(sys::Pace::Background),
+            sampler: sys::Sampler::new(pace),
             prev: None,
             kernel_log: sys::kmsg::Follower::new(roots.clone()),
             roots,

@@ -11,6 +11,16 @@ use nstop::model::sample::{HolderSample, NsType};
 /// keeping its PID and start time — is read again in full at the next scan.
 #[test]
 fn a_process_that_ran_between_scans_is_read_again() {
+    ran_between_scans_is_read_again(nstop::sys::Pace::Background);
+}
+
+/// So does `nstop serve`'s, which does not read an idle process at all.
+#[test]
+fn unattended_a_process_that_ran_between_scans_is_read_again() {
+    ran_between_scans_is_read_again(nstop::sys::Pace::Unattended);
+}
+
+fn ran_between_scans_is_read_again(pace: nstop::sys::Pace) {
     if !require_root() {
         return;
     }
@@ -40,7 +50,7 @@ fn a_process_that_ran_between_scans_is_read_again() {
     };
     asleep("sh");
     let roots = nstop::sys::Roots::default();
-    let mut sampler = nstop::sys::Sampler::new(nstop::sys::Pace::Background);
+    let mut sampler = nstop::sys::Sampler::new(pace);
     let scan = |sampler: &mut nstop::sys::Sampler| {
         sampler
             .sample(&roots, nstop::sys::Collect::Everything)

@@ -112,7 +112,8 @@ pub fn run(args: ServeArgs, roots: Roots) -> anyhow::Result<u8> {
 
 /// One sample per interval until told to stop; each swapped in whole.
 fn sample(roots: &Roots, args: &ServeArgs, newest: &Shared, stopped: &mpsc::Receiver<()>) {
-    let mut ticker = Ticker::new(roots.clone());
+    // Its metrics count processes, not their own numbers: one that did not run is not read.
+    let mut ticker = Ticker::paced(roots.clone(), crate::sys::Pace::Unattended);
     let mut oom = OomKills::default();
     let mut cost = Cost::default();
     loop {

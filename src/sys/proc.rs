@@ -320,6 +320,8 @@ struct Scanner<'a> {
     /// Whether there will be a next scan to skip reads in: then each process's CPU clock is
     /// read, which names processes by our own PIDs, so only where /proc's PIDs are ours.
     remember: bool,
+    /// Whether a process none of whose threads ran is kept as it was, unread (`Pace::Unattended`).
+    skip_idle: bool,
     /// How many cores a scan may keep busy.
     workers: usize,
     namespaces_seen: HashSet<NsRef>,
@@ -339,6 +341,7 @@ impl<'a> Scanner<'a> {
             reader_user_ns: read_link(proc_dir, "self/ns/user").ok().flatten(),
             collect: Collect::Namespaces,
             remember: false,
+            skip_idle: false,
             workers: 1,
             namespaces_seen: HashSet::new(),
             buf: Vec::with_capacity(4096),
@@ -400,6 +403,13 @@ impl<'a> Scanner<'a> {
     }
 
     fn read_process(&mut self, pid: i32, known: Option<Known>) -> Result<Known, Errno> {
+        // A reused PID is another process, which has run: its clock differs.
+        let known = match known {
+            Some(k) if self.skip_idle && k.ran.is_some() && k.ran == group_run_time(pid) => {
+                return Ok(k);
+            }
+            other => other,
+        };
         let pid_dir = self.open(pid)?;
         // Before anything it guards, so a run after this read shows at the next scan. (By PID,
         // after the dirfd: a PID reused in between fails the reads through the dirfd.)
@@ -686,6 +696,11 @@ pub enum Pace {
     /// /proc at once contend in the kernel (css_set_lock, dcache) and a scan on two cores costs
     /// about a quarter more CPU than on one.
     Background,
+    /// As `Background`, for a sampler whose output shows no process's own numbers
+    /// (`nstop serve`): a process none of whose threads ran since the last scan is not read at
+    /// all. What another process can change for it (its cgroup, parent, resident memory) is
+    /// then as it was when it last ran.
+    Unattended,
 }
 
 pub struct ProcReader {
@@ -721,13 +736,14 @@ impl ProcReader {
             pids.iter().map(|pid| (*pid, before.remove(pid))).collect();
 
         let workers = match self.pace {
-            Pace::Background => 1,
+            Pace::Background | Pace::Unattended => 1,
             _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
         let scan_part = |part: Vec<(i32, Option<Known>)>| {
             let mut scanner = Scanner {
                 collect,
                 remember: self.pace != Pace::Once && roots.is_live() && top_pid_ns.is_some(),
+                skip_idle: self.pace == Pace::Unattended,
                 workers,
                 ..Scanner::new(proc_dir.as_fd(), top_pid_ns)
             };
