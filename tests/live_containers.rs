@@ -331,7 +331,10 @@ fn audit_says_what_each_container_has_beyond_a_default_one() {
             &["--privileged"],
             &[
                 ("privileged", "runs privileged"),
-                ("core-dump", "can write /proc/sys as the host's root"),
+                (
+                    "core-dump",
+                    "can write sysctls at /proc/sys as the host's root",
+                ),
             ],
         ),
         (
@@ -347,7 +350,14 @@ fn audit_says_what_each_container_has_beyond_a_default_one() {
         (
             "hostroot",
             &["-v", "/:/host"],
-            &[("host-mount", "the host's / is mounted writable at /host")],
+            &[
+                ("host-mount", "the host's / is mounted writable at /host"),
+                // The host's /proc comes along, its sysctls writable.
+                (
+                    "core-dump",
+                    "can write sysctls at /host/proc/sys as the host's root",
+                ),
+            ],
         ),
         (
             "hostnet",

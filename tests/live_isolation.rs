@@ -311,7 +311,7 @@ fn audit_weighs_ptrace_and_a_writable_proc_sys() {
             evidence.ends_with(&format!("as uid 0; kernel.yama.ptrace_scope = {scope}")),
             "{evidence}"
         );
-        let writer = said("core-dump", "can write /proc/sys");
+        let writer = said("core-dump", "can write sysctls at /proc/sys");
         assert_eq!(writer.is_some(), writes_sysctls, "PID {pid}: {findings:#?}");
         if let Some((_, _, evidence)) = writer {
             assert!(

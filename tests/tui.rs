@@ -897,7 +897,7 @@ fn process_detail_joins_its_namespaces_and_cgroups() {
     let walls = Walls {
         mounts: Some(MountWalls {
             host: Vec::new(),
-            proc_sys_writable: true,
+            writable_sysctls: Some("/proc/sys".into()),
         }),
         devices_list: Some("a *:* rwm\n".into()),
         device_programs: None,
@@ -909,7 +909,7 @@ fn process_detail_joins_its_namespaces_and_cgroups() {
     let page = page_text(&app);
     for said in [
         "ALERT every device is allowed",
-        "ALERT can write /proc/sys as the host's root",
+        "ALERT can write sysctls at /proc/sys as the host's root",
     ] {
         assert!(page.contains(said), "{said} in {page}");
     }
@@ -1107,7 +1107,7 @@ fn cgroup_detail_charts_its_history() {
     let walls = Walls {
         mounts: Some(MountWalls {
             host: vec![host_root],
-            proc_sys_writable: false,
+            writable_sysctls: None,
         }),
         devices_list: None,
         device_programs: Some(1),

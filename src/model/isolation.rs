@@ -179,7 +179,8 @@ pub struct Walls {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct MountWalls {
     pub host: Vec<HostMount>,
-    pub proc_sys_writable: bool,
+    /// A sysctl directory it can write through (a proc mount no read-only bind covers).
+    pub writable_sysctls: Option<String>,
 }
 
 /// The findings of processes that form one unit (a container, or a process judged as one),
@@ -194,8 +195,8 @@ pub fn unit_findings(model: &Model, processes: &[&Process], walls: Option<&Walls
     if let Some(walls) = walls {
         if let Some(mounts) = &walls.mounts {
             findings.extend(mount_findings(&mounts.host));
-            if mounts.proc_sys_writable {
-                findings.extend(sysctl_writers(model, processes, core_pattern));
+            if let Some(dir) = &mounts.writable_sysctls {
+                findings.extend(sysctl_writers(model, processes, dir, core_pattern));
             }
         }
         if let Some(list) = &walls.devices_list {
@@ -218,11 +219,12 @@ pub fn unit_findings(model: &Model, processes: &[&Process], walls: Option<&Walls
     sorted(findings)
 }
 
-/// Host root writing a writable /proc/sys: kernel.core_pattern set there makes the kernel run
+/// Host root writing a writable sysctl directory: kernel.core_pattern set there makes the kernel run
 /// a program of its choosing as root on the host at the next crash.
 fn sysctl_writers(
     model: &Model,
     processes: &[&Process],
+    dir: &str,
     core_pattern: Option<&str>,
 ) -> Option<Finding> {
     let host_user_ns = model.host_namespaces().get(&NsType::User).copied();
@@ -233,11 +235,15 @@ fn sysctl_writers(
     Some(Finding {
         severity: Severity::Alert,
         check: "core-dump",
-        what: "can write /proc/sys as the host's root: a kernel.core_pattern set there runs its program on the host at the next crash".into(),
+        what: format!(
+            "can write sysctls at {} as the host's root: a kernel.core_pattern set there runs its program on the host at the next crash",
+            crate::text::printable(dir)
+        ),
         evidence: format!(
-            "PID {} {}: proc /proc/sys (writable); kernel.core_pattern = {}",
+            "PID {} {}: proc {} (writable); kernel.core_pattern = {}",
             writer.pid,
             crate::text::printable(&writer.comm),
+            crate::text::printable(dir),
             crate::text::printable(core_pattern.unwrap_or("unreadable"))
         ),
     })

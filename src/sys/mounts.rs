@@ -158,25 +158,36 @@ pub fn mount_walls(roots: &Roots, pid: i32) -> Option<MountWalls> {
     let theirs = fs::read_to_string(roots.proc.join(format!("{pid}/mountinfo"))).ok()?;
     Some(MountWalls {
         host: map_mounts(&own, &theirs),
-        proc_sys_writable: proc_sys_writable(&theirs),
+        writable_sysctls: writable_sysctls(&theirs),
     })
 }
 
-/// Whether the mount that /proc/sys is on is a writable proc: runtimes cover it with a
-/// read-only bind, as sysctls written there reach the whole host (kernel.core_pattern).
-fn proc_sys_writable(mountinfo: &str) -> bool {
-    let covers = |at: &str| {
-        let at = at.trim_end_matches('/');
-        "/proc/sys" == at || "/proc/sys".starts_with(&format!("{at}/"))
-    };
-    // The deepest mount point covers it; of two at one point, the later is on top.
+/// Where sysctls can be written in a mount namespace: the sysctl directory of a proc mount
+/// (`/proc/sys`, or `/host/proc/sys` through a bind of the host's root) whose covering mount is
+/// a writable proc. Runtimes cover their /proc/sys with a read-only bind, as sysctls written
+/// through any proc reach the whole host (kernel.core_pattern).
+fn writable_sysctls(mountinfo: &str) -> Option<String> {
     let lines = parse_mount_lines(mountinfo);
-    let covering = lines
+    let trimmed = |at: &str| at.trim_end_matches('/').to_owned();
+    // The deepest mount point covers a path; of two at one point, the later is on top.
+    let covering = |path: &str| {
+        (lines.iter().enumerate())
+            .filter(|(_, m)| {
+                let at = trimmed(&m.at);
+                path == at || path.starts_with(&format!("{at}/"))
+            })
+            .max_by_key(|(i, m)| (trimmed(&m.at).len(), *i))
+            .map(|(_, m)| m)
+    };
+    lines
         .iter()
-        .enumerate()
-        .filter(|(_, m)| covers(&m.at))
-        .max_by_key(|(i, m)| (m.at.trim_end_matches('/').len(), *i));
-    covering.is_some_and(|(_, m)| m.fstype == "proc" && m.writable)
+        .filter(|m| m.fstype == "proc")
+        .filter_map(|m| match m.root.as_str() {
+            "/" => Some(format!("{}/sys", trimmed(&m.at))),
+            root if root == "/sys" || root.starts_with("/sys/") => Some(m.at.clone()),
+            _ => None,
+        })
+        .find(|dir| covering(dir).is_some_and(|c| c.fstype == "proc" && c.writable))
 }
 
 fn map_mounts(own: &str, theirs: &str) -> Vec<HostMount> {
@@ -225,24 +236,35 @@ fn map_mounts(own: &str, theirs: &str) -> Vec<HostMount> {
 
 #[cfg(test)]
 mod host_mount_tests {
-    use super::{map_mounts, proc_sys_writable};
+    use super::{map_mounts, writable_sysctls};
 
     #[test]
-    fn proc_sys_is_writable_only_where_no_read_only_bind_covers_it() {
+    fn sysctls_are_writable_where_no_read_only_bind_covers_a_proc() {
         let proc_only = "605 600 0:80 / /proc rw,nosuid - proc proc rw\n";
-        assert!(proc_sys_writable(proc_only));
+        assert_eq!(writable_sysctls(proc_only).as_deref(), Some("/proc/sys"));
         // docker's and podman's default: /proc/sys bound read-only over their proc.
         let covered = format!("{proc_only}606 605 0:80 /sys /proc/sys ro,nosuid - proc proc rw\n");
-        assert!(!proc_sys_writable(&covered));
+        assert_eq!(writable_sysctls(&covered), None);
         // A later writable mount on the same point is on top.
         let remounted = format!("{covered}607 606 0:80 /sys /proc/sys rw - proc proc rw\n");
-        assert!(proc_sys_writable(&remounted));
+        assert_eq!(writable_sysctls(&remounted).as_deref(), Some("/proc/sys"));
         // /proc/sysvipc is not /proc/sys; no proc at all is nothing to write.
         let sysvipc = format!("{covered}608 605 0:80 /sysvipc /proc/sysvipc rw - proc proc rw\n");
-        assert!(!proc_sys_writable(&sysvipc));
-        assert!(!proc_sys_writable(
-            "600 500 0:77 / / rw - overlay overlay rw\n"
-        ));
+        assert_eq!(writable_sysctls(&sysvipc), None);
+        assert_eq!(
+            writable_sysctls("600 500 0:77 / / rw - overlay overlay rw\n"),
+            None
+        );
+        // `-v /:/host` as podman gave it in the guest: the host's proc under /host, whose
+        // sys no bind covers, beside the container's own covered one.
+        let host_root = format!(
+            "{covered}700 600 254:1 / /host rw - ext4 /dev/vda rw\n\
+                                 701 700 0:22 / /host/proc rw,nosuid - proc proc rw\n"
+        );
+        assert_eq!(
+            writable_sysctls(&host_root).as_deref(),
+            Some("/host/proc/sys")
+        );
     }
 
     #[test]
