@@ -2,7 +2,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use nstop::cli::ops::{CgAction, EnterArgs, KillArgs, UnshareArgs};
 use nstop::cli::{self, UsageError, cg::CgArgs, ns::NsArgs};
@@ -85,6 +85,24 @@ enum Command {
     /// Expose namespaces, cgroups (limits, usage, pressure, memory events), OOM kills and
     /// container isolation as OpenMetrics for Prometheus: /metrics, /snapshot, /healthz
     Serve(nstop::serve::ServeArgs),
+    /// Print a completion script: `nstop completions bash > /etc/bash_completion.d/nstop`
+    /// (zsh: into a directory on $fpath as _nstop; fish: ~/.config/fish/completions/nstop.fish)
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// What this host offers nstop and what is missing, with the fix for each: privileges,
+    /// cgroup layout, PSI, the kernel log, kernel features, where it writes
+    Doctor {
+        /// JSON output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the man pages, nstop(1) and one per subcommand (nstop-cg-set(1)...), into DIR
+    Man {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 /// One model; with an interval, from two samples so rates are known. `check` sees the first
@@ -125,6 +143,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Ns(args)) => args,
         Some(Command::Record(args)) => return Ok(ExitCode::from(cli::record::run(args, roots)?)),
         Some(Command::Serve(args)) => return Ok(ExitCode::from(nstop::serve::run(args, roots)?)),
+        Some(Command::Doctor { json }) => {
+            let model = Model::new(&sys::sample(&roots, Collect::Cgroups)?, None);
+            let checks = cli::doctor::checks(&model, &roots);
+            let out = match json {
+                true => serde_json::to_string_pretty(&checks)? + "\n",
+                false => cli::doctor::render(&checks),
+            };
+            write_stdout(&out, json)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Completions { shell }) => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "nstop", &mut script);
+            return write_stdout(&String::from_utf8(script)?, true).map(|()| ExitCode::SUCCESS);
+        }
+        Some(Command::Man { dir }) => {
+            let written = cli::docs::man_pages(Cli::command(), &dir)
+                .map_err(|e| anyhow::anyhow!("writing man pages into {}: {e}", dir.display()))?;
+            nstop::text::tell(format_args!(
+                "{} man pages written into {}",
+                written.len(),
+                dir.display()
+            ));
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::Snapshot {
             from: Some(dir),
             at,

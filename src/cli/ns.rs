@@ -28,13 +28,15 @@ pub struct NsArgs {
     #[arg(short = 'l', long)]
     pub list: bool,
     /// Output columns, comma-separated; `+COL,...` appends to the defaults
-    #[arg(short = 'o', long, value_name = "LIST")]
+    #[arg(short = 'o', long, value_name = "LIST", hide_possible_values = true,
+          value_parser = crate::cli::completed(clap::builder::StringValueParser::new(), Column::names))]
     pub output: Option<String>,
     /// Output all lsns columns
     #[arg(long)]
     pub output_all: bool,
     /// Namespace type (mnt, net, ipc, user, pid, uts, cgroup, time); repeatable
-    #[arg(short = 't', long = "type", value_name = "TYPE")]
+    #[arg(short = 't', long = "type", value_name = "TYPE", hide_possible_values = true,
+          value_parser = crate::cli::completed(|s: &str| s.parse::<NsType>(), ns_type_names))]
     pub types: Vec<NsType>,
     /// Print the namespaces of this process
     #[arg(
@@ -213,7 +215,7 @@ impl Column {
         Column::LSNS.into_iter().chain(Column::EXTRA)
     }
 
-    fn names() -> Vec<&'static str> {
+    pub(crate) fn names() -> Vec<&'static str> {
         Column::all().map(|c| c.describe().0.name).collect()
     }
 
@@ -642,6 +644,10 @@ pub fn render(args: &NsArgs, model: &Model) -> anyhow::Result<String> {
         tree,
     };
     Ok(table.render(format, !args.noheadings, "namespaces"))
+}
+
+fn ns_type_names() -> Vec<&'static str> {
+    NsType::ALL.iter().map(|t| t.name()).collect()
 }
 
 /// The "Available output columns" part of `nstop ns --help`.

@@ -183,10 +183,18 @@ fn enter_namespace(args: EnterArgs, roots: Roots) -> anyhow::Result<u8> {
     enter_by_plan(&plan, &command, args.dry_run, || enter.run())
 }
 
+/// The names `-s` completes with: TERM, KILL, HUP...
+fn signal_names() -> Vec<&'static str> {
+    nix::sys::signal::Signal::iterator()
+        .map(|s| s.as_str().trim_start_matches("SIG"))
+        .collect()
+}
+
 #[derive(Args, Debug)]
 pub struct KillArgs {
     /// Signal name or number: TERM (default), KILL, HUP, 9...
-    #[arg(short = 's', long, default_value = "TERM")]
+    #[arg(short = 's', long, default_value = "TERM", hide_possible_values = true,
+          value_parser = crate::cli::completed(clap::builder::StringValueParser::new(), signal_names))]
     pub signal: String,
     /// Print what would be done and exit
     #[arg(long)]

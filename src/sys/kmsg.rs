@@ -28,7 +28,7 @@ pub fn boot_offset_usec() -> Option<u64> {
     Some((real.checked_sub(mono)?).as_micros() as u64)
 }
 
-fn open_kmsg(roots: &Roots) -> std::io::Result<std::fs::File> {
+pub(crate) fn open_kmsg(roots: &Roots) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK)

@@ -46,6 +46,16 @@ nix::ioctl_none!(ns_get_nstype, 0xb7, 3);
 nix::ioctl_read_bad!(ns_get_owner_uid, 0xb704, nix::libc::uid_t);
 nix::ioctl_read!(ns_get_id, 0xb7, 13, u64);
 
+/// Whether the kernel answers NS_GET_ID, asked of our own network namespace.
+pub fn kernel_has_ns_get_id() -> bool {
+    let Ok(own) = std::fs::File::open("/proc/self/ns/net") else {
+        return false;
+    };
+    let mut id = 0u64;
+    // SAFETY: NS_GET_ID writes one u64; older kernels answer ENOTTY.
+    !super::kernel_lacks("ns-get-id") && unsafe { ns_get_id(own.as_raw_fd(), &mut id) }.is_ok()
+}
+
 /// The device of nsfs, where every namespace file lives (one superblock for the whole kernel),
 /// from a namespace link under `proc_dir`.
 pub fn nsfs_device(proc_dir: BorrowedFd) -> Option<(u32, u32)> {
