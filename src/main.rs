@@ -28,6 +28,10 @@ struct Cli {
     /// (2026-11-23T03:00:00Z) or a duration back from now (6h) [default: the newest]
     #[arg(long, value_name = "TIME", requires = "replay")]
     at: Option<String>,
+    /// The explorer's settings from this file alone (also NSTOP_CONFIG) [default:
+    /// /etc/nstop/config.toml, then $XDG_CONFIG_HOME/nstop/config.toml over it]
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -91,6 +95,12 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// The explorer's config file: `check [FILE]` says whether it reads, or which line is
+    /// wrong and what is accepted (exit 2)
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
     /// What this host offers nstop and what is missing, with the fix for each: privileges,
     /// cgroup layout, PSI, the kernel log, kernel features, where it writes
     Doctor {
@@ -102,6 +112,15 @@ enum Command {
     Man {
         #[arg(value_name = "DIR")]
         dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum ConfigAction {
+    /// Check FILE, or the files the explorer reads (the host's, then the user's)
+    Check {
+        #[arg(value_name = "FILE")]
+        file: Option<PathBuf>,
     },
 }
 
@@ -143,6 +162,34 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Ns(args)) => args,
         Some(Command::Record(args)) => return Ok(ExitCode::from(cli::record::run(args, roots)?)),
         Some(Command::Serve(args)) => return Ok(ExitCode::from(nstop::serve::run(args, roots)?)),
+        Some(Command::Config {
+            action: ConfigAction::Check { file },
+        }) => {
+            use nstop::tui::config;
+            let named = file.or(cli.config);
+            let paths: Vec<PathBuf> = match &named {
+                Some(path) => vec![path.clone()],
+                None => [
+                    Some(PathBuf::from(config::SYSTEM_PATH)),
+                    config::user_path(None),
+                ]
+                .into_iter()
+                .flatten()
+                .collect(),
+            };
+            for path in paths {
+                match config::Config::read(&path).map_err(|e| UsageError(e.to_string()))? {
+                    Some(_) => nstop::text::say(&format!("{}: ok\n", path.display()))?,
+                    None if named.is_some() => {
+                        return Err(UsageError(format!("{}: no such file", path.display())).into());
+                    }
+                    None => {
+                        nstop::text::say(&format!("{}: none (the defaults)\n", path.display()))?
+                    }
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
         Some(Command::Doctor { json }) => {
             let model = Model::new(&sys::sample(&roots, Collect::Cgroups)?, None);
             let checks = cli::doctor::checks(&model, &roots);
@@ -282,7 +329,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map(|()| ExitCode::SUCCESS);
         }
         None => {
-            let interval = cli.interval.unwrap_or(std::time::Duration::from_secs(1));
+            let (config, problem) = match nstop::tui::config::load(cli.config.as_deref()) {
+                Ok(config) => (config, None),
+                Err(e) => (Default::default(), Some(e.to_string())),
+            };
+            let interval = (cli.interval)
+                .or(config.interval())
+                .unwrap_or(std::time::Duration::from_secs(1));
+            let settings = nstop::tui::Settings {
+                config,
+                named: cli.config.clone(),
+                problem,
+            };
             let source = match &cli.replay {
                 Some(dir) => {
                     let recording = open_recording(dir)?;
@@ -294,7 +352,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
                 None => nstop::tui::Source::Live(roots),
             };
-            return Ok(ExitCode::from(nstop::tui::run(source, interval)?));
+            return Ok(ExitCode::from(nstop::tui::run(source, interval, settings)?));
         }
     };
     cli::ns::validate(&args)?;

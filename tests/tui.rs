@@ -450,7 +450,8 @@ fn a_new_model_keeps_the_selection_on_the_same_item() {
 
 #[test]
 fn help_lists_every_key_and_any_key_closes_it() {
-    let mut app = app(V2);
+    // Tall enough for every key at once (40 rows scroll the last ones).
+    let mut app = app_sized(V2, 120, 56);
     press(&mut app, "?");
     assert!(app.help);
     let screen = render(&app);

@@ -598,3 +598,76 @@ fn a_replay_shows_every_screen_and_changes_nothing() {
     tmux.keys(&["q"]);
     assert_restored(&tmux, dir.path(), 0);
 }
+
+/// A config file opens the explorer where it says (the Processes screen, flat, by PID
+/// descending); `s` then `W` writes the new sort back into it; a file with a wrong line opens
+/// on the defaults and the footer names the line.
+#[test]
+fn a_config_file_opens_the_explorer_where_it_says_and_w_saves_it() {
+    if !require_root() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        "screen = \"processes\"\n\n[screens.processes]\nsort = \"PID\"\ndescending = true\ntree = false\n",
+    )
+    .unwrap();
+    let bin = env!("CARGO_BIN_EXE_nstop");
+    let tmux = Tmux::start(120, 40);
+    tmux.shell(&format!(
+        "{bin} --config {}; echo exit=$?",
+        config.display()
+    ));
+    let screen = tmux.wait("the Processes screen, flat, by PID descending", |s| {
+        s.contains("sort PID▼") && s.contains("flat") && s.contains("COMMAND")
+    });
+    // The rows' PIDs fall.
+    let pids: Vec<i32> = screen
+        .lines()
+        .skip_while(|l| !l.contains("COMMAND"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    assert!(
+        pids.len() > 3 && pids.windows(2).all(|w| w[0] > w[1]),
+        "{screen}"
+    );
+    tmux.keys(&["s"]);
+    tmux.wait("the next sort", |s| s.contains("sort NSPID▼"));
+    tmux.keys(&["W"]);
+    tmux.wait("saved", |s| s.contains("saved to"));
+    let saved = std::fs::read_to_string(&config).unwrap();
+    assert!(saved.contains("screen = \"processes\""), "{saved}");
+    assert!(
+        saved.contains("[screens.processes]\nsort = \"NSPID\""),
+        "{saved}"
+    );
+    tmux.keys(&["q"]);
+    tmux.wait("nstop to end", |s| s.contains("exit=0"));
+    // `sort` outside a screen's table: line 2 is wrong.
+    std::fs::write(&config, "screen = \"processes\"\nsort = \"PID\"\n").unwrap();
+    tmux.shell("clear");
+    tmux.shell(&format!(
+        "{bin} --config {}; echo exit=$?",
+        config.display()
+    ));
+    tmux.wait("the defaults, and the wrong line named", |s| {
+        s.contains("NPROCS") && s.contains("toml:2: unknown field `sort`")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait("nstop to end again", |s| s.matches("exit=0").count() == 1);
+    // The same file, checked: exit 2 naming the line.
+    let out = std::process::Command::new(bin)
+        .args(["config", "check"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("config.toml:2: unknown field `sort`, expected one of"),
+        "{err}"
+    );
+}

@@ -37,6 +37,10 @@ pub enum Action {
     Rewind,
     /// A replay: a model from before the next one, for the charts only.
     Past(Box<Model>),
+    /// For the main loop: write these settings to the config file.
+    SaveConfig(crate::tui::config::Config),
+    /// Where they were written, or why not.
+    SavedConfig(Result<std::path::PathBuf, String>),
 }
 
 /// What a key does, independent of which key it is.
@@ -95,6 +99,7 @@ pub enum Command {
     Fold,
     Pause,
     Refresh,
+    SaveSettings,
     Help,
     Quit,
 }

@@ -99,6 +99,8 @@ pub struct App {
     pub popup: Option<Popup>,
     /// How the last change went, until the next key.
     pub status: Option<(String, Tone)>,
+    /// The settings loaded from the config files; `W` writes what is on screen over them.
+    config: crate::tui::config::Config,
     /// What the last limit change replaced: `u` puts it back.
     undo: Option<Vec<(PathBuf, String)>>,
     /// The namespaces there were before an unshare shell (sorted), until the first model
@@ -133,11 +135,55 @@ impl App {
             described: None,
             popup: None,
             status: None,
+            config: Default::default(),
             undo: None,
             before_shell: None,
             replay: None,
             oom_notice: None,
         }
+    }
+
+    /// Opens on the configured screen, each screen sorted and drawn as configured.
+    pub fn configure(&mut self, config: crate::tui::config::Config) {
+        if let Some(name) = config.screen {
+            self.screen = name.screen();
+        }
+        for (name, wanted) in &config.screens {
+            let list = &mut self.lists[name.screen().index()];
+            let columns = list.spec().columns;
+            if let Some(i) = wanted
+                .sort
+                .as_deref()
+                .and_then(|s| columns.iter().position(|c| c.title == s))
+            {
+                list.sort = i;
+            }
+            list.descending = wanted.descending.unwrap_or(list.descending);
+            list.tree = wanted.tree.unwrap_or(list.tree);
+        }
+        if config.color == Some(false) {
+            self.theme.color = false;
+        }
+        self.config = config;
+        self.dirty = true;
+    }
+
+    /// The loaded settings with what is on screen over them: the screen, each screen's sort
+    /// and whether it is a tree.
+    fn settings(&self) -> crate::tui::config::Config {
+        use crate::tui::config::{ScreenConfig, ScreenName};
+        let mut config = self.config.clone();
+        config.screen = Some(ScreenName::of(self.screen));
+        for list in &self.lists {
+            let sort = list.spec().columns[list.sort].title.to_owned();
+            let screen = ScreenConfig {
+                sort: Some(sort),
+                descending: Some(list.descending),
+                tree: Some(list.tree),
+            };
+            config.screens.insert(ScreenName::of(list.screen), screen);
+        }
+        config
     }
 
     pub fn list(&self) -> &ListState {
@@ -196,6 +242,11 @@ impl App {
                 }
             }
             Action::Rewind => self.history.clear(),
+            Action::SavedConfig(Ok(path)) => {
+                let said = format!("screen, sorts and trees saved to {}", path.display());
+                self.say(&said, Tone::Name);
+            }
+            Action::SavedConfig(Err(why)) => self.say(&format!("not saved: {why}"), Tone::Alert),
             Action::Past(model) => self.history.record(&model),
             Action::Described(topic, description) => {
                 let known = self
@@ -216,9 +267,11 @@ impl App {
             Action::Key(key) => return self.key(key),
             Action::Mouse(mouse) => self.mouse(mouse),
             Action::Command(command) => return self.command(command),
-            Action::Collector(_) | Action::Plan(_) | Action::Execute(..) | Action::Run(_) => {
-                self.dirty = false
-            }
+            Action::Collector(_)
+            | Action::Plan(_)
+            | Action::Execute(..)
+            | Action::Run(_)
+            | Action::SaveConfig(_) => self.dirty = false,
             Action::Planned(request, Ok(plan)) => {
                 let target = match request {
                     Request::Signal { pid, .. } => (self.model.as_deref())
@@ -721,6 +774,7 @@ impl App {
                 return Some(Action::Collector(Control::Pause(self.paused)));
             }
             Command::Refresh => return Some(Action::Collector(Control::RefreshNow)),
+            Command::SaveSettings => return Some(Action::SaveConfig(self.settings())),
             Command::Help => self.help = true,
             Command::Quit => self.quit = true,
             Command::Signal => return self.signal(),

@@ -192,6 +192,12 @@ pub static BINDINGS: &[Binding] = &[
         "pause / resume sampling (a replay: play)",
     ),
     bind(
+        &[Char('W')],
+        "W",
+        Command::SaveSettings,
+        "save the screen, sorts and trees to the config file",
+    ),
+    bind(
         &[Char('[')],
         "[",
         Command::StepBack,

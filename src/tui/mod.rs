@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod app;
+pub mod config;
 pub mod detail;
 pub mod keymap;
 pub mod list;
@@ -112,7 +113,7 @@ impl Operator for LiveOperator {
 }
 
 /// Feeds `action` and its follow-ups to the app, making and carrying out plans on the way.
-/// What is left is for the main loop: collector controls and terminal hand-overs.
+/// What is left is for the main loop: collector controls, terminal hand-overs, saving settings.
 pub fn settle(app: &mut App, action: Action, operator: &mut dyn Operator) -> Vec<Action> {
     let mut left = Vec::new();
     let mut next = Some(action);
@@ -129,7 +130,7 @@ pub fn settle(app: &mut App, action: Action, operator: &mut dyn Operator) -> Vec
                 let result = operator.execute(&plan);
                 Some(Action::Executed(request, plan, result))
             }
-            Action::Collector(_) | Action::Run(_) => {
+            Action::Collector(_) | Action::Run(_) | Action::SaveConfig(_) => {
                 left.push(action);
                 None
             }
@@ -246,8 +247,16 @@ pub enum Source {
     Replay(crate::store::Recording, usize),
 }
 
+/// The explorer's settings as loaded: the file `W` writes to (`--config`, else the user's),
+/// and why the files could not be used, when they could not.
+pub struct Settings {
+    pub config: config::Config,
+    pub named: Option<std::path::PathBuf>,
+    pub problem: Option<String>,
+}
+
 /// Runs the explorer until q, Ctrl-C or a signal; the exit status is 0, or 128 + the signal.
-pub fn run(source: Source, interval: Duration) -> anyhow::Result<u8> {
+pub fn run(source: Source, interval: Duration, settings: Settings) -> anyhow::Result<u8> {
     if !io::stdin().is_terminal() || !io::stdout().is_terminal() {
         return Err(UsageError(
             "the explorer needs a terminal on stdin and stdout; for scripts use `nstop ns`, `nstop cg` or `nstop snapshot --json`"
@@ -340,6 +349,13 @@ pub fn run(source: Source, interval: Duration) -> anyhow::Result<u8> {
     app.history = History::covering(HISTORY_WINDOW, frame_interval);
     // A replay waits on its frame until told to play.
     app.paused = replay;
+    app.configure(settings.config);
+    if let Some(problem) = settings.problem {
+        app.status = Some((
+            format!("{problem} (started with the defaults)"),
+            panes::Tone::Warn,
+        ));
+    }
     let outcome = (|| -> anyhow::Result<u8> {
         terminal.draw(|frame| ui::draw(frame, &app))?;
         loop {
@@ -390,6 +406,17 @@ pub fn run(source: Source, interval: Duration) -> anyhow::Result<u8> {
                                     crate::collector::injected_panic("main");
                                 }
                                 collector.send(control);
+                            }
+                            Action::SaveConfig(config) => {
+                                let path = config::user_path(settings.named.as_deref());
+                                let saved = match path {
+                                    Some(path) => config::save(&path, &config).map(|()| path),
+                                    None => Err(
+                                        "no config file: neither XDG_CONFIG_HOME nor HOME is set"
+                                            .into(),
+                                    ),
+                                };
+                                pending.push(Action::SavedConfig(saved));
                             }
                             Action::Run(_) if replay => {
                                 pending.push(Action::Ran(Err(REPLAY_CHANGES_NOTHING.into())));
