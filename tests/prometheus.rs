@@ -119,6 +119,28 @@ fn the_endpoint_speaks_both_formats_and_promtool_accepts_them() {
         .send_empty()
         .unwrap();
     assert_eq!(post.status().as_u16(), 405);
+    // Any address but loopback is warned about (an ephemeral port, stopped at once).
+    let mut open = Command::new(env!("CARGO_BIN_EXE_nstop"))
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(open.stderr.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let _ = open.kill();
+    let _ = open.wait();
+    assert!(
+        first.starts_with("nstop: warning: listening on 0.0.0.0:"),
+        "{first}"
+    );
+    assert!(
+        first.contains("reverse proxy with TLS and authentication"),
+        "{first}"
+    );
     // Bad input: exit 2, nothing served.
     for (args, said) in [
         (
@@ -277,5 +299,47 @@ fn prometheus_sees_an_oom_kill_and_a_netns_leak_and_fires_the_alert() {
                     && a["state"] == "firing"
             })
             .then_some(())
+    });
+}
+
+/// The systemd unit's command line, run as written (the binary where it is installed
+/// substituted): it serves on the unit's address.
+#[test]
+fn the_systemd_units_command_line_serves() {
+    if !require_root() {
+        return;
+    }
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/nstop-serve.service"),
+    )
+    .unwrap();
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    let mut words = line.split_whitespace();
+    assert_eq!(words.next(), Some("/usr/local/bin/nstop"));
+    let args: Vec<&str> = words.collect();
+    let listen = args
+        .iter()
+        .skip_while(|a| **a != "--listen")
+        .nth(1)
+        .expect("--listen")
+        .to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nstop"))
+        .args(&args)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let _running = Running(child);
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut first).unwrap();
+    assert!(
+        first.contains(&format!("serving http://{listen}/metrics")),
+        "{first} (is {listen} taken?)"
+    );
+    wait_for("the unit's endpoint healthy", || {
+        (get(&format!("http://{listen}/healthz"), None).0 == 200).then_some(())
     });
 }
