@@ -330,6 +330,7 @@ fn user_depths(model: &Model) -> BTreeMap<u64, usize> {
         .collect();
     let depth = |mut ns: u64| {
         let mut depth = 0;
+        // A parent the kernel would not name (EPERM above the reader's view) ends the chain.
         // Bounded: the kernel nests at most 32 levels; a cycle in damaged input stops too.
         while let Some(Some(parent)) = parents.get(&ns) {
             depth += 1;
@@ -343,9 +344,10 @@ fn user_depths(model: &Model) -> BTreeMap<u64, usize> {
     parents.keys().map(|&ns| (ns, depth(ns))).collect()
 }
 
-/// The OOM kill's labels: the cgroup that hit its limit (`/` for the whole host), the
-/// victim's container, and the constraint (`memcg`, `none`, `cpuset`, `memory_policy`).
-pub fn oom_labels(e: &OomEvent) -> Labels {
+/// The OOM kill's labels: the cgroup that hit its limit (`/` for the whole host), its
+/// container (else the victim's), and the constraint (`memcg`, `none`, `cpuset`,
+/// `memory_policy`).
+fn oom_labels(e: &OomEvent) -> Labels {
     let cgroup = e.oom_memcg.as_deref().or(e.task_memcg.as_deref());
     let workload = e.oom_workload.as_ref().or(e.task_workload.as_ref());
     let container = workload.and_then(|w| w.container.as_ref());
