@@ -77,6 +77,8 @@ flock -u 9
 
 if [ "$build" = 1 ]; then
   cargo build --release --quiet
+  # The package live_package installs in the guest.
+  scripts/package.sh --no-build >/dev/null
 fi
 lane=$(mktemp -d /var/tmp/nstop-realhost.XXXXXX)
 qemu_pid=

@@ -17,6 +17,7 @@ packages=(
   podman crun conmon netavark catatonit golang-github-containers-common
   docker.io containerd runc tini iptables apparmor
   iproute2 util-linux procps python3 tmux busybox-static
+  man-db bash-completion
 )
 
 root=$(mktemp -d "${out%/}.rootfs.XXXXXX")
