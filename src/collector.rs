@@ -24,9 +24,13 @@ pub const MAX_OOM_EVENTS: usize = 200;
 pub enum Topic {
     /// The inside of a namespace (sys::detail).
     Namespace(NsRef),
-    /// The OOM scores of a cgroup's processes (who the kernel would kill first), and the
-    /// walls around them.
-    Cgroup { hierarchy: u32, path: String },
+    /// The OOM scores of a cgroup's processes (who the kernel would kill first), and, for a
+    /// container's, the walls around them.
+    Cgroup {
+        hierarchy: u32,
+        path: String,
+        walls: bool,
+    },
     /// The walls around a process: its mounts and devices.
     Process(i32),
 }
@@ -137,9 +141,6 @@ pub fn spawn(
     })
 }
 
-/// The processes in a cgroup or below it, by their own /proc/PID/cgroup (the sampler leaves
-/// cgroup.procs unread): the kernel picks its victim among the whole subtree, and a parent with
-/// the limit may hold no process of its own.
 /// The walls around `pid`, through its cgroups as the sample read them.
 fn walls(roots: &Roots, sample: &Sample, pid: i32) -> Result<Walls, String> {
     let p = (sample.procs.iter())
@@ -157,6 +158,9 @@ fn walls(roots: &Roots, sample: &Sample, pid: i32) -> Result<Walls, String> {
     ))
 }
 
+/// The processes in a cgroup or below it, by their own /proc/PID/cgroup (the sampler leaves
+/// cgroup.procs unread): the kernel picks its victim among the whole subtree, and a parent with
+/// the limit may hold no process of its own.
 fn processes_below(sample: &Sample, hierarchy: u32, path: &str) -> Vec<i32> {
     sample
         .procs
@@ -280,10 +284,15 @@ fn run(
         (Some(sample), Some(topic)) => {
             let description = match topic {
                 Topic::Namespace(ns) => Description::Inside(detail::describe(roots, sample, *ns)),
-                Topic::Cgroup { hierarchy, path } => {
+                Topic::Cgroup {
+                    hierarchy,
+                    path,
+                    walls: with_walls,
+                } => {
                     let members = processes_below(sample, *hierarchy, path);
                     let walls = match members.first() {
-                        Some(&first) => walls(roots, sample, first),
+                        Some(&first) if *with_walls => walls(roots, sample, first),
+                        Some(_) => Err("not a container's".into()),
                         None => Err("no process in it to read them through".into()),
                     };
                     Description::Cgroup {

@@ -1093,6 +1093,7 @@ fn cgroup_detail_charts_its_history() {
     let topic = Topic::Cgroup {
         hierarchy: 0,
         path: DOCKER.into(),
+        walls: true,
     };
     assert_eq!(controls, [Control::Describe(Some(topic.clone()))]);
     let page = page_text(&app);

@@ -185,16 +185,13 @@ fn kernel_log(roots: &Roots) -> Check {
     }
 }
 
-fn kernel_features() -> Check {
-    let release = nix::sys::utsname::uname().map_or_else(
-        |_| "?".into(),
-        |u| u.release().to_string_lossy().into_owned(),
-    );
+fn kernel_features(roots: &Roots) -> Check {
+    let release = crate::sys::kernel_release(roots).unwrap_or_else(|| "?".into());
     let mut missing = Vec::new();
-    if !crate::ops::spawn::pidfd_setns_supported() {
-        missing.push("setns by pidfd: enter joins namespaces one by one");
+    if !crate::sys::kernel_has_pidfd_setns(roots) {
+        missing.push("setns by pidfd (5.8): enter joins namespaces one by one");
     }
-    if !crate::sys::ns::kernel_has_ns_get_id() {
+    if !crate::sys::ns::kernel_has_ns_get_id(roots) {
         missing.push("NS_GET_ID: namespaces are told apart by inode, as lsns does");
     }
     match missing.is_empty() {
@@ -242,7 +239,7 @@ pub fn checks(model: &Model, roots: &Roots) -> Vec<Check> {
         pressure(roots),
         collector(roots),
         kernel_log(roots),
-        kernel_features(),
+        kernel_features(roots),
         place(
             "audit log",
             crate::ops::audit::path(),

@@ -48,6 +48,16 @@ pub struct System {
     pub core_pattern: Option<String>,
 }
 
+/// Who may trace a process under yama's `ptrace_scope` (`None`: no yama, which is as 0).
+pub fn ptrace_rule(scope: Option<u8>) -> &'static str {
+    match scope {
+        None | Some(0) => "any process of the same user",
+        Some(1) => "only its ancestors, or a process it names",
+        Some(2) => "only a process with CAP_SYS_PTRACE",
+        Some(_) => "no process",
+    }
+}
+
 impl System {
     pub fn new(now: &SystemSample, prev: Option<&SystemSample>) -> Option<System> {
         if now.taken_at.is_zero() {

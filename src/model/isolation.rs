@@ -227,10 +227,9 @@ fn sysctl_writers(
     dir: &str,
     core_pattern: Option<&str>,
 ) -> Option<Finding> {
-    let host_user_ns = model.host_namespaces().get(&NsType::User).copied();
     let writer = processes.iter().find(|p| {
-        let host_root = p.security.as_ref().is_some_and(|s| s.uid == 0);
-        host_root && p.namespaces.get(&NsType::User).copied() == host_user_ns
+        let root = p.security.as_ref().is_some_and(|s| s.uid == 0);
+        root && in_host_user_ns(model, p)
     })?;
     Some(Finding {
         severity: Severity::Alert,
@@ -247,6 +246,15 @@ fn sysctl_writers(
             crate::text::printable(core_pattern.unwrap_or("unreadable"))
         ),
     })
+}
+
+/// Whether its user namespace is the host's. An unreadable link counts as the host's: the
+/// audit assumes the worst it cannot rule out.
+fn in_host_user_ns(model: &Model, p: &Process) -> bool {
+    match p.namespaces.get(&NsType::User) {
+        Some(own) => model.host_namespaces().get(&NsType::User) == Some(own),
+        None => true,
+    }
 }
 
 /// What is weaker than a default container, before it is put into words.
@@ -290,16 +298,11 @@ fn weaknesses<'p>(model: &Model, processes: &[&'p Process]) -> Vec<(Weakness<'p>
             }
         }
     }
-    // Unreadable links count as the host's: the audit assumes the worst it cannot rule out.
-    let host_user_ns = host.get(&NsType::User);
     for &p in processes {
         let Some(s) = &p.security else {
             continue;
         };
-        let in_host_user_ns = match p.namespaces.get(&NsType::User) {
-            Some(own) => Some(own) == host_user_ns,
-            None => true,
-        };
+        let in_host_user_ns = in_host_user_ns(model, p);
         let unconfined = s.lsm_confined() == Some(false);
         let no_seccomp = s.seccomp == Some(Seccomp::Disabled);
         let full = security::is_full(s.caps.effective);
@@ -388,17 +391,13 @@ impl Weakness<'_> {
                 format!("{kind}:[{ino}] (PID {})", p.pid),
             ),
             Weakness::HostPtrace(scope) => {
-                let what = match scope {
-                    None | Some(0) => "can trace the host's processes that run as its user",
-                    Some(1) => "can trace only its own descendants among the host's processes",
-                    Some(2) => "only CAP_SYS_PTRACE can trace among the host's processes",
-                    Some(_) => "no process can trace here, CAP_SYS_PTRACE or not",
-                };
+                let rule = crate::model::host::ptrace_rule(*scope);
+                let what = format!("traces and is traced among the host's processes by yama's rule: {rule}");
                 let scope = scope.map_or("not set (no yama)".into(), |s| s.to_string());
                 let uid = p.security.as_ref().map_or(p.uid, |s| s.uid);
                 (
                     "ptrace",
-                    what.into(),
+                    what,
                     format!("{who} as uid {uid}; kernel.yama.ptrace_scope = {scope}"),
                 )
             }

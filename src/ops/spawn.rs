@@ -415,17 +415,6 @@ impl Enter {
     }
 }
 
-/// Whether setns takes a pidfd (5.8+): asked by joining our own UTS namespace through our own
-/// pidfd, which changes nothing; refused for want of a privilege, it was understood.
-pub fn pidfd_setns_supported() -> bool {
-    let own = rustix::process::getpid();
-    let Ok(pidfd) = rustix::process::pidfd_open(own, rustix::process::PidfdFlags::empty()) else {
-        return false;
-    };
-    let joined = nix::sched::setns(&pidfd, nix::sched::CloneFlags::CLONE_NEWUTS);
-    !crate::sys::kernel_lacks("pidfd-setns") && !matches!(joined, Err(nix::errno::Errno::EINVAL))
-}
-
 /// Applies a planned setns: all the namespaces at once through a pidfd (5.8+), else one by
 /// one through /proc/PID/ns links, the user namespace first (it grants the rights for the
 /// others).

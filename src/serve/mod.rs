@@ -20,7 +20,7 @@ use crate::model::isolation;
 use crate::sys::Roots;
 use metrics::{Cost, Exposed, OomKills, Scrape};
 
-#[derive(Args, Clone, Debug)]
+#[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Address and port to listen on; anything but loopback is reachable by others
     #[arg(long, value_name = "ADDR:PORT", default_value = "127.0.0.1:9847")]

@@ -143,7 +143,7 @@ fn system_sample(roots: &Roots) -> SystemSample {
         clock_ticks: rustix::param::clock_ticks_per_second(),
         page_size: rustix::param::page_size() as u64,
         hostname: read("sys/kernel/hostname").trim().to_owned(),
-        kernel: read("sys/kernel/osrelease").trim().to_owned(),
+        kernel: kernel_release(roots).unwrap_or_default(),
         uptime: read("uptime"),
         loadavg: read("loadavg"),
         meminfo: read("meminfo"),
@@ -171,6 +171,23 @@ pub(crate) fn boot_time() -> std::time::Duration {
 pub fn kernel_lacks(feature: &str) -> bool {
     cfg!(debug_assertions)
         && std::env::var("NSTOP_HIDE").is_ok_and(|hidden| hidden.split(',').any(|f| f == feature))
+}
+
+/// The running kernel's release (`6.1.0-50-amd64`), from /proc.
+pub fn kernel_release(roots: &Roots) -> Option<String> {
+    let text = std::fs::read_to_string(roots.proc.join("sys/kernel/osrelease")).ok()?;
+    Some(text.trim().to_owned())
+}
+
+/// Whether setns takes a pidfd: kernels from 5.8 on. Told by the release, not tried: setns
+/// happens only in a forked child, and a probe would join a namespace here.
+pub fn kernel_has_pidfd_setns(roots: &Roots) -> bool {
+    let release = kernel_release(roots).unwrap_or_default();
+    let mut numbers = release
+        .split(['.', '-'])
+        .map(|n| n.parse::<u32>().unwrap_or(0));
+    let version = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    version >= (5, 8) && !kernel_lacks("pidfd-setns")
 }
 
 /// Where nstop keeps what it writes (the audit log, recordings): `$XDG_STATE_HOME/nstop`, else

@@ -150,7 +150,7 @@ mod tests {
 
 /// What `pid`'s mount namespace shows of the reader's: the mounts that show part of it, each
 /// with the path it has in the reader's (through a reader mount of the same device whose root
-/// contains it), its own mount point, whether writable; and whether its /proc/sys is writable.
+/// contains it), its own mount point, whether writable; and where it can write sysctls.
 /// Its root mount is left out (whether its root is the reader's is said by the process's root
 /// directory). `None` when unreadable.
 pub fn mount_walls(roots: &Roots, pid: i32) -> Option<MountWalls> {

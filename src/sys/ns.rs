@@ -47,8 +47,8 @@ nix::ioctl_read_bad!(ns_get_owner_uid, 0xb704, nix::libc::uid_t);
 nix::ioctl_read!(ns_get_id, 0xb7, 13, u64);
 
 /// Whether the kernel answers NS_GET_ID, asked of our own network namespace.
-pub fn kernel_has_ns_get_id() -> bool {
-    let Ok(own) = std::fs::File::open("/proc/self/ns/net") else {
+pub fn kernel_has_ns_get_id(roots: &Roots) -> bool {
+    let Ok(own) = std::fs::File::open(roots.proc.join("self/ns/net")) else {
         return false;
     };
     let mut id = 0u64;

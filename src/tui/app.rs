@@ -145,11 +145,11 @@ impl App {
 
     /// Opens on the configured screen, each screen sorted and drawn as configured.
     pub fn configure(&mut self, config: crate::tui::config::Config) {
-        if let Some(name) = config.screen {
-            self.screen = name.screen();
+        if let Some(screen) = config.screen {
+            self.screen = screen;
         }
-        for (name, wanted) in &config.screens {
-            let list = &mut self.lists[name.screen().index()];
+        for (screen, wanted) in &config.screens {
+            let list = &mut self.lists[screen.index()];
             let columns = list.spec().columns;
             if let Some(i) = wanted
                 .sort
@@ -171,9 +171,9 @@ impl App {
     /// The loaded settings with what is on screen over them: the screen, each screen's sort
     /// and whether it is a tree.
     fn settings(&self) -> crate::tui::config::Config {
-        use crate::tui::config::{ScreenConfig, ScreenName};
+        use crate::tui::config::ScreenConfig;
         let mut config = self.config.clone();
-        config.screen = Some(ScreenName::of(self.screen));
+        config.screen = Some(self.screen);
         for list in &self.lists {
             let sort = list.spec().columns[list.sort].title.to_owned();
             let screen = ScreenConfig {
@@ -181,7 +181,7 @@ impl App {
                 descending: Some(list.descending),
                 tree: Some(list.tree),
             };
-            config.screens.insert(ScreenName::of(list.screen), screen);
+            config.screens.insert(list.screen, screen);
         }
         config
     }
@@ -344,7 +344,8 @@ impl App {
 
     /// What the open detail needs the collector to read.
     fn wanted_description(&self) -> Option<Topic> {
-        self.detail.as_ref().and_then(|d| d.subject.described())
+        let detail = self.detail.as_ref()?;
+        detail.subject.described(self.model.as_deref())
     }
 
     fn follow(&mut self) {
@@ -357,7 +358,7 @@ impl App {
 
     /// What `subject`'s page is built from.
     fn sources(&self, subject: &Subject) -> Option<Sources<'_>> {
-        let wanted = subject.described();
+        let wanted = subject.described(self.model.as_deref());
         Some(Sources {
             model: self.model.as_deref()?,
             history: &self.history,
@@ -382,7 +383,8 @@ impl App {
 
     /// Shows `subject`'s detail, its cursor on line `selected` (else the first link).
     fn open_detail(&mut self, subject: Subject, selected: Option<usize>) {
-        if subject.described() != self.described.as_ref().map(|(topic, _)| topic.clone()) {
+        let wanted = subject.described(self.model.as_deref());
+        if wanted != self.described.as_ref().map(|(topic, _)| topic.clone()) {
             self.described = None;
         }
         let Some(sources) = self.sources(&subject) else {

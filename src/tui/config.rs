@@ -27,11 +27,11 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub screen: Option<ScreenName>,
+    pub screen: Option<Screen>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub color: Option<bool>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub screens: BTreeMap<ScreenName, ScreenConfig>,
+    pub screens: BTreeMap<Screen, ScreenConfig>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -43,42 +43,6 @@ pub struct ScreenConfig {
     pub descending: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tree: Option<bool>,
-}
-
-/// A screen as the file names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ScreenName {
-    Namespaces,
-    Cgroups,
-    Processes,
-    Pressure,
-    Limits,
-    Oom,
-}
-
-impl ScreenName {
-    pub fn screen(self) -> Screen {
-        match self {
-            ScreenName::Namespaces => Screen::Namespaces,
-            ScreenName::Cgroups => Screen::Cgroups,
-            ScreenName::Processes => Screen::Processes,
-            ScreenName::Pressure => Screen::Pressure,
-            ScreenName::Limits => Screen::Limits,
-            ScreenName::Oom => Screen::Oom,
-        }
-    }
-
-    pub fn of(screen: Screen) -> ScreenName {
-        match screen {
-            Screen::Namespaces => ScreenName::Namespaces,
-            Screen::Cgroups => ScreenName::Cgroups,
-            Screen::Processes => ScreenName::Processes,
-            Screen::Pressure => ScreenName::Pressure,
-            Screen::Limits => ScreenName::Limits,
-            Screen::Oom => ScreenName::Oom,
-        }
-    }
 }
 
 /// What is wrong with a config file: where, and what is accepted.
@@ -136,10 +100,10 @@ impl Config {
             let Some(sort) = &screen.sort else {
                 continue;
             };
-            let columns = name.screen().spec().columns;
+            let columns = name.spec().columns;
             if !columns.iter().any(|c| c.title == sort.as_str()) {
                 let titles: Vec<&str> = columns.iter().map(|c| c.title).collect();
-                let table = format!("screens.{}", name.screen().title().to_lowercase());
+                let table = format!("screens.{}", name.title().to_lowercase());
                 return Err(error(
                     line_of_key(text, Some(&table), "sort"),
                     format!(
@@ -283,8 +247,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.interval(), Some(Duration::from_secs(2)));
-        assert_eq!(config.screen, Some(ScreenName::Processes));
-        let processes = &config.screens[&ScreenName::Processes];
+        assert_eq!(config.screen, Some(Screen::Processes));
+        let processes = &config.screens[&Screen::Processes];
         assert_eq!(processes.sort.as_deref(), Some("PID"));
         assert_eq!(processes.descending, Some(true));
     }
@@ -320,8 +284,8 @@ mod tests {
         let user = parse("screen = \"cgroups\"\n[screens.cgroups]\ntree = true\n").unwrap();
         let both = host.overlay(user);
         assert_eq!(both.interval.as_deref(), Some("5s"));
-        assert_eq!(both.screen, Some(ScreenName::Cgroups));
-        let cgroups = &both.screens[&ScreenName::Cgroups];
+        assert_eq!(both.screen, Some(Screen::Cgroups));
+        let cgroups = &both.screens[&Screen::Cgroups];
         assert_eq!(
             (cgroups.sort.as_deref(), cgroups.tree),
             (Some("MEM"), Some(true))

@@ -57,8 +57,9 @@ impl Subject {
     }
 
     /// What the collector must read for this page besides the model: a namespace's inside
-    /// (pid and ipc namespaces have nothing more there), a cgroup's OOM scores.
-    pub fn described(&self) -> Option<Topic> {
+    /// (pid and ipc namespaces have nothing more there), a cgroup's OOM scores and walls, a
+    /// contained process's walls (a host process's page has no isolation section).
+    pub fn described(&self, model: Option<&Model>) -> Option<Topic> {
         match self {
             Subject::Namespace(ns) if !matches!(ns.kind, NsType::Pid | NsType::Ipc) => {
                 Some(Topic::Namespace(*ns))
@@ -66,8 +67,14 @@ impl Subject {
             Subject::Cgroup { hierarchy, path } => Some(Topic::Cgroup {
                 hierarchy: *hierarchy,
                 path: path.clone(),
+                walls: model
+                    .and_then(|m| m.cgroup(*hierarchy, path))
+                    .is_some_and(|c| c.workload.container.is_some()),
             }),
-            Subject::Process { pid, .. } => Some(Topic::Process(*pid)),
+            Subject::Process { pid, .. } => {
+                let p = model?.process(*pid)?;
+                crate::model::isolation::contained(model?, p).then_some(Topic::Process(*pid))
+            }
             _ => None,
         }
     }

@@ -56,7 +56,11 @@ fn write_privileges(p: &Process, sources: &Sources, page: &mut Writer) {
     );
     let model = sources.model;
     if let Some(system) = &model.host.system {
-        page.field("ptrace", ptrace_rule(system.ptrace_scope));
+        let rule = crate::model::host::ptrace_rule(system.ptrace_scope);
+        let scope = system
+            .ptrace_scope
+            .map_or("no yama".into(), |s| format!("yama ptrace_scope {s}"));
+        page.field("traced by", format!("{rule} ({scope})"));
         let core = match system.core_pattern.as_deref() {
             Some(pipe) if pipe.starts_with('|') => {
                 format!("piped to a program on the host: {pipe}")
@@ -74,18 +78,6 @@ fn write_privileges(p: &Process, sources: &Sources, page: &mut Writer) {
         _ => None,
     };
     write_findings(page, model, &[p], walls);
-}
-
-/// Yama's rule for who may trace a process.
-fn ptrace_rule(scope: Option<u8>) -> String {
-    let rule = match scope {
-        None => return "any process of the same user (no yama)".to_owned(),
-        Some(0) => "any process of the same user",
-        Some(1) => "its ancestors, or a process it names",
-        Some(2) => "only a process with CAP_SYS_PTRACE",
-        Some(_) => "no process",
-    };
-    format!("{rule} (yama ptrace_scope {})", scope.unwrap_or_default())
 }
 
 pub(super) fn write(pid: i32, start_time: u64, sources: &Sources, page: &mut Writer) -> String {

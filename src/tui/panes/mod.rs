@@ -12,7 +12,11 @@ use std::cmp::Ordering;
 use crate::model::Model;
 use crate::model::sample::{NsRef, NsType};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// As the config file names them: `namespaces`, `cgroups`, ... `oom`.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Screen {
     Namespaces,
     Cgroups,
